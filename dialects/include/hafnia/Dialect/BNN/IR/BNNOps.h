@@ -1,0 +1,30 @@
+//===- BNNOps.h - Operations of the bnn dialect -----------------*- C++ -*-===//
+
+#ifndef HAFNIA_DIALECT_BNN_IR_BNNOPS_H
+#define HAFNIA_DIALECT_BNN_IR_BNNOPS_H
+
+#include "hafnia/Dialect/BNN/IR/BNNDialect.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace hafnia::bnn {
+
+/// Length of one spatial axis after a window of `kernel` taps spaced by
+/// `dilation`, moved by `stride`, over `input` positions padded by
+/// `padBegin` and `padEnd`; ONNX's rule for `ceil_mode` included. Returns a
+/// negative value when the window does not fit in the padded input.
+int64_t windowedOutputSize(int64_t input, int64_t kernel, int64_t stride,
+                           int64_t padBegin, int64_t padEnd, int64_t dilation,
+                           bool ceilMode);
+
+} // namespace hafnia::bnn
+
+#define GET_OP_CLASSES
+#include "hafnia/Dialect/BNN/IR/BNNOps.h.inc"
+
+#endif // HAFNIA_DIALECT_BNN_IR_BNNOPS_H

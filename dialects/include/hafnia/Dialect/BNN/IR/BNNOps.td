@@ -1,0 +1,426 @@
+//===- BNNOps.td - Operations of the bnn dialect -----------*- tablegen -*-===//
+
+#ifndef HAFNIA_DIALECT_BNN_IR_BNNOPS_TD
+#define HAFNIA_DIALECT_BNN_IR_BNNOPS_TD
+
+include "hafnia/Dialect/BNN/IR/BNNDialect.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+def BNN_ConstantOp : BNN_Op<"constant", [ConstantLike, Pure,
+    AllTypesMatch<["value", "result"]>]> {
+  let summary = "A constant tensor (an ONNX initializer or Constant node)";
+  let description = [{
+    Holds weights, biases and normalization parameters. Large initializers
+    are stored once, in the attribute, without further copies.
+
+    ```mlir
+    %w = bnn.constant dense<[[1.0, -1.0]]> : tensor<1x2xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs BNN_RealTensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution and dense layers
+//===----------------------------------------------------------------------===//
+
+def BNN_ConvOp : BNN_Op<"conv", [Pure]> {
+  let summary = "1-D or 2-D convolution, grouped or depthwise (ONNX Conv)";
+  let description = [{
+    `output[n, m, p] = bias[m] + sum_{c, k} input[n, g*C/G + c, p*s + k*d - pad]
+    * weight[m, c, k]` where `g` is the group of output channel `m`. The input
+    is `N x C x L` (1-D) or `N x C x H x W` (2-D); the weight is
+    `M x C/group x K...`; the optional bias has `M` elements. Positions in the
+    padding read zero. `group = C = M` is a depthwise convolution.
+
+    ```mlir
+    %y = bnn.conv %x, %w, %b {dilations = array<i64: 1>, group = 1 : i64,
+                              pads = array<i64: 0, 0>, strides = array<i64: 1>}
+        : (tensor<1x12x750xf32>, tensor<32x12x13xf32>, tensor<32xf32>)
+          -> tensor<1x32x738xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, BNN_RealTensor:$weight,
+                   Optional<BNN_RealTensor>:$bias,
+                   DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                   DenseI64ArrayAttr:$dilations, I64Attr:$group);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def BNN_DenseOp : BNN_Op<"dense", [Pure]> {
+  let summary = "Matrix product with optional transposes and bias (ONNX Gemm, MatMul)";
+  let description = [{
+    `output = alpha * matmul(op(lhs), op(rhs)) + beta * bias`, where `op`
+    transposes its operand when `transpose_lhs` / `transpose_rhs` is set.
+    With rank-2 operands this is ONNX `Gemm` (the bias broadcasts to the
+    result). Any other ranks follow ONNX `MatMul` (NumPy `matmul`): a 1-D lhs is
+    a row vector, a 1-D rhs a column vector, and leading batch dimensions
+    broadcast; transposes and a bias are then not allowed.
+
+    A PyTorch `Linear` exports as `Gemm` with `transB = 1`, or, without a bias,
+    as `MatMul` with an already transposed weight:
+
+    ```mlir
+    %y = bnn.dense %x, %w, %b {alpha = 1.0 : f32, beta = 1.0 : f32,
+                               transpose_lhs = false, transpose_rhs = true}
+        : (tensor<1x5152xf32>, tensor<75x5152xf32>, tensor<75xf32>)
+          -> tensor<1x75xf32>
+    %z = bnn.dense %y, %v {alpha = 1.0 : f32, beta = 1.0 : f32,
+                           transpose_lhs = false, transpose_rhs = false}
+        : (tensor<1x75xf32>, tensor<75x2xf32>) -> tensor<1x2xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$lhs, BNN_RealTensor:$rhs,
+                   Optional<BNN_RealTensor>:$bias,
+                   DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
+                   DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs,
+                   DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
+                   DefaultValuedAttr<F32Attr, "1.0f">:$beta);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization
+//===----------------------------------------------------------------------===//
+
+def BNN_BatchNormOp : BNN_Op<"batch_norm", [Pure,
+    AllTypesMatch<["input", "output"]>,
+    AllTypesMatch<["scale", "bias", "mean", "variance"]>]> {
+  let summary = "Inference batch normalization (ONNX BatchNormalization)";
+  let description = [{
+    `output = scale * (input - mean) / sqrt(variance + epsilon) + bias`, per
+    channel (axis 1). Binarization folds it into popcount thresholds.
+
+    ```mlir
+    %y = bnn.batch_norm %x, %gamma, %beta, %mean, %var {epsilon = 1.0e-05 : f32}
+        : tensor<1x32x738xf32>, tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, BNN_RealTensor:$scale,
+                   BNN_RealTensor:$bias, BNN_RealTensor:$mean,
+                   BNN_RealTensor:$variance, F32Attr:$epsilon);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $bias `,` $mean `,` $variance attr-dict `:`
+    type($input) `,` type($scale)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Activations
+//===----------------------------------------------------------------------===//
+
+class BNN_UnaryOp<string mnemonic, list<Trait> traits = []>
+    : BNN_Op<mnemonic, !listconcat(traits, [Pure, Elementwise,
+                                            SameOperandsAndResultType])> {
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def BNN_ReluOp : BNN_UnaryOp<"relu"> {
+  let summary = "max(x, 0) (ONNX Relu)";
+  let description = [{
+    ```mlir
+    %y = bnn.relu %x : tensor<1x40x961x64xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_ClipOp : BNN_UnaryOp<"clip"> {
+  let summary = "min(max(x, min), max) (ONNX Clip; hardtanh when -1..1)";
+  let description = [{
+    A missing bound does not clip on that side. PyTorch's `hardtanh`, the
+    activation binarized networks train with, exports as `Clip(-1, 1)`.
+
+    ```mlir
+    %y = bnn.clip %x {max = 1.0 : f32, min = -1.0 : f32} : tensor<1x75xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, OptionalAttr<F32Attr>:$min,
+                   OptionalAttr<F32Attr>:$max);
+  let hasVerifier = 1;
+}
+
+def BNN_SignOp : BNN_UnaryOp<"sign"> {
+  let summary = "Sign of each element, with ONNX's sign(0) = 0 (ONNX Sign)";
+  let description = [{
+    Keeps ONNX semantics: -1, 0 or +1. The chip maps 0 to +1; binarization
+    replaces this op by `bnn.binarize`, which documents that rule.
+
+    ```mlir
+    %y = bnn.sign %x : tensor<1x75xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_SigmoidOp : BNN_UnaryOp<"sigmoid"> {
+  let summary = "1 / (1 + exp(-x)) (ONNX Sigmoid)";
+  let description = [{
+    ```mlir
+    %y = bnn.sigmoid %x : tensor<1x2xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_HardSigmoidOp : BNN_UnaryOp<"hard_sigmoid"> {
+  let summary = "max(0, min(1, alpha * x + beta)) (ONNX HardSigmoid)";
+  let description = [{
+    ```mlir
+    %y = bnn.hard_sigmoid %x {alpha = 0.2 : f32, beta = 0.5 : f32} : tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, F32Attr:$alpha, F32Attr:$beta);
+}
+
+def BNN_TanhOp : BNN_UnaryOp<"tanh"> {
+  let summary = "Hyperbolic tangent (ONNX Tanh)";
+  let description = [{
+    ```mlir
+    %y = bnn.tanh %x : tensor<1x80xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling and softmax
+//===----------------------------------------------------------------------===//
+
+def BNN_MaxPoolOp : BNN_Op<"max_pool", [Pure]> {
+  let summary = "1-D or 2-D max pooling (ONNX MaxPool)";
+  let description = [{
+    Windows of `kernel_shape` elements, spaced by `dilations`, every `strides`
+    positions; padded positions never win. With `ceil_mode` the last partial
+    window is kept.
+
+    ```mlir
+    %y = bnn.max_pool %x {ceil_mode = false, dilations = array<i64: 1>,
+                          kernel_shape = array<i64: 2>, pads = array<i64: 0, 0>,
+                          strides = array<i64: 2>}
+        : tensor<1x32x738xf32> -> tensor<1x32x369xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, DenseI64ArrayAttr:$kernel_shape,
+                   DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                   DenseI64ArrayAttr:$dilations, BoolAttr:$ceil_mode);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def BNN_AveragePoolOp : BNN_Op<"average_pool", [Pure]> {
+  let summary = "1-D or 2-D average pooling (ONNX AveragePool)";
+  let description = [{
+    Averages each window; padded positions count in the divisor only when
+    `count_include_pad` is set.
+
+    ```mlir
+    %y = bnn.average_pool %x {ceil_mode = false, count_include_pad = false,
+                              kernel_shape = array<i64: 30, 1>,
+                              pads = array<i64: 0, 0, 0, 0>,
+                              strides = array<i64: 15, 1>}
+        : tensor<1x40x961x1xf32> -> tensor<1x40x63x1xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, DenseI64ArrayAttr:$kernel_shape,
+                   DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                   BoolAttr:$count_include_pad, BoolAttr:$ceil_mode);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def BNN_GlobalAveragePoolOp : BNN_Op<"global_average_pool", [Pure]> {
+  let summary = "Average over all spatial positions (ONNX GlobalAveragePool)";
+  let description = [{
+    The spatial dimensions of the result are 1.
+
+    ```mlir
+    %y = bnn.global_average_pool %x : tensor<1x1024x7x7xf32> -> tensor<1x1024x1x1xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def BNN_SoftmaxOp : BNN_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "Softmax along one axis (ONNX Softmax, opset 13 semantics)";
+  let description = [{
+    ```mlir
+    %y = bnn.softmax %x {axis = 1 : i64} : tensor<1x2xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, I64Attr:$axis);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise binary arithmetic
+//===----------------------------------------------------------------------===//
+
+class BNN_BinaryOp<string mnemonic, string formula>
+    : BNN_Op<mnemonic, [Pure, ResultsBroadcastableShape]> {
+  let summary = formula # " with NumPy broadcasting";
+  let arguments = (ins BNN_RealTensor:$lhs, BNN_RealTensor:$rhs);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def BNN_AddOp : BNN_BinaryOp<"add", "lhs + rhs (ONNX Add)"> {
+  let description = [{
+    A residual connection, or a bias the exporter kept apart:
+
+    ```mlir
+    %y = bnn.add %x, %b : (tensor<1x75xf32>, tensor<75xf32>) -> tensor<1x75xf32>
+    ```
+  }];
+}
+
+def BNN_SubOp : BNN_BinaryOp<"sub", "lhs - rhs (ONNX Sub)"> {
+  let description = [{
+    ```mlir
+    %y = bnn.sub %x, %m : (tensor<1x12x750xf32>, tensor<1x12x1xf32>) -> tensor<1x12x750xf32>
+    ```
+  }];
+}
+
+def BNN_MulOp : BNN_BinaryOp<"mul", "lhs * rhs (ONNX Mul)"> {
+  let description = [{
+    ```mlir
+    %y = bnn.mul %x, %s : (tensor<1x75xf32>, tensor<1xf32>) -> tensor<1x75xf32>
+    ```
+  }];
+}
+
+def BNN_DivOp : BNN_BinaryOp<"div", "lhs / rhs (ONNX Div)"> {
+  let description = [{
+    ```mlir
+    %y = bnn.div %x, %s : (tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
+    ```
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Shape manipulation
+//===----------------------------------------------------------------------===//
+
+def BNN_ReshapeOp : BNN_Op<"reshape", [Pure]> {
+  let summary = "Same elements, new shape (ONNX Reshape)";
+  let description = [{
+    The new shape is the result type; ONNX's `0` and `-1` entries are resolved
+    at import.
+
+    ```mlir
+    %y = bnn.reshape %x : tensor<1x32x161xf32> -> tensor<1x5152xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def BNN_FlattenOp : BNN_Op<"flatten", [Pure]> {
+  let summary = "Collapse to 2-D around an axis (ONNX Flatten)";
+  let description = [{
+    The result is `prod(shape[:axis]) x prod(shape[axis:])`. Flatten marks the
+    boundary between feature extractor and classifier.
+
+    ```mlir
+    %y = bnn.flatten %x {axis = 1 : i64} : tensor<1x40x63x1xf32> -> tensor<1x2520xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, I64Attr:$axis);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def BNN_TransposeOp : BNN_Op<"transpose", [Pure]> {
+  let summary = "Permute dimensions (ONNX Transpose)";
+  let description = [{
+    Result dimension `i` is input dimension `permutation[i]`.
+
+    ```mlir
+    %y = bnn.transpose %x {permutation = array<i64: 1, 0>} : tensor<2x3xf32> -> tensor<3x2xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, DenseI64ArrayAttr:$permutation);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def BNN_SqueezeOp : BNN_Op<"squeeze", [Pure]> {
+  let summary = "Remove dimensions of size 1 (ONNX Squeeze)";
+  let description = [{
+    `axes` are non-negative and sorted; each names a dimension of size 1.
+
+    ```mlir
+    %y = bnn.squeeze %x {axes = array<i64: 2, 3>} : tensor<1x1024x1x1xf32> -> tensor<1x1024xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, DenseI64ArrayAttr:$axes);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def BNN_UnsqueezeOp : BNN_Op<"unsqueeze", [Pure]> {
+  let summary = "Insert dimensions of size 1 (ONNX Unsqueeze)";
+  let description = [{
+    `axes` are non-negative, sorted positions in the result.
+
+    ```mlir
+    %y = bnn.unsqueeze %x {axes = array<i64: 0>} : tensor<3xf32> -> tensor<1x3xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, DenseI64ArrayAttr:$axes);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def BNN_ConcatOp : BNN_Op<"concat", [Pure]> {
+  let summary = "Join tensors along an axis (ONNX Concat)";
+  let description = [{
+    ```mlir
+    %y = bnn.concat %a, %b {axis = 1 : i64}
+        : (tensor<1x2xf32>, tensor<1x3xf32>) -> tensor<1x5xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<BNN_RealTensor>:$inputs, I64Attr:$axis);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, results)";
+  let hasVerifier = 1;
+}
+
+#endif // HAFNIA_DIALECT_BNN_IR_BNNOPS_TD

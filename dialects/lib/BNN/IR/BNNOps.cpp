@@ -1,0 +1,384 @@
+//===- BNNOps.cpp - Operations of the bnn dialect -------------------------===//
+
+#include "hafnia/Dialect/BNN/IR/BNNOps.h"
+
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
+
+using namespace mlir;
+using namespace hafnia::bnn;
+
+int64_t hafnia::bnn::windowedOutputSize(int64_t input, int64_t kernel,
+                                        int64_t stride, int64_t padBegin,
+                                        int64_t padEnd, int64_t dilation,
+                                        bool ceilMode) {
+  int64_t span = input + padBegin + padEnd - (dilation * (kernel - 1) + 1);
+  if (span < 0)
+    return -1;
+  int64_t size = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1;
+  // ONNX drops a last ceil-mode window that would start in the end padding.
+  if (ceilMode && (size - 1) * stride >= input + padBegin)
+    --size;
+  return size;
+}
+
+/// Formats a shape as `AxBxC` for diagnostics.
+static std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  llvm::interleave(shape, os, "x");
+  return text;
+}
+
+/// Checks the window attributes of a convolution or pooling op over `input`
+/// and that `output` has `outputChannels` channels and the spatial sizes the
+/// window gives.
+static LogicalResult
+verifyWindowedOp(Operation *op, ShapedType input, ShapedType output,
+                 int64_t outputChannels, ArrayRef<int64_t> kernel,
+                 ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+                 ArrayRef<int64_t> dilations, bool ceilMode) {
+  int64_t rank = input.getRank();
+  if (rank != 3 && rank != 4)
+    return op->emitOpError("expects a 1-D (N x C x L) or 2-D (N x C x H x W) "
+                           "input, got rank ")
+           << rank;
+  size_t spatial = rank - 2;
+  if (kernel.size() != spatial || strides.size() != spatial ||
+      dilations.size() != spatial)
+    return op->emitOpError("expects one kernel size, stride and dilation per "
+                           "spatial axis (")
+           << spatial << ")";
+  if (pads.size() != 2 * spatial)
+    return op->emitOpError("expects ")
+           << 2 * spatial << " pads (all begins, then all ends), got "
+           << pads.size();
+  for (size_t i = 0; i < spatial; ++i) {
+    if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1)
+      return op->emitOpError("expects positive kernel sizes, strides and "
+                             "dilations");
+    if (pads[i] < 0 || pads[i + spatial] < 0)
+      return op->emitOpError("expects non-negative pads");
+  }
+  SmallVector<int64_t> expected = {input.getDimSize(0), outputChannels};
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t size = windowedOutputSize(input.getDimSize(i + 2), kernel[i],
+                                      strides[i], pads[i], pads[i + spatial],
+                                      dilations[i], ceilMode);
+    if (size < 1)
+      return op->emitOpError("window of spatial axis ")
+             << i << " does not fit in the padded input";
+    expected.push_back(size);
+  }
+  if (output.getShape() != ArrayRef<int64_t>(expected))
+    return op->emitOpError("expects result shape ")
+           << formatShape(expected) << ", got "
+           << formatShape(output.getShape());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ConstantOp
+//===----------------------------------------------------------------------===//
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+//===----------------------------------------------------------------------===//
+// ConvOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConvOp::verify() {
+  auto input = getInput().getType();
+  auto weight = getWeight().getType();
+  auto output = getOutput().getType();
+  if (weight.getRank() != input.getRank())
+    return emitOpError("expects a weight of rank ")
+           << input.getRank() << " (M x C/group x kernel), got rank "
+           << weight.getRank();
+  int64_t group = getGroup();
+  int64_t channels = input.getRank() > 1 ? input.getDimSize(1) : 0;
+  int64_t filters = weight.getDimSize(0);
+  if (group < 1 || channels % group != 0 || filters % group != 0)
+    return emitOpError("expects group (")
+           << group << ") to divide the input channels (" << channels
+           << ") and the filters (" << filters << ")";
+  if (weight.getDimSize(1) != channels / group)
+    return emitOpError("expects ")
+           << channels / group
+           << " input channels per filter (channels / group), got "
+           << weight.getDimSize(1);
+  if (getBias()) {
+    auto bias = getBias().getType();
+    if (bias.getRank() != 1 || bias.getDimSize(0) != filters)
+      return emitOpError("expects a bias of ") << filters << " elements";
+  }
+  return verifyWindowedOp(*this, input, output, filters,
+                          weight.getShape().drop_front(2), getStrides(),
+                          getPads(), getDilations(), /*ceilMode=*/false);
+}
+
+//===----------------------------------------------------------------------===//
+// DenseOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DenseOp::verify() {
+  ArrayRef<int64_t> lhs = getLhs().getType().getShape();
+  ArrayRef<int64_t> rhs = getRhs().getType().getShape();
+  ArrayRef<int64_t> output = getOutput().getType().getShape();
+  bool gemmForm = getTransposeLhs() || getTransposeRhs() || getBias();
+  SmallVector<int64_t> expected;
+  if (gemmForm) {
+    if (lhs.size() != 2 || rhs.size() != 2)
+      return emitOpError("with a transpose or a bias expects rank-2 operands "
+                         "(the Gemm form)");
+    int64_t m = getTransposeLhs() ? lhs[1] : lhs[0];
+    int64_t kLhs = getTransposeLhs() ? lhs[0] : lhs[1];
+    int64_t kRhs = getTransposeRhs() ? rhs[1] : rhs[0];
+    int64_t n = getTransposeRhs() ? rhs[0] : rhs[1];
+    if (kLhs != kRhs)
+      return emitOpError("contracts ")
+             << kLhs << " lhs columns with " << kRhs << " rhs rows";
+    expected = {m, n};
+    if (getBias()) {
+      ArrayRef<int64_t> bias = getBias().getType().getShape();
+      // The bias broadcasts to the result, not the other way round.
+      bool broadcastable = bias.size() <= 2;
+      for (size_t i = 0; broadcastable && i < bias.size(); ++i) {
+        int64_t dim = bias[bias.size() - 1 - i];
+        broadcastable = dim == 1 || dim == expected[1 - i];
+      }
+      if (!broadcastable)
+        return emitOpError("expects a bias that broadcasts to ")
+               << formatShape(expected) << ", got " << formatShape(bias);
+    }
+  } else {
+    if (lhs.empty() || rhs.empty())
+      return emitOpError("expects operands of rank 1 or more");
+    // NumPy matmul: promote vectors to matrices, broadcast batch dimensions.
+    SmallVector<int64_t> a(lhs), b(rhs);
+    if (a.size() == 1)
+      a.insert(a.begin(), 1);
+    if (b.size() == 1)
+      b.push_back(1);
+    if (a.back() != b[b.size() - 2])
+      return emitOpError("contracts ")
+             << a.back() << " lhs columns with " << b[b.size() - 2]
+             << " rhs rows";
+    if (!OpTrait::util::getBroadcastedShape(ArrayRef(a).drop_back(2),
+                                            ArrayRef(b).drop_back(2), expected))
+      return emitOpError("has batch dimensions that do not broadcast");
+    if (lhs.size() > 1)
+      expected.push_back(a[a.size() - 2]);
+    if (rhs.size() > 1)
+      expected.push_back(b.back());
+  }
+  if (output != ArrayRef<int64_t>(expected))
+    return emitOpError("expects result shape ")
+           << formatShape(expected) << ", got " << formatShape(output);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// BatchNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult BatchNormOp::verify() {
+  auto input = getInput().getType();
+  auto scale = getScale().getType();
+  if (input.getRank() < 2)
+    return emitOpError("expects an input with a channel axis (rank >= 2)");
+  if (scale.getRank() != 1 || scale.getDimSize(0) != input.getDimSize(1))
+    return emitOpError("expects per-channel parameters of ")
+           << input.getDimSize(1) << " elements, got "
+           << formatShape(scale.getShape());
+  if (getEpsilon().convertToFloat() < 0)
+    return emitOpError("expects a non-negative epsilon");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Activations and softmax
+//===----------------------------------------------------------------------===//
+
+LogicalResult ClipOp::verify() {
+  if (getMin() && getMax() &&
+      getMin()->convertToFloat() > getMax()->convertToFloat())
+    return emitOpError("expects min <= max, got min = ")
+           << getMin()->convertToFloat()
+           << " and max = " << getMax()->convertToFloat();
+  return success();
+}
+
+/// Checks that `axis` is a normalized (non-negative) axis of a rank-`rank`
+/// tensor.
+static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank,
+                                StringRef name = "axis") {
+  if (axis < 0 || axis >= rank)
+    return op->emitOpError("expects ")
+           << name << " in [0, " << rank << "), got " << axis;
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() {
+  return verifyAxis(*this, getAxis(), getInput().getType().getRank());
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+LogicalResult MaxPoolOp::verify() {
+  auto input = getInput().getType();
+  return verifyWindowedOp(*this, input, getOutput().getType(),
+                          input.getRank() > 1 ? input.getDimSize(1) : 0,
+                          getKernelShape(), getStrides(), getPads(),
+                          getDilations(), getCeilMode());
+}
+
+LogicalResult AveragePoolOp::verify() {
+  auto input = getInput().getType();
+  SmallVector<int64_t> dilations(getKernelShape().size(), 1);
+  return verifyWindowedOp(*this, input, getOutput().getType(),
+                          input.getRank() > 1 ? input.getDimSize(1) : 0,
+                          getKernelShape(), getStrides(), getPads(), dilations,
+                          getCeilMode());
+}
+
+LogicalResult GlobalAveragePoolOp::verify() {
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  if (input.size() < 3)
+    return emitOpError("expects N x C x spatial..., got rank ")
+           << input.size();
+  SmallVector<int64_t> expected(input.size(), 1);
+  expected[0] = input[0];
+  expected[1] = input[1];
+  if (getOutput().getType().getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError("expects result shape ")
+           << formatShape(expected) << ", got "
+           << formatShape(getOutput().getType().getShape());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Shape manipulation
+//===----------------------------------------------------------------------===//
+
+/// Checks that `actual` equals `expected`, naming both on failure.
+static LogicalResult verifyResultShape(Operation *op,
+                                       ArrayRef<int64_t> expected,
+                                       ArrayRef<int64_t> actual) {
+  if (expected != actual)
+    return op->emitOpError("expects result shape ")
+           << formatShape(expected) << ", got " << formatShape(actual);
+  return success();
+}
+
+LogicalResult ReshapeOp::verify() {
+  if (getInput().getType().getNumElements() !=
+      getOutput().getType().getNumElements())
+    return emitOpError("cannot reshape ")
+           << formatShape(getInput().getType().getShape()) << " into "
+           << formatShape(getOutput().getType().getShape())
+           << ": the element counts differ";
+  return success();
+}
+
+LogicalResult FlattenOp::verify() {
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  int64_t axis = getAxis();
+  if (axis < 0 || axis > static_cast<int64_t>(input.size()))
+    return emitOpError("expects axis in [0, ")
+           << input.size() << "], got " << axis;
+  int64_t outer = 1, inner = 1;
+  for (auto [i, dim] : llvm::enumerate(input))
+    (static_cast<int64_t>(i) < axis ? outer : inner) *= dim;
+  return verifyResultShape(*this, {outer, inner},
+                           getOutput().getType().getShape());
+}
+
+LogicalResult TransposeOp::verify() {
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  ArrayRef<int64_t> permutation = getPermutation();
+  if (permutation.size() != input.size())
+    return emitOpError("expects a permutation of ")
+           << input.size() << " dimensions";
+  SmallVector<bool> seen(input.size(), false);
+  SmallVector<int64_t> expected;
+  for (int64_t dim : permutation) {
+    if (dim < 0 || dim >= static_cast<int64_t>(input.size()) || seen[dim])
+      return emitOpError("expects a permutation of 0..")
+             << input.size() - 1;
+    seen[dim] = true;
+    expected.push_back(input[dim]);
+  }
+  return verifyResultShape(*this, expected, getOutput().getType().getShape());
+}
+
+/// Checks that `axes` is strictly increasing and within [0, rank).
+static LogicalResult verifySortedAxes(Operation *op, ArrayRef<int64_t> axes,
+                                      int64_t rank) {
+  for (auto [i, axis] : llvm::enumerate(axes)) {
+    if (failed(verifyAxis(op, axis, rank, "axes")))
+      return failure();
+    if (i > 0 && axes[i - 1] >= axis)
+      return op->emitOpError("expects sorted, distinct axes");
+  }
+  return success();
+}
+
+LogicalResult SqueezeOp::verify() {
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  if (failed(verifySortedAxes(*this, getAxes(), input.size())))
+    return failure();
+  SmallVector<int64_t> expected;
+  for (auto [i, dim] : llvm::enumerate(input)) {
+    if (!llvm::is_contained(getAxes(), static_cast<int64_t>(i))) {
+      expected.push_back(dim);
+      continue;
+    }
+    if (dim != 1)
+      return emitOpError("cannot squeeze dimension ")
+             << i << " of size " << dim;
+  }
+  return verifyResultShape(*this, expected, getOutput().getType().getShape());
+}
+
+LogicalResult UnsqueezeOp::verify() {
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  int64_t rank = input.size() + getAxes().size();
+  if (failed(verifySortedAxes(*this, getAxes(), rank)))
+    return failure();
+  SmallVector<int64_t> expected;
+  const int64_t *next = input.begin();
+  for (int64_t i = 0; i < rank; ++i)
+    expected.push_back(llvm::is_contained(getAxes(), i) ? 1 : *next++);
+  return verifyResultShape(*this, expected, getOutput().getType().getShape());
+}
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("expects at least one input");
+  auto first = cast<ShapedType>(getInputs().front().getType());
+  int64_t axis = getAxis();
+  if (failed(verifyAxis(*this, axis, first.getRank())))
+    return failure();
+  SmallVector<int64_t> expected(first.getShape());
+  for (Value input : getInputs().drop_front()) {
+    ArrayRef<int64_t> shape = cast<ShapedType>(input.getType()).getShape();
+    if (shape.size() != expected.size())
+      return emitOpError("expects inputs of equal rank");
+    for (auto [i, dim] : llvm::enumerate(shape)) {
+      if (static_cast<int64_t>(i) == axis)
+        expected[i] += dim;
+      else if (dim != expected[i])
+        return emitOpError("expects inputs to agree on every dimension but ")
+               << axis << ", they differ on " << i;
+    }
+  }
+  return verifyResultShape(*this, expected, getOutput().getType().getShape());
+}
+
+#define GET_OP_CLASSES
+#include "hafnia/Dialect/BNN/IR/BNNOps.cpp.inc"

@@ -1,0 +1,23 @@
+# lit configuration for Hafnia's compiler tests.
+import os
+
+import lit.formats
+
+config.name = "Hafnia"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".mlir", ".onnxtxt", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.hafnia_obj_root, "test")
+config.excludes = ["Inputs", "Unit", "models", "CMakeLists.txt",
+                   "lit.cfg.py", "lit.site.cfg.py"]
+
+# Our tools first, then FileCheck, not, count and split-file, which Debian
+# keeps in LLVM's private bin directory.
+config.environment["PATH"] = os.pathsep.join(
+    [config.hafnia_tools_dir, config.llvm_tools_dir,
+     config.environment.get("PATH", os.environ.get("PATH", ""))])
+
+config.substitutions.append(("%python", config.python))
+config.substitutions.append(("%onnx_testdata", config.onnx_testdata))
+config.substitutions.append(("%models", os.path.join(
+    config.hafnia_src_root, "test", "models")))

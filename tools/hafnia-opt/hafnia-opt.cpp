@@ -1,0 +1,15 @@
+//===- hafnia-opt.cpp - mlir-opt with Hafnia's dialects and passes --------===//
+
+#include "hafnia/Dialect/BNN/IR/BNNDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+
+int main(int argc, char **argv) {
+  mlir::registerTransformsPasses();
+  mlir::DialectRegistry registry;
+  registry.insert<hafnia::bnn::BNNDialect, mlir::func::FuncDialect>();
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "Hafnia optimizer driver\n", registry));
+}
