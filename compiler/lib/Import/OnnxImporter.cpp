@@ -18,6 +18,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/SourceMgr.h"
@@ -123,6 +124,7 @@ private:
   Location fileLoc;
   llvm::StringMap<Value> values;
   llvm::StringMap<const onnx::TensorProto *> constants;
+  llvm::DenseMap<const onnx::TensorProto *, Value> materializedConstants;
   llvm::StringMap<const onnx::TypeProto *> types;
   // Tensors of Constant nodes given as value_float(s)/value_int(s).
   std::vector<std::unique_ptr<onnx::TensorProto>> ownedConstants;
@@ -251,15 +253,19 @@ FailureOr<Value> Importer::getOperand(const onnx::NodeProto &node, int index) {
     return error(node) << "input '" << name
                        << "' is not produced by any node, input or "
                           "initializer";
-  FailureOr<ElementsAttr> data = getFloatData(*constant->second);
-  if (failed(data))
-    return failure();
-  // Materialized once, at its first use, so unused initializers cost nothing.
-  Value result = builder.create<bnn::ConstantOp>(
-      NameLoc::get(StringAttr::get(context, name), fileLoc), data->getType(),
-      *data);
-  values[name] = result;
-  return result;
+  // Materialized once, at its first use, so unused initializers cost nothing
+  // and names aliasing one tensor (through Identity) share one constant.
+  Value &materialized = materializedConstants[constant->second];
+  if (!materialized) {
+    FailureOr<ElementsAttr> data = getFloatData(*constant->second);
+    if (failed(data))
+      return failure();
+    materialized = builder.create<bnn::ConstantOp>(
+        NameLoc::get(StringAttr::get(context, name), fileLoc),
+        data->getType(), *data);
+  }
+  values[name] = materialized;
+  return materialized;
 }
 
 Value Importer::getOptionalOperand(const onnx::NodeProto &node, int index,

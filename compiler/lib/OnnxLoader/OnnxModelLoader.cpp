@@ -39,7 +39,15 @@ std::string describeNode(const onnx::NodeProto &node) {
 
 std::optional<std::string> parse(std::string_view bytes,
                                  onnx::ModelProto &model) {
+  // ONNX text starts with '<' after blanks and '#' comment lines; a binary
+  // ModelProto never does ('<' would be an end-group tag).
   size_t first = bytes.find_first_not_of(" \t\r\n");
+  while (first != std::string_view::npos && bytes[first] == '#') {
+    size_t eol = bytes.find('\n', first);
+    first = eol == std::string_view::npos
+                ? eol
+                : bytes.find_first_not_of(" \t\r\n", eol);
+  }
   if (first != std::string_view::npos && bytes[first] == '<') {
     // ONNX text format; the parser needs a terminated string.
     std::string text(bytes);
@@ -61,8 +69,14 @@ std::optional<std::string> parse(std::string_view bytes,
 
 /// Lists every node whose operator the importer does not handle, at once.
 std::optional<std::string> findUnsupportedOps(const onnx::ModelProto &model,
-                                              int64_t opset,
                                               const OnnxLoadOptions &options) {
+  auto opsetOf = [&](const std::string &domain) {
+    for (const onnx::OperatorSetIdProto &import : model.opset_import())
+      if (import.domain() == domain ||
+          (isDefaultDomain(import.domain()) && isDefaultDomain(domain)))
+        return std::to_string(import.version());
+    return std::string("?");
+  };
   std::vector<std::string> unsupported;
   std::set<std::string> types;
   for (const onnx::NodeProto &node : model.graph().node()) {
@@ -75,7 +89,7 @@ std::optional<std::string> findUnsupportedOps(const onnx::ModelProto &model,
                            : node.domain() + "." + node.op_type();
     types.insert(type);
     unsupported.push_back(describeNode(node) + " (" + type + ", opset " +
-                          std::to_string(opset) + ")");
+                          opsetOf(node.domain()) + ")");
   }
   if (unsupported.empty())
     return std::nullopt;
@@ -147,7 +161,7 @@ std::optional<std::string> loadChecked(std::string_view bytes,
            std::to_string(kImportOpsetVersion);
 
   // Unsupported operators first: the full list is what the user acts on.
-  if (auto error = findUnsupportedOps(model, opset, options))
+  if (auto error = findUnsupportedOps(model, options))
     return error;
   try {
     onnx::checker::check_model(model);
@@ -157,8 +171,14 @@ std::optional<std::string> loadChecked(std::string_view bytes,
   if (auto error = bindBatchDimension(*model.mutable_graph(), options.batchSize))
     return error;
 
+  onnx::ShapeInferenceOptions inference(/*check_type=*/true,
+                                        /*strict_mode=*/1,
+                                        /*data_prop=*/true);
   if (opset != kImportOpsetVersion) {
     try {
+      // Some adapters (Softmax 12 to 13) need the shapes of their inputs.
+      onnx::shape_inference::InferShapes(
+          model, onnx::OpSchemaRegistry::Instance(), inference);
       model = onnx::version_conversion::ConvertVersion(
           model, static_cast<int>(kImportOpsetVersion));
     } catch (const std::exception &e) {
@@ -169,9 +189,6 @@ std::optional<std::string> loadChecked(std::string_view bytes,
   }
 
   try {
-    onnx::ShapeInferenceOptions inference(/*check_type=*/true,
-                                          /*strict_mode=*/1,
-                                          /*data_prop=*/true);
     onnx::shape_inference::InferShapes(
         model, onnx::OpSchemaRegistry::Instance(), inference);
   } catch (const std::exception &e) {

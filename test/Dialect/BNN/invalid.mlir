@@ -1,0 +1,287 @@
+// RUN: hafnia-opt %s -split-input-file -verify-diagnostics
+
+func.func @conv_rank(%x: tensor<1x2x3x4x5xf32>, %w: tensor<1x2x1x1x1xf32>) {
+  // expected-error @+1 {{expects a 1-D (N x C x L) or 2-D (N x C x H x W) input, got rank 5}}
+  %0 = bnn.conv %x, %w {dilations = array<i64: 1, 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0, 0, 0>, strides = array<i64: 1, 1, 1>} : (tensor<1x2x3x4x5xf32>, tensor<1x2x1x1x1xf32>) -> tensor<1x1x3x4x5xf32>
+  return
+}
+
+// -----
+
+func.func @conv_group(%x: tensor<1x6x8xf32>, %w: tensor<4x2x3xf32>) {
+  // expected-error @+1 {{expects group (4) to divide the input channels (6) and the filters (4)}}
+  %0 = bnn.conv %x, %w {dilations = array<i64: 1>, group = 4 : i64, pads = array<i64: 0, 0>, strides = array<i64: 1>} : (tensor<1x6x8xf32>, tensor<4x2x3xf32>) -> tensor<1x4x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_channels(%x: tensor<1x6x8xf32>, %w: tensor<4x2x3xf32>) {
+  // expected-error @+1 {{expects 6 input channels per filter (channels / group), got 2}}
+  %0 = bnn.conv %x, %w {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 0, 0>, strides = array<i64: 1>} : (tensor<1x6x8xf32>, tensor<4x2x3xf32>) -> tensor<1x4x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_bias(%x: tensor<1x2x8xf32>, %w: tensor<4x2x3xf32>, %b: tensor<3xf32>) {
+  // expected-error @+1 {{expects a bias of 4 elements}}
+  %0 = bnn.conv %x, %w, %b {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 0, 0>, strides = array<i64: 1>} : (tensor<1x2x8xf32>, tensor<4x2x3xf32>, tensor<3xf32>) -> tensor<1x4x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_pads(%x: tensor<1x2x8xf32>, %w: tensor<4x2x3xf32>) {
+  // expected-error @+1 {{expects 2 pads (all begins, then all ends), got 1}}
+  %0 = bnn.conv %x, %w {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 0>, strides = array<i64: 1>} : (tensor<1x2x8xf32>, tensor<4x2x3xf32>) -> tensor<1x4x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_stride(%x: tensor<1x2x8xf32>, %w: tensor<4x2x3xf32>) {
+  // expected-error @+1 {{expects positive kernel sizes, strides and dilations}}
+  %0 = bnn.conv %x, %w {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 0, 0>, strides = array<i64: 0>} : (tensor<1x2x8xf32>, tensor<4x2x3xf32>) -> tensor<1x4x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_negative_pad(%x: tensor<1x2x8xf32>, %w: tensor<4x2x3xf32>) {
+  // expected-error @+1 {{expects non-negative pads}}
+  %0 = bnn.conv %x, %w {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: -1, 0>, strides = array<i64: 1>} : (tensor<1x2x8xf32>, tensor<4x2x3xf32>) -> tensor<1x4x6xf32>
+  return
+}
+
+// -----
+
+func.func @conv_window(%x: tensor<1x2x2xf32>, %w: tensor<4x2x3xf32>) {
+  // expected-error @+1 {{window of spatial axis 0 does not fit in the padded input}}
+  %0 = bnn.conv %x, %w {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 0, 0>, strides = array<i64: 1>} : (tensor<1x2x2xf32>, tensor<4x2x3xf32>) -> tensor<1x4x1xf32>
+  return
+}
+
+// -----
+
+func.func @conv_result(%x: tensor<1x2x8xf32>, %w: tensor<4x2x3xf32>) {
+  // expected-error @+1 {{expects result shape 1x4x6, got 1x4x8}}
+  %0 = bnn.conv %x, %w {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 0, 0>, strides = array<i64: 1>} : (tensor<1x2x8xf32>, tensor<4x2x3xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @conv_weight_rank(%x: tensor<1x2x8xf32>, %w: tensor<4x2xf32>) {
+  // expected-error @+1 {{expects a weight of rank 3 (M x C/group x kernel), got rank 2}}
+  %0 = bnn.conv %x, %w {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 0, 0>, strides = array<i64: 1>} : (tensor<1x2x8xf32>, tensor<4x2xf32>) -> tensor<1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @real_only(%x: tensor<2x3xi32>) {
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float values}}
+  %0 = bnn.relu %x : tensor<2x3xi32>
+  return
+}
+
+// -----
+
+func.func @static_only(%x: tensor<?x3xf32>) {
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 32-bit float values}}
+  %0 = bnn.relu %x : tensor<?x3xf32>
+  return
+}
+
+// -----
+
+func.func @dense_contraction(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) {
+  // expected-error @+1 {{contracts 3 lhs columns with 4 rhs rows}}
+  %0 = bnn.dense %a, %b : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
+  return
+}
+
+// -----
+
+func.func @dense_transpose_rank(%a: tensor<2x2x3xf32>, %b: tensor<4x3xf32>) {
+  // expected-error @+1 {{with a transpose or a bias expects rank-2 operands (the Gemm form)}}
+  %0 = bnn.dense %a, %b {transpose_rhs = true} : (tensor<2x2x3xf32>, tensor<4x3xf32>) -> tensor<2x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @dense_bias(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>, %c: tensor<3xf32>) {
+  // expected-error @+1 {{expects a bias that broadcasts to 2x4, got 3}}
+  %0 = bnn.dense %a, %b, %c : (tensor<2x3xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @dense_batch(%a: tensor<2x4x3xf32>, %b: tensor<5x3x2xf32>) {
+  // expected-error @+1 {{has batch dimensions that do not broadcast}}
+  %0 = bnn.dense %a, %b : (tensor<2x4x3xf32>, tensor<5x3x2xf32>) -> tensor<2x4x2xf32>
+  return
+}
+
+// -----
+
+func.func @dense_result(%a: tensor<3xf32>, %b: tensor<3x2xf32>) {
+  // expected-error @+1 {{expects result shape 2, got 1x2}}
+  %0 = bnn.dense %a, %b : (tensor<3xf32>, tensor<3x2xf32>) -> tensor<1x2xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_channels(%x: tensor<1x4x8xf32>, %p: tensor<3xf32>) {
+  // expected-error @+1 {{expects per-channel parameters of 4 elements, got 3}}
+  %0 = bnn.batch_norm %x, %p, %p, %p, %p {epsilon = 1.0e-05 : f32} : tensor<1x4x8xf32>, tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_epsilon(%x: tensor<1x4xf32>, %p: tensor<4xf32>) {
+  // expected-error @+1 {{expects a non-negative epsilon}}
+  %0 = bnn.batch_norm %x, %p, %p, %p, %p {epsilon = -1.0 : f32} : tensor<1x4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_rank(%x: tensor<4xf32>, %p: tensor<4xf32>) {
+  // expected-error @+1 {{expects an input with a channel axis (rank >= 2)}}
+  %0 = bnn.batch_norm %x, %p, %p, %p, %p {epsilon = 1.0e-05 : f32} : tensor<4xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @clip_bounds(%x: tensor<4xf32>) {
+  // expected-error @+1 {{expects min <= max, got min = 1.000000e+00 and max = -1.000000e+00}}
+  %0 = bnn.clip %x {max = -1.0 : f32, min = 1.0 : f32} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_axis(%x: tensor<1x2xf32>) {
+  // expected-error @+1 {{expects axis in [0, 2), got -1}}
+  %0 = bnn.softmax %x {axis = -1 : i64} : tensor<1x2xf32>
+  return
+}
+
+// -----
+
+func.func @max_pool_result(%x: tensor<1x3x7xf32>) {
+  // expected-error @+1 {{expects result shape 1x3x3, got 1x3x4}}
+  %0 = bnn.max_pool %x {ceil_mode = false, dilations = array<i64: 1>, kernel_shape = array<i64: 2>, pads = array<i64: 0, 0>, strides = array<i64: 2>} : tensor<1x3x7xf32> -> tensor<1x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @average_pool_kernel(%x: tensor<1x3x7xf32>) {
+  // expected-error @+1 {{expects one kernel size, stride and dilation per spatial axis (1)}}
+  %0 = bnn.average_pool %x {ceil_mode = false, count_include_pad = false, kernel_shape = array<i64: 2, 2>, pads = array<i64: 0, 0>, strides = array<i64: 2>} : tensor<1x3x7xf32> -> tensor<1x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @global_pool(%x: tensor<1x3x7xf32>) {
+  // expected-error @+1 {{expects result shape 1x3x1, got 1x3}}
+  %0 = bnn.global_average_pool %x : tensor<1x3x7xf32> -> tensor<1x3xf32>
+  return
+}
+
+// -----
+
+func.func @broadcast(%a: tensor<2x3xf32>, %b: tensor<2xf32>) {
+  // expected-error @+1 {{operands don't have broadcast-compatible shapes}}
+  %0 = bnn.add %a, %b : (tensor<2x3xf32>, tensor<2xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_count(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{cannot reshape 2x3 into 7: the element counts differ}}
+  %0 = bnn.reshape %x : tensor<2x3xf32> -> tensor<7xf32>
+  return
+}
+
+// -----
+
+func.func @flatten_result(%x: tensor<2x3x4xf32>) {
+  // expected-error @+1 {{expects result shape 6x4, got 2x12}}
+  %0 = bnn.flatten %x {axis = 2 : i64} : tensor<2x3x4xf32> -> tensor<2x12xf32>
+  return
+}
+
+// -----
+
+func.func @flatten_axis(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{expects axis in [0, 2], got 3}}
+  %0 = bnn.flatten %x {axis = 3 : i64} : tensor<2x3xf32> -> tensor<6x1xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_permutation(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{expects a permutation of 0..1}}
+  %0 = bnn.transpose %x {permutation = array<i64: 0, 0>} : tensor<2x3xf32> -> tensor<2x2xf32>
+  return
+}
+
+// -----
+
+func.func @squeeze_size(%x: tensor<2x1xf32>) {
+  // expected-error @+1 {{cannot squeeze dimension 0 of size 2}}
+  %0 = bnn.squeeze %x {axes = array<i64: 0>} : tensor<2x1xf32> -> tensor<1xf32>
+  return
+}
+
+// -----
+
+func.func @squeeze_sorted(%x: tensor<1x1xf32>) {
+  // expected-error @+1 {{expects sorted, distinct axes}}
+  %0 = bnn.squeeze %x {axes = array<i64: 1, 0>} : tensor<1x1xf32> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @unsqueeze_axis(%x: tensor<2xf32>) {
+  // expected-error @+1 {{expects axes in [0, 2), got 2}}
+  %0 = bnn.unsqueeze %x {axes = array<i64: 2>} : tensor<2xf32> -> tensor<2x1xf32>
+  return
+}
+
+// -----
+
+func.func @concat_dims(%a: tensor<1x2xf32>, %b: tensor<2x3xf32>) {
+  // expected-error @+1 {{expects inputs to agree on every dimension but 1, they differ on 0}}
+  %0 = bnn.concat %a, %b {axis = 1 : i64} : (tensor<1x2xf32>, tensor<2x3xf32>) -> tensor<1x5xf32>
+  return
+}
+
+// -----
+
+func.func @concat_rank(%a: tensor<1x2xf32>, %b: tensor<2xf32>) {
+  // expected-error @+1 {{expects inputs of equal rank}}
+  %0 = bnn.concat %a, %b {axis = 0 : i64} : (tensor<1x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+  return
+}
+
+// -----
+
+func.func @constant_type() {
+  // expected-error @+1 {{failed to verify that all of {value, result} have same type}}
+  %0 = "bnn.constant"() {value = dense<1.0> : tensor<2xf32>} : () -> tensor<3xf32>
+  return
+}
