@@ -16,8 +16,9 @@ produces for an eval-mode PyTorch model (opset 13, IR version 7):
 ``ecg.onnx``
     Table II: ECG electrode-inversion network, as 1-D convolutions.  Input
     [N,12,750]; five bias-free Conv1d 32 (kernels 13, 11, 9, 7, 5), each
-    followed by BatchNormalization and Relu, the first two by MaxPool 2;
-    Flatten (5152); Gemm 75 -> BatchNormalization -> Clip(-1, 1) (hardtanh);
+    followed by BatchNormalization and Clip(-1, 1) (hardtanh, as in the
+    paper), the first two by MaxPool 2; Flatten (5152); Gemm 75 ->
+    BatchNormalization -> Clip(-1, 1);
     Gemm 2 -> Softmax.
 ``ecg_binarized.onnx``
     Table II with the classifier binarized (section III-C), as a
@@ -32,7 +33,8 @@ produces for an eval-mode PyTorch model (opset 13, IR version 7):
     GlobalAveragePool -> Flatten -> Gemm 1000 -> Softmax.
 ``mobilenet_v1_binarized_classifier.onnx``
     Section IV: the same feature extractor (identical weights) followed by
-    the paper's two-layer binarized classifier: Sign -> MatMul +1/-1
+    the paper's two-layer binarized classifier: BatchNormalization -> Sign
+    -> MatMul +1/-1
     [1024,2816] -> BatchNormalization -> Sign -> MatMul +1/-1 [2816,1000]
     -> BatchNormalization -> Softmax.
 
@@ -261,7 +263,9 @@ def ecg_features(b):
     for i, kernel in enumerate((13, 11, 9, 7, 5), start=1):
         x = b.conv(x, f"features.conv{i}", in_channels, 32, (kernel,))
         x = b.batch_norm(x, f"features.bn{i}", 32)
-        x = b.relu(x, f"features.relu{i}")
+        # The paper's ECG network uses hardtanh, so that a binarized
+        # classifier's Sign sees features of both signs.
+        x = b.hardtanh(x, f"features.act{i}")
         if i <= 2:
             x = b.max_pool(x, f"features.pool{i}", (2,), (2,))
         in_channels = 32
@@ -311,7 +315,10 @@ def build_mobilenet(b):
 
 def build_mobilenet_binarized(b):
     hidden = MOBILENET_BINARY_HIDDEN
-    x = b.sign(mobilenet_features(b), "classifier.act0")
+    # Normalize the (non-negative) pooled ReLU features before Sign, or it
+    # would only ever see values >= 0.
+    x = b.batch_norm(mobilenet_features(b), "classifier.bn0", 1024)
+    x = b.sign(x, "classifier.act0")
     x = b.binary_linear_no_bias(x, "classifier.fc1", 1024, hidden)
     x = b.batch_norm(x, "classifier.bn1", hidden, input_std=np.sqrt(1024))
     x = b.sign(x, "classifier.act1")

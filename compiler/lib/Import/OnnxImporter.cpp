@@ -92,6 +92,8 @@ private:
               ArrayRef<int64_t> dilations);
   FailureOr<int64_t> normalizeAxis(const onnx::NodeProto &node, int64_t axis,
                                    int64_t rank);
+  LogicalResult checkSpatialRank(const onnx::NodeProto &node,
+                                 RankedTensorType input);
 
   // Operators.
   LogicalResult importConstant(const onnx::NodeProto &node);
@@ -424,6 +426,15 @@ FailureOr<int64_t> Importer::normalizeAxis(const onnx::NodeProto &node,
 // Operators
 //===----------------------------------------------------------------------===//
 
+LogicalResult Importer::checkSpatialRank(const onnx::NodeProto &node,
+                                         RankedTensorType input) {
+  if (input.getRank() != 3 && input.getRank() != 4)
+    return error(node) << "only 1-D and 2-D windows are supported, the input "
+                          "has rank "
+                       << input.getRank();
+  return success();
+}
+
 LogicalResult Importer::importConstant(const onnx::NodeProto &node) {
   const std::string &name = node.output(0);
   if (const onnx::AttributeProto *value = findAttr(node, "value")) {
@@ -496,12 +507,9 @@ LogicalResult Importer::importConv(const onnx::NodeProto &node) {
     return failure();
   auto inputType = cast<RankedTensorType>(input->getType());
   auto weightType = cast<RankedTensorType>(weight->getType());
-  int64_t rank = inputType.getRank();
-  if (rank != 3 && rank != 4)
-    return error(node) << "only 1-D and 2-D convolutions are supported, the "
-                          "input has rank "
-                       << rank;
-  size_t spatial = rank - 2;
+  if (failed(checkSpatialRank(node, inputType)))
+    return failure();
+  size_t spatial = inputType.getRank() - 2;
   ArrayRef<int64_t> kernel = weightType.getShape().drop_front(2);
   SmallVector<int64_t> ones(spatial, 1);
   SmallVector<int64_t> strides = intsAttr(node, "strides", ones);
@@ -606,6 +614,8 @@ LogicalResult Importer::importMaxPool(const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> resultType = getResultType(node);
   if (failed(input) || failed(resultType))
     return failure();
+  if (failed(checkSpatialRank(node, cast<RankedTensorType>(input->getType()))))
+    return failure();
   auto inputShape = cast<RankedTensorType>(input->getType()).getShape();
   SmallVector<int64_t> kernel = intsAttr(node, "kernel_shape", {});
   SmallVector<int64_t> ones(kernel.size(), 1);
@@ -625,6 +635,8 @@ LogicalResult Importer::importAveragePool(const onnx::NodeProto &node) {
   FailureOr<Value> input = getOperand(node, 0);
   FailureOr<RankedTensorType> resultType = getResultType(node);
   if (failed(input) || failed(resultType))
+    return failure();
+  if (failed(checkSpatialRank(node, cast<RankedTensorType>(input->getType()))))
     return failure();
   auto inputShape = cast<RankedTensorType>(input->getType()).getShape();
   SmallVector<int64_t> kernel = intsAttr(node, "kernel_shape", {});
@@ -797,6 +809,14 @@ OwningOpRef<ModuleOp> Importer::run() {
   for (const onnx::ValueInfoProto &input : graph.input()) {
     if (constants.count(input.name()))
       continue;
+    if (input.type().has_tensor_type() &&
+        input.type().tensor_type().elem_type() != onnx::TensorProto::FLOAT) {
+      error() << "input '" << input.name() << "' has element type "
+              << onnxDataTypeName(input.type().tensor_type().elem_type())
+              << "; model inputs are FLOAT (float32) tensors, and integer "
+                 "operands such as shapes and axes must be initializers";
+      return nullptr;
+    }
     FailureOr<RankedTensorType> type = getTensorType(input.name(), input.type());
     if (failed(type))
       return nullptr;
