@@ -137,7 +137,7 @@ class BNN_UnaryOp<string mnemonic, list<Trait> traits = []>
 }
 
 def BNN_ReluOp : BNN_UnaryOp<"relu"> {
-  let summary = "max(x, 0) (ONNX Relu)";
+  let summary = "Rectified linear unit, max(x, 0) (ONNX Relu)";
   let description = [{
     ```mlir
     %y = bnn.relu %x : tensor<1x40x961x64xf32>
@@ -147,7 +147,7 @@ def BNN_ReluOp : BNN_UnaryOp<"relu"> {
 }
 
 def BNN_ClipOp : BNN_UnaryOp<"clip"> {
-  let summary = "min(max(x, min), max) (ONNX Clip; hardtanh when -1..1)";
+  let summary = "Clamp to [min, max] (ONNX Clip; hardtanh when -1..1)";
   let description = [{
     A missing bound does not clip on that side. PyTorch's `hardtanh`, the
     activation binarized networks train with, exports as `Clip(-1, 1)`.
@@ -175,7 +175,7 @@ def BNN_SignOp : BNN_UnaryOp<"sign"> {
 }
 
 def BNN_SigmoidOp : BNN_UnaryOp<"sigmoid"> {
-  let summary = "1 / (1 + exp(-x)) (ONNX Sigmoid)";
+  let summary = "Logistic function 1 / (1 + exp(-x)) (ONNX Sigmoid)";
   let description = [{
     ```mlir
     %y = bnn.sigmoid %x : tensor<1x2xf32>
@@ -185,7 +185,7 @@ def BNN_SigmoidOp : BNN_UnaryOp<"sigmoid"> {
 }
 
 def BNN_HardSigmoidOp : BNN_UnaryOp<"hard_sigmoid"> {
-  let summary = "max(0, min(1, alpha * x + beta)) (ONNX HardSigmoid)";
+  let summary = "Piecewise-linear sigmoid, max(0, min(1, alpha * x + beta)) (ONNX HardSigmoid)";
   let description = [{
     ```mlir
     %y = bnn.hard_sigmoid %x {alpha = 0.2 : f32, beta = 0.5 : f32} : tensor<4xf32>
@@ -284,9 +284,9 @@ def BNN_SoftmaxOp : BNN_Op<"softmax", [Pure, SameOperandsAndResultType]> {
 // Elementwise binary arithmetic
 //===----------------------------------------------------------------------===//
 
-class BNN_BinaryOp<string mnemonic, string formula>
+class BNN_BinaryOp<string mnemonic, string what>
     : BNN_Op<mnemonic, [Pure, ResultsBroadcastableShape]> {
-  let summary = formula # " with NumPy broadcasting";
+  let summary = what # " with NumPy broadcasting";
   let arguments = (ins BNN_RealTensor:$lhs, BNN_RealTensor:$rhs);
   let results = (outs BNN_RealTensor:$output);
   let assemblyFormat = [{
@@ -294,7 +294,7 @@ class BNN_BinaryOp<string mnemonic, string formula>
   }];
 }
 
-def BNN_AddOp : BNN_BinaryOp<"add", "lhs + rhs (ONNX Add)"> {
+def BNN_AddOp : BNN_BinaryOp<"add", "Elementwise sum (ONNX Add)"> {
   let description = [{
     A residual connection, or a bias the exporter kept apart:
 
@@ -304,7 +304,7 @@ def BNN_AddOp : BNN_BinaryOp<"add", "lhs + rhs (ONNX Add)"> {
   }];
 }
 
-def BNN_SubOp : BNN_BinaryOp<"sub", "lhs - rhs (ONNX Sub)"> {
+def BNN_SubOp : BNN_BinaryOp<"sub", "Elementwise difference (ONNX Sub)"> {
   let description = [{
     ```mlir
     %y = bnn.sub %x, %m : (tensor<1x12x750xf32>, tensor<1x12x1xf32>) -> tensor<1x12x750xf32>
@@ -312,7 +312,7 @@ def BNN_SubOp : BNN_BinaryOp<"sub", "lhs - rhs (ONNX Sub)"> {
   }];
 }
 
-def BNN_MulOp : BNN_BinaryOp<"mul", "lhs * rhs (ONNX Mul)"> {
+def BNN_MulOp : BNN_BinaryOp<"mul", "Elementwise product (ONNX Mul)"> {
   let description = [{
     ```mlir
     %y = bnn.mul %x, %s : (tensor<1x75xf32>, tensor<1xf32>) -> tensor<1x75xf32>
@@ -320,7 +320,7 @@ def BNN_MulOp : BNN_BinaryOp<"mul", "lhs * rhs (ONNX Mul)"> {
   }];
 }
 
-def BNN_DivOp : BNN_BinaryOp<"div", "lhs / rhs (ONNX Div)"> {
+def BNN_DivOp : BNN_BinaryOp<"div", "Elementwise quotient (ONNX Div)"> {
   let description = [{
     ```mlir
     %y = bnn.div %x, %s : (tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
