@@ -27,15 +27,16 @@ enum class EmitKind { BNN };
 
 cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.onnx>"),
                                    cl::Required);
-cl::opt<std::string> outputFilename("o", cl::desc("Output file ('-' for stdout)"),
+cl::opt<std::string> outputFilename("o",
+                                    cl::desc("Output file ('-' for stdout)"),
                                     cl::value_desc("file"), cl::init("-"));
-cl::opt<EmitKind> emitKind(
-    "emit", cl::desc("What to emit"), cl::init(EmitKind::BNN),
-    cl::values(clEnumValN(EmitKind::BNN, "bnn",
-                          "the imported network in the bnn dialect")));
-cl::opt<int64_t> batchSize("batch",
-                           cl::desc("Value bound to a symbolic batch dimension"),
-                           cl::init(1));
+cl::opt<EmitKind>
+    emitKind("emit", cl::desc("What to emit"), cl::init(EmitKind::BNN),
+             cl::values(clEnumValN(EmitKind::BNN, "bnn",
+                                   "the imported network in the bnn dialect")));
+cl::opt<int64_t>
+    batchSize("batch", cl::desc("Value bound to a symbolic batch dimension"),
+              cl::init(1));
 cl::opt<bool> fullWeights(
     "full-weights",
     cl::desc("Print every weight in the IR instead of eliding large tensors"),

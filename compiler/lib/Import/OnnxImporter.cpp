@@ -17,8 +17,8 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
-#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/SourceMgr.h"
@@ -74,8 +74,7 @@ private:
     return node.input_size() > index && !node.input(index).empty();
   }
   LogicalResult setResult(const onnx::NodeProto &node, Value value);
-  LogicalResult rejectExtraOutputs(const onnx::NodeProto &node,
-                                   StringRef what);
+  LogicalResult rejectExtraOutputs(const onnx::NodeProto &node, StringRef what);
 
   // Attributes.
   const onnx::AttributeProto *findAttr(const onnx::NodeProto &node,
@@ -86,14 +85,15 @@ private:
                          StringRef def);
   SmallVector<int64_t> intsAttr(const onnx::NodeProto &node, StringRef name,
                                 ArrayRef<int64_t> def);
-  FailureOr<SmallVector<int64_t>>
-  resolvePads(const onnx::NodeProto &node, ArrayRef<int64_t> inputShape,
-              ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
-              ArrayRef<int64_t> dilations);
+  /// The window of a convolution or pooling node over `input`, with
+  /// `auto_pad` resolved into explicit pads.
+  struct Window {
+    SmallVector<int64_t> kernel, strides, pads, dilations;
+  };
+  FailureOr<Window> getWindow(const onnx::NodeProto &node,
+                              RankedTensorType input, ArrayRef<int64_t> kernel);
   FailureOr<int64_t> normalizeAxis(const onnx::NodeProto &node, int64_t axis,
                                    int64_t rank);
-  LogicalResult checkSpatialRank(const onnx::NodeProto &node,
-                                 RankedTensorType input);
 
   // Operators.
   LogicalResult importConstant(const onnx::NodeProto &node);
@@ -173,8 +173,8 @@ std::string describeNode(const onnx::NodeProto &node) {
 }
 
 InFlightDiagnostic Importer::error(const onnx::NodeProto &node) {
-  return emitError(fileLoc) << describeNode(node) << " (" << node.op_type()
-                            << "): ";
+  return emitError(fileLoc)
+         << describeNode(node) << " (" << node.op_type() << "): ";
 }
 
 Location Importer::nodeLoc(const onnx::NodeProto &node) {
@@ -263,8 +263,8 @@ FailureOr<Value> Importer::getOperand(const onnx::NodeProto &node, int index) {
     if (failed(data))
       return failure();
     materialized = builder.create<bnn::ConstantOp>(
-        NameLoc::get(StringAttr::get(context, name), fileLoc),
-        data->getType(), *data);
+        NameLoc::get(StringAttr::get(context, name), fileLoc), data->getType(),
+        *data);
   }
   values[name] = materialized;
   return materialized;
@@ -375,43 +375,54 @@ std::string Importer::stringAttr(const onnx::NodeProto &node, StringRef name,
 }
 
 SmallVector<int64_t> Importer::intsAttr(const onnx::NodeProto &node,
-                                        StringRef name,
-                                        ArrayRef<int64_t> def) {
+                                        StringRef name, ArrayRef<int64_t> def) {
   const onnx::AttributeProto *attr = findAttr(node, name);
   if (!attr)
     return SmallVector<int64_t>(def);
   return SmallVector<int64_t>(attr->ints().begin(), attr->ints().end());
 }
 
-FailureOr<SmallVector<int64_t>>
-Importer::resolvePads(const onnx::NodeProto &node, ArrayRef<int64_t> inputShape,
-                      ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
-                      ArrayRef<int64_t> dilations) {
-  size_t spatial = kernel.size();
+FailureOr<Importer::Window> Importer::getWindow(const onnx::NodeProto &node,
+                                                RankedTensorType input,
+                                                ArrayRef<int64_t> kernel) {
+  if (input.getRank() != 3 && input.getRank() != 4)
+    return error(node) << "only 1-D and 2-D windows are supported, the input "
+                          "has rank "
+                       << input.getRank();
+  size_t spatial = input.getRank() - 2;
+  if (kernel.size() != spatial)
+    return error(node) << "expects a kernel of " << spatial
+                       << " spatial dimensions, got " << kernel.size();
+  Window window;
+  window.kernel.assign(kernel.begin(), kernel.end());
+  SmallVector<int64_t> ones(spatial, 1);
+  window.strides = intsAttr(node, "strides", ones);
+  window.dilations = intsAttr(node, "dilations", ones);
+  window.pads.assign(2 * spatial, 0);
   std::string autoPad = stringAttr(node, "auto_pad", "NOTSET");
-  if (autoPad == "NOTSET")
-    return intsAttr(node, "pads", SmallVector<int64_t>(2 * spatial, 0));
-  SmallVector<int64_t> pads(2 * spatial, 0);
+  if (autoPad == "NOTSET") {
+    window.pads = intsAttr(node, "pads", window.pads);
+    return window;
+  }
   if (autoPad == "VALID")
-    return pads;
+    return window;
   if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
     return error(node) << "unknown auto_pad '" << autoPad << "'";
-  if (strides.size() != spatial || dilations.size() != spatial ||
-      inputShape.size() != spatial + 2)
+  if (window.strides.size() != spatial || window.dilations.size() != spatial)
     return error(node) << "expects one stride and dilation per spatial axis";
   // SAME: the output has ceil(input / stride) positions; the odd pad goes at
   // the end (SAME_UPPER) or the beginning (SAME_LOWER).
   for (size_t i = 0; i < spatial; ++i) {
-    int64_t input = inputShape[i + 2];
-    int64_t output = (input + strides[i] - 1) / strides[i];
+    int64_t size = input.getDimSize(i + 2), stride = window.strides[i];
+    int64_t output = (size + stride - 1) / stride;
     int64_t total = std::max<int64_t>(
-        0, (output - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 -
-               input);
+        0, (output - 1) * stride + (kernel[i] - 1) * window.dilations[i] + 1 -
+               size);
     int64_t small = total / 2, large = total - small;
-    pads[i] = autoPad == "SAME_UPPER" ? small : large;
-    pads[i + spatial] = autoPad == "SAME_UPPER" ? large : small;
+    window.pads[i] = autoPad == "SAME_UPPER" ? small : large;
+    window.pads[i + spatial] = autoPad == "SAME_UPPER" ? large : small;
   }
-  return pads;
+  return window;
 }
 
 FailureOr<int64_t> Importer::normalizeAxis(const onnx::NodeProto &node,
@@ -425,15 +436,6 @@ FailureOr<int64_t> Importer::normalizeAxis(const onnx::NodeProto &node,
 //===----------------------------------------------------------------------===//
 // Operators
 //===----------------------------------------------------------------------===//
-
-LogicalResult Importer::checkSpatialRank(const onnx::NodeProto &node,
-                                         RankedTensorType input) {
-  if (input.getRank() != 3 && input.getRank() != 4)
-    return error(node) << "only 1-D and 2-D windows are supported, the input "
-                          "has rank "
-                       << input.getRank();
-  return success();
-}
 
 LogicalResult Importer::importConstant(const onnx::NodeProto &node) {
   const std::string &name = node.output(0);
@@ -505,22 +507,15 @@ LogicalResult Importer::importConv(const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> resultType = getResultType(node);
   if (failed(input) || failed(weight) || failedBias || failed(resultType))
     return failure();
-  auto inputType = cast<RankedTensorType>(input->getType());
-  auto weightType = cast<RankedTensorType>(weight->getType());
-  if (failed(checkSpatialRank(node, inputType)))
-    return failure();
-  size_t spatial = inputType.getRank() - 2;
-  ArrayRef<int64_t> kernel = weightType.getShape().drop_front(2);
-  SmallVector<int64_t> ones(spatial, 1);
-  SmallVector<int64_t> strides = intsAttr(node, "strides", ones);
-  SmallVector<int64_t> dilations = intsAttr(node, "dilations", ones);
-  FailureOr<SmallVector<int64_t>> pads = resolvePads(
-      node, inputType.getShape(), kernel, strides, dilations);
-  if (failed(pads))
+  ArrayRef<int64_t> kernel =
+      cast<RankedTensorType>(weight->getType()).getShape().drop_front(2);
+  FailureOr<Window> window =
+      getWindow(node, cast<RankedTensorType>(input->getType()), kernel);
+  if (failed(window))
     return failure();
   auto conv = builder.create<bnn::ConvOp>(
-      nodeLoc(node), *resultType, *input, *weight, bias, strides, *pads,
-      dilations, intAttr(node, "group", 1));
+      nodeLoc(node), *resultType, *input, *weight, bias, window->strides,
+      window->pads, window->dilations, intAttr(node, "group", 1));
   return setResult(node, conv);
 }
 
@@ -546,9 +541,9 @@ LogicalResult Importer::importMatMul(const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> resultType = getResultType(node);
   if (failed(lhs) || failed(rhs) || failed(resultType))
     return failure();
-  auto dense = builder.create<bnn::DenseOp>(
-      nodeLoc(node), *resultType, *lhs, *rhs, Value(), false, false,
-      APFloat(1.0f), APFloat(1.0f));
+  auto dense = builder.create<bnn::DenseOp>(nodeLoc(node), *resultType, *lhs,
+                                            *rhs, Value(), false, false,
+                                            APFloat(1.0f), APFloat(1.0f));
   return setResult(node, dense);
 }
 
@@ -614,20 +609,14 @@ LogicalResult Importer::importMaxPool(const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> resultType = getResultType(node);
   if (failed(input) || failed(resultType))
     return failure();
-  if (failed(checkSpatialRank(node, cast<RankedTensorType>(input->getType()))))
-    return failure();
-  auto inputShape = cast<RankedTensorType>(input->getType()).getShape();
-  SmallVector<int64_t> kernel = intsAttr(node, "kernel_shape", {});
-  SmallVector<int64_t> ones(kernel.size(), 1);
-  SmallVector<int64_t> strides = intsAttr(node, "strides", ones);
-  SmallVector<int64_t> dilations = intsAttr(node, "dilations", ones);
-  FailureOr<SmallVector<int64_t>> pads =
-      resolvePads(node, inputShape, kernel, strides, dilations);
-  if (failed(pads))
+  FailureOr<Window> window =
+      getWindow(node, cast<RankedTensorType>(input->getType()),
+                intsAttr(node, "kernel_shape", {}));
+  if (failed(window))
     return failure();
   auto pool = builder.create<bnn::MaxPoolOp>(
-      nodeLoc(node), *resultType, *input, kernel, strides, *pads, dilations,
-      intAttr(node, "ceil_mode", 0) != 0);
+      nodeLoc(node), *resultType, *input, window->kernel, window->strides,
+      window->pads, window->dilations, intAttr(node, "ceil_mode", 0) != 0);
   return setResult(node, pool);
 }
 
@@ -636,19 +625,15 @@ LogicalResult Importer::importAveragePool(const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> resultType = getResultType(node);
   if (failed(input) || failed(resultType))
     return failure();
-  if (failed(checkSpatialRank(node, cast<RankedTensorType>(input->getType()))))
-    return failure();
-  auto inputShape = cast<RankedTensorType>(input->getType()).getShape();
-  SmallVector<int64_t> kernel = intsAttr(node, "kernel_shape", {});
-  SmallVector<int64_t> ones(kernel.size(), 1);
-  SmallVector<int64_t> strides = intsAttr(node, "strides", ones);
-  FailureOr<SmallVector<int64_t>> pads =
-      resolvePads(node, inputShape, kernel, strides, ones);
-  if (failed(pads))
+  // Opset 17's AveragePool has no dilations: the window's are all 1.
+  FailureOr<Window> window =
+      getWindow(node, cast<RankedTensorType>(input->getType()),
+                intsAttr(node, "kernel_shape", {}));
+  if (failed(window))
     return failure();
   auto pool = builder.create<bnn::AveragePoolOp>(
-      nodeLoc(node), *resultType, *input, kernel, strides, *pads,
-      intAttr(node, "count_include_pad", 0) != 0,
+      nodeLoc(node), *resultType, *input, window->kernel, window->strides,
+      window->pads, intAttr(node, "count_include_pad", 0) != 0,
       intAttr(node, "ceil_mode", 0) != 0);
   return setResult(node, pool);
 }
@@ -682,8 +667,8 @@ LogicalResult Importer::importBinary(const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> resultType = getResultType(node);
   if (failed(lhs) || failed(rhs) || failed(resultType))
     return failure();
-  return setResult(node, builder.create<OpTy>(nodeLoc(node), *resultType,
-                                              *lhs, *rhs));
+  return setResult(
+      node, builder.create<OpTy>(nodeLoc(node), *resultType, *lhs, *rhs));
 }
 
 LogicalResult Importer::importReshape(const onnx::NodeProto &node) {
@@ -692,8 +677,8 @@ LogicalResult Importer::importReshape(const onnx::NodeProto &node) {
   FailureOr<RankedTensorType> resultType = getResultType(node);
   if (failed(input) || failed(resultType))
     return failure();
-  return setResult(node, builder.create<bnn::ReshapeOp>(
-                             nodeLoc(node), *resultType, *input));
+  return setResult(
+      node, builder.create<bnn::ReshapeOp>(nodeLoc(node), *resultType, *input));
 }
 
 LogicalResult Importer::importFlatten(const onnx::NodeProto &node) {
@@ -706,9 +691,9 @@ LogicalResult Importer::importFlatten(const onnx::NodeProto &node) {
   if (axis < -rank || axis > rank)
     return error(node) << "axis " << axis << " is out of range for rank "
                        << rank;
-  return setResult(node, builder.create<bnn::FlattenOp>(
-                             nodeLoc(node), *resultType, *input,
-                             axis < 0 ? axis + rank : axis));
+  return setResult(
+      node, builder.create<bnn::FlattenOp>(nodeLoc(node), *resultType, *input,
+                                           axis < 0 ? axis + rank : axis));
 }
 
 LogicalResult Importer::importTranspose(const onnx::NodeProto &node) {
@@ -719,9 +704,9 @@ LogicalResult Importer::importTranspose(const onnx::NodeProto &node) {
   int64_t rank = cast<RankedTensorType>(input->getType()).getRank();
   SmallVector<int64_t> reversed(rank);
   std::iota(reversed.rbegin(), reversed.rend(), 0);
-  return setResult(node, builder.create<bnn::TransposeOp>(
-                             nodeLoc(node), *resultType, *input,
-                             intsAttr(node, "perm", reversed)));
+  return setResult(
+      node, builder.create<bnn::TransposeOp>(nodeLoc(node), *resultType, *input,
+                                             intsAttr(node, "perm", reversed)));
 }
 
 LogicalResult Importer::importSqueeze(const onnx::NodeProto &node) {
@@ -797,8 +782,8 @@ OwningOpRef<ModuleOp> Importer::run() {
   const onnx::GraphProto &graph = model.graph();
   for (const onnx::TensorProto &tensor : graph.initializer())
     constants[tensor.name()] = &tensor;
-  for (const auto *infos : {&graph.input(), &graph.value_info(),
-                            &graph.output()})
+  for (const auto *infos :
+       {&graph.input(), &graph.value_info(), &graph.output()})
     for (const onnx::ValueInfoProto &info : *infos)
       types[info.name()] = &info.type();
 
@@ -817,7 +802,8 @@ OwningOpRef<ModuleOp> Importer::run() {
                  "operands such as shapes and axes must be initializers";
       return nullptr;
     }
-    FailureOr<RankedTensorType> type = getTensorType(input.name(), input.type());
+    FailureOr<RankedTensorType> type =
+        getTensorType(input.name(), input.type());
     if (failed(type))
       return nullptr;
     inputs.push_back(&input);
@@ -842,8 +828,7 @@ OwningOpRef<ModuleOp> Importer::run() {
     function.setArgAttr(i, "bnn.name", builder.getStringAttr(input->name()));
   }
   for (auto [i, output] : llvm::enumerate(graph.output()))
-    function.setResultAttr(i, "bnn.name",
-                           builder.getStringAttr(output.name()));
+    function.setResultAttr(i, "bnn.name", builder.getStringAttr(output.name()));
 
   builder.setInsertionPointToEnd(body);
   for (const onnx::NodeProto &node : graph.node()) {
@@ -894,9 +879,8 @@ OwningOpRef<ModuleOp> importOnnxModel(StringRef bytes, StringRef fileName,
     return llvm::is_contained(getSupportedOnnxOps(), StringRef(opType));
   };
   onnx::ModelProto model;
-  if (std::optional<std::string> message =
-          loadOnnxModel(std::string_view(bytes.data(), bytes.size()),
-                        loadOptions, model)) {
+  if (std::optional<std::string> message = loadOnnxModel(
+          std::string_view(bytes.data(), bytes.size()), loadOptions, model)) {
     emitError(fileLoc) << *message;
     return nullptr;
   }

@@ -80,8 +80,9 @@ std::optional<std::string> findUnsupportedOps(const onnx::ModelProto &model,
   std::vector<std::string> unsupported;
   std::set<std::string> types;
   for (const onnx::NodeProto &node : model.graph().node()) {
-    bool supported = isDefaultDomain(node.domain()) &&
-                     (!options.isSupportedOp || options.isSupportedOp(node.op_type()));
+    bool supported =
+        isDefaultDomain(node.domain()) &&
+        (!options.isSupportedOp || options.isSupportedOp(node.op_type()));
     if (supported)
       continue;
     std::string type = node.domain().empty() || node.domain() == "ai.onnx"
@@ -168,7 +169,8 @@ std::optional<std::string> loadChecked(std::string_view bytes,
   } catch (const std::exception &e) {
     return "the model fails the ONNX checker: " + oneLine(e.what());
   }
-  if (auto error = bindBatchDimension(*model.mutable_graph(), options.batchSize))
+  if (auto error =
+          bindBatchDimension(*model.mutable_graph(), options.batchSize))
     return error;
 
   onnx::ShapeInferenceOptions inference(/*check_type=*/true,

@@ -49,8 +49,8 @@ std::vector<std::string> listSuiteModels() {
 
 /// Imports one model; returns the empty string on success, else the error.
 std::string importModel(const std::string &name) {
-  std::string path = std::string(HAFNIA_ONNX_TESTDATA) + "/" + name +
-                     "/model.onnx";
+  std::string path =
+      std::string(HAFNIA_ONNX_TESTDATA) + "/" + name + "/model.onnx";
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer)
     return "cannot read " + path;

@@ -1,4 +1,5 @@
-//===- OnnxModelLoader.h - Load, check and normalize ONNX models -*- C++ -*-===//
+//===- OnnxModelLoader.h - Load, check and normalize ONNX models -*- C++
+//-*-===//
 //
 // The one place that calls ONNX's checker, version converter and shape
 // inference. Those throw exceptions, so this library alone is built with

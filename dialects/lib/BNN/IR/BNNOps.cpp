@@ -64,9 +64,9 @@ verifyWindowedOp(Operation *op, ShapedType input, ShapedType output,
   }
   SmallVector<int64_t> expected = {input.getDimSize(0), outputChannels};
   for (size_t i = 0; i < spatial; ++i) {
-    int64_t size = windowedOutputSize(input.getDimSize(i + 2), kernel[i],
-                                      strides[i], pads[i], pads[i + spatial],
-                                      dilations[i], ceilMode);
+    int64_t size =
+        windowedOutputSize(input.getDimSize(i + 2), kernel[i], strides[i],
+                           pads[i], pads[i + spatial], dilations[i], ceilMode);
     if (size < 1)
       return op->emitOpError("window of spatial axis ")
              << i << " does not fit in the padded input";
@@ -163,9 +163,8 @@ LogicalResult DenseOp::verify() {
     if (b.size() == 1)
       b.push_back(1);
     if (a.back() != b[b.size() - 2])
-      return emitOpError("contracts ")
-             << a.back() << " lhs columns with " << b[b.size() - 2]
-             << " rhs rows";
+      return emitOpError("contracts ") << a.back() << " lhs columns with "
+                                       << b[b.size() - 2] << " rhs rows";
     if (!OpTrait::util::getBroadcastedShape(ArrayRef(a).drop_back(2),
                                             ArrayRef(b).drop_back(2), expected))
       return emitOpError("has batch dimensions that do not broadcast");
@@ -249,8 +248,7 @@ LogicalResult AveragePoolOp::verify() {
 LogicalResult GlobalAveragePoolOp::verify() {
   ArrayRef<int64_t> input = getInput().getType().getShape();
   if (input.size() < 3)
-    return emitOpError("expects N x C x spatial..., got rank ")
-           << input.size();
+    return emitOpError("expects N x C x spatial..., got rank ") << input.size();
   SmallVector<int64_t> expected(input.size(), 1);
   expected[0] = input[0];
   expected[1] = input[1];
@@ -308,8 +306,7 @@ LogicalResult TransposeOp::verify() {
   SmallVector<int64_t> expected;
   for (int64_t dim : permutation) {
     if (dim < 0 || dim >= static_cast<int64_t>(input.size()) || seen[dim])
-      return emitOpError("expects a permutation of 0..")
-             << input.size() - 1;
+      return emitOpError("expects a permutation of 0..") << input.size() - 1;
     seen[dim] = true;
     expected.push_back(input[dim]);
   }
