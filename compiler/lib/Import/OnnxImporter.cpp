@@ -68,8 +68,9 @@ private:
   FailureOr<ElementsAttr> getFloatData(const onnx::TensorProto &tensor);
   FailureOr<SmallVector<int64_t>> getConstantInts(const onnx::NodeProto &node,
                                                   int index);
-  FailureOr<std::optional<float>>
-  getOptionalConstantScalar(const onnx::NodeProto &node, int index);
+  /// A constant scalar operand as an attribute; null when it is absent.
+  FailureOr<FloatAttr> getOptionalConstantScalar(const onnx::NodeProto &node,
+                                                 int index);
   bool hasInput(const onnx::NodeProto &node, int index) const {
     return node.input_size() > index && !node.input(index).empty();
   }
@@ -327,10 +328,10 @@ Importer::getConstantInts(const onnx::NodeProto &node, int index) {
                      << onnxDataTypeName(tensor.data_type());
 }
 
-FailureOr<std::optional<float>>
+FailureOr<FloatAttr>
 Importer::getOptionalConstantScalar(const onnx::NodeProto &node, int index) {
   if (!hasInput(node, index))
-    return std::optional<float>();
+    return FloatAttr();
   auto constant = constants.find(node.input(index));
   if (constant == constants.end())
     return error(node) << "input '" << node.input(index)
@@ -341,7 +342,7 @@ Importer::getOptionalConstantScalar(const onnx::NodeProto &node, int index) {
   if (data->getNumElements() != 1)
     return error(node) << "input '" << node.input(index)
                        << "' must be a scalar";
-  return std::optional<float>(*data->value_begin<float>());
+  return builder.getF32FloatAttr(*data->value_begin<float>());
 }
 
 //===----------------------------------------------------------------------===//
@@ -579,17 +580,12 @@ LogicalResult Importer::importUnary(const onnx::NodeProto &node) {
 
 LogicalResult Importer::importClip(const onnx::NodeProto &node) {
   FailureOr<Value> input = getOperand(node, 0);
-  auto min = getOptionalConstantScalar(node, 1);
-  auto max = getOptionalConstantScalar(node, 2);
+  FailureOr<FloatAttr> min = getOptionalConstantScalar(node, 1);
+  FailureOr<FloatAttr> max = getOptionalConstantScalar(node, 2);
   if (failed(input) || failed(min) || failed(max))
     return failure();
-  FloatAttr minAttr, maxAttr;
-  if (*min)
-    minAttr = builder.getF32FloatAttr(**min);
-  if (*max)
-    maxAttr = builder.getF32FloatAttr(**max);
-  return setResult(node, builder.create<bnn::ClipOp>(nodeLoc(node), *input,
-                                                     minAttr, maxAttr));
+  return setResult(
+      node, builder.create<bnn::ClipOp>(nodeLoc(node), *input, *min, *max));
 }
 
 LogicalResult Importer::importHardSigmoid(const onnx::NodeProto &node) {
