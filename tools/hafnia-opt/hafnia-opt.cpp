@@ -1,6 +1,7 @@
 //===- hafnia-opt.cpp - mlir-opt with Hafnia's dialects and passes --------===//
 
 #include "hafnia/Dialect/BNN/IR/BNNDialect.h"
+#include "hafnia/Dialect/BNN/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -8,6 +9,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
+  hafnia::bnn::registerBNNPasses();
   mlir::DialectRegistry registry;
   registry.insert<hafnia::bnn::BNNDialect, mlir::func::FuncDialect>();
   return mlir::asMainReturnCode(

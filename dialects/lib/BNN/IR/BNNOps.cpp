@@ -377,5 +377,94 @@ LogicalResult ConcatOp::verify() {
   return verifyResultShape(*this, expected, getOutput().getType().getShape());
 }
 
+//===----------------------------------------------------------------------===//
+// Binary domain
+//===----------------------------------------------------------------------===//
+
+LogicalResult XnorDenseOp::verify() {
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  ArrayRef<int64_t> weight = getWeight().getType().getShape();
+  if (input.size() != 2 || weight.size() != 2)
+    return emitOpError("expects a B x K input and an M x K weight");
+  if (input[1] != weight[1])
+    return emitOpError("expects ")
+           << weight[1] << " input bits per sample (the weight's K), got "
+           << input[1];
+  return verifyResultShape(*this, {input[0], weight[0]},
+                           getOutput().getType().getShape());
+}
+
+LogicalResult XnorConvOp::verify() {
+  auto input = getInput().getType();
+  auto weight = getWeight().getType();
+  if (weight.getRank() != input.getRank())
+    return emitOpError("expects a weight of rank ")
+           << input.getRank() << " (M x C/group x kernel), got rank "
+           << weight.getRank();
+  int64_t group = getGroup();
+  int64_t channels = input.getRank() > 1 ? input.getDimSize(1) : 0;
+  int64_t filters = weight.getDimSize(0);
+  if (group < 1 || channels % group != 0 || filters % group != 0)
+    return emitOpError("expects group (")
+           << group << ") to divide the input channels (" << channels
+           << ") and the filters (" << filters << ")";
+  if (weight.getDimSize(1) != channels / group)
+    return emitOpError("expects ")
+           << channels / group
+           << " input channels per filter (channels / group), got "
+           << weight.getDimSize(1);
+  SmallVector<int64_t> noPads(2 * getStrides().size(), 0);
+  return verifyWindowedOp(*this, input, getOutput().getType(), filters,
+                          weight.getShape().drop_front(2), getStrides(), noPads,
+                          getDilations(), /*ceilMode=*/false);
+}
+
+/// Checks the per-channel attributes of an op reading popcounts: one entry
+/// per channel (axis 1), and a fan-in that matches the XNOR op producing them.
+static LogicalResult verifyPopcountConsumer(Operation *op, Value popcounts,
+                                            int64_t fanIn,
+                                            ArrayRef<size_t> channelSizes) {
+  auto type = cast<ShapedType>(popcounts.getType());
+  if (type.getRank() < 2)
+    return op->emitOpError("expects popcounts with a channel axis (rank >= 2)");
+  int64_t channels = type.getDimSize(1);
+  for (size_t size : channelSizes)
+    if (static_cast<int64_t>(size) != channels)
+      return op->emitOpError("expects one value per channel (")
+             << channels << "), got " << size;
+  if (fanIn < 1)
+    return op->emitOpError("expects a positive fan_in, got ") << fanIn;
+  Operation *producer = popcounts.getDefiningOp();
+  std::optional<int64_t> producerFanIn;
+  if (auto dense = dyn_cast_or_null<XnorDenseOp>(producer))
+    producerFanIn = dense.getFanIn();
+  else if (auto conv = dyn_cast_or_null<XnorConvOp>(producer))
+    producerFanIn = conv.getFanIn();
+  if (producerFanIn && *producerFanIn != fanIn)
+    return op->emitOpError("has fan_in ")
+           << fanIn << " but its popcounts count " << *producerFanIn
+           << " inputs";
+  return success();
+}
+
+LogicalResult ThresholdOp::verify() {
+  if (failed(verifyPopcountConsumer(
+          *this, getInput(), getFanIn(),
+          {getThresholds().size(), getInverted().size()})))
+    return failure();
+  for (auto [channel, threshold] : llvm::enumerate(getThresholds()))
+    if (threshold < -1 || threshold > getFanIn() + 1)
+      return emitOpError("threshold ")
+             << threshold << " of channel " << channel
+             << " lies outside [-1, fan_in + 1] = [-1, " << getFanIn() + 1
+             << "]";
+  return success();
+}
+
+LogicalResult PopcountAffineOp::verify() {
+  return verifyPopcountConsumer(*this, getInput(), getFanIn(),
+                                {getScale().size(), getBias().size()});
+}
+
 #define GET_OP_CLASSES
 #include "hafnia/Dialect/BNN/IR/BNNOps.cpp.inc"

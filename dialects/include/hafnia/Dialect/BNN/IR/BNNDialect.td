@@ -29,6 +29,10 @@ def BNN_Dialect : Dialect {
     * Every shape is static; the importer binds a symbolic batch dimension.
     * An op's location is the name of the ONNX node it came from, so that
       diagnostics name the node at fault.
+    * Binary values are `i1` tensors, 1 encoding +1 and 0 encoding -1; the
+      chip's sense amplifier reads a zero sign input as +1, and so does
+      `bnn.binarize`. XNOR products are counted as `i32` popcounts: with `N`
+      inputs, `sum(w * x) = 2 * popcount - N`.
   }];
   let hasConstantMaterializer = 1;
 }
@@ -38,5 +42,11 @@ class BNN_Op<string mnemonic, list<Trait> traits = []>
 
 // Real-valued activations and weights: statically shaped f32 tensors.
 def BNN_RealTensor : StaticShapeTensorOf<[F32]>;
+
+// Binary activations and weights: one i1 per value, 1 for +1 and 0 for -1.
+def BNN_BitTensor : StaticShapeTensorOf<[I1]>;
+
+// Popcounts of XNOR products: the number of agreeing input/weight pairs.
+def BNN_PopcountTensor : StaticShapeTensorOf<[I32]>;
 
 #endif // HAFNIA_DIALECT_BNN_IR_BNNDIALECT_TD

@@ -17,15 +17,17 @@ def BNN_ConstantOp : BNN_Op<"constant", [ConstantLike, Pure,
     AllTypesMatch<["value", "result"]>]> {
   let summary = "A constant tensor (an ONNX initializer or Constant node)";
   let description = [{
-    Holds weights, biases and normalization parameters. Large initializers
-    are stored once, in the attribute, without further copies.
+    Holds weights, biases and normalization parameters: real (`f32`), or
+    binary (`i1`, stored one bit per weight). Large initializers are stored
+    once, in the attribute, without further copies.
 
     ```mlir
     %w = bnn.constant dense<[[1.0, -1.0]]> : tensor<1x2xf32>
+    %b = bnn.constant dense<[[true, false]]> : tensor<1x2xi1>
     ```
   }];
   let arguments = (ins ElementsAttr:$value);
-  let results = (outs BNN_RealTensor:$result);
+  let results = (outs AnyTypeOf<[BNN_RealTensor, BNN_BitTensor]>:$result);
   let assemblyFormat = "attr-dict $value";
   let hasFolder = 1;
 }
@@ -420,6 +422,132 @@ def BNN_ConcatOp : BNN_Op<"concat", [Pure]> {
   let arguments = (ins Variadic<BNN_RealTensor>:$inputs, I64Attr:$axis);
   let results = (outs BNN_RealTensor:$output);
   let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Binary domain
+//===----------------------------------------------------------------------===//
+
+def BNN_BinarizeOp : BNN_Op<"binarize", [Pure, Elementwise,
+    SameOperandsAndResultShape]> {
+  let summary = "Real tensor to +1/-1 bits, zero giving +1";
+  let description = [{
+    `output = input >= 0 ? 1 (+1) : 0 (-1)`. Unlike ONNX `Sign`, which gives
+    0 for 0, the chip has no zero: its sense amplifier reads +1. This is the
+    one place where Hafnia's results may differ from the ONNX model: where an
+    input to a sign is exactly zero. NaN gives -1.
+
+    ```mlir
+    %b = bnn.binarize %x : tensor<1x5152xf32> -> tensor<1x5152xi1>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+  let results = (outs BNN_BitTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+
+def BNN_XnorDenseOp : BNN_Op<"xnor_dense", [Pure]> {
+  let summary = "Binary dense layer: popcounts of XNOR(input, weight)";
+  let description = [{
+    `output[b, m] = popcount(XNOR(input[b, :], weight[m, :]))`, the number of
+    the `K` input bits that agree with the weight bits of neuron `m`; the
+    real-valued dot product is `2 * output - K`. The weight is `M x K`, one
+    row per neuron, as a 2T2R array row holds it.
+
+    ```mlir
+    %p = bnn.xnor_dense %x, %w : (tensor<1x5152xi1>, tensor<75x5152xi1>) -> tensor<1x75xi32>
+    ```
+  }];
+  let arguments = (ins BNN_BitTensor:$input, BNN_BitTensor:$weight);
+  let results = (outs BNN_PopcountTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Inputs per neuron (K).
+    int64_t getFanIn() { return getWeight().getType().getDimSize(1); }
+  }];
+}
+
+def BNN_XnorConvOp : BNN_Op<"xnor_conv", [Pure]> {
+  let summary = "Binary unpadded convolution: popcounts of XNOR over windows";
+  let description = [{
+    `output[n, m, p]` counts the input bits of the receptive field of output
+    position `p` (group-wise, as in `bnn.conv`) that agree with the weight
+    bits of filter `m`. Every output position sees the same fan-in,
+    `C/group x prod(kernel)`, which is why there is no padding: a zero pad is
+    neither +1 nor -1, and binarization keeps padded convolutions real.
+
+    ```mlir
+    %p = bnn.xnor_conv %x, %w {dilations = array<i64: 1>, group = 1 : i64,
+                               strides = array<i64: 1>}
+        : (tensor<1x32x171xi1>, tensor<32x32x7xi1>) -> tensor<1x32x165xi32>
+    ```
+  }];
+  let arguments = (ins BNN_BitTensor:$input, BNN_BitTensor:$weight,
+                   DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$dilations,
+                   I64Attr:$group);
+  let results = (outs BNN_PopcountTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Inputs per output value: C/group x prod(kernel).
+    int64_t getFanIn() {
+      return getWeight().getType().getNumElements() /
+             getWeight().getType().getDimSize(0);
+    }
+  }];
+}
+
+def BNN_ThresholdOp : BNN_Op<"threshold", [Pure, SameOperandsAndResultShape]> {
+  let summary = "Popcount compared with a per-channel integer threshold";
+  let description = [{
+    The binarized neuron `y = sign(popcount - T)`: output bit `c` (channel
+    axis 1) is +1 when `popcount >= thresholds[c]`, or, where `inverted[c]`
+    is set (a negative batch-norm scale flips the comparison), when
+    `popcount <= thresholds[c]`. `fan_in` is the number of inputs counted;
+    thresholds lie in `[-1, fan_in + 1]`, so that a constant output (a zero
+    batch-norm scale) is expressible.
+
+    ```mlir
+    %y = bnn.threshold %p {fan_in = 5152 : i64,
+                           inverted = array<i1: false, true>,
+                           thresholds = array<i32: 2580, 2571>}
+        : tensor<1x2xi32> -> tensor<1x2xi1>
+    ```
+  }];
+  let arguments = (ins BNN_PopcountTensor:$input, I64Attr:$fan_in,
+                   DenseI32ArrayAttr:$thresholds, DenseBoolArrayAttr:$inverted);
+  let results = (outs BNN_BitTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def BNN_PopcountAffineOp : BNN_Op<"popcount_affine", [Pure,
+    SameOperandsAndResultShape]> {
+  let summary = "Popcount back to a real value, with a per-channel affine";
+  let description = [{
+    `output[.., c, ..] = scale[c] * (2 * input - fan_in) + bias[c]`, computed
+    in f32 (the product first, then the sum): the real dot product of the
+    binary layer, scaled (for weights binarized after training, by their
+    mean magnitude) and biased. It follows every binary layer after
+    binarization; threshold folding replaces it where a sign follows, and it
+    stays on the digital core where none does (a classifier's last layer).
+
+    ```mlir
+    %y = bnn.popcount_affine %p {bias = array<f32: 0.5, -0.5>, fan_in = 75 : i64,
+                                 scale = array<f32: 1.0, 1.0>}
+        : tensor<1x2xi32> -> tensor<1x2xf32>
+    ```
+  }];
+  let arguments = (ins BNN_PopcountTensor:$input, I64Attr:$fan_in,
+                   DenseF32ArrayAttr:$scale, DenseF32ArrayAttr:$bias);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
   let hasVerifier = 1;
 }
 

@@ -1,0 +1,112 @@
+//===- Passes.td - Passes of the bnn dialect ---------------*- tablegen -*-===//
+
+#ifndef HAFNIA_DIALECT_BNN_TRANSFORMS_PASSES_TD
+#define HAFNIA_DIALECT_BNN_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def DetectClassifierPass : Pass<"bnn-detect-classifier", "::mlir::func::FuncOp"> {
+  let summary = "Mark the dense layers of the network's classifier";
+  let description = [{
+    The classifier is the dense layers (`bnn.dense`) that come after the last
+    convolution, pooling, flatten or reshape: the part the paper binarizes
+    to keep accuracy while saving most of the memory. A network without any
+    of those is all classifier. Each classifier layer gets the unit attribute
+    `bnn.classifier`, and a remark names what was marked.
+
+    Before:
+    ```mlir
+    %f = bnn.flatten %x {axis = 1 : i64} : tensor<1x32x161xf32> -> tensor<1x5152xf32>
+    %y = bnn.dense %f, %w, %b {transpose_rhs = true} : (...) -> tensor<1x75xf32>
+    ```
+    After:
+    ```mlir
+    %f = bnn.flatten %x {axis = 1 : i64} : tensor<1x32x161xf32> -> tensor<1x5152xf32>
+    %y = bnn.dense %f, %w, %b {bnn.classifier, transpose_rhs = true} : (...) -> tensor<1x75xf32>
+    ```
+  }];
+}
+
+def BinarizePass : Pass<"bnn-binarize", "::mlir::func::FuncOp"> {
+  let summary = "Turn dense and convolution layers into XNOR-popcount layers";
+  let description = [{
+    `mode=classifier` binarizes the layers `bnn-detect-classifier` marked;
+    `mode=all` every convolution and dense layer but the first (BNN
+    practice; `binarize-first-layer` changes this); `mode=none` nothing.
+
+    A binarized layer reads `bnn.binarize` of its input (looking through
+    activations that keep the sign: `Sign`, `Tanh`, `Clip` around zero; a
+    `Relu`, which would leave only +1, is replaced by a sign, with a
+    warning), multiplies by binary weights in `bnn.xnor_dense` or
+    `bnn.xnor_conv`, and turns the popcounts back into the layer's real
+    output with `bnn.popcount_affine` (bias, Gemm's alpha and beta, weight
+    scale). Weights that are all +1/-1, or `Sign` of a constant, are taken
+    exactly (a model trained binarized); other weights become their signs
+    scaled per neuron by their mean magnitude, with a warning naming the
+    layer: accuracy drops, and the simulator measures how much. Layers the
+    chip cannot hold exactly (a padded convolution, a batched matrix
+    product, a weight computed at run time) stay real, with a warning.
+
+    Before:
+    ```mlir
+    %s = bnn.sign %x : tensor<1x75xf32>
+    %y = bnn.dense %s, %w, %b {bnn.classifier, transpose_rhs = true}
+        : (tensor<1x75xf32>, tensor<2x75xf32>, tensor<2xf32>) -> tensor<1x2xf32>
+    ```
+    After (`%w` all +1/-1):
+    ```mlir
+    %xb = bnn.binarize %x : tensor<1x75xf32> -> tensor<1x75xi1>
+    %wb = bnn.constant dense<...> : tensor<2x75xi1>
+    %p = bnn.xnor_dense %xb, %wb : (tensor<1x75xi1>, tensor<2x75xi1>) -> tensor<1x2xi32>
+    %y = bnn.popcount_affine %p {bias = array<f32: ...>, fan_in = 75 : i64,
+                                 scale = array<f32: 1.0, 1.0>}
+        : tensor<1x2xi32> -> tensor<1x2xf32>
+    ```
+  }];
+  let options = [
+    Option<"mode", "mode", "::hafnia::bnn::BinarizeMode",
+           "::hafnia::bnn::BinarizeMode::Classifier",
+           "Which layers to binarize",
+           [{::llvm::cl::values(
+             clEnumValN(::hafnia::bnn::BinarizeMode::None, "none",
+                        "no layer: a real-weight network"),
+             clEnumValN(::hafnia::bnn::BinarizeMode::Classifier, "classifier",
+                        "the classifier's dense layers"),
+             clEnumValN(::hafnia::bnn::BinarizeMode::All, "all",
+                        "every convolution and dense layer but the first"))}]>,
+    Option<"binarizeFirstLayer", "binarize-first-layer", "bool", "false",
+           "With mode=all, binarize the first layer too">,
+  ];
+}
+
+def FoldThresholdsPass : Pass<"bnn-fold-thresholds", "::mlir::func::FuncOp"> {
+  let summary = "Fold bias, batch norm and sign into integer popcount thresholds";
+  let description = [{
+    Where the output of a binary layer (`bnn.popcount_affine`) reaches a
+    `bnn.binarize` through per-channel affine steps (batch normalization,
+    multiplication or addition by per-channel constants), the whole chain is
+    one monotone function of the popcount, so the sign it feeds is a
+    comparison of the popcount with an integer: `bnn.threshold`. The
+    threshold of each channel is found by evaluating the chain in f32
+    exactly as the ops compute it, so it reproduces the float decision for
+    every popcount; a negative scale flips the comparison, a zero scale
+    gives a constant output. A binary layer that no sign follows (a
+    classifier's last layer) keeps its popcount affine and what follows on
+    the digital core.
+
+    Before:
+    ```mlir
+    %y = bnn.popcount_affine %p {bias = array<f32: 0.0>, fan_in = 75 : i64,
+                                 scale = array<f32: 1.0>} : tensor<1x1xi32> -> tensor<1x1xf32>
+    %n = bnn.batch_norm %y, %g, %b, %m, %v {epsilon = 1.0e-05 : f32} : tensor<1x1xf32>, tensor<1xf32>
+    %s = bnn.binarize %n : tensor<1x1xf32> -> tensor<1x1xi1>
+    ```
+    After:
+    ```mlir
+    %s = bnn.threshold %p {fan_in = 75 : i64, inverted = array<i1: false>,
+                           thresholds = array<i32: 40>} : tensor<1x1xi32> -> tensor<1x1xi1>
+    ```
+  }];
+}
+
+#endif // HAFNIA_DIALECT_BNN_TRANSFORMS_PASSES_TD

@@ -1,0 +1,165 @@
+//===- FoldThresholds.cpp - Popcount chains and signs to thresholds -------===//
+
+#include "hafnia/Dialect/BNN/IR/BNNOps.h"
+#include "hafnia/Dialect/BNN/Transforms/Passes.h"
+#include "hafnia/Dialect/BNN/Transforms/ThresholdFolding.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/STLExtras.h"
+
+namespace hafnia::bnn {
+#define GEN_PASS_DEF_FOLDTHRESHOLDSPASS
+#include "hafnia/Dialect/BNN/Transforms/Passes.h.inc"
+} // namespace hafnia::bnn
+
+using namespace mlir;
+using namespace hafnia::bnn;
+
+namespace {
+
+/// The values of a constant that varies at most along the channel axis (1) of
+/// `result`, one per channel; fails for anything else.
+FailureOr<SmallVector<float>> readChannelValues(Value value,
+                                                ShapedType result) {
+  auto constant = value.getDefiningOp<ConstantOp>();
+  if (!constant || result.getRank() < 2)
+    return failure();
+  ArrayRef<int64_t> shape = cast<ShapedType>(value.getType()).getShape();
+  int64_t rank = result.getRank(), channels = result.getDimSize(1);
+  if (static_cast<int64_t>(shape.size()) > rank)
+    return failure();
+  // Broadcasting aligns shapes on the right.
+  int64_t offset = rank - shape.size();
+  for (auto [i, dim] : llvm::enumerate(shape)) {
+    int64_t axis = offset + i;
+    if (dim != 1 && !(axis == 1 && dim == channels))
+      return failure();
+  }
+  SmallVector<float> values(constant.getValue().getValues<float>());
+  if (values.size() == 1)
+    values.assign(channels, values.front());
+  return values;
+}
+
+/// Steps of one chain op, one per channel; fails for ops that are not a
+/// per-channel monotone step.
+FailureOr<SmallVector<ChannelStep>> readSteps(Operation *op,
+                                              ShapedType result) {
+  int64_t channels = result.getDimSize(1);
+  SmallVector<ChannelStep> steps(channels);
+  if (auto norm = dyn_cast<BatchNormOp>(op)) {
+    auto scale = readChannelValues(norm.getScale(), result);
+    auto bias = readChannelValues(norm.getBias(), result);
+    auto mean = readChannelValues(norm.getMean(), result);
+    auto variance = readChannelValues(norm.getVariance(), result);
+    if (failed(scale) || failed(bias) || failed(mean) || failed(variance))
+      return failure();
+    for (int64_t c = 0; c < channels; ++c) {
+      steps[c].kind = ChannelStep::Kind::BatchNorm;
+      steps[c].scale = (*scale)[c];
+      steps[c].bias = (*bias)[c];
+      steps[c].mean = (*mean)[c];
+      steps[c].variance = (*variance)[c];
+      steps[c].epsilon = norm.getEpsilon().convertToFloat();
+    }
+    return steps;
+  }
+  if (!isa<AddOp, SubOp, MulOp, DivOp>(op) ||
+      op->getResult(0).getType() != result)
+    return failure();
+  // One operand flows along the chain, the other is the per-channel constant.
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+  bool constantOnLeft =
+      succeeded(readChannelValues(lhs, result)) && lhs.getType() != result;
+  auto values = readChannelValues(constantOnLeft ? lhs : rhs, result);
+  if (failed(values))
+    return failure();
+  ChannelStep::Kind kind;
+  if (isa<AddOp>(op))
+    kind = ChannelStep::Kind::Add;
+  else if (isa<MulOp>(op))
+    kind = ChannelStep::Kind::Multiply;
+  else if (isa<SubOp>(op))
+    kind = constantOnLeft ? ChannelStep::Kind::SubtractFrom
+                          : ChannelStep::Kind::Subtract;
+  else if (!constantOnLeft)
+    kind = ChannelStep::Kind::Divide;
+  else
+    return failure(); // c / x is not monotone.
+  for (int64_t c = 0; c < channels; ++c) {
+    steps[c].kind = kind;
+    steps[c].value = (*values)[c];
+  }
+  return steps;
+}
+
+/// The operand of a chain op that carries the value being thresholded.
+Value chainInput(Operation *op, ShapedType result) {
+  if (auto norm = dyn_cast<BatchNormOp>(op))
+    return norm.getInput();
+  Value lhs = op->getOperand(0);
+  return lhs.getType() == result && !lhs.getDefiningOp<ConstantOp>()
+             ? lhs
+             : op->getOperand(1);
+}
+
+struct FoldThresholdsPass
+    : hafnia::bnn::impl::FoldThresholdsPassBase<FoldThresholdsPass> {
+  void runOnOperation() override {
+    SmallVector<BinarizeOp> signs;
+    getOperation().walk([&](BinarizeOp op) { signs.push_back(op); });
+    for (BinarizeOp sign : signs)
+      fold(sign);
+    // What fed only the folded signs is dead now.
+    Block &body = getOperation().getBody().front();
+    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
+      if (op.use_empty() && isMemoryEffectFree(&op) &&
+          !op.hasTrait<OpTrait::IsTerminator>())
+        op.erase();
+  }
+
+  void fold(BinarizeOp sign) {
+    auto type = cast<ShapedType>(sign.getInput().getType());
+    if (type.getRank() < 2)
+      return;
+    // Walk back from the sign to the binary layer's popcount affine.
+    SmallVector<SmallVector<ChannelStep>> chain;
+    Value value = sign.getInput();
+    PopcountAffineOp affine;
+    while (Operation *producer = value.getDefiningOp()) {
+      if ((affine = dyn_cast<PopcountAffineOp>(producer)))
+        break;
+      FailureOr<SmallVector<ChannelStep>> steps = readSteps(producer, type);
+      if (failed(steps))
+        return;
+      chain.push_back(std::move(*steps));
+      value = chainInput(producer, type);
+    }
+    if (!affine)
+      return;
+
+    int64_t channels = type.getDimSize(1);
+    int64_t fanIn = affine.getFanIn();
+    SmallVector<int32_t> thresholds;
+    SmallVector<bool> inverted;
+    SmallVector<ChannelStep> steps(chain.size());
+    for (int64_t c = 0; c < channels; ++c) {
+      // The chain was collected from the sign backwards.
+      for (auto [i, channelSteps] : llvm::enumerate(llvm::reverse(chain)))
+        steps[i] = channelSteps[c];
+      Threshold threshold = foldThreshold(fanIn, affine.getScale()[c],
+                                          affine.getBias()[c], steps);
+      thresholds.push_back(threshold.value);
+      inverted.push_back(threshold.inverted);
+    }
+    OpBuilder builder(sign);
+    auto folded = builder.create<ThresholdOp>(
+        affine.getLoc(), sign.getOutput().getType(), affine.getInput(), fanIn,
+        thresholds, inverted);
+    sign.getOutput().replaceAllUsesWith(folded);
+    sign.erase();
+  }
+};
+
+} // namespace

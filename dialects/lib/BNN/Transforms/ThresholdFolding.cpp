@@ -1,0 +1,64 @@
+//===- ThresholdFolding.cpp - Integer thresholds from float chains --------===//
+
+#include "hafnia/Dialect/BNN/Transforms/ThresholdFolding.h"
+
+#include <cmath>
+
+using namespace hafnia::bnn;
+
+float ChannelStep::apply(float x) const {
+  switch (kind) {
+  case Kind::Multiply:
+    return x * value;
+  case Kind::Add:
+    return x + value;
+  case Kind::Subtract:
+    return x - value;
+  case Kind::SubtractFrom:
+    return value - x;
+  case Kind::Divide:
+    return x / value;
+  case Kind::BatchNorm:
+    // ONNX's formula, step by step in f32.
+    return (x - mean) / std::sqrt(variance + epsilon) * scale + bias;
+  }
+  return x;
+}
+
+float hafnia::bnn::popcountAffine(int64_t popcount, int64_t fanIn, float scale,
+                                  float bias) {
+  float sum = static_cast<float>(2 * popcount - fanIn);
+  float product = scale * sum;
+  return product + bias;
+}
+
+bool hafnia::bnn::floatDecision(int64_t popcount, int64_t fanIn, float scale,
+                                float bias, llvm::ArrayRef<ChannelStep> steps) {
+  float x = popcountAffine(popcount, fanIn, scale, bias);
+  for (const ChannelStep &step : steps)
+    x = step.apply(x);
+  return x >= 0; // bnn.binarize: zero reads as +1, NaN as -1.
+}
+
+Threshold hafnia::bnn::foldThreshold(int64_t fanIn, float scale, float bias,
+                                     llvm::ArrayRef<ChannelStep> steps) {
+  auto decide = [&](int64_t popcount) {
+    return floatDecision(popcount, fanIn, scale, bias, steps);
+  };
+  // Every step is monotone in f32 (rounding to nearest preserves order), so
+  // the decision switches at most once over [0, fanIn]; its ends say which
+  // way, and a binary search finds where.
+  bool atZero = decide(0), atFanIn = decide(fanIn);
+  if (atZero == atFanIn)
+    return Threshold{atZero ? 0 : static_cast<int32_t>(fanIn + 1), false};
+  bool rising = atFanIn;
+  // The first popcount at which the decision equals its value at fanIn.
+  int64_t low = 0, high = fanIn;
+  while (high - low > 1) {
+    int64_t middle = low + (high - low) / 2;
+    (decide(middle) == atFanIn ? high : low) = middle;
+  }
+  if (rising)
+    return Threshold{static_cast<int32_t>(high), false};
+  return Threshold{static_cast<int32_t>(high - 1), true};
+}
