@@ -6,11 +6,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "hafnia/Import/OnnxImporter.h"
+#include "hafnia/Pipelines/Pipelines.h"
 #include "hafnia/Target/LayerSummary.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
@@ -30,10 +32,24 @@ cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.onnx>"),
 cl::opt<std::string> outputFilename("o",
                                     cl::desc("Output file ('-' for stdout)"),
                                     cl::value_desc("file"), cl::init("-"));
-cl::opt<EmitKind>
-    emitKind("emit", cl::desc("What to emit"), cl::init(EmitKind::BNN),
-             cl::values(clEnumValN(EmitKind::BNN, "bnn",
-                                   "the imported network in the bnn dialect")));
+cl::opt<EmitKind> emitKind(
+    "emit", cl::desc("What to emit"), cl::init(EmitKind::BNN),
+    cl::values(clEnumValN(EmitKind::BNN, "bnn",
+                          "the network in the bnn dialect, binarized")));
+cl::opt<hafnia::bnn::BinarizeMode> binarizeMode(
+    "binarize", cl::desc("Which layers to binarize"),
+    cl::init(hafnia::bnn::BinarizeMode::Classifier),
+    cl::values(
+        clEnumValN(hafnia::bnn::BinarizeMode::None, "none",
+                   "none: a real-weight network on the digital core"),
+        clEnumValN(hafnia::bnn::BinarizeMode::Classifier, "classifier",
+                   "the classifier's dense layers (the paper's strategy)"),
+        clEnumValN(hafnia::bnn::BinarizeMode::All, "all",
+                   "every convolution and dense layer but the first")));
+cl::opt<bool> binarizeFirstLayer(
+    "binarize-first-layer",
+    cl::desc("With --binarize=all, binarize the first layer too"),
+    cl::init(false));
 cl::opt<int64_t>
     batchSize("batch", cl::desc("Value bound to a symbolic batch dimension"),
               cl::init(1));
@@ -48,10 +64,13 @@ int main(int argc, char **argv) {
   InitLLVM initLLVM(argc, argv);
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
   cl::ParseCommandLineOptions(
       argc, argv, "Hafnia: compile an ONNX model for the 2T2R RRAM BNN chip\n");
 
   mlir::MLIRContext context;
+  // Diagnostics name the ONNX node; a dump of the op would not help users.
+  context.printOpOnDiagnostic(false);
   SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
 
@@ -67,6 +86,14 @@ int main(int argc, char **argv) {
   mlir::OwningOpRef<mlir::ModuleOp> module = hafnia::importOnnxModel(
       input->getBuffer(), inputFilename, &context, importOptions);
   if (!module)
+    return 1;
+
+  mlir::PassManager pm(&context);
+  if (failed(mlir::applyPassManagerCLOptions(pm)))
+    return 1;
+  hafnia::buildBinarizationPipeline(
+      pm, {binarizeMode.getValue(), binarizeFirstLayer.getValue()});
+  if (failed(pm.run(*module)))
     return 1;
 
   std::vector<hafnia::LayerInfo> layers = hafnia::summarizeLayers(*module);

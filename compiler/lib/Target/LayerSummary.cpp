@@ -5,6 +5,7 @@
 #include "hafnia/Dialect/BNN/IR/BNNOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Format.h"
 
 #include <algorithm>
@@ -16,7 +17,17 @@ namespace hafnia {
 static std::string layerName(Operation *op) {
   if (auto name = dyn_cast<NameLoc>(op->getLoc()))
     return name.getName().str();
-  return "";
+  return op->getName().getStringRef().str();
+}
+
+/// Values an op stores besides its constant operands: thresholds, and the
+/// scales and biases of popcount affines, 32 bits each.
+static int64_t attributeParams(Operation *op) {
+  if (auto threshold = dyn_cast<bnn::ThresholdOp>(op))
+    return threshold.getThresholds().size();
+  if (auto affine = dyn_cast<bnn::PopcountAffineOp>(op))
+    return affine.getScale().size() + affine.getBias().size();
+  return 0;
 }
 
 std::vector<LayerInfo> summarizeLayers(ModuleOp module) {
@@ -24,21 +35,33 @@ std::vector<LayerInfo> summarizeLayers(ModuleOp module) {
   auto main = module.lookupSymbol<func::FuncOp>("main");
   if (!main)
     return layers;
+  llvm::StringMap<size_t> rowOfName;
   for (Operation &op : main.getBody().getOps()) {
     if (isa<bnn::ConstantOp, func::ReturnOp>(op))
       continue;
-    LayerInfo layer;
-    layer.name = layerName(&op);
-    layer.op = op.getName().stripDialect().str();
+    std::string name = layerName(&op);
+    auto [row, inserted] = rowOfName.try_emplace(name, layers.size());
+    if (inserted)
+      layers.push_back(LayerInfo{name});
+    LayerInfo &layer = layers[row->second];
+    layer.ops +=
+        (layer.ops.empty() ? "" : "+") + op.getName().stripDialect().str();
+    layer.binary |= isa<bnn::XnorDenseOp, bnn::XnorConvOp>(op);
     if (op.getNumResults() == 1) {
+      layer.shape.clear();
       llvm::raw_string_ostream os(layer.shape);
       llvm::interleave(cast<ShapedType>(op.getResult(0).getType()).getShape(),
                        os, "x");
     }
-    for (Value operand : op.getOperands())
-      if (operand.getDefiningOp<bnn::ConstantOp>())
-        layer.params += cast<ShapedType>(operand.getType()).getNumElements();
-    layers.push_back(std::move(layer));
+    for (Value operand : op.getOperands()) {
+      if (!operand.getDefiningOp<bnn::ConstantOp>())
+        continue;
+      auto type = cast<ShapedType>(operand.getType());
+      layer.params += type.getNumElements();
+      layer.bits += type.getNumElements() * type.getElementTypeBitWidth();
+    }
+    layer.params += attributeParams(&op);
+    layer.bits += 32 * attributeParams(&op);
   }
   return layers;
 }
@@ -46,28 +69,32 @@ std::vector<LayerInfo> summarizeLayers(ModuleOp module) {
 void printLayerSummary(const std::vector<LayerInfo> &layers,
                        llvm::raw_ostream &os, llvm::StringRef linePrefix) {
   std::vector<std::vector<std::string>> rows = {
-      {"layer", "op", "output", "params"}};
-  int64_t total = 0;
+      {"layer", "ops", "output", "binary", "params", "bits"}};
+  int64_t params = 0, bits = 0;
   for (const LayerInfo &layer : layers) {
-    rows.push_back(
-        {layer.name, layer.op, layer.shape, std::to_string(layer.params)});
-    total += layer.params;
+    rows.push_back({layer.name, layer.ops, layer.shape,
+                    layer.binary ? "yes" : "no", std::to_string(layer.params),
+                    std::to_string(layer.bits)});
+    params += layer.params;
+    bits += layer.bits;
   }
-  rows.push_back({"total", "", "", std::to_string(total)});
+  rows.push_back(
+      {"total", "", "", "", std::to_string(params), std::to_string(bits)});
   std::vector<size_t> widths(rows.front().size(), 0);
   for (const auto &row : rows)
     for (size_t i = 0; i < row.size(); ++i)
       widths[i] = std::max(widths[i], row[i].size());
+  constexpr size_t kFirstNumberColumn = 4;
   for (const auto &row : rows) {
     os << linePrefix;
     for (size_t i = 0; i < row.size(); ++i) {
       // Numbers align right, text left.
-      if (i + 1 == row.size())
+      if (i >= kFirstNumberColumn)
         os << llvm::right_justify(row[i], widths[i]);
       else
-        os << llvm::left_justify(row[i], widths[i]) << "  ";
+        os << llvm::left_justify(row[i], widths[i]);
+      os << (i + 1 == row.size() ? "\n" : "  ");
     }
-    os << "\n";
   }
 }
 

@@ -285,3 +285,92 @@ func.func @constant_type() {
   %0 = "bnn.constant"() {value = dense<1.0> : tensor<2xf32>} : () -> tensor<3xf32>
   return
 }
+
+// -----
+
+func.func @binarize_type(%x: tensor<2xf32>) {
+  // expected-error @+1 {{result #0 must be statically shaped tensor of 1-bit signless integer values}}
+  %0 = bnn.binarize %x : tensor<2xf32> -> tensor<2xi32>
+  return
+}
+
+// -----
+
+func.func @xnor_dense_fan_in(%x: tensor<1x8xi1>, %w: tensor<2x9xi1>) {
+  // expected-error @+1 {{expects 9 input bits per sample (the weight's K), got 8}}
+  %0 = bnn.xnor_dense %x, %w : (tensor<1x8xi1>, tensor<2x9xi1>) -> tensor<1x2xi32>
+  return
+}
+
+// -----
+
+func.func @xnor_dense_result(%x: tensor<1x8xi1>, %w: tensor<2x8xi1>) {
+  // expected-error @+1 {{expects result shape 1x2, got 1x3}}
+  %0 = bnn.xnor_dense %x, %w : (tensor<1x8xi1>, tensor<2x8xi1>) -> tensor<1x3xi32>
+  return
+}
+
+// -----
+
+func.func @xnor_dense_real(%x: tensor<1x8xf32>, %w: tensor<2x8xi1>) {
+  // expected-error @+1 {{operand #0 must be statically shaped tensor of 1-bit signless integer values}}
+  %0 = bnn.xnor_dense %x, %w : (tensor<1x8xf32>, tensor<2x8xi1>) -> tensor<1x2xi32>
+  return
+}
+
+// -----
+
+func.func @xnor_conv_result(%x: tensor<1x2x8xi1>, %w: tensor<4x2x3xi1>) {
+  // expected-error @+1 {{expects result shape 1x4x6, got 1x4x8}}
+  %0 = bnn.xnor_conv %x, %w {dilations = array<i64: 1>, group = 1 : i64, strides = array<i64: 1>} : (tensor<1x2x8xi1>, tensor<4x2x3xi1>) -> tensor<1x4x8xi32>
+  return
+}
+
+// -----
+
+func.func @xnor_conv_channels(%x: tensor<1x2x8xi1>, %w: tensor<4x3x3xi1>) {
+  // expected-error @+1 {{expects 2 input channels per filter (channels / group), got 3}}
+  %0 = bnn.xnor_conv %x, %w {dilations = array<i64: 1>, group = 1 : i64, strides = array<i64: 1>} : (tensor<1x2x8xi1>, tensor<4x3x3xi1>) -> tensor<1x4x6xi32>
+  return
+}
+
+// -----
+
+func.func @threshold_range(%p: tensor<1x2xi32>) {
+  // expected-error @+1 {{threshold 10 of channel 1 lies outside [-1, fan_in + 1] = [-1, 9]}}
+  %0 = bnn.threshold %p {fan_in = 8 : i64, inverted = array<i1: false, false>, thresholds = array<i32: 4, 10>} : tensor<1x2xi32> -> tensor<1x2xi1>
+  return
+}
+
+// -----
+
+func.func @threshold_channels(%p: tensor<1x2xi32>) {
+  // expected-error @+1 {{expects one value per channel (2), got 3}}
+  %0 = bnn.threshold %p {fan_in = 8 : i64, inverted = array<i1: false, false, false>, thresholds = array<i32: 4, 4, 4>} : tensor<1x2xi32> -> tensor<1x2xi1>
+  return
+}
+
+// -----
+
+func.func @threshold_fan_in(%x: tensor<1x8xi1>, %w: tensor<2x8xi1>) {
+  %p = bnn.xnor_dense %x, %w : (tensor<1x8xi1>, tensor<2x8xi1>) -> tensor<1x2xi32>
+  // expected-error @+1 {{has fan_in 9 but its popcounts count 8 inputs}}
+  %0 = bnn.threshold %p {fan_in = 9 : i64, inverted = array<i1: false, false>, thresholds = array<i32: 4, 4>} : tensor<1x2xi32> -> tensor<1x2xi1>
+  return
+}
+
+// -----
+
+func.func @popcount_affine_channels(%p: tensor<1x2xi32>) {
+  // expected-error @+1 {{expects one value per channel (2), got 1}}
+  %0 = bnn.popcount_affine %p {bias = array<f32: 0.0>, fan_in = 8 : i64, scale = array<f32: 1.0, 1.0>} : tensor<1x2xi32> -> tensor<1x2xf32>
+  return
+}
+
+// -----
+
+func.func @popcount_affine_fan_in(%p: tensor<1x2xi32>) {
+  // expected-error @+1 {{expects a positive fan_in, got 0}}
+  %0 = bnn.popcount_affine %p {bias = array<f32: 0.0, 0.0>, fan_in = 0 : i64, scale = array<f32: 1.0, 1.0>} : tensor<1x2xi32> -> tensor<1x2xf32>
+  return
+}

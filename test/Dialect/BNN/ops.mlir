@@ -109,3 +109,24 @@ func.func @shapes(%x: tensor<1x32x161xf32>, %y: tensor<1x1024x1x1xf32>) -> (tens
   %5 = bnn.concat %4, %4 {axis = 0 : i64} : (tensor<1x5152xf32>, tensor<1x5152xf32>) -> tensor<2x5152xf32>
   return %1, %3, %5 : tensor<161x32xf32>, tensor<1x1x1024xf32>, tensor<2x5152xf32>
 }
+
+// CHECK-LABEL: func @binary_domain
+func.func @binary_domain(%x: tensor<1x5152xf32>, %c: tensor<1x32x171xi1>) -> (tensor<1x2xf32>, tensor<1x32x165xi1>) {
+  // CHECK: bnn.binarize %{{.*}} : tensor<1x5152xf32> -> tensor<1x5152xi1>
+  %b = bnn.binarize %x : tensor<1x5152xf32> -> tensor<1x5152xi1>
+  // CHECK: bnn.constant dense<true> : tensor<2x5152xi1>
+  %w = bnn.constant dense<true> : tensor<2x5152xi1>
+  // CHECK: bnn.xnor_dense %{{.*}}, %{{.*}} : (tensor<1x5152xi1>, tensor<2x5152xi1>) -> tensor<1x2xi32>
+  %p = bnn.xnor_dense %b, %w : (tensor<1x5152xi1>, tensor<2x5152xi1>) -> tensor<1x2xi32>
+  // CHECK: bnn.threshold %{{.*}} {fan_in = 5152 : i64, inverted = array<i1: false, true>, thresholds = array<i32: 2580, -1>} : tensor<1x2xi32> -> tensor<1x2xi1>
+  %t = bnn.threshold %p {fan_in = 5152 : i64, inverted = array<i1: false, true>, thresholds = array<i32: 2580, -1>} : tensor<1x2xi32> -> tensor<1x2xi1>
+  %w2 = bnn.constant dense<false> : tensor<2x2xi1>
+  %q = bnn.xnor_dense %t, %w2 : (tensor<1x2xi1>, tensor<2x2xi1>) -> tensor<1x2xi32>
+  // CHECK: bnn.popcount_affine %{{.*}} {bias = array<f32: 5.000000e-01, -5.000000e-01>, fan_in = 2 : i64, scale = array<f32: 1.000000e+00, 2.000000e+00>} : tensor<1x2xi32> -> tensor<1x2xf32>
+  %y = bnn.popcount_affine %q {bias = array<f32: 0.5, -0.5>, fan_in = 2 : i64, scale = array<f32: 1.0, 2.0>} : tensor<1x2xi32> -> tensor<1x2xf32>
+  %k = bnn.constant dense<true> : tensor<32x32x7xi1>
+  // CHECK: bnn.xnor_conv %{{.*}}, %{{.*}} {dilations = array<i64: 1>, group = 1 : i64, strides = array<i64: 1>} : (tensor<1x32x171xi1>, tensor<32x32x7xi1>) -> tensor<1x32x165xi32>
+  %r = bnn.xnor_conv %c, %k {dilations = array<i64: 1>, group = 1 : i64, strides = array<i64: 1>} : (tensor<1x32x171xi1>, tensor<32x32x7xi1>) -> tensor<1x32x165xi32>
+  %s = bnn.threshold %r {fan_in = 224 : i64, inverted = array<i1: false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false>, thresholds = array<i32: 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112>} : tensor<1x32x165xi32> -> tensor<1x32x165xi1>
+  return %y, %s : tensor<1x2xf32>, tensor<1x32x165xi1>
+}

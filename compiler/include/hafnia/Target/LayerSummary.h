@@ -11,13 +11,15 @@
 
 namespace hafnia {
 
-/// One op of a network: its ONNX node name, kind, result shape and the
-/// number of constant parameters (weights, biases, normalization) it reads.
+/// One layer of a network: the ops that came from one ONNX node (binarizing a
+/// Gemm gives binarize, xnor_dense and threshold, all located at the node).
 struct LayerInfo {
-  std::string name;
-  std::string op;
-  std::string shape;
-  int64_t params = 0;
+  std::string name;  // the ONNX node
+  std::string ops;   // its bnn ops, e.g. "binarize+xnor_dense+threshold"
+  std::string shape; // of its last result
+  bool binary = false;
+  int64_t params = 0; // constants and per-channel attributes it stores
+  int64_t bits = 0;   // their storage: 1 per binary weight, 32 per real value
 };
 
 /// The layers of the module's `@main` function in execution order.

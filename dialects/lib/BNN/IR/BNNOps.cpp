@@ -449,20 +449,22 @@ static LogicalResult verifyPopcountConsumer(Operation *op, Value popcounts,
 
 LogicalResult ThresholdOp::verify() {
   if (failed(verifyPopcountConsumer(
-          *this, getInput(), getFanIn(),
+          *this, getInput(), static_cast<int64_t>(getFanIn()),
           {getThresholds().size(), getInverted().size()})))
     return failure();
+  // I64Attr getters are unsigned: compare in signed arithmetic.
+  int64_t fanIn = getFanIn();
   for (auto [channel, threshold] : llvm::enumerate(getThresholds()))
-    if (threshold < -1 || threshold > getFanIn() + 1)
+    if (threshold < -1 || threshold > fanIn + 1)
       return emitOpError("threshold ")
              << threshold << " of channel " << channel
-             << " lies outside [-1, fan_in + 1] = [-1, " << getFanIn() + 1
-             << "]";
+             << " lies outside [-1, fan_in + 1] = [-1, " << fanIn + 1 << "]";
   return success();
 }
 
 LogicalResult PopcountAffineOp::verify() {
-  return verifyPopcountConsumer(*this, getInput(), getFanIn(),
+  return verifyPopcountConsumer(*this, getInput(),
+                                static_cast<int64_t>(getFanIn()),
                                 {getScale().size(), getBias().size()});
 }
 
