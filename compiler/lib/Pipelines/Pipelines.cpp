@@ -8,6 +8,8 @@ namespace hafnia {
 
 void buildBinarizationPipeline(mlir::OpPassManager &pm,
                                const BinarizationOptions &options) {
+  if (options.mode == bnn::BinarizeMode::None)
+    return;
   mlir::OpPassManager &functions = pm.nest<mlir::func::FuncOp>();
   functions.addPass(bnn::createDetectClassifierPass());
   bnn::BinarizePassOptions binarize;
