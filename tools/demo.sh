@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# Sets up, builds, and runs Hafnia on a bundled example: the paper's ECG
-# network (Table II), generated with random weights, imported into the bnn
-# dialect and summarized layer by layer.
+# Sets up, builds, and runs Hafnia on a bundled example: a network trained
+# with PyTorch on real handwritten digits with a binarized classifier
+# (test/models/digits/), imported into the bnn dialect, its classifier turned
+# into XNOR-popcount layers with integer thresholds, summarized layer by layer.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${HAFNIA_BUILD_DIR:-$root/build}
 "$root/tools/setup.sh"
 "$root/tools/build.sh" >/dev/null
-mkdir -p "$build/examples"
-/usr/bin/python3 "$root/test/models/generate_paper_models.py" \
-  --out "$build/examples" --only ecg >/dev/null
-"$build/bin/hafnia-compile" "$build/examples/ecg.onnx" --emit=bnn
+"$build/bin/hafnia-compile" \
+  "$root/test/models/digits/digits_binarized_classifier.onnx" --emit=bnn
