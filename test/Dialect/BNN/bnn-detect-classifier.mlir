@@ -5,12 +5,17 @@
 // expected-remark @+1 {{classifier of 2 dense layer(s): 'fc1' (4x6), 'fc2' (2x4)}}
 func.func @after_flatten(%x: tensor<1x1x8xf32>) -> tensor<1x2xf32> {
   %w = bnn.constant dense<1.0> : tensor<1x1x3xf32>
+  // CHECK-NOT: bnn.classifier
+  // CHECK: bnn.flatten
+  // CHECK-NOT: bnn.classifier
   %c = bnn.conv %x, %w {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 0, 0>, strides = array<i64: 1>} : (tensor<1x1x8xf32>, tensor<1x1x3xf32>) -> tensor<1x1x6xf32>
   %f = bnn.flatten %c {axis = 1 : i64} : tensor<1x1x6xf32> -> tensor<1x6xf32>
   %w1 = bnn.constant dense<1.0> : tensor<4x6xf32>
   // CHECK: bnn.dense {{.*}} {bnn.classifier, transpose_rhs = true}
   %h = bnn.dense %f, %w1 {transpose_rhs = true} : (tensor<1x6xf32>, tensor<4x6xf32>) -> tensor<1x4xf32> loc("fc1")
+  // CHECK: bnn.sign {{.*}} {bnn.classifier}
   %a = bnn.sign %h : tensor<1x4xf32>
+  // CHECK-NOT: bnn.constant {{.*}} {bnn.classifier}
   %w2 = bnn.constant dense<1.0> : tensor<2x4xf32>
   // CHECK: bnn.dense {{.*}} {bnn.classifier, transpose_rhs = true}
   %y = bnn.dense %a, %w2 {transpose_rhs = true} : (tensor<1x4xf32>, tensor<2x4xf32>) -> tensor<1x2xf32> loc("fc2")

@@ -46,10 +46,14 @@ struct DetectClassifierPass
                                          : std::next(boundary.getReverse());
     SmallVector<DenseOp> layers;
     for (Operation &op : llvm::make_range(start, body.end()))
-      if (auto dense = dyn_cast<DenseOp>(op)) {
-        dense->setAttr(kClassifierAttrName, UnitAttr::get(&getContext()));
+      if (auto dense = dyn_cast<DenseOp>(op))
         layers.push_back(dense);
-      }
+    // The dense layers and their normalizations and activations: everything
+    // computed after the boundary but constants and the return.
+    if (!layers.empty())
+      for (Operation &op : llvm::make_range(start, body.end()))
+        if (!isa<ConstantOp>(op) && !op.hasTrait<OpTrait::IsTerminator>())
+          op.setAttr(kClassifierAttrName, UnitAttr::get(&getContext()));
     InFlightDiagnostic remark = emitRemark(getOperation().getLoc());
     if (layers.empty()) {
       remark << "no classifier: no dense layer follows the last convolution, "

@@ -11,8 +11,9 @@ def DetectClassifierPass : Pass<"bnn-detect-classifier", "::mlir::func::FuncOp">
     The classifier is the dense layers (`bnn.dense`) that come after the last
     convolution, pooling, flatten or reshape: the part the paper binarizes
     to keep accuracy while saving most of the memory. A network without any
-    of those is all classifier. Each classifier layer gets the unit attribute
-    `bnn.classifier`, and a remark names what was marked.
+    of those is all classifier. Its ops (the dense layers with their
+    normalizations and activations) get the unit attribute `bnn.classifier`,
+    and a remark names the dense layers.
 
     Before:
     ```mlir
