@@ -1,0 +1,30 @@
+// Loading and checking chip configurations (chip.proto as text format).
+
+#ifndef HAFNIA_RUNTIME_CHIPCONFIG_H
+#define HAFNIA_RUNTIME_CHIPCONFIG_H
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "hafnia/proto/chip.pb.h"
+
+namespace hafnia {
+
+// Parses a text-format ChipConfig and validates it; errors name `source`
+// with the line and column, or the field at fault.
+absl::StatusOr<ChipConfig> ParseChipConfig(absl::string_view text,
+                                           absl::string_view source);
+
+// Reads `name_or_path`: a file path, or the name of a preset in configs/
+// (e.g. "paper-testchip", "default").
+absl::StatusOr<ChipConfig> LoadChipConfig(absl::string_view name_or_path);
+
+// Checks every field; the error names the first one that is wrong or missing
+// and says what is allowed.
+absl::Status ValidateChipConfig(const ChipConfig &config);
+
+} // namespace hafnia
+
+#endif // HAFNIA_RUNTIME_CHIPCONFIG_H

@@ -1,0 +1,97 @@
+// Loading and checking chip configurations.
+
+#include "hafnia/runtime/ChipConfig.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+
+namespace hafnia {
+namespace {
+
+// Keeps the first error of the text-format parser, with its position.
+class FirstError : public google::protobuf::io::ErrorCollector {
+public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string &message) override {
+    if (message_.empty())
+      message_ = absl::StrCat(line + 1, ":", column + 1, ": ", message);
+  }
+  const std::string &message() const { return message_; }
+
+private:
+  std::string message_;
+};
+
+} // namespace
+
+absl::StatusOr<ChipConfig> ParseChipConfig(absl::string_view text,
+                                           absl::string_view source) {
+  ChipConfig config;
+  google::protobuf::TextFormat::Parser parser;
+  FirstError errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(std::string(text), &config))
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ":", errors.message()));
+  if (absl::Status status = ValidateChipConfig(config); !status.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": ", status.message()));
+  return config;
+}
+
+absl::StatusOr<ChipConfig> LoadChipConfig(absl::string_view name_or_path) {
+  std::string path(name_or_path);
+  // A bare name is a preset of configs/.
+  if (!absl::StrContains(path, '/') && !absl::EndsWith(path, ".textproto"))
+    path = absl::StrCat(HAFNIA_CONFIG_DIR, "/", path, ".textproto");
+  std::ifstream file(path);
+  if (!file)
+    return absl::NotFoundError(absl::StrCat(
+        "cannot read chip configuration '", path,
+        "': give a file or a preset of configs/ (paper-testchip, default)"));
+  std::stringstream text;
+  text << file.rdbuf();
+  return ParseChipConfig(text.str(), path);
+}
+
+absl::Status ValidateChipConfig(const ChipConfig &config) {
+  auto missing = [](absl::string_view field, absl::string_view what) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field '", field, "' is missing or zero: ", what));
+  };
+  if (config.array().rows() == 0)
+    return missing("array.rows", "give the word lines per array, e.g. 32");
+  if (config.array().columns() == 0)
+    return missing("array.columns", "give the bit lines per array, e.g. 32");
+  if (config.arrays() == 0)
+    return missing("arrays", "give the number of arrays, e.g. 1");
+  if (config.cell() == CELL_TYPE_UNSPECIFIED)
+    return missing("cell", "set CELL_2T2R or CELL_1T1R");
+  if (config.digital_memory_bytes() == 0)
+    return missing("digital_memory_bytes",
+                   "give the digital core's weight memory in bytes");
+  if (config.real_precision() == REAL_PRECISION_UNSPECIFIED)
+    return missing("real_precision", "set REAL_FLOAT32 or REAL_INT8");
+  const DeviceModel &device = config.device();
+  if (!(device.log_window() > 0))
+    return missing("device.log_window",
+                   "give ln(R_HRS / R_LRS) between the state medians, > 0");
+  if (!(device.log_sigma() > 0))
+    return missing("device.log_sigma",
+                   "give the spread of ln(R) before cycling, > 0");
+  if (!(device.sigma_growth_per_decade() >= 0))
+    return absl::InvalidArgumentError(
+        "field 'device.sigma_growth_per_decade' must be >= 0");
+  if (!(device.window_loss_per_decade() >= 0 &&
+        device.window_loss_per_decade() < 1))
+    return absl::InvalidArgumentError(
+        "field 'device.window_loss_per_decade' must lie in [0, 1)");
+  return absl::OkStatus();
+}
+
+} // namespace hafnia
