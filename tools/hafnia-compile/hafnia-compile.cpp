@@ -1,13 +1,17 @@
 //===- hafnia-compile.cpp - Compile ONNX models for the 2T2R RRAM chip ----===//
 //
-// The user-facing compiler driver. It stays thin: import, run the pipeline,
-// emit what --emit asks for, print the summary.
+// The user-facing compiler driver. It stays thin: load the chip, import, run
+// the pipelines, emit what --emit asks for, print and write the reports.
 //
 //===----------------------------------------------------------------------===//
 
+#include "hafnia/Dialect/RRAM/IR/RRAMDialect.h"
 #include "hafnia/Import/OnnxImporter.h"
 #include "hafnia/Pipelines/Pipelines.h"
 #include "hafnia/Target/LayerSummary.h"
+#include "hafnia/Target/MappingReport.h"
+#include "hafnia/runtime/ChipConfig.h"
+#include "hafnia/runtime/MappingReport.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -18,6 +22,7 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -25,7 +30,7 @@ using namespace llvm;
 
 namespace {
 
-enum class EmitKind { BNN };
+enum class EmitKind { BNN, RRAM };
 
 cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.onnx>"),
                                    cl::Required);
@@ -33,9 +38,12 @@ cl::opt<std::string> outputFilename("o",
                                     cl::desc("Output file ('-' for stdout)"),
                                     cl::value_desc("file"), cl::init("-"));
 cl::opt<EmitKind> emitKind(
-    "emit", cl::desc("What to emit"), cl::init(EmitKind::BNN),
-    cl::values(clEnumValN(EmitKind::BNN, "bnn",
-                          "the network in the bnn dialect, binarized")));
+    "emit", cl::desc("What to emit"), cl::init(EmitKind::RRAM),
+    cl::values(
+        clEnumValN(EmitKind::BNN, "bnn",
+                   "the binarized network in the bnn dialect, before mapping"),
+        clEnumValN(EmitKind::RRAM, "rram",
+                   "the network mapped onto the chip's arrays")));
 cl::opt<hafnia::bnn::BinarizeMode> binarizeMode(
     "binarize", cl::desc("Which layers to binarize"),
     cl::init(hafnia::bnn::BinarizeMode::Classifier),
@@ -50,6 +58,27 @@ cl::opt<bool> binarizeFirstLayer(
     "binarize-first-layer",
     cl::desc("With --binarize=all, binarize the first layer too"),
     cl::init(false));
+cl::opt<std::string>
+    chipName("chip",
+             cl::desc("Chip configuration: a preset of configs/ "
+                      "(paper-testchip, default) or a .textproto file"),
+             cl::value_desc("name|file"), cl::init("default"));
+cl::opt<std::string>
+    arrayGeometry("array",
+                  cl::desc("Override the array geometry, e.g. 64x16 (rows x "
+                           "columns)"),
+                  cl::value_desc("RxC"));
+cl::opt<unsigned> arrayCount("arrays",
+                             cl::desc("Override the number of arrays"),
+                             cl::value_desc("N"), cl::init(0));
+cl::opt<std::string>
+    reportFilename("report",
+                   cl::desc("Write the memory-mapping report as JSON"),
+                   cl::value_desc("file.json"));
+cl::opt<std::string>
+    reportSvgFilename("report-svg",
+                      cl::desc("Draw the arrays, coloured by layer, as SVG"),
+                      cl::value_desc("file.svg"));
 cl::opt<int64_t>
     batchSize("batch", cl::desc("Value bound to a symbolic batch dimension"),
               cl::init(1));
@@ -57,6 +86,65 @@ cl::opt<bool> fullWeights(
     "full-weights",
     cl::desc("Print every weight in the IR instead of eliding large tensors"),
     cl::init(false));
+
+int fail(const Twine &message) {
+  errs() << "hafnia-compile: error: " << message << "\n";
+  return 1;
+}
+
+/// The chip of --chip, with --array and --arrays applied.
+FailureOr<hafnia::ChipConfig> loadChip() {
+  absl::StatusOr<hafnia::ChipConfig> chip =
+      hafnia::LoadChipConfig(chipName.getValue());
+  if (!chip.ok()) {
+    fail(std::string(chip.status().message()));
+    return failure();
+  }
+  if (!arrayGeometry.empty()) {
+    auto [rows, columns] = StringRef(arrayGeometry).split('x');
+    unsigned r = 0, c = 0;
+    if (rows.getAsInteger(10, r) || columns.getAsInteger(10, c) || !r || !c) {
+      fail("--array must be ROWSxCOLUMNS, e.g. 32x32, got '" + arrayGeometry +
+           "'");
+      return failure();
+    }
+    chip->mutable_array()->set_rows(r);
+    chip->mutable_array()->set_columns(c);
+  }
+  if (arrayCount.getNumOccurrences()) {
+    if (!arrayCount) {
+      fail("--arrays must be positive");
+      return failure();
+    }
+    chip->set_arrays(arrayCount);
+  }
+  return *chip;
+}
+
+/// Writes `contents` through a temporary file, so no half-written file is
+/// ever left behind.
+bool writeFile(StringRef path, StringRef contents) {
+  if (Error error = writeToOutput(path, [&](raw_ostream &os) {
+        os << contents;
+        return Error::success();
+      })) {
+    fail("cannot write '" + path + "': " + toString(std::move(error)));
+    return false;
+  }
+  return true;
+}
+
+StringRef modeName(hafnia::bnn::BinarizeMode mode) {
+  switch (mode) {
+  case hafnia::bnn::BinarizeMode::None:
+    return "none";
+  case hafnia::bnn::BinarizeMode::Classifier:
+    return "classifier";
+  case hafnia::bnn::BinarizeMode::All:
+    return "all";
+  }
+  return "";
+}
 
 } // namespace
 
@@ -67,54 +155,97 @@ int main(int argc, char **argv) {
   mlir::registerPassManagerCLOptions();
   cl::ParseCommandLineOptions(
       argc, argv, "Hafnia: compile an ONNX model for the 2T2R RRAM BNN chip\n");
+  if (emitKind == EmitKind::BNN &&
+      (!reportFilename.empty() || !reportSvgFilename.empty()))
+    return fail("--report and --report-svg need the mapping: use --emit=rram");
+
+  FailureOr<hafnia::ChipConfig> chip = loadChip();
+  if (failed(chip))
+    return 1;
 
   mlir::MLIRContext context;
   // Diagnostics name the ONNX node; a dump of the op would not help users.
   context.printOpOnDiagnostic(false);
+  context.loadDialect<hafnia::rram::RRAMDialect>();
   SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
 
   std::string errorMessage;
   std::unique_ptr<MemoryBuffer> input =
       mlir::openInputFile(inputFilename, &errorMessage);
-  if (!input) {
-    errs() << "hafnia-compile: error: " << errorMessage << "\n";
-    return 1;
-  }
+  if (!input)
+    return fail(errorMessage);
   hafnia::OnnxImportOptions importOptions;
   importOptions.batchSize = batchSize;
   mlir::OwningOpRef<mlir::ModuleOp> module = hafnia::importOnnxModel(
       input->getBuffer(), inputFilename, &context, importOptions);
   if (!module)
     return 1;
+  (*module)->setAttr(hafnia::rram::RRAMDialect::kTargetAttrName,
+                     hafnia::rram::TargetAttr::get(
+                         &context, chip->array().rows(),
+                         chip->array().columns(), chip->arrays(),
+                         chip->digital_memory_bytes(),
+                         chip->real_precision() == hafnia::REAL_INT8 ? 8 : 32));
+
+  // The layers as imported, before binarization folds any away: the report
+  // counts parameters the way the model was trained.
+  mlir::PassManager detection(&context);
+  if (failed(mlir::applyPassManagerCLOptions(detection)))
+    return 1;
+  hafnia::buildClassifierDetectionPipeline(detection);
+  if (failed(detection.run(*module)))
+    return 1;
+  std::vector<hafnia::LayerInfo> imported = hafnia::summarizeLayers(*module);
 
   mlir::PassManager pm(&context);
   if (failed(mlir::applyPassManagerCLOptions(pm)))
     return 1;
   hafnia::buildBinarizationPipeline(
       pm, {binarizeMode.getValue(), binarizeFirstLayer.getValue()});
+  if (emitKind == EmitKind::RRAM)
+    hafnia::buildMappingPipeline(pm);
   if (failed(pm.run(*module)))
     return 1;
 
-  std::vector<hafnia::LayerInfo> layers = hafnia::summarizeLayers(*module);
+  std::string summary;
+  if (emitKind == EmitKind::BNN) {
+    raw_string_ostream os(summary);
+    hafnia::printLayerSummary(hafnia::summarizeLayers(*module), os);
+  } else {
+    hafnia::MappingReport report = hafnia::buildMappingReport(
+        imported, *module, *chip, sys::path::filename(inputFilename),
+        modeName(binarizeMode));
+    summary = hafnia::FormatMappingReport(report);
+    if (!reportFilename.empty()) {
+      absl::StatusOr<std::string> json = hafnia::MappingReportToJson(report);
+      if (!json.ok())
+        return fail(std::string(json.status().message()));
+      if (!writeFile(reportFilename, *json))
+        return 1;
+    }
+    if (!reportSvgFilename.empty() &&
+        !writeFile(reportSvgFilename, hafnia::MappingReportToSvg(report)))
+      return 1;
+  }
+
   mlir::OpPrintingFlags flags;
   if (!fullWeights)
     flags.elideLargeElementsAttrs(16);
-  bool toStdout = outputFilename == "-";
-  // Written through a temporary file and renamed: no half-written output.
-  if (Error error = writeToOutput(outputFilename, [&](raw_ostream &os) {
-        module->print(os, flags);
-        // On stdout the summary follows as comments, so the stream stays
-        // valid MLIR.
-        if (toStdout)
-          hafnia::printLayerSummary(layers, os, "// ");
-        return Error::success();
-      })) {
-    errs() << "hafnia-compile: error: cannot write '" << outputFilename
-           << "': " << toString(std::move(error)) << "\n";
-    return 1;
+  std::string ir;
+  raw_string_ostream irStream(ir);
+  module->print(irStream, flags);
+  if (outputFilename == "-") {
+    // On stdout the summary follows as comments: the stream stays valid MLIR.
+    outs() << ir;
+    SmallVector<StringRef> lines;
+    StringRef(summary).rtrim('\n').split(lines, '\n');
+    for (StringRef line : lines)
+      outs() << "// " << line << "\n";
+    return 0;
   }
-  if (!toStdout)
-    hafnia::printLayerSummary(layers, outs());
+  if (!writeFile(outputFilename, ir))
+    return 1;
+  outs() << summary;
   return 0;
 }

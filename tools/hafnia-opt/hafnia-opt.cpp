@@ -4,6 +4,7 @@
 #include "hafnia/Dialect/BNN/IR/BNNDialect.h"
 #include "hafnia/Dialect/BNN/Transforms/Passes.h"
 #include "hafnia/Dialect/RRAM/IR/RRAMDialect.h"
+#include "hafnia/Dialect/RRAM/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -13,6 +14,7 @@ int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   hafnia::bnn::registerBNNPasses();
   hafnia::registerConversionPasses();
+  hafnia::rram::registerRRAMPasses();
   mlir::DialectRegistry registry;
   registry.insert<hafnia::bnn::BNNDialect, hafnia::rram::RRAMDialect,
                   mlir::func::FuncDialect>();

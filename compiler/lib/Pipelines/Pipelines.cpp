@@ -2,21 +2,31 @@
 
 #include "hafnia/Pipelines/Pipelines.h"
 
+#include "hafnia/Conversion/Passes.h"
+#include "hafnia/Dialect/RRAM/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 namespace hafnia {
+
+void buildClassifierDetectionPipeline(mlir::OpPassManager &pm) {
+  pm.nest<mlir::func::FuncOp>().addPass(bnn::createDetectClassifierPass());
+}
 
 void buildBinarizationPipeline(mlir::OpPassManager &pm,
                                const BinarizationOptions &options) {
   if (options.mode == bnn::BinarizeMode::None)
     return;
   mlir::OpPassManager &functions = pm.nest<mlir::func::FuncOp>();
-  functions.addPass(bnn::createDetectClassifierPass());
   bnn::BinarizePassOptions binarize;
   binarize.mode = options.mode;
   binarize.binarizeFirstLayer = options.binarizeFirstLayer;
   functions.addPass(bnn::createBinarizePass(binarize));
   functions.addPass(bnn::createFoldThresholdsPass());
+}
+
+void buildMappingPipeline(mlir::OpPassManager &pm) {
+  pm.addPass(createConvertBNNToRRAMPass());
+  pm.addPass(rram::createAllocateArraysPass());
 }
 
 } // namespace hafnia

@@ -3,6 +3,7 @@
 #include "hafnia/Target/LayerSummary.h"
 
 #include "hafnia/Dialect/BNN/IR/BNNOps.h"
+#include "hafnia/Dialect/BNN/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -47,6 +48,7 @@ std::vector<LayerInfo> summarizeLayers(ModuleOp module) {
     layer.ops +=
         (layer.ops.empty() ? "" : "+") + op.getName().stripDialect().str();
     layer.binary |= isa<bnn::XnorDenseOp, bnn::XnorConvOp>(op);
+    layer.classifier |= op.hasAttr(bnn::kClassifierAttrName);
     if (op.getNumResults() == 1) {
       layer.shape.clear();
       llvm::raw_string_ostream os(layer.shape);

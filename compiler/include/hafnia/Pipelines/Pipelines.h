@@ -13,10 +13,16 @@ struct BinarizationOptions {
   bool binarizeFirstLayer = false;
 };
 
-/// bnn-detect-classifier, bnn-binarize and bnn-fold-thresholds on every
-/// function of a module imported from ONNX.
+/// bnn-detect-classifier on every function of a module imported from ONNX.
+void buildClassifierDetectionPipeline(mlir::OpPassManager &pm);
+
+/// bnn-binarize and bnn-fold-thresholds (after classifier detection).
 void buildBinarizationPipeline(mlir::OpPassManager &pm,
                                const BinarizationOptions &options);
+
+/// convert-bnn-to-rram and rram-allocate-arrays onto the module's
+/// rram.target.
+void buildMappingPipeline(mlir::OpPassManager &pm);
 
 } // namespace hafnia
 

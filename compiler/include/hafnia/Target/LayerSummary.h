@@ -18,8 +18,9 @@ struct LayerInfo {
   std::string ops;   // its bnn ops, e.g. "binarize+xnor_dense+threshold"
   std::string shape; // of its last result
   bool binary = false;
-  int64_t params = 0; // constants and per-channel attributes it stores
-  int64_t bits = 0;   // their storage: 1 per binary weight, 32 per real value
+  bool classifier = false; // bnn-detect-classifier marked it
+  int64_t params = 0;      // constants and per-channel attributes it stores
+  int64_t bits = 0; // their storage: 1 per binary weight, 32 per real value
 };
 
 /// The layers of the module's `@main` function in execution order.

@@ -1,0 +1,212 @@
+//===- AllocateArrays.cpp - Place tiles, check the memory budget ----------===//
+
+#include "hafnia/Dialect/BNN/IR/BNNOps.h"
+#include "hafnia/Dialect/BNN/Transforms/Passes.h"
+#include "hafnia/Dialect/RRAM/IR/RRAMOps.h"
+#include "hafnia/Dialect/RRAM/IR/Tiling.h"
+#include "hafnia/Dialect/RRAM/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/Support/Format.h"
+#include <map>
+
+namespace hafnia::rram {
+#define GEN_PASS_DEF_ALLOCATEARRAYSPASS
+#include "hafnia/Dialect/RRAM/Transforms/Passes.h.inc"
+} // namespace hafnia::rram
+
+using namespace mlir;
+using namespace hafnia;
+using namespace hafnia::rram;
+
+namespace {
+
+std::string layerName(Operation *op) {
+  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+    return name.getName().str();
+  return op->getName().getStringRef().str();
+}
+
+std::string formatBytes(int64_t bytes) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (bytes < 1024)
+    os << bytes << " B";
+  else if (bytes < 1024 * 1024)
+    os << llvm::format("%.1f KiB", bytes / 1024.0);
+  else
+    os << llvm::format("%.1f MiB", bytes / (1024.0 * 1024.0));
+  return text;
+}
+
+/// What a layer takes of the chip.
+struct Cost {
+  int64_t arrays = 0;
+  int64_t bytes = 0;
+};
+
+struct AllocateArraysPass
+    : hafnia::rram::impl::AllocateArraysPassBase<AllocateArraysPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    target = getTarget(module);
+    if (!target) {
+      module.emitError("no chip to allocate on: the module needs an '")
+          << RRAMDialect::kTargetAttrName << "' attribute";
+      return signalPassFailure();
+    }
+    bytesPerReal = target.getRealBits() / 8;
+
+    std::map<std::string, Cost> costs;
+    SmallVector<TileOp> tiles;
+    module.walk([&](Operation *op) {
+      if (auto tile = dyn_cast<TileOp>(op)) {
+        tiles.push_back(tile);
+        ++costs[tile.getLayer().str()].arrays;
+      } else if (auto constant = dyn_cast<bnn::ConstantOp>(op)) {
+        auto type = cast<ShapedType>(constant.getType());
+        if (!type.getElementType().isF32() || constant->use_empty())
+          return;
+        // A weight is charged to the layer that reads it.
+        Operation *user = *constant->getUsers().begin();
+        costs[layerName(user)].bytes += type.getNumElements() * bytesPerReal;
+      } else if (int64_t values = perChannelValues(op)) {
+        // Thresholds and popcount affines live in digital memory, 32 bits
+        // each.
+        costs[layerName(op)].bytes += 4 * values;
+      }
+    });
+    Cost total;
+    for (const auto &entry : costs) {
+      total.arrays += entry.second.arrays;
+      total.bytes += entry.second.bytes;
+    }
+    if (!fits(total)) {
+      reportOverBudget(module, costs, total);
+      return signalPassFailure();
+    }
+    OpBuilder builder(module.getContext());
+    for (auto [index, tile] : llvm::enumerate(tiles))
+      tile.setArrayAttr(builder.getI64IntegerAttr(index));
+  }
+
+  static int64_t perChannelValues(Operation *op) {
+    if (auto threshold = dyn_cast<bnn::ThresholdOp>(op))
+      return threshold.getThresholds().size();
+    if (auto affine = dyn_cast<bnn::PopcountAffineOp>(op))
+      return affine.getScale().size() + affine.getBias().size();
+    return 0;
+  }
+
+  bool fits(const Cost &cost) const {
+    return cost.arrays <= target.getArrays() &&
+           cost.bytes <= static_cast<int64_t>(target.getDigitalMemoryBytes());
+  }
+
+  /// What binarizing a real layer would change: the arrays its weights would
+  /// take, and (negative) the digital memory they would free.
+  std::optional<Cost> binarizationDelta(Operation *op) const {
+    Value weight;
+    int64_t outputs = 0, fanIn = 0, groups = 1;
+    if (auto dense = dyn_cast<bnn::DenseOp>(op)) {
+      if (dense.getLhs().getType().getRank() != 2 ||
+          dense.getRhs().getType().getRank() != 2 || dense.getTransposeLhs())
+        return std::nullopt;
+      weight = dense.getRhs();
+      outputs = dense.getOutput().getType().getDimSize(1);
+      fanIn = dense.getLhs().getType().getDimSize(1);
+    } else if (auto conv = dyn_cast<bnn::ConvOp>(op)) {
+      if (llvm::any_of(conv.getPads(), [](int64_t pad) { return pad != 0; }))
+        return std::nullopt;
+      weight = conv.getWeight();
+      groups = conv.getGroup();
+      outputs = conv.getWeight().getType().getDimSize(0) / groups;
+      fanIn = conv.getWeight().getType().getNumElements() /
+              conv.getWeight().getType().getDimSize(0);
+    } else {
+      return std::nullopt;
+    }
+    if (!weight.getDefiningOp<bnn::ConstantOp>())
+      return std::nullopt;
+    TileGrid grid =
+        getTileGrid(outputs, fanIn, target.getRows(), target.getColumns());
+    return Cost{groups * grid.arrays(),
+                -cast<ShapedType>(weight.getType()).getNumElements() *
+                    bytesPerReal};
+  }
+
+  /// The cost of the model if `--binarize=classifier` (or `all`) had
+  /// binarized the real layers it would.
+  Cost costIfBinarized(ModuleOp module, Cost total, bool all) const {
+    bool first = true;
+    module.walk([&](Operation *op) {
+      if (!isa<bnn::DenseOp, bnn::ConvOp, bnn::XnorDenseOp, bnn::XnorConvOp,
+               TileOp>(op))
+        return;
+      bool isFirst = first;
+      first = false;
+      bool candidate = all ? !isFirst : op->hasAttr(bnn::kClassifierAttrName);
+      if (!candidate)
+        return;
+      if (std::optional<Cost> delta = binarizationDelta(op)) {
+        total.arrays += delta->arrays;
+        total.bytes += delta->bytes;
+      }
+    });
+    return total;
+  }
+
+  void reportOverBudget(ModuleOp module,
+                        const std::map<std::string, Cost> &costs,
+                        const Cost &total) {
+    InFlightDiagnostic error = module.emitError("the model does not fit the ")
+                               << target.getRows() << "x" << target.getColumns()
+                               << " chip:";
+    auto largest = [&](int64_t Cost::*field, auto format) {
+      SmallVector<std::pair<std::string, int64_t>> layers;
+      for (const auto &[name, cost] : costs)
+        if (cost.*field > 0)
+          layers.push_back({name, cost.*field});
+      llvm::stable_sort(layers,
+                        [](auto &a, auto &b) { return a.second > b.second; });
+      layers.resize(std::min<size_t>(layers.size(), 3));
+      error << " (largest: ";
+      llvm::interleaveComma(layers, error, [&](auto &layer) {
+        error << "'" << layer.first << "' " << format(layer.second);
+      });
+      error << ")";
+    };
+    auto count = [](int64_t value) { return std::to_string(value); };
+    bool first = true;
+    if (total.arrays > target.getArrays()) {
+      error << " it needs " << total.arrays << " arrays, the chip has "
+            << target.getArrays();
+      largest(&Cost::arrays, count);
+      first = false;
+    }
+    if (total.bytes > static_cast<int64_t>(target.getDigitalMemoryBytes())) {
+      error << (first ? "" : ";") << " it needs " << formatBytes(total.bytes)
+            << " of digital memory for real-valued parameters and "
+               "thresholds, the chip has "
+            << formatBytes(target.getDigitalMemoryBytes());
+      largest(&Cost::bytes, formatBytes);
+    }
+    // Advice: would binarizing more make it fit?
+    for (bool all : {false, true}) {
+      Cost binarized = costIfBinarized(module, total, all);
+      if (binarized.arrays == total.arrays && binarized.bytes == total.bytes)
+        continue;
+      error << "; with --binarize=" << (all ? "all" : "classifier") << " it "
+            << (fits(binarized) ? "would fit" : "would still not fit") << " ("
+            << binarized.arrays << " arrays, " << formatBytes(binarized.bytes)
+            << ")";
+      if (fits(binarized))
+        break;
+    }
+  }
+
+  TargetAttr target;
+  int64_t bytesPerReal = 4;
+};
+
+} // namespace
