@@ -35,7 +35,7 @@ std::string formatBytes(int64_t bytes) {
   else if (bytes < 1024 * 1024)
     os << llvm::format("%.1f KiB", bytes / 1024.0);
   else
-    os << llvm::format("%.1f MiB", bytes / (1024.0 * 1024.0));
+    os << llvm::format("%.2f MiB", bytes / (1024.0 * 1024.0));
   return text;
 }
 
