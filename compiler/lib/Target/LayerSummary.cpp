@@ -15,22 +15,6 @@ using namespace mlir;
 
 namespace hafnia {
 
-static std::string layerName(Operation *op) {
-  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
-    return name.getName().str();
-  return op->getName().getStringRef().str();
-}
-
-/// Values an op stores besides its constant operands: thresholds, and the
-/// scales and biases of popcount affines, 32 bits each.
-static int64_t attributeParams(Operation *op) {
-  if (auto threshold = dyn_cast<bnn::ThresholdOp>(op))
-    return threshold.getThresholds().size();
-  if (auto affine = dyn_cast<bnn::PopcountAffineOp>(op))
-    return affine.getScale().size() + affine.getBias().size();
-  return 0;
-}
-
 std::vector<LayerInfo> summarizeLayers(ModuleOp module) {
   std::vector<LayerInfo> layers;
   auto main = module.lookupSymbol<func::FuncOp>("main");
@@ -40,7 +24,7 @@ std::vector<LayerInfo> summarizeLayers(ModuleOp module) {
   for (Operation &op : main.getBody().getOps()) {
     if (isa<bnn::ConstantOp, func::ReturnOp>(op))
       continue;
-    std::string name = layerName(&op);
+    std::string name = bnn::getLayerName(&op);
     auto [row, inserted] = rowOfName.try_emplace(name, layers.size());
     if (inserted)
       layers.push_back(LayerInfo{name});
@@ -62,8 +46,9 @@ std::vector<LayerInfo> summarizeLayers(ModuleOp module) {
       layer.params += type.getNumElements();
       layer.bits += type.getNumElements() * type.getElementTypeBitWidth();
     }
-    layer.params += attributeParams(&op);
-    layer.bits += 32 * attributeParams(&op);
+    // Thresholds and popcount affines are stored as 32-bit values.
+    layer.params += bnn::getStoredPerChannelValues(&op);
+    layer.bits += 32 * bnn::getStoredPerChannelValues(&op);
   }
   return layers;
 }

@@ -23,9 +23,7 @@ struct MappedLayer {
 std::string nameOf(Operation *op) {
   if (auto tile = dyn_cast<rram::TileOp>(op))
     return tile.getLayer().str();
-  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
-    return name.getName().str();
-  return op->getName().getStringRef().str();
+  return bnn::getLayerName(op);
 }
 
 const char *cellName(CellType cell) {
@@ -61,11 +59,8 @@ MappingReport buildMappingReport(const std::vector<LayerInfo> &imported,
     if (auto tile = dyn_cast<rram::TileOp>(op)) {
       layer.binary = true;
       layer.tiles.push_back(tile);
-    } else if (auto threshold = dyn_cast<bnn::ThresholdOp>(op)) {
-      layer.perChannelValues += threshold.getThresholds().size();
-    } else if (auto affine = dyn_cast<bnn::PopcountAffineOp>(op)) {
-      layer.perChannelValues +=
-          affine.getScale().size() + affine.getBias().size();
+    } else {
+      layer.perChannelValues += bnn::getStoredPerChannelValues(op);
     }
   });
 

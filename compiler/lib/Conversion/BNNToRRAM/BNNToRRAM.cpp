@@ -17,12 +17,6 @@ using namespace hafnia;
 
 namespace {
 
-std::string layerName(Operation *op) {
-  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
-    return name.getName().str();
-  return op->getName().getStringRef().str();
-}
-
 struct ConvertBNNToRRAMPass
     : hafnia::impl::ConvertBNNToRRAMPassBase<ConvertBNNToRRAMPass> {
   void runOnOperation() override {
@@ -53,7 +47,7 @@ struct ConvertBNNToRRAMPass
     SmallVector<bool> bits(weight.getValue().getValues<bool>());
     OpBuilder builder(layer);
     Location loc = layer->getLoc();
-    std::string name = layerName(layer);
+    std::string name = bnn::getLayerName(layer);
     Value input = layer->getOperand(0);
     auto output = cast<ShapedType>(layer->getResult(0).getType());
     int64_t outputs = output.getDimSize(1);

@@ -24,6 +24,12 @@ int64_t hafnia::bnn::windowedOutputSize(int64_t input, int64_t kernel,
   return size;
 }
 
+std::string hafnia::bnn::getLayerName(Operation *op) {
+  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+    return name.getName().str();
+  return op->getName().getStringRef().str();
+}
+
 /// Formats a shape as `AxBxC` for diagnostics.
 static std::string formatShape(ArrayRef<int64_t> shape) {
   std::string text;
@@ -89,26 +95,35 @@ OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 // ConvOp
 //===----------------------------------------------------------------------===//
 
+/// Checks a convolution weight (M x C/group x kernel) against its input and
+/// group count, real or binary.
+static LogicalResult verifyConvWeight(Operation *op, ShapedType input,
+                                      ShapedType weight, int64_t group) {
+  if (weight.getRank() != input.getRank())
+    return op->emitOpError("expects a weight of rank ")
+           << input.getRank() << " (M x C/group x kernel), got rank "
+           << weight.getRank();
+  int64_t channels = input.getRank() > 1 ? input.getDimSize(1) : 0;
+  int64_t filters = weight.getDimSize(0);
+  if (group < 1 || channels % group != 0 || filters % group != 0)
+    return op->emitOpError("expects group (")
+           << group << ") to divide the input channels (" << channels
+           << ") and the filters (" << filters << ")";
+  if (weight.getDimSize(1) != channels / group)
+    return op->emitOpError("expects ")
+           << channels / group
+           << " input channels per filter (channels / group), got "
+           << weight.getDimSize(1);
+  return success();
+}
+
 LogicalResult ConvOp::verify() {
   auto input = getInput().getType();
   auto weight = getWeight().getType();
   auto output = getOutput().getType();
-  if (weight.getRank() != input.getRank())
-    return emitOpError("expects a weight of rank ")
-           << input.getRank() << " (M x C/group x kernel), got rank "
-           << weight.getRank();
-  int64_t group = getGroup();
-  int64_t channels = input.getRank() > 1 ? input.getDimSize(1) : 0;
+  if (failed(verifyConvWeight(*this, input, weight, getGroup())))
+    return failure();
   int64_t filters = weight.getDimSize(0);
-  if (group < 1 || channels % group != 0 || filters % group != 0)
-    return emitOpError("expects group (")
-           << group << ") to divide the input channels (" << channels
-           << ") and the filters (" << filters << ")";
-  if (weight.getDimSize(1) != channels / group)
-    return emitOpError("expects ")
-           << channels / group
-           << " input channels per filter (channels / group), got "
-           << weight.getDimSize(1);
   if (getBias()) {
     auto bias = getBias().getType();
     if (bias.getRank() != 1 || bias.getDimSize(0) != filters)
@@ -397,22 +412,9 @@ LogicalResult XnorDenseOp::verify() {
 LogicalResult XnorConvOp::verify() {
   auto input = getInput().getType();
   auto weight = getWeight().getType();
-  if (weight.getRank() != input.getRank())
-    return emitOpError("expects a weight of rank ")
-           << input.getRank() << " (M x C/group x kernel), got rank "
-           << weight.getRank();
-  int64_t group = getGroup();
-  int64_t channels = input.getRank() > 1 ? input.getDimSize(1) : 0;
+  if (failed(verifyConvWeight(*this, input, weight, getGroup())))
+    return failure();
   int64_t filters = weight.getDimSize(0);
-  if (group < 1 || channels % group != 0 || filters % group != 0)
-    return emitOpError("expects group (")
-           << group << ") to divide the input channels (" << channels
-           << ") and the filters (" << filters << ")";
-  if (weight.getDimSize(1) != channels / group)
-    return emitOpError("expects ")
-           << channels / group
-           << " input channels per filter (channels / group), got "
-           << weight.getDimSize(1);
   SmallVector<int64_t> noPads(2 * getStrides().size(), 0);
   return verifyWindowedOp(*this, input, getOutput().getType(), filters,
                           weight.getShape().drop_front(2), getStrides(), noPads,
@@ -460,6 +462,14 @@ LogicalResult ThresholdOp::verify() {
              << threshold << " of channel " << channel
              << " lies outside [-1, fan_in + 1] = [-1, " << fanIn + 1 << "]";
   return success();
+}
+
+int64_t hafnia::bnn::getStoredPerChannelValues(Operation *op) {
+  if (auto threshold = dyn_cast<ThresholdOp>(op))
+    return threshold.getThresholds().size();
+  if (auto affine = dyn_cast<PopcountAffineOp>(op))
+    return affine.getScale().size() + affine.getBias().size();
+  return 0;
 }
 
 LogicalResult PopcountAffineOp::verify() {

@@ -20,9 +20,9 @@ using namespace hafnia::bnn;
 namespace {
 
 std::string layerName(Operation *op) {
-  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
-    return "layer '" + name.getName().str() + "'";
-  return "'" + op->getName().getStringRef().str() + "' layer";
+  if (isa<NameLoc>(op->getLoc()))
+    return "layer '" + getLayerName(op) + "'";
+  return "'" + getLayerName(op) + "' layer";
 }
 
 /// A layer's weights as signs, one row of `fanIn` per output channel.

@@ -21,12 +21,6 @@ using namespace hafnia::rram;
 
 namespace {
 
-std::string layerName(Operation *op) {
-  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
-    return name.getName().str();
-  return op->getName().getStringRef().str();
-}
-
 std::string formatBytes(int64_t bytes) {
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -69,11 +63,12 @@ struct AllocateArraysPass
           return;
         // A weight is charged to the layer that reads it.
         Operation *user = *constant->getUsers().begin();
-        costs[layerName(user)].bytes += type.getNumElements() * bytesPerReal;
-      } else if (int64_t values = perChannelValues(op)) {
+        costs[bnn::getLayerName(user)].bytes +=
+            type.getNumElements() * bytesPerReal;
+      } else if (int64_t values = bnn::getStoredPerChannelValues(op)) {
         // Thresholds and popcount affines live in digital memory, 32 bits
         // each.
-        costs[layerName(op)].bytes += 4 * values;
+        costs[bnn::getLayerName(op)].bytes += 4 * values;
       }
     });
     Cost total;
@@ -88,14 +83,6 @@ struct AllocateArraysPass
     OpBuilder builder(module.getContext());
     for (auto [index, tile] : llvm::enumerate(tiles))
       tile.setArrayAttr(builder.getI64IntegerAttr(index));
-  }
-
-  static int64_t perChannelValues(Operation *op) {
-    if (auto threshold = dyn_cast<bnn::ThresholdOp>(op))
-      return threshold.getThresholds().size();
-    if (auto affine = dyn_cast<bnn::PopcountAffineOp>(op))
-      return affine.getScale().size() + affine.getBias().size();
-    return 0;
   }
 
   bool fits(const Cost &cost) const {

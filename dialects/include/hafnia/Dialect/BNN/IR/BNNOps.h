@@ -22,6 +22,14 @@ int64_t windowedOutputSize(int64_t input, int64_t kernel, int64_t stride,
                            int64_t padBegin, int64_t padEnd, int64_t dilation,
                            bool ceilMode);
 
+/// The layer an op belongs to: the name of the ONNX node it came from (its
+/// NameLoc), or its op name when it has none.
+std::string getLayerName(mlir::Operation *op);
+
+/// The per-channel values a bnn.threshold or bnn.popcount_affine keeps in
+/// digital memory (thresholds, scales and biases); 0 for other ops.
+int64_t getStoredPerChannelValues(mlir::Operation *op);
+
 } // namespace hafnia::bnn
 
 #define GET_OP_CLASSES

@@ -1,4 +1,5 @@
-//===- ThresholdFolding.h - Integer thresholds from float chains -*- C++ -*-===//
+//===- ThresholdFolding.h - Integer thresholds from float chains -*- C++
+//-*-===//
 //
 // The arithmetic behind bnn-fold-thresholds, free of MLIR so that unit tests
 // can check it exhaustively: a binary layer's popcount goes through a chain of
