@@ -7,7 +7,7 @@ packages=(
   cmake ninja-build g++ ccache
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
-  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   python3-onnx python3-numpy
 )
 

@@ -10,8 +10,10 @@
 #include "hafnia/Pipelines/Pipelines.h"
 #include "hafnia/Target/LayerSummary.h"
 #include "hafnia/Target/MappingReport.h"
+#include "hafnia/Target/ProgramEmitter.h"
 #include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/MappingReport.h"
+#include "hafnia/runtime/Program.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -30,7 +32,7 @@ using namespace llvm;
 
 namespace {
 
-enum class EmitKind { BNN, RRAM };
+enum class EmitKind { BNN, RRAM, ASM, Program };
 
 cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.onnx>"),
                                    cl::Required);
@@ -38,12 +40,16 @@ cl::opt<std::string> outputFilename("o",
                                     cl::desc("Output file ('-' for stdout)"),
                                     cl::value_desc("file"), cl::init("-"));
 cl::opt<EmitKind> emitKind(
-    "emit", cl::desc("What to emit"), cl::init(EmitKind::RRAM),
+    "emit", cl::desc("What to emit"), cl::init(EmitKind::Program),
     cl::values(
         clEnumValN(EmitKind::BNN, "bnn",
                    "the binarized network in the bnn dialect, before mapping"),
         clEnumValN(EmitKind::RRAM, "rram",
-                   "the network mapped onto the chip's arrays")));
+                   "the network mapped onto the chip's arrays (MLIR)"),
+        clEnumValN(EmitKind::ASM, "asm",
+                   "the program's instruction stream as text"),
+        clEnumValN(EmitKind::Program, "program",
+                   "the program the chip runs (.hfp, needs -o)")));
 cl::opt<hafnia::bnn::BinarizeMode> binarizeMode(
     "binarize", cl::desc("Which layers to binarize"),
     cl::init(hafnia::bnn::BinarizeMode::Classifier),
@@ -157,7 +163,11 @@ int main(int argc, char **argv) {
       argc, argv, "Hafnia: compile an ONNX model for the 2T2R RRAM BNN chip\n");
   if (emitKind == EmitKind::BNN &&
       (!reportFilename.empty() || !reportSvgFilename.empty()))
-    return fail("--report and --report-svg need the mapping: use --emit=rram");
+    return fail("--report and --report-svg need the mapping: use --emit=rram "
+                "or --emit=program");
+  if (emitKind == EmitKind::Program && outputFilename == "-")
+    return fail("a program is binary: give -o FILE.hfp (or --emit=asm to "
+                "read it)");
 
   FailureOr<hafnia::ChipConfig> chip = loadChip();
   if (failed(chip))
@@ -203,19 +213,20 @@ int main(int argc, char **argv) {
     return 1;
   hafnia::buildBinarizationPipeline(
       pm, {binarizeMode.getValue(), binarizeFirstLayer.getValue()});
-  if (emitKind == EmitKind::RRAM)
+  if (emitKind != EmitKind::BNN)
     hafnia::buildMappingPipeline(pm);
   if (failed(pm.run(*module)))
     return 1;
 
   std::string summary;
+  hafnia::MappingReport report;
   if (emitKind == EmitKind::BNN) {
     raw_string_ostream os(summary);
     hafnia::printLayerSummary(hafnia::summarizeLayers(*module), os);
   } else {
-    hafnia::MappingReport report = hafnia::buildMappingReport(
-        imported, *module, *chip, sys::path::filename(inputFilename),
-        modeName(binarizeMode));
+    report = hafnia::buildMappingReport(imported, *module, *chip,
+                                        sys::path::filename(inputFilename),
+                                        modeName(binarizeMode));
     summary = hafnia::FormatMappingReport(report);
     if (!reportFilename.empty()) {
       absl::StatusOr<std::string> json = hafnia::MappingReportToJson(report);
@@ -229,22 +240,36 @@ int main(int argc, char **argv) {
       return 1;
   }
 
-  mlir::OpPrintingFlags flags;
-  if (!fullWeights)
-    flags.elideLargeElementsAttrs(16);
-  std::string ir;
-  raw_string_ostream irStream(ir);
-  module->print(irStream, flags);
+  std::string text;
+  if (emitKind == EmitKind::BNN || emitKind == EmitKind::RRAM) {
+    mlir::OpPrintingFlags flags;
+    if (!fullWeights)
+      flags.elideLargeElementsAttrs(16);
+    raw_string_ostream os(text);
+    module->print(os, flags);
+  } else {
+    FailureOr<hafnia::Program> program = hafnia::emitProgram(
+        *module, *chip, report, sys::path::filename(inputFilename));
+    if (failed(program))
+      return 1;
+    if (emitKind == EmitKind::ASM) {
+      text = hafnia::Disassemble(*program);
+    } else if (absl::Status status =
+                   hafnia::WriteProgram(outputFilename, *program);
+               !status.ok()) {
+      return fail(std::string(status.message()));
+    }
+  }
   if (outputFilename == "-") {
-    // On stdout the summary follows as comments: the stream stays valid MLIR.
-    outs() << ir;
+    // On stdout the summary follows as comments, after the IR or assembly.
+    outs() << text;
     SmallVector<StringRef> lines;
     StringRef(summary).rtrim('\n').split(lines, '\n');
     for (StringRef line : lines)
-      outs() << "// " << line << "\n";
+      outs() << (emitKind == EmitKind::ASM ? "; " : "// ") << line << "\n";
     return 0;
   }
-  if (!writeFile(outputFilename, ir))
+  if (emitKind != EmitKind::Program && !writeFile(outputFilename, text))
     return 1;
   outs() << summary;
   return 0;

@@ -1,0 +1,363 @@
+//===- ProgramEmitter.cpp - rram modules to programs ----------------------===//
+
+#include "hafnia/Target/ProgramEmitter.h"
+
+#include "hafnia/Dialect/BNN/IR/BNNOps.h"
+#include "hafnia/Dialect/RRAM/IR/RRAMOps.h"
+#include "hafnia/runtime/Program.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace hafnia {
+namespace {
+
+class Emitter {
+public:
+  Emitter(const ChipConfig &chip) : chip(chip) {}
+
+  FailureOr<Program> run(func::FuncOp main, const MappingReport &report,
+                         StringRef model) {
+    program.set_format_version(kProgramFormatVersion);
+    *program.mutable_chip() = chip;
+    program.set_model(model.str());
+    *program.mutable_report() = report;
+    for (auto [index, argument] : llvm::enumerate(main.getArguments())) {
+      TensorBinding *input = program.add_inputs();
+      auto name = main.getArgAttrOfType<StringAttr>(index, "bnn.name");
+      input->set_name(name ? name.str() : "input" + std::to_string(index));
+      input->set_buffer(newBuffer(argument, input->name()));
+    }
+    for (Operation &op : main.getBody().getOps())
+      if (failed(emit(&op)))
+        return failure();
+    return program;
+  }
+
+private:
+  uint32_t newBuffer(Value value, StringRef name) {
+    auto type = cast<ShapedType>(value.getType());
+    Buffer *buffer = program.add_buffers();
+    for (int64_t dim : type.getShape())
+      buffer->add_shape(dim);
+    Type element = type.getElementType();
+    buffer->set_type(element.isF32() ? F32 : element.isInteger(1) ? BIT : I32);
+    buffer->set_name(name.str());
+    uint32_t index = program.buffers_size() - 1;
+    buffers[value] = index;
+    return index;
+  }
+
+  /// An instruction for `op`, its operands and result in buffers.
+  Instruction *instruction(Operation *op, ValueRange inputs) {
+    Instruction *instruction = program.add_instructions();
+    instruction->set_layer(bnn::getLayerName(op));
+    for (Value input : inputs)
+      instruction->add_inputs(buffers.lookup(input));
+    instruction->set_output(newBuffer(op->getResult(0), bnn::getLayerName(op)));
+    return instruction;
+  }
+
+  static void setWindow(Window *window, ArrayRef<int64_t> kernel,
+                        ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+                        ArrayRef<int64_t> dilations) {
+    for (int64_t k : kernel)
+      window->add_kernel(k);
+    for (int64_t s : strides)
+      window->add_strides(s);
+    for (int64_t p : pads)
+      window->add_pads(p);
+    for (int64_t d : dilations)
+      window->add_dilations(d);
+  }
+
+  /// Real constants: f32, or int8 with one scale per tensor for the weights
+  /// of convolutions and dense layers on an int8 chip.
+  void emitConstant(bnn::ConstantOp constant) {
+    uint32_t buffer = newBuffer(constant, bnn::getLayerName(constant));
+    auto type = cast<ShapedType>(constant.getType());
+    if (type.getElementType().isInteger(1)) {
+      std::vector<bool> bits;
+      for (bool bit : constant.getValue().getValues<bool>())
+        bits.push_back(bit);
+      BitConstant *bitConstant = program.add_bit_constants();
+      bitConstant->set_buffer(buffer);
+      bitConstant->set_bits(PackBits(bits));
+      return;
+    }
+    SmallVector<float> values(constant.getValue().getValues<float>());
+    Constant *real = program.add_constants();
+    real->set_buffer(buffer);
+    bool weight = llvm::any_of(constant->getUses(), [](OpOperand &use) {
+      return use.getOperandNumber() == 1 &&
+             isa<bnn::ConvOp, bnn::DenseOp>(use.getOwner());
+    });
+    if (chip.real_precision() == REAL_INT8 && weight) {
+      float peak = 0;
+      for (float value : values)
+        peak = std::max(peak, std::fabs(value));
+      float scale = peak > 0 ? peak / 127.0f : 1.0f;
+      std::string data(values.size(), '\0');
+      for (auto [i, value] : llvm::enumerate(values))
+        data[i] =
+            static_cast<char>(static_cast<int8_t>(std::lround(value / scale)));
+      real->set_int8(true);
+      real->set_scale(scale);
+      real->set_data(data);
+      return;
+    }
+    real->set_data(std::string(reinterpret_cast<const char *>(values.data()),
+                               values.size() * sizeof(float)));
+  }
+
+  void emitTile(rram::TileOp tile) {
+    ArrayImage *image = program.add_arrays();
+    image->set_array(tile.getArray().value_or(0));
+    image->set_layer(tile.getLayer().str());
+    image->set_row_tile(tile.getRowTile());
+    image->set_column_tile(tile.getColumnTile());
+    image->set_rows_used(tile.getRowsUsed());
+    image->set_columns_used(tile.getColumnsUsed());
+    std::vector<bool> bits;
+    for (bool bit : cast<DenseElementsAttr>(tile.getImage()).getValues<bool>())
+      bits.push_back(bit);
+    image->set_bits(PackBits(bits));
+    arrays[tile] = image->array();
+  }
+
+  LogicalResult emit(Operation *op) {
+    using Activation = Instruction::Activation;
+    using Pool = Instruction::Pool;
+    using Elementwise = Instruction::Elementwise;
+    auto activation = [&](Operation *op, Activation::Kind kind) {
+      Activation *a = instruction(op, op->getOperands())->mutable_activation();
+      a->set_kind(kind);
+      return a;
+    };
+    auto elementwise = [&](Operation *op, Elementwise::Kind kind) {
+      instruction(op, op->getOperands())->mutable_elementwise()->set_kind(kind);
+    };
+    return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+        .Case([&](bnn::ConstantOp constant) {
+          emitConstant(constant);
+          return success();
+        })
+        .Case([&](rram::TileOp tile) -> LogicalResult {
+          if (!tile.getArray())
+            return tile.emitError("has no array: run rram-allocate-arrays");
+          emitTile(tile);
+          return success();
+        })
+        .Case([&](func::ReturnOp ret) {
+          auto main = ret->getParentOfType<func::FuncOp>();
+          for (auto [index, value] : llvm::enumerate(ret.getOperands())) {
+            TensorBinding *output = program.add_outputs();
+            auto name = main.getResultAttrOfType<StringAttr>(index, "bnn.name");
+            output->set_name(name ? name.str()
+                                  : "output" + std::to_string(index));
+            output->set_buffer(buffers.lookup(value));
+          }
+          return success();
+        })
+        .Case([&](bnn::ConvOp conv) {
+          auto *attrs = instruction(conv, conv->getOperands())->mutable_conv();
+          setWindow(attrs->mutable_window(),
+                    conv.getWeight().getType().getShape().drop_front(2),
+                    conv.getStrides(), conv.getPads(), conv.getDilations());
+          attrs->set_group(conv.getGroup());
+          return success();
+        })
+        .Case([&](bnn::DenseOp dense) {
+          auto *attrs =
+              instruction(dense, dense->getOperands())->mutable_dense();
+          attrs->set_transpose_lhs(dense.getTransposeLhs());
+          attrs->set_transpose_rhs(dense.getTransposeRhs());
+          attrs->set_alpha(dense.getAlpha().convertToFloat());
+          attrs->set_beta(dense.getBeta().convertToFloat());
+          return success();
+        })
+        .Case([&](bnn::BatchNormOp norm) {
+          instruction(norm, norm->getOperands())
+              ->mutable_batch_norm()
+              ->set_epsilon(norm.getEpsilon().convertToFloat());
+          return success();
+        })
+        .Case([&](bnn::ReluOp op) {
+          activation(op, Activation::RELU);
+          return success();
+        })
+        .Case([&](bnn::ClipOp clip) {
+          Activation *a = activation(clip, Activation::CLIP);
+          if (clip.getMin())
+            a->set_min(clip.getMin()->convertToFloat());
+          if (clip.getMax())
+            a->set_max(clip.getMax()->convertToFloat());
+          return success();
+        })
+        .Case([&](bnn::SignOp op) {
+          activation(op, Activation::SIGN);
+          return success();
+        })
+        .Case([&](bnn::SigmoidOp op) {
+          activation(op, Activation::SIGMOID);
+          return success();
+        })
+        .Case([&](bnn::HardSigmoidOp op) {
+          Activation *a = activation(op, Activation::HARD_SIGMOID);
+          a->set_alpha(op.getAlpha().convertToFloat());
+          a->set_beta(op.getBeta().convertToFloat());
+          return success();
+        })
+        .Case([&](bnn::TanhOp op) {
+          activation(op, Activation::TANH);
+          return success();
+        })
+        .Case([&](bnn::MaxPoolOp pool) {
+          Pool *attrs = instruction(pool, pool->getOperands())->mutable_pool();
+          attrs->set_kind(Pool::MAX);
+          setWindow(attrs->mutable_window(), pool.getKernelShape(),
+                    pool.getStrides(), pool.getPads(), pool.getDilations());
+          attrs->set_ceil_mode(pool.getCeilMode());
+          return success();
+        })
+        .Case([&](bnn::AveragePoolOp pool) {
+          Pool *attrs = instruction(pool, pool->getOperands())->mutable_pool();
+          attrs->set_kind(Pool::AVERAGE);
+          setWindow(attrs->mutable_window(), pool.getKernelShape(),
+                    pool.getStrides(), pool.getPads(), {});
+          attrs->set_ceil_mode(pool.getCeilMode());
+          attrs->set_count_include_pad(pool.getCountIncludePad());
+          return success();
+        })
+        .Case([&](bnn::GlobalAveragePoolOp pool) {
+          instruction(pool, pool->getOperands())
+              ->mutable_pool()
+              ->set_kind(Pool::GLOBAL_AVERAGE);
+          return success();
+        })
+        .Case([&](bnn::SoftmaxOp softmax) {
+          instruction(softmax, softmax->getOperands())
+              ->mutable_softmax()
+              ->set_axis(softmax.getAxis());
+          return success();
+        })
+        .Case([&](bnn::AddOp op) {
+          elementwise(op, Elementwise::ADD);
+          return success();
+        })
+        .Case([&](bnn::SubOp op) {
+          elementwise(op, Elementwise::SUB);
+          return success();
+        })
+        .Case([&](bnn::MulOp op) {
+          elementwise(op, Elementwise::MUL);
+          return success();
+        })
+        .Case([&](bnn::DivOp op) {
+          elementwise(op, Elementwise::DIV);
+          return success();
+        })
+        .Case<bnn::ReshapeOp, bnn::FlattenOp, bnn::SqueezeOp, bnn::UnsqueezeOp>(
+            [&](Operation *op) {
+              instruction(op, op->getOperands())->mutable_reshape();
+              return success();
+            })
+        .Case([&](bnn::TransposeOp transpose) {
+          auto *attrs = instruction(transpose, transpose->getOperands())
+                            ->mutable_transpose();
+          for (int64_t axis : transpose.getPermutation())
+            attrs->add_permutation(axis);
+          return success();
+        })
+        .Case([&](bnn::ConcatOp concat) {
+          instruction(concat, concat->getOperands())
+              ->mutable_concat()
+              ->set_axis(concat.getAxis());
+          return success();
+        })
+        .Case([&](bnn::BinarizeOp op) {
+          instruction(op, op->getOperands())->mutable_binarize();
+          return success();
+        })
+        .Case([&](rram::InputSliceOp slice) {
+          instruction(slice, slice->getOperands())
+              ->mutable_input_slice()
+              ->set_offset(slice.getOffset());
+          return success();
+        })
+        .Case([&](rram::Im2colOp im2col) {
+          auto *attrs =
+              instruction(im2col, im2col->getOperands())->mutable_im2col();
+          setWindow(attrs->mutable_window(), im2col.getKernelShape(),
+                    im2col.getStrides(), {}, im2col.getDilations());
+          attrs->set_channel_offset(im2col.getChannelOffset());
+          attrs->set_channels(im2col.getChannels());
+          return success();
+        })
+        .Case([&](rram::XnorReadOp read) {
+          instruction(read, read.getInput())
+              ->mutable_xnor_read()
+              ->set_array(arrays.lookup(read.getTile()));
+          return success();
+        })
+        .Case([&](rram::AccumulateOp accumulate) {
+          instruction(accumulate, accumulate->getOperands())
+              ->mutable_accumulate()
+              ->set_correction(accumulate.getCorrection());
+          return success();
+        })
+        .Case([&](rram::CollectOp collect) {
+          auto *attrs =
+              instruction(collect, collect->getOperands())->mutable_collect();
+          for (int64_t rows : collect.getRowsUsed())
+            attrs->add_rows_used(rows);
+          return success();
+        })
+        .Case([&](bnn::ThresholdOp threshold) {
+          auto *attrs = instruction(threshold, threshold->getOperands())
+                            ->mutable_threshold();
+          attrs->set_fan_in(threshold.getFanIn());
+          for (int32_t value : threshold.getThresholds())
+            attrs->add_thresholds(value);
+          for (bool inverted : threshold.getInverted())
+            attrs->add_inverted(inverted);
+          return success();
+        })
+        .Case([&](bnn::PopcountAffineOp affine) {
+          auto *attrs = instruction(affine, affine->getOperands())
+                            ->mutable_popcount_affine();
+          attrs->set_fan_in(affine.getFanIn());
+          for (float value : affine.getScale())
+            attrs->add_scale(value);
+          for (float value : affine.getBias())
+            attrs->add_bias(value);
+          return success();
+        })
+        .Default([&](Operation *op) -> LogicalResult {
+          return op->emitError("has no instruction on the chip: '")
+                 << op->getName()
+                 << "' must be mapped onto arrays first (convert-bnn-to-rram)";
+        });
+  }
+
+  const ChipConfig &chip;
+  Program program;
+  llvm::DenseMap<Value, uint32_t> buffers;
+  llvm::DenseMap<Value, uint32_t> arrays;
+};
+
+} // namespace
+
+FailureOr<Program> emitProgram(ModuleOp module, const ChipConfig &chip,
+                               const MappingReport &report, StringRef model) {
+  auto main = module.lookupSymbol<func::FuncOp>("main");
+  if (!main)
+    return module.emitError("has no @main function to emit");
+  return Emitter(chip).run(main, report, model);
+}
+
+} // namespace hafnia

@@ -1,0 +1,48 @@
+// Shape arithmetic shared by the program validator and the simulator's
+// kernels, so that what is checked is what is executed.
+
+#ifndef HAFNIA_RUNTIME_SHAPES_H
+#define HAFNIA_RUNTIME_SHAPES_H
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "hafnia/proto/program.pb.h"
+
+namespace hafnia {
+
+int64_t NumElements(const std::vector<int64_t> &shape);
+
+// Output length of one windowed axis (ONNX rules, ceil_mode included), or -1
+// when the window does not fit.
+int64_t WindowedSize(int64_t input, int64_t kernel, int64_t stride,
+                     int64_t pad_begin, int64_t pad_end, int64_t dilation,
+                     bool ceil_mode);
+
+// The spatial output shape of a window over an N x C x spatial... input;
+// checks the window's sizes (empty strides, pads and dilations mean 1, 0, 1).
+absl::StatusOr<std::vector<int64_t>>
+WindowedShape(const std::vector<int64_t> &input, const Window &window,
+              bool ceil_mode);
+
+// NumPy broadcasting of two shapes.
+absl::StatusOr<std::vector<int64_t>>
+BroadcastShape(const std::vector<int64_t> &a, const std::vector<int64_t> &b);
+
+// The result of bnn.dense: Gemm (rank 2, transposes, bias broadcast to the
+// result) or NumPy matmul.
+absl::StatusOr<std::vector<int64_t>>
+DenseShape(const std::vector<int64_t> &lhs, const std::vector<int64_t> &rhs,
+           bool transpose_lhs, bool transpose_rhs, bool has_bias,
+           const std::vector<int64_t> &bias);
+
+// Window attributes with defaults filled in, one entry per spatial axis.
+struct WindowSpec {
+  std::vector<int64_t> kernel, strides, pads_begin, pads_end, dilations;
+};
+WindowSpec ResolveWindow(const Window &window, size_t spatial);
+
+} // namespace hafnia
+
+#endif // HAFNIA_RUNTIME_SHAPES_H

@@ -1,0 +1,736 @@
+// The chip simulator. Real-valued layers run on the digital core in f32, as
+// ONNX defines them; binary layers run as the arrays do: XNOR of a word line
+// with an input slice in the sense amplifiers, popcount per row, partial
+// popcounts summed digitally. Every kernel trusts ValidateProgram for its
+// shapes and indices.
+
+#include "hafnia/runtime/Simulator.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "hafnia/runtime/Program.h"
+#include "hafnia/runtime/Shapes.h"
+
+namespace hafnia {
+
+int64_t XnorPopcount(const uint64_t *row, const uint64_t *input, int64_t words,
+                     int64_t columns) {
+  // Unused high bits are zero on both sides, so XOR leaves them zero.
+  int64_t disagreements = 0;
+  for (int64_t w = 0; w < words; ++w)
+    disagreements += __builtin_popcountll(row[w] ^ input[w]);
+  return columns - disagreements;
+}
+
+namespace {
+
+using Shape = std::vector<int64_t>;
+
+Shape ShapeOf(const Buffer &buffer) {
+  return Shape(buffer.shape().begin(), buffer.shape().end());
+}
+
+// Row-major strides.
+Shape Strides(const Shape &shape) {
+  Shape strides(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+// Strides of `shape` broadcast to `result` (0 along broadcast axes).
+Shape BroadcastStrides(const Shape &shape, const Shape &result) {
+  Shape own = Strides(shape), strides(result.size(), 0);
+  size_t offset = result.size() - shape.size();
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] != 1)
+      strides[offset + i] = own[i];
+  return strides;
+}
+
+// Calls `body(output index, a offset, b offset)` over a broadcast result.
+template <typename Body>
+void ForEachBroadcast(const Shape &result, const Shape &a_strides,
+                      const Shape &b_strides, Body body) {
+  int64_t count = NumElements(result);
+  size_t rank = result.size();
+  std::vector<int64_t> index(rank, 0);
+  int64_t a = 0, b = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    body(i, a, b);
+    for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; --d) {
+      if (++index[d] < result[d]) {
+        a += a_strides[d];
+        b += b_strides[d];
+        break;
+      }
+      a -= a_strides[d] * (result[d] - 1);
+      b -= b_strides[d] * (result[d] - 1);
+      index[d] = 0;
+    }
+  }
+}
+
+// The values of one run: each buffer holds reals, bits or popcounts.
+struct Values {
+  std::vector<std::vector<float>> reals;
+  std::vector<std::vector<uint8_t>> bits;
+  std::vector<std::vector<int32_t>> counts;
+};
+
+// Views a 1-D or 2-D window as 2-D: 1-D axes get a leading axis of size 1.
+struct Window2D {
+  int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+};
+Window2D To2D(const WindowSpec &spec) {
+  if (spec.kernel.size() == 1)
+    return {1, spec.kernel[0],     1, spec.strides[0],
+            0, spec.pads_begin[0], 1, spec.dilations[0]};
+  return {spec.kernel[0],    spec.kernel[1],     spec.strides[0],
+          spec.strides[1],   spec.pads_begin[0], spec.pads_begin[1],
+          spec.dilations[0], spec.dilations[1]};
+}
+// N, C, H, W of a 1-D (H = 1) or 2-D tensor shape.
+std::array<int64_t, 4> To4D(const Shape &shape) {
+  if (shape.size() == 3)
+    return {shape[0], shape[1], 1, shape[2]};
+  return {shape[0], shape[1], shape[2], shape[3]};
+}
+
+class Execution {
+public:
+  Execution(const Program &program,
+            const std::vector<Simulator::PackedArray> &arrays,
+            const std::vector<std::vector<float>> &constants,
+            const std::vector<std::vector<uint8_t>> &bit_constants,
+            SimulationStats &stats)
+      : program_(program), arrays_(arrays), constants_(constants),
+        bit_constants_(bit_constants), stats_(stats) {
+    size_t buffers = program.buffers_size();
+    values_.reals.resize(buffers);
+    values_.bits.resize(buffers);
+    values_.counts.resize(buffers);
+  }
+
+  void SetInput(uint32_t buffer, const std::vector<float> &data) {
+    values_.reals[buffer] = data;
+  }
+  std::vector<float> &Output(uint32_t buffer) { return values_.reals[buffer]; }
+
+  void Run() {
+    for (const Instruction &instruction : program_.instructions())
+      Execute(instruction);
+  }
+
+private:
+  const std::vector<float> &Real(uint32_t buffer) const {
+    return constants_[buffer].empty() ? values_.reals[buffer]
+                                      : constants_[buffer];
+  }
+  const std::vector<uint8_t> &Bits(uint32_t buffer) const {
+    return bit_constants_[buffer].empty() ? values_.bits[buffer]
+                                          : bit_constants_[buffer];
+  }
+  Shape In(const Instruction &i, int k) const {
+    return ShapeOf(program_.buffers(i.inputs(k)));
+  }
+  Shape Out(const Instruction &i) const {
+    return ShapeOf(program_.buffers(i.output()));
+  }
+  std::vector<float> &NewReal(const Instruction &i) {
+    auto &out = values_.reals[i.output()];
+    out.assign(NumElements(Out(i)), 0.0f);
+    return out;
+  }
+  std::vector<uint8_t> &NewBits(const Instruction &i) {
+    auto &out = values_.bits[i.output()];
+    out.assign(NumElements(Out(i)), 0);
+    return out;
+  }
+  std::vector<int32_t> &NewCounts(const Instruction &i) {
+    auto &out = values_.counts[i.output()];
+    out.assign(NumElements(Out(i)), 0);
+    return out;
+  }
+
+  void Execute(const Instruction &i) {
+    switch (i.op_case()) {
+    case Instruction::kConv:
+      return Conv(i);
+    case Instruction::kDense:
+      return Dense(i);
+    case Instruction::kBatchNorm:
+      return BatchNorm(i);
+    case Instruction::kActivation:
+      return Activation(i);
+    case Instruction::kPool:
+      return Pool(i);
+    case Instruction::kSoftmax:
+      return Softmax(i);
+    case Instruction::kElementwise:
+      return Elementwise(i);
+    case Instruction::kReshape: {
+      NewReal(i) = Real(i.inputs(0));
+      return;
+    }
+    case Instruction::kTranspose:
+      return Transpose(i);
+    case Instruction::kConcat:
+      return Concat(i);
+    case Instruction::kBinarize:
+      return Binarize(i);
+    case Instruction::kInputSlice:
+      return InputSlice(i);
+    case Instruction::kIm2Col:
+      return Im2col(i);
+    case Instruction::kXnorRead:
+      return XnorRead(i);
+    case Instruction::kAccumulate:
+      return Accumulate(i);
+    case Instruction::kCollect:
+      return Collect(i);
+    case Instruction::kThreshold:
+      return Threshold(i);
+    case Instruction::kPopcountAffine:
+      return PopcountAffine(i);
+    case Instruction::OP_NOT_SET:
+      return; // refused by ValidateProgram
+    }
+  }
+
+  void Conv(const Instruction &i) {
+    const auto &x = Real(i.inputs(0));
+    const auto &w = Real(i.inputs(1));
+    const float *bias =
+        i.inputs_size() == 3 ? Real(i.inputs(2)).data() : nullptr;
+    auto [n_size, channels, height, width] = To4D(In(i, 0));
+    auto [unused, filters, out_h, out_w] = To4D(Out(i));
+    Shape weight_shape = In(i, 1);
+    Window2D win =
+        To2D(ResolveWindow(i.conv().window(), weight_shape.size() - 2));
+    int64_t group = i.conv().group();
+    int64_t group_channels = channels / group, group_filters = filters / group;
+    auto &y = NewReal(i);
+    uint64_t macs = 0;
+    for (int64_t n = 0; n < n_size; ++n)
+      for (int64_t m = 0; m < filters; ++m) {
+        int64_t g = m / group_filters;
+        const float *wm = w.data() + m * group_channels * win.kh * win.kw;
+        for (int64_t oh = 0; oh < out_h; ++oh)
+          for (int64_t ow = 0; ow < out_w; ++ow) {
+            float sum = bias ? bias[m] : 0.0f;
+            for (int64_t c = 0; c < group_channels; ++c) {
+              const float *xc =
+                  x.data() +
+                  (n * channels + g * group_channels + c) * height * width;
+              const float *wc = wm + c * win.kh * win.kw;
+              for (int64_t kh = 0; kh < win.kh; ++kh) {
+                int64_t ih = oh * win.sh - win.ph + kh * win.dh;
+                if (ih < 0 || ih >= height)
+                  continue;
+                for (int64_t kw = 0; kw < win.kw; ++kw) {
+                  int64_t iw = ow * win.sw - win.pw + kw * win.dw;
+                  if (iw < 0 || iw >= width)
+                    continue;
+                  sum += xc[ih * width + iw] * wc[kh * win.kw + kw];
+                  ++macs;
+                }
+              }
+            }
+            y[((n * filters + m) * out_h + oh) * out_w + ow] = sum;
+          }
+      }
+    stats_.set_digital_macs(stats_.digital_macs() + macs);
+  }
+
+  void Dense(const Instruction &i) {
+    const Instruction::Dense &attrs = i.dense();
+    const auto &a = Real(i.inputs(0));
+    const auto &b = Real(i.inputs(1));
+    Shape as = In(i, 0), bs = In(i, 1), ys = Out(i);
+    auto &y = NewReal(i);
+    bool gemm =
+        attrs.transpose_lhs() || attrs.transpose_rhs() || i.inputs_size() == 3;
+    if (gemm) {
+      int64_t m = ys[0], n = ys[1];
+      int64_t k = attrs.transpose_lhs() ? as[0] : as[1];
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t c = 0; c < n; ++c) {
+          float sum = 0;
+          for (int64_t j = 0; j < k; ++j) {
+            float av = attrs.transpose_lhs() ? a[j * as[1] + r] : a[r * k + j];
+            float bv = attrs.transpose_rhs() ? b[c * k + j] : b[j * n + c];
+            sum += av * bv;
+          }
+          y[r * n + c] = attrs.alpha() * sum;
+        }
+      if (i.inputs_size() == 3) {
+        const auto &bias = Real(i.inputs(2));
+        Shape bias_strides = BroadcastStrides(In(i, 2), ys);
+        ForEachBroadcast(ys, Strides(ys), bias_strides,
+                         [&](int64_t out, int64_t, int64_t bi) {
+                           y[out] += attrs.beta() * bias[bi];
+                         });
+      }
+      stats_.set_digital_macs(stats_.digital_macs() + m * n * k);
+      return;
+    }
+    // NumPy matmul: vectors become matrices, batch axes broadcast.
+    Shape a2 = as, b2 = bs;
+    if (a2.size() == 1)
+      a2.insert(a2.begin(), 1);
+    if (b2.size() == 1)
+      b2.push_back(1);
+    int64_t m = a2[a2.size() - 2], k = a2.back(), n = b2.back();
+    Shape a_batch(a2.begin(), a2.end() - 2), b_batch(b2.begin(), b2.end() - 2);
+    Shape batch = *BroadcastShape(a_batch, b_batch);
+    Shape a_strides = BroadcastStrides(a_batch, batch);
+    Shape b_strides = BroadcastStrides(b_batch, batch);
+    int64_t out_index = 0;
+    ForEachBroadcast(batch, a_strides, b_strides,
+                     [&](int64_t, int64_t ai, int64_t bi) {
+                       const float *ab = a.data() + ai * m * k;
+                       const float *bb = b.data() + bi * k * n;
+                       for (int64_t r = 0; r < m; ++r)
+                         for (int64_t c = 0; c < n; ++c) {
+                           float sum = 0;
+                           for (int64_t j = 0; j < k; ++j)
+                             sum += ab[r * k + j] * bb[j * n + c];
+                           y[out_index++] = sum;
+                         }
+                     });
+    stats_.set_digital_macs(stats_.digital_macs() +
+                            NumElements(batch) * m * n * k);
+  }
+
+  void BatchNorm(const Instruction &i) {
+    const auto &x = Real(i.inputs(0));
+    const auto &scale = Real(i.inputs(1));
+    const auto &bias = Real(i.inputs(2));
+    const auto &mean = Real(i.inputs(3));
+    const auto &variance = Real(i.inputs(4));
+    Shape xs = In(i, 0);
+    int64_t channels = xs[1];
+    int64_t inner = NumElements(xs) / (xs[0] * channels);
+    float epsilon = i.batch_norm().epsilon();
+    auto &y = NewReal(i);
+    for (int64_t e = 0; e < static_cast<int64_t>(x.size()); ++e) {
+      int64_t c = (e / inner) % channels;
+      // ONNX's formula, step by step, as threshold folding evaluates it.
+      y[e] = (x[e] - mean[c]) / std::sqrt(variance[c] + epsilon) * scale[c] +
+             bias[c];
+    }
+    stats_.set_digital_ops(stats_.digital_ops() + x.size());
+  }
+
+  void Activation(const Instruction &i) {
+    const Instruction::Activation &a = i.activation();
+    const auto &x = Real(i.inputs(0));
+    auto &y = NewReal(i);
+    float lo = a.has_min() ? a.min() : -std::numeric_limits<float>::infinity();
+    float hi = a.has_max() ? a.max() : std::numeric_limits<float>::infinity();
+    for (size_t e = 0; e < x.size(); ++e) {
+      float v = x[e];
+      switch (a.kind()) {
+      case Instruction::Activation::RELU:
+        v = std::max(v, 0.0f);
+        break;
+      case Instruction::Activation::CLIP:
+        v = std::min(std::max(v, lo), hi);
+        break;
+      case Instruction::Activation::SIGN:
+        v = static_cast<float>((v > 0) - (v < 0));
+        break;
+      case Instruction::Activation::SIGMOID:
+        v = 1.0f / (1.0f + std::exp(-v));
+        break;
+      case Instruction::Activation::HARD_SIGMOID:
+        v = std::max(0.0f, std::min(1.0f, a.alpha() * v + a.beta()));
+        break;
+      case Instruction::Activation::TANH:
+        v = std::tanh(v);
+        break;
+      default:
+        break;
+      }
+      y[e] = v;
+    }
+    stats_.set_digital_ops(stats_.digital_ops() + x.size());
+  }
+
+  void Pool(const Instruction &i) {
+    const Instruction::Pool &pool = i.pool();
+    const auto &x = Real(i.inputs(0));
+    auto [n_size, channels, height, width] = To4D(In(i, 0));
+    auto &y = NewReal(i);
+    if (pool.kind() == Instruction::Pool::GLOBAL_AVERAGE) {
+      int64_t area = height * width;
+      for (int64_t nc = 0; nc < n_size * channels; ++nc) {
+        float sum = 0;
+        for (int64_t p = 0; p < area; ++p)
+          sum += x[nc * area + p];
+        y[nc] = sum / static_cast<float>(area);
+      }
+      stats_.set_digital_ops(stats_.digital_ops() + x.size());
+      return;
+    }
+    auto [unused_n, unused_c, out_h, out_w] = To4D(Out(i));
+    Shape in_shape = In(i, 0);
+    WindowSpec spec = ResolveWindow(pool.window(), in_shape.size() - 2);
+    Window2D win = To2D(spec);
+    // Padded extent for count_include_pad: the explicit pads count, a
+    // ceil-mode overhang past them does not.
+    int64_t pad_end_h = spec.kernel.size() == 1 ? 0 : spec.pads_end[0];
+    int64_t pad_end_w = spec.pads_end.back();
+    bool max = pool.kind() == Instruction::Pool::MAX;
+    for (int64_t nc = 0; nc < n_size * channels; ++nc)
+      for (int64_t oh = 0; oh < out_h; ++oh)
+        for (int64_t ow = 0; ow < out_w; ++ow) {
+          float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
+          int64_t valid = 0, padded = 0;
+          for (int64_t kh = 0; kh < win.kh; ++kh) {
+            int64_t ih = oh * win.sh - win.ph + kh * win.dh;
+            for (int64_t kw = 0; kw < win.kw; ++kw) {
+              int64_t iw = ow * win.sw - win.pw + kw * win.dw;
+              bool in_pads = ih >= -win.ph && ih < height + pad_end_h &&
+                             iw >= -win.pw && iw < width + pad_end_w;
+              padded += in_pads;
+              if (ih < 0 || ih >= height || iw < 0 || iw >= width)
+                continue;
+              float v = x[(nc * height + ih) * width + iw];
+              acc = max ? std::max(acc, v) : acc + v;
+              ++valid;
+            }
+          }
+          if (!max)
+            acc /=
+                static_cast<float>(pool.count_include_pad() ? padded : valid);
+          y[(nc * out_h + oh) * out_w + ow] = acc;
+        }
+    stats_.set_digital_ops(stats_.digital_ops() + y.size() * win.kh * win.kw);
+  }
+
+  void Softmax(const Instruction &i) {
+    const auto &x = Real(i.inputs(0));
+    Shape xs = In(i, 0);
+    int64_t axis = i.softmax().axis();
+    int64_t size = xs[axis];
+    int64_t inner = 1;
+    for (size_t d = axis + 1; d < xs.size(); ++d)
+      inner *= xs[d];
+    int64_t outer = NumElements(xs) / (size * inner);
+    auto &y = NewReal(i);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t in = 0; in < inner; ++in) {
+        const float *xp = x.data() + o * size * inner + in;
+        float *yp = y.data() + o * size * inner + in;
+        float peak = -std::numeric_limits<float>::infinity();
+        for (int64_t k = 0; k < size; ++k)
+          peak = std::max(peak, xp[k * inner]);
+        float sum = 0;
+        for (int64_t k = 0; k < size; ++k)
+          sum += yp[k * inner] = std::exp(xp[k * inner] - peak);
+        for (int64_t k = 0; k < size; ++k)
+          yp[k * inner] /= sum;
+      }
+    stats_.set_digital_ops(stats_.digital_ops() + 3 * x.size());
+  }
+
+  void Elementwise(const Instruction &i) {
+    const auto &a = Real(i.inputs(0));
+    const auto &b = Real(i.inputs(1));
+    Shape ys = Out(i);
+    auto &y = NewReal(i);
+    auto kind = i.elementwise().kind();
+    ForEachBroadcast(ys, BroadcastStrides(In(i, 0), ys),
+                     BroadcastStrides(In(i, 1), ys),
+                     [&](int64_t out, int64_t ai, int64_t bi) {
+                       float x = a[ai], z = b[bi];
+                       switch (kind) {
+                       case Instruction::Elementwise::ADD:
+                         y[out] = x + z;
+                         break;
+                       case Instruction::Elementwise::SUB:
+                         y[out] = x - z;
+                         break;
+                       case Instruction::Elementwise::MUL:
+                         y[out] = x * z;
+                         break;
+                       case Instruction::Elementwise::DIV:
+                         y[out] = x / z;
+                         break;
+                       default:
+                         break;
+                       }
+                     });
+    stats_.set_digital_ops(stats_.digital_ops() + y.size());
+  }
+
+  void Transpose(const Instruction &i) {
+    const auto &x = Real(i.inputs(0));
+    Shape xs = In(i, 0), ys = Out(i);
+    Shape x_strides = Strides(xs), permuted(ys.size());
+    for (size_t d = 0; d < ys.size(); ++d)
+      permuted[d] = x_strides[i.transpose().permutation(d)];
+    auto &y = NewReal(i);
+    ForEachBroadcast(ys, permuted, permuted,
+                     [&](int64_t out, int64_t xi, int64_t) { y[out] = x[xi]; });
+  }
+
+  void Concat(const Instruction &i) {
+    Shape ys = Out(i);
+    int64_t axis = i.concat().axis();
+    int64_t inner = 1;
+    for (size_t d = axis + 1; d < ys.size(); ++d)
+      inner *= ys[d];
+    int64_t outer = NumElements(ys) / (ys[axis] * inner);
+    auto &y = NewReal(i);
+    int64_t offset = 0;
+    for (int k = 0; k < i.inputs_size(); ++k) {
+      const auto &x = Real(i.inputs(k));
+      int64_t block = In(i, k)[axis] * inner;
+      for (int64_t o = 0; o < outer; ++o)
+        std::copy(x.begin() + o * block, x.begin() + (o + 1) * block,
+                  y.begin() + o * ys[axis] * inner + offset);
+      offset += block;
+    }
+  }
+
+  void Binarize(const Instruction &i) {
+    const auto &x = Real(i.inputs(0));
+    auto &y = NewBits(i);
+    // The chip's sense amplifier has no zero: a zero reads +1, NaN -1.
+    for (size_t e = 0; e < x.size(); ++e)
+      y[e] = x[e] >= 0;
+    stats_.set_digital_ops(stats_.digital_ops() + x.size());
+  }
+
+  void InputSlice(const Instruction &i) {
+    const auto &x = Bits(i.inputs(0));
+    Shape xs = In(i, 0), ys = Out(i);
+    int64_t offset = i.input_slice().offset();
+    auto &y = NewBits(i);
+    for (int64_t b = 0; b < ys[0]; ++b)
+      for (int64_t c = 0; c < ys[1]; ++c) {
+        int64_t k = offset + c;
+        // Columns past the layer's inputs read +1 (see rram.accumulate).
+        y[b * ys[1] + c] = k < xs[1] ? x[b * xs[1] + k] : 1;
+      }
+  }
+
+  void Im2col(const Instruction &i) {
+    const Instruction::Im2col &attrs = i.im2col();
+    const auto &x = Bits(i.inputs(0));
+    Shape xs = In(i, 0);
+    auto [n_size, channels, height, width] = To4D(xs);
+    Window2D win = To2D(ResolveWindow(attrs.window(), xs.size() - 2));
+    int64_t out_h = (height - win.dh * (win.kh - 1) - 1) / win.sh + 1;
+    int64_t out_w = (width - win.dw * (win.kw - 1) - 1) / win.sw + 1;
+    int64_t fan_in = attrs.channels() * win.kh * win.kw;
+    auto &y = NewBits(i);
+    int64_t row = 0;
+    for (int64_t n = 0; n < n_size; ++n)
+      for (int64_t oh = 0; oh < out_h; ++oh)
+        for (int64_t ow = 0; ow < out_w; ++ow, ++row) {
+          uint8_t *out = y.data() + row * fan_in;
+          for (int64_t c = 0; c < attrs.channels(); ++c)
+            for (int64_t kh = 0; kh < win.kh; ++kh)
+              for (int64_t kw = 0; kw < win.kw; ++kw) {
+                int64_t ih = oh * win.sh + kh * win.dh;
+                int64_t iw = ow * win.sw + kw * win.dw;
+                *out++ =
+                    x[((n * channels + attrs.channel_offset() + c) * height +
+                       ih) *
+                          width +
+                      iw];
+              }
+        }
+  }
+
+  void XnorRead(const Instruction &i) {
+    const Simulator::PackedArray &array = arrays_[i.xnor_read().array()];
+    const auto &x = Bits(i.inputs(0));
+    Shape xs = In(i, 0);
+    int64_t batch = xs[0], columns = array.columns, rows = array.rows;
+    auto &y = NewCounts(i);
+    std::vector<uint64_t> packed(array.words);
+    for (int64_t b = 0; b < batch; ++b) {
+      // Drive the bit lines: pack the input slice like a row.
+      std::fill(packed.begin(), packed.end(), 0);
+      for (int64_t c = 0; c < columns; ++c)
+        packed[c / 64] |= static_cast<uint64_t>(x[b * columns + c] & 1)
+                          << (c % 64);
+      for (int64_t r = 0; r < rows; ++r)
+        y[b * rows + r] = static_cast<int32_t>(
+            XnorPopcount(array.bits.data() + r * array.words, packed.data(),
+                         array.words, columns));
+    }
+    stats_.set_row_reads(stats_.row_reads() + batch * array.rows_used);
+    stats_.set_array_activations(stats_.array_activations() + batch);
+  }
+
+  void Accumulate(const Instruction &i) {
+    auto &y = NewCounts(i);
+    std::fill(y.begin(), y.end(),
+              static_cast<int32_t>(i.accumulate().correction()));
+    for (uint32_t input : i.inputs()) {
+      const auto &partial = values_.counts[input];
+      for (size_t e = 0; e < y.size(); ++e)
+        y[e] += partial[e];
+    }
+    stats_.set_digital_ops(stats_.digital_ops() + y.size() * i.inputs_size());
+  }
+
+  void Collect(const Instruction &i) {
+    Shape ys = Out(i);
+    int64_t rows = program_.chip().array().rows();
+    int64_t batch = In(i, 0)[0];
+    int64_t outputs = ys[1];
+    int64_t positions = NumElements(ys) / (ys[0] * outputs);
+    auto &y = NewCounts(i);
+    int64_t first = 0;
+    for (int k = 0; k < i.inputs_size(); ++k) {
+      const auto &tile = values_.counts[i.inputs(k)];
+      int64_t used = i.collect().rows_used(k);
+      for (int64_t b = 0; b < batch; ++b) {
+        // Row b of a convolution's fields is position b % P of sample b / P.
+        int64_t n = b / positions, p = b % positions;
+        for (int64_t r = 0; r < used; ++r)
+          y[(n * outputs + first + r) * positions + p] = tile[b * rows + r];
+      }
+      first += used;
+    }
+  }
+
+  void Threshold(const Instruction &i) {
+    const Instruction::Threshold &attrs = i.threshold();
+    const auto &x = values_.counts[i.inputs(0)];
+    Shape xs = In(i, 0);
+    int64_t channels = xs[1], inner = NumElements(xs) / (xs[0] * channels);
+    auto &y = NewBits(i);
+    for (size_t e = 0; e < x.size(); ++e) {
+      int64_t c = (e / inner) % channels;
+      y[e] = attrs.inverted(c) ? x[e] <= attrs.thresholds(c)
+                               : x[e] >= attrs.thresholds(c);
+    }
+    stats_.set_digital_ops(stats_.digital_ops() + x.size());
+  }
+
+  void PopcountAffine(const Instruction &i) {
+    const Instruction::PopcountAffine &attrs = i.popcount_affine();
+    const auto &x = values_.counts[i.inputs(0)];
+    Shape xs = In(i, 0);
+    int64_t channels = xs[1], inner = NumElements(xs) / (xs[0] * channels);
+    auto &y = NewReal(i);
+    for (size_t e = 0; e < x.size(); ++e) {
+      int64_t c = (e / inner) % channels;
+      // As bnn.popcount_affine: the product, then the sum, in f32.
+      float sum = static_cast<float>(2 * int64_t{x[e]} - attrs.fan_in());
+      float product = attrs.scale(c) * sum;
+      y[e] = product + attrs.bias(c);
+    }
+    stats_.set_digital_ops(stats_.digital_ops() + 2 * x.size());
+  }
+
+  const Program &program_;
+  const std::vector<Simulator::PackedArray> &arrays_;
+  const std::vector<std::vector<float>> &constants_;
+  const std::vector<std::vector<uint8_t>> &bit_constants_;
+  SimulationStats &stats_;
+  Values values_;
+};
+
+} // namespace
+
+absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program) {
+  std::unique_ptr<Simulator> simulator(new Simulator(std::move(program)));
+  const Program &p = simulator->program_;
+  const ChipConfig &chip = p.chip();
+  int64_t rows = chip.array().rows(), columns = chip.array().columns();
+  int64_t words = (columns + 63) / 64;
+  simulator->arrays_.resize(chip.arrays());
+  simulator->programming_cycles_.assign(chip.arrays(), 0);
+  // Programming: every array the program uses receives its image once.
+  for (const ArrayImage &image : p.arrays()) {
+    PackedArray &array = simulator->arrays_[image.array()];
+    array.rows = rows;
+    array.columns = columns;
+    array.words = words;
+    array.rows_used = image.rows_used();
+    array.bits.assign(rows * words, 0);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < columns; ++c)
+        if (GetBit(image.bits(), r * columns + c))
+          array.bits[r * words + c / 64] |= uint64_t{1} << (c % 64);
+    ++simulator->programming_cycles_[image.array()];
+  }
+  simulator->constants_.resize(p.buffers_size());
+  for (const Constant &constant : p.constants()) {
+    std::vector<float> &values = simulator->constants_[constant.buffer()];
+    const std::string &data = constant.data();
+    if (constant.int8()) {
+      values.resize(data.size());
+      for (size_t e = 0; e < data.size(); ++e)
+        values[e] = constant.scale() * static_cast<int8_t>(data[e]);
+    } else {
+      values.resize(data.size() / 4);
+      std::memcpy(values.data(), data.data(), data.size());
+    }
+  }
+  simulator->bit_constants_.resize(p.buffers_size());
+  for (const BitConstant &constant : p.bit_constants()) {
+    int64_t count = NumElements(ShapeOf(p.buffers(constant.buffer())));
+    std::vector<uint8_t> &bits = simulator->bit_constants_[constant.buffer()];
+    bits.resize(count);
+    for (int64_t e = 0; e < count; ++e)
+      bits[e] = GetBit(constant.bits(), e);
+  }
+  return simulator;
+}
+
+absl::StatusOr<std::vector<Tensor>>
+Simulator::Run(const std::vector<Tensor> &inputs,
+               SimulationStats *stats) const {
+  if (inputs.size() != static_cast<size_t>(program_.inputs_size()))
+    return absl::InvalidArgumentError(
+        absl::StrCat("the program takes ", program_.inputs_size(),
+                     " input(s), got ", inputs.size()));
+  SimulationStats run_stats;
+  Execution execution(program_, arrays_, constants_, bit_constants_, run_stats);
+  for (int k = 0; k < program_.inputs_size(); ++k) {
+    const TensorBinding &binding = program_.inputs(k);
+    Shape expected = ShapeOf(program_.buffers(binding.buffer()));
+    if (inputs[k].shape != expected)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input '", binding.name(), "' has shape [",
+          absl::StrJoin(inputs[k].shape, ","), "], the program expects [",
+          absl::StrJoin(expected, ","), "]"));
+    execution.SetInput(binding.buffer(), inputs[k].data);
+  }
+  execution.Run();
+  std::vector<Tensor> outputs;
+  for (const TensorBinding &binding : program_.outputs())
+    outputs.push_back(Tensor{ShapeOf(program_.buffers(binding.buffer())),
+                             execution.Output(binding.buffer())});
+  run_stats.set_estimated_cycles(run_stats.row_reads() +
+                                 run_stats.digital_macs() +
+                                 run_stats.digital_ops());
+  if (stats) {
+    stats->set_row_reads(stats->row_reads() + run_stats.row_reads());
+    stats->set_array_activations(stats->array_activations() +
+                                 run_stats.array_activations());
+    stats->set_digital_macs(stats->digital_macs() + run_stats.digital_macs());
+    stats->set_digital_ops(stats->digital_ops() + run_stats.digital_ops());
+    stats->set_estimated_cycles(stats->estimated_cycles() +
+                                run_stats.estimated_cycles());
+  }
+  return outputs;
+}
+
+} // namespace hafnia

@@ -1,0 +1,525 @@
+// Validation of programs: everything the simulator relies on is checked here,
+// once, before anything runs, so that a corrupt or foreign file is an error
+// and never an out-of-bounds access.
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "hafnia/runtime/ChipConfig.h"
+#include "hafnia/runtime/Program.h"
+#include "hafnia/runtime/Shapes.h"
+
+namespace hafnia {
+namespace {
+
+using Shape = std::vector<int64_t>;
+
+// Buffers larger than this are refused: no real program needs them, and a
+// corrupt shape must not make the simulator allocate gigabytes.
+constexpr int64_t kMaxElements = int64_t{1} << 31;
+
+std::string ShapeText(const Shape &shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
+}
+
+// Checks one instruction against the buffers it reads and writes.
+class InstructionChecker {
+public:
+  InstructionChecker(const Program &program, int index,
+                     const std::set<uint32_t> &arrays)
+      : program_(program), instruction_(program.instructions(index)),
+        index_(index), arrays_(arrays) {}
+
+  absl::Status Check() {
+    for (uint32_t input : instruction_.inputs())
+      if (input >= static_cast<uint32_t>(program_.buffers_size()))
+        return Error(absl::StrCat("reads buffer ", input, " of ",
+                                  program_.buffers_size()));
+    if (instruction_.output() >= static_cast<uint32_t>(program_.buffers_size()))
+      return Error(absl::StrCat("writes buffer ", instruction_.output(), " of ",
+                                program_.buffers_size()));
+    switch (instruction_.op_case()) {
+    case Instruction::kConv:
+      return CheckConv();
+    case Instruction::kDense:
+      return CheckDense();
+    case Instruction::kBatchNorm:
+      return CheckBatchNorm();
+    case Instruction::kActivation:
+      return CheckActivation();
+    case Instruction::kPool:
+      return CheckPool();
+    case Instruction::kSoftmax:
+      return CheckSoftmax();
+    case Instruction::kElementwise:
+      return CheckElementwise();
+    case Instruction::kReshape:
+      return CheckReshape();
+    case Instruction::kTranspose:
+      return CheckTranspose();
+    case Instruction::kConcat:
+      return CheckConcat();
+    case Instruction::kBinarize:
+      return CheckBinarize();
+    case Instruction::kInputSlice:
+      return CheckInputSlice();
+    case Instruction::kIm2Col:
+      return CheckIm2col();
+    case Instruction::kXnorRead:
+      return CheckXnorRead();
+    case Instruction::kAccumulate:
+      return CheckAccumulate();
+    case Instruction::kCollect:
+      return CheckCollect();
+    case Instruction::kThreshold:
+      return CheckThreshold();
+    case Instruction::kPopcountAffine:
+      return CheckPopcountAffine();
+    case Instruction::OP_NOT_SET:
+      break;
+    }
+    return Error("has no operation (written by a newer Hafnia?)");
+  }
+
+private:
+  absl::Status Error(absl::string_view what) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat("instruction ", index_, " (layer '", instruction_.layer(),
+                     "') ", what));
+  }
+  const Buffer &In(int i) const {
+    return program_.buffers(instruction_.inputs(i));
+  }
+  Shape InShape(int i) const {
+    return Shape(In(i).shape().begin(), In(i).shape().end());
+  }
+  const Buffer &Out() const { return program_.buffers(instruction_.output()); }
+  Shape OutShape() const {
+    return Shape(Out().shape().begin(), Out().shape().end());
+  }
+
+  absl::Status Operands(int minimum, int maximum, ElementType input,
+                        ElementType output) const {
+    int count = instruction_.inputs_size();
+    if (count < minimum || count > maximum)
+      return Error(absl::StrCat(
+          "has ", count, " operands, expects ", minimum,
+          minimum == maximum ? "" : absl::StrCat(" to ", maximum)));
+    for (int i = 0; i < count; ++i)
+      if (In(i).type() != input)
+        return Error(
+            absl::StrCat("operand ", i, " has the wrong element type"));
+    if (Out().type() != output)
+      return Error("writes a buffer of the wrong element type");
+    return absl::OkStatus();
+  }
+
+  absl::Status ExpectOut(const Shape &expected) const {
+    if (OutShape() != expected)
+      return Error(absl::StrCat("writes a buffer of shape ",
+                                ShapeText(OutShape()), ", expected ",
+                                ShapeText(expected)));
+    return absl::OkStatus();
+  }
+
+  template <typename T>
+  absl::Status Expect(const absl::StatusOr<T> &value) const {
+    if (!value.ok())
+      return Error(value.status().message());
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckConv() {
+    if (auto s = Operands(2, 3, F32, F32); !s.ok())
+      return s;
+    const Instruction::Conv &conv = instruction_.conv();
+    Shape input = InShape(0), weight = InShape(1);
+    if (input.size() != 3 && input.size() != 4)
+      return Error("expects a 1-D or 2-D convolution input");
+    if (weight.size() != input.size())
+      return Error("has a weight of the wrong rank");
+    int64_t group = conv.group(), channels = input[1], filters = weight[0];
+    if (group < 1 || channels % group || filters % group ||
+        weight[1] * group != channels)
+      return Error("has a group count that does not divide its channels");
+    if (instruction_.inputs_size() == 3 && InShape(2) != Shape{filters})
+      return Error("has a bias of the wrong shape");
+    Shape kernel(weight.begin() + 2, weight.end());
+    if (Shape(conv.window().kernel().begin(), conv.window().kernel().end()) !=
+        kernel)
+      return Error("has a window that does not match its weight");
+    auto spatial = WindowedShape(input, conv.window(), false);
+    if (auto s = Expect(spatial); !s.ok())
+      return s;
+    Shape expected = {input[0], filters};
+    expected.insert(expected.end(), spatial->begin(), spatial->end());
+    return ExpectOut(expected);
+  }
+
+  absl::Status CheckDense() {
+    if (auto s = Operands(2, 3, F32, F32); !s.ok())
+      return s;
+    const Instruction::Dense &dense = instruction_.dense();
+    Shape bias;
+    if (instruction_.inputs_size() == 3)
+      bias = InShape(2);
+    auto expected = DenseShape(InShape(0), InShape(1), dense.transpose_lhs(),
+                               dense.transpose_rhs(),
+                               instruction_.inputs_size() == 3, bias);
+    if (auto s = Expect(expected); !s.ok())
+      return s;
+    return ExpectOut(*expected);
+  }
+
+  absl::Status CheckBatchNorm() {
+    if (auto s = Operands(5, 5, F32, F32); !s.ok())
+      return s;
+    Shape input = InShape(0);
+    if (input.size() < 2)
+      return Error("expects an input with channels");
+    for (int i = 1; i < 5; ++i)
+      if (InShape(i) != Shape{input[1]})
+        return Error("has per-channel parameters of the wrong shape");
+    return ExpectOut(input);
+  }
+
+  absl::Status CheckActivation() {
+    if (auto s = Operands(1, 1, F32, F32); !s.ok())
+      return s;
+    if (instruction_.activation().kind() ==
+        Instruction::Activation::KIND_UNSPECIFIED)
+      return Error("has no activation kind");
+    return ExpectOut(InShape(0));
+  }
+
+  absl::Status CheckPool() {
+    if (auto s = Operands(1, 1, F32, F32); !s.ok())
+      return s;
+    const Instruction::Pool &pool = instruction_.pool();
+    Shape input = InShape(0);
+    if (input.size() != 3 && input.size() != 4)
+      return Error("expects a 1-D or 2-D pooling input");
+    Shape expected = {input[0], input[1]};
+    if (pool.kind() == Instruction::Pool::GLOBAL_AVERAGE) {
+      expected.resize(input.size(), 1);
+      return ExpectOut(expected);
+    }
+    if (pool.kind() == Instruction::Pool::KIND_UNSPECIFIED)
+      return Error("has no pooling kind");
+    auto spatial = WindowedShape(input, pool.window(), pool.ceil_mode());
+    if (auto s = Expect(spatial); !s.ok())
+      return s;
+    expected.insert(expected.end(), spatial->begin(), spatial->end());
+    return ExpectOut(expected);
+  }
+
+  absl::Status CheckSoftmax() {
+    if (auto s = Operands(1, 1, F32, F32); !s.ok())
+      return s;
+    int64_t axis = instruction_.softmax().axis();
+    if (axis < 0 || axis >= static_cast<int64_t>(InShape(0).size()))
+      return Error("has a softmax axis out of range");
+    return ExpectOut(InShape(0));
+  }
+
+  absl::Status CheckElementwise() {
+    if (auto s = Operands(2, 2, F32, F32); !s.ok())
+      return s;
+    if (instruction_.elementwise().kind() ==
+        Instruction::Elementwise::KIND_UNSPECIFIED)
+      return Error("has no elementwise kind");
+    auto expected = BroadcastShape(InShape(0), InShape(1));
+    if (auto s = Expect(expected); !s.ok())
+      return s;
+    return ExpectOut(*expected);
+  }
+
+  absl::Status CheckReshape() {
+    if (auto s = Operands(1, 1, F32, F32); !s.ok())
+      return s;
+    if (NumElements(InShape(0)) != NumElements(OutShape()))
+      return Error("reshapes to a different number of elements");
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckTranspose() {
+    if (auto s = Operands(1, 1, F32, F32); !s.ok())
+      return s;
+    Shape input = InShape(0), expected;
+    const auto &permutation = instruction_.transpose().permutation();
+    std::vector<bool> seen(input.size(), false);
+    if (permutation.size() != static_cast<int>(input.size()))
+      return Error("has a permutation of the wrong size");
+    for (int64_t axis : permutation) {
+      if (axis < 0 || axis >= static_cast<int64_t>(input.size()) || seen[axis])
+        return Error("has an invalid permutation");
+      seen[axis] = true;
+      expected.push_back(input[axis]);
+    }
+    return ExpectOut(expected);
+  }
+
+  absl::Status CheckConcat() {
+    if (auto s = Operands(1, 1 << 20, F32, F32); !s.ok())
+      return s;
+    Shape expected = InShape(0);
+    int64_t axis = instruction_.concat().axis();
+    if (axis < 0 || axis >= static_cast<int64_t>(expected.size()))
+      return Error("has a concat axis out of range");
+    for (int i = 1; i < instruction_.inputs_size(); ++i) {
+      Shape shape = InShape(i);
+      if (shape.size() != expected.size())
+        return Error("concatenates tensors of different ranks");
+      for (size_t d = 0; d < shape.size(); ++d) {
+        if (static_cast<int64_t>(d) == axis)
+          expected[d] += shape[d];
+        else if (shape[d] != expected[d])
+          return Error("concatenates tensors that differ off the axis");
+      }
+    }
+    return ExpectOut(expected);
+  }
+
+  absl::Status CheckBinarize() {
+    if (auto s = Operands(1, 1, F32, BIT); !s.ok())
+      return s;
+    return ExpectOut(InShape(0));
+  }
+
+  absl::Status CheckInputSlice() {
+    if (auto s = Operands(1, 1, BIT, BIT); !s.ok())
+      return s;
+    Shape input = InShape(0);
+    int64_t offset = instruction_.input_slice().offset();
+    if (input.size() != 2 || offset < 0 || offset >= input[1])
+      return Error("slices outside its B x K input");
+    return ExpectOut({input[0], program_.chip().array().columns()});
+  }
+
+  absl::Status CheckIm2col() {
+    if (auto s = Operands(1, 1, BIT, BIT); !s.ok())
+      return s;
+    const Instruction::Im2col &im2col = instruction_.im2col();
+    Shape input = InShape(0);
+    if (input.size() != 3 && input.size() != 4)
+      return Error("expects 1-D or 2-D convolution input bits");
+    int64_t offset = im2col.channel_offset(), channels = im2col.channels();
+    if (offset < 0 || channels < 1 || offset + channels > input[1])
+      return Error("reads channels outside its input");
+    for (int64_t pad : im2col.window().pads())
+      if (pad != 0)
+        return Error("pads binary receptive fields");
+    auto spatial = WindowedShape(input, im2col.window(), false);
+    if (auto s = Expect(spatial); !s.ok())
+      return s;
+    int64_t fan_in = channels;
+    for (int64_t k : im2col.window().kernel())
+      fan_in *= k;
+    return ExpectOut({input[0] * NumElements(*spatial), fan_in});
+  }
+
+  absl::Status CheckXnorRead() {
+    if (auto s = Operands(1, 1, BIT, I32); !s.ok())
+      return s;
+    if (!arrays_.count(instruction_.xnor_read().array()))
+      return Error(absl::StrCat("reads array ",
+                                instruction_.xnor_read().array(),
+                                ", which the program does not program"));
+    Shape input = InShape(0);
+    if (input.size() != 2 || input[1] != program_.chip().array().columns())
+      return Error("reads input slices of the wrong width");
+    return ExpectOut({input[0], program_.chip().array().rows()});
+  }
+
+  absl::Status CheckAccumulate() {
+    if (auto s = Operands(1, 1 << 20, I32, I32); !s.ok())
+      return s;
+    for (int i = 1; i < instruction_.inputs_size(); ++i)
+      if (InShape(i) != InShape(0))
+        return Error("accumulates partial popcounts of different shapes");
+    if (instruction_.accumulate().correction() > 0)
+      return Error("has a positive correction");
+    return ExpectOut(InShape(0));
+  }
+
+  absl::Status CheckCollect() {
+    if (auto s = Operands(1, 1 << 20, I32, I32); !s.ok())
+      return s;
+    const auto &rows_used = instruction_.collect().rows_used();
+    if (rows_used.size() != instruction_.inputs_size())
+      return Error("has one rows_used entry per row tile missing");
+    Shape tile = InShape(0);
+    int64_t rows = program_.chip().array().rows(), outputs = 0;
+    if (tile.size() != 2 || tile[1] != rows)
+      return Error("collects row tiles of the wrong shape");
+    for (int i = 0; i < instruction_.inputs_size(); ++i) {
+      if (InShape(i) != tile)
+        return Error("collects row tiles of different shapes");
+      if (rows_used[i] < 1 || rows_used[i] > rows)
+        return Error("uses more rows than an array has");
+      outputs += rows_used[i];
+    }
+    Shape out = OutShape();
+    if (out.size() < 2 || out[1] != outputs ||
+        out[0] * NumElements(Shape(out.begin() + 2, out.end())) != tile[0])
+      return Error("collects into a buffer of the wrong shape");
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckThreshold() {
+    if (auto s = Operands(1, 1, I32, BIT); !s.ok())
+      return s;
+    const Instruction::Threshold &threshold = instruction_.threshold();
+    Shape input = InShape(0);
+    if (input.size() < 2 || threshold.thresholds_size() != input[1] ||
+        threshold.inverted_size() != input[1] || threshold.fan_in() < 1)
+      return Error("has thresholds that do not match its channels");
+    for (int32_t value : threshold.thresholds())
+      if (value < -1 || value > threshold.fan_in() + 1)
+        return Error("has a threshold outside [-1, fan_in + 1]");
+    return ExpectOut(input);
+  }
+
+  absl::Status CheckPopcountAffine() {
+    if (auto s = Operands(1, 1, I32, F32); !s.ok())
+      return s;
+    const Instruction::PopcountAffine &affine = instruction_.popcount_affine();
+    Shape input = InShape(0);
+    if (input.size() < 2 || affine.scale_size() != input[1] ||
+        affine.bias_size() != input[1] || affine.fan_in() < 1)
+      return Error("has an affine that does not match its channels");
+    return ExpectOut(input);
+  }
+
+  const Program &program_;
+  const Instruction &instruction_;
+  int index_;
+  const std::set<uint32_t> &arrays_;
+};
+
+} // namespace
+
+absl::Status ValidateProgram(const Program &program) {
+  if (program.format_version() != kProgramFormatVersion)
+    return absl::InvalidArgumentError(
+        absl::StrCat("program format version ", program.format_version(),
+                     ", this runtime reads version ", kProgramFormatVersion));
+  if (absl::Status status = ValidateChipConfig(program.chip()); !status.ok())
+    return absl::InvalidArgumentError(absl::StrCat("chip: ", status.message()));
+  for (int i = 0; i < program.buffers_size(); ++i) {
+    const Buffer &buffer = program.buffers(i);
+    if (buffer.type() != F32 && buffer.type() != BIT && buffer.type() != I32)
+      return absl::InvalidArgumentError(
+          absl::StrCat("buffer ", i, " has no element type"));
+    int64_t elements = 1;
+    for (int64_t dim : buffer.shape()) {
+      if (dim < 0 || (dim > 0 && elements > kMaxElements / dim))
+        return absl::InvalidArgumentError(absl::StrCat(
+            "buffer ", i, " ('", buffer.name(), "') has an invalid shape"));
+      elements *= dim;
+    }
+  }
+  auto valid_buffer = [&](uint32_t buffer) {
+    return buffer < static_cast<uint32_t>(program.buffers_size());
+  };
+
+  // What is defined before the first instruction runs.
+  std::vector<bool> defined(program.buffers_size(), false);
+  auto define = [&](uint32_t buffer, absl::string_view what) -> absl::Status {
+    if (!valid_buffer(buffer))
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " refers to buffer ", buffer, " of ", program.buffers_size()));
+    if (defined[buffer])
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " writes buffer ", buffer, ", already written"));
+    defined[buffer] = true;
+    return absl::OkStatus();
+  };
+  for (const TensorBinding &input : program.inputs()) {
+    if (auto s = define(input.buffer(), "input '" + input.name() + "'");
+        !s.ok())
+      return s;
+    if (program.buffers(input.buffer()).type() != F32)
+      return absl::InvalidArgumentError(
+          absl::StrCat("input '", input.name(), "' is not a real tensor"));
+  }
+  for (int i = 0; i < program.constants_size(); ++i) {
+    const Constant &constant = program.constants(i);
+    if (auto s = define(constant.buffer(), absl::StrCat("constant ", i));
+        !s.ok())
+      return s;
+    const Buffer &buffer = program.buffers(constant.buffer());
+    int64_t bytes =
+        NumElements(Shape(buffer.shape().begin(), buffer.shape().end())) *
+        (constant.int8() ? 1 : 4);
+    if (buffer.type() != F32 ||
+        static_cast<int64_t>(constant.data().size()) != bytes)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "constant ", i, " ('", buffer.name(), "') holds ",
+          constant.data().size(), " bytes, its buffer needs ", bytes));
+  }
+  for (int i = 0; i < program.bit_constants_size(); ++i) {
+    const BitConstant &constant = program.bit_constants(i);
+    if (auto s = define(constant.buffer(), absl::StrCat("bit constant ", i));
+        !s.ok())
+      return s;
+    const Buffer &buffer = program.buffers(constant.buffer());
+    int64_t bits =
+        NumElements(Shape(buffer.shape().begin(), buffer.shape().end()));
+    if (buffer.type() != BIT ||
+        static_cast<int64_t>(constant.bits().size()) != (bits + 7) / 8)
+      return absl::InvalidArgumentError(
+          absl::StrCat("bit constant ", i, " does not match its buffer"));
+  }
+
+  const ChipConfig &chip = program.chip();
+  std::set<uint32_t> arrays;
+  int64_t cells = int64_t{chip.array().rows()} * chip.array().columns();
+  for (const ArrayImage &image : program.arrays()) {
+    if (image.array() >= chip.arrays())
+      return absl::InvalidArgumentError(absl::StrCat(
+          "array image for array ", image.array(), " of layer '", image.layer(),
+          "', but the chip has ", chip.arrays(), " arrays"));
+    if (!arrays.insert(image.array()).second)
+      return absl::InvalidArgumentError(
+          absl::StrCat("array ", image.array(), " is programmed twice"));
+    if (static_cast<int64_t>(image.bits().size()) != (cells + 7) / 8 ||
+        image.rows_used() < 1 || image.rows_used() > chip.array().rows() ||
+        image.columns_used() < 1 ||
+        image.columns_used() > chip.array().columns())
+      return absl::InvalidArgumentError(absl::StrCat(
+          "array image for array ", image.array(), " of layer '", image.layer(),
+          "' does not match the ", chip.array().rows(), "x",
+          chip.array().columns(), " array"));
+  }
+
+  for (int i = 0; i < program.instructions_size(); ++i) {
+    const Instruction &instruction = program.instructions(i);
+    if (absl::Status status = InstructionChecker(program, i, arrays).Check();
+        !status.ok())
+      return status;
+    for (uint32_t input : instruction.inputs())
+      if (!defined[input])
+        return absl::InvalidArgumentError(absl::StrCat(
+            "instruction ", i, " (layer '", instruction.layer(),
+            "') reads buffer ", input, " before anything writes it"));
+    if (auto s = define(instruction.output(), absl::StrCat("instruction ", i));
+        !s.ok())
+      return s;
+  }
+  if (program.outputs_size() == 0)
+    return absl::InvalidArgumentError("the program has no outputs");
+  for (const TensorBinding &output : program.outputs()) {
+    if (!valid_buffer(output.buffer()) || !defined[output.buffer()] ||
+        program.buffers(output.buffer()).type() != F32)
+      return absl::InvalidArgumentError(
+          absl::StrCat("output '", output.name(),
+                       "' is not a real tensor the program "
+                       "computes"));
+  }
+  return absl::OkStatus();
+}
+
+} // namespace hafnia
