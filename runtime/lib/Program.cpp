@@ -9,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/text_format.h"
 #include "hafnia/runtime/TensorIO.h"
 
 namespace hafnia {
@@ -49,6 +48,82 @@ std::string TypeName(const Program &program, uint32_t buffer) {
   const Buffer &b = program.buffers(buffer);
   const char *type = b.type() == F32 ? "f32" : b.type() == BIT ? "bit" : "i32";
   return absl::StrCat(type, "[", absl::StrJoin(b.shape(), ","), "]");
+}
+
+// One field's value for the disassembly.
+std::string FormatValue(const google::protobuf::Message &message,
+                        const google::protobuf::FieldDescriptor *field,
+                        int index);
+
+// `name=value` for every field of an instruction's operation: scalars always
+// (zero is a value too), optional ones when set, repeated ones as lists.
+std::string FormatFields(const google::protobuf::Message &message) {
+  const google::protobuf::Descriptor *descriptor = message.GetDescriptor();
+  const google::protobuf::Reflection *reflection = message.GetReflection();
+  std::vector<std::string> parts;
+  for (int f = 0; f < descriptor->field_count(); ++f) {
+    const google::protobuf::FieldDescriptor *field = descriptor->field(f);
+    if (field->is_repeated()) {
+      std::vector<std::string> values;
+      for (int i = 0; i < reflection->FieldSize(message, field); ++i)
+        values.push_back(FormatValue(message, field, i));
+      parts.push_back(
+          absl::StrCat(field->name(), "=[", absl::StrJoin(values, ","), "]"));
+    } else if (!field->has_presence() || reflection->HasField(message, field)) {
+      parts.push_back(
+          absl::StrCat(field->name(), "=", FormatValue(message, field, -1)));
+    }
+  }
+  return absl::StrJoin(parts, " ");
+}
+
+std::string FormatValue(const google::protobuf::Message &message,
+                        const google::protobuf::FieldDescriptor *field,
+                        int index) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection *r = message.GetReflection();
+  bool repeated = index >= 0;
+  switch (field->cpp_type()) {
+  case FieldDescriptor::CPPTYPE_INT32:
+    return absl::StrCat(repeated ? r->GetRepeatedInt32(message, field, index)
+                                 : r->GetInt32(message, field));
+  case FieldDescriptor::CPPTYPE_INT64:
+    return absl::StrCat(repeated ? r->GetRepeatedInt64(message, field, index)
+                                 : r->GetInt64(message, field));
+  case FieldDescriptor::CPPTYPE_UINT32:
+    return absl::StrCat(repeated ? r->GetRepeatedUInt32(message, field, index)
+                                 : r->GetUInt32(message, field));
+  case FieldDescriptor::CPPTYPE_UINT64:
+    return absl::StrCat(repeated ? r->GetRepeatedUInt64(message, field, index)
+                                 : r->GetUInt64(message, field));
+  case FieldDescriptor::CPPTYPE_FLOAT:
+    return absl::StrCat(repeated ? r->GetRepeatedFloat(message, field, index)
+                                 : r->GetFloat(message, field));
+  case FieldDescriptor::CPPTYPE_DOUBLE:
+    return absl::StrCat(repeated ? r->GetRepeatedDouble(message, field, index)
+                                 : r->GetDouble(message, field));
+  case FieldDescriptor::CPPTYPE_BOOL:
+    return (repeated ? r->GetRepeatedBool(message, field, index)
+                     : r->GetBool(message, field))
+               ? "true"
+               : "false";
+  case FieldDescriptor::CPPTYPE_ENUM:
+    return (repeated ? r->GetRepeatedEnum(message, field, index)
+                     : r->GetEnum(message, field))
+        ->name();
+  case FieldDescriptor::CPPTYPE_STRING:
+    return absl::StrCat("\"",
+                        repeated ? r->GetRepeatedString(message, field, index)
+                                 : r->GetString(message, field),
+                        "\"");
+  case FieldDescriptor::CPPTYPE_MESSAGE:
+    return absl::StrCat(
+        "{",
+        FormatFields(repeated ? r->GetRepeatedMessage(message, field, index)
+                              : r->GetMessage(message, field)),
+        "}");
+  }
+  return "?";
 }
 
 } // namespace
@@ -125,8 +200,6 @@ std::string Disassemble(const Program &program) {
   for (const TensorBinding &input : program.inputs())
     absl::StrAppend(&text, "input %", input.buffer(), " \"", input.name(),
                     "\" : ", TypeName(program, input.buffer()), "\n");
-  google::protobuf::TextFormat::Printer printer;
-  printer.SetSingleLineMode(true);
   for (int i = 0; i < program.instructions_size(); ++i) {
     const Instruction &instruction = program.instructions(i);
     const google::protobuf::Reflection *reflection =
@@ -134,12 +207,8 @@ std::string Disassemble(const Program &program) {
     const google::protobuf::FieldDescriptor *op =
         reflection->GetOneofFieldDescriptor(
             instruction, Instruction::descriptor()->FindOneofByName("op"));
-    std::string attributes;
-    if (op)
-      printer.PrintToString(reflection->GetMessage(instruction, op),
-                            &attributes);
-    while (!attributes.empty() && attributes.back() == ' ')
-      attributes.pop_back();
+    std::string attributes =
+        op ? FormatFields(reflection->GetMessage(instruction, op)) : "";
     std::vector<std::string> inputs;
     for (uint32_t input : instruction.inputs())
       inputs.push_back(absl::StrCat("%", input));
