@@ -121,7 +121,10 @@ public:
   void SetInput(uint32_t buffer, const std::vector<float> &data) {
     values_.reals[buffer] = data;
   }
-  std::vector<float> &Output(uint32_t buffer) { return values_.reals[buffer]; }
+  // An output may be an input or a constant (an Identity at import).
+  const std::vector<float> &Output(uint32_t buffer) const {
+    return Real(buffer);
+  }
 
   void Run() {
     for (const Instruction &instruction : program_.instructions())

@@ -1,0 +1,145 @@
+//===- OnnxSuiteRunTest.cpp - Run the ONNX backend suite on the chip ------===//
+//
+// Every model of test/Import/onnx-suite-importable.txt is compiled with
+// --binarize=none for the default chip, emitted as a program, checked by the
+// runtime's validator, simulated on each of its test data sets, and compared
+// with the suite's expected outputs: |actual - expected| <= 1e-4 * |expected|
+// + 1e-5, unless kTolerances states more for a test.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hafnia/Dialect/RRAM/IR/RRAMDialect.h"
+#include "hafnia/Import/OnnxImporter.h"
+#include "hafnia/Pipelines/Pipelines.h"
+#include "hafnia/Target/ProgramEmitter.h"
+#include "hafnia/runtime/ChipConfig.h"
+#include "hafnia/runtime/Program.h"
+#include "hafnia/runtime/Simulator.h"
+#include "hafnia/runtime/TensorIO.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+// Tests whose ops need a looser tolerance than 1e-4, and why.
+const std::map<std::string, double> kTolerances = {};
+
+std::vector<std::string> readList() {
+  std::vector<std::string> names;
+  auto list = llvm::MemoryBuffer::getFile(HAFNIA_SUITE_LIST);
+  if (!list)
+    return names;
+  llvm::SmallVector<llvm::StringRef> lines;
+  (*list)->getBuffer().split(lines, '\n', -1, false);
+  for (llvm::StringRef line : lines)
+    if (!line.trim().empty() && !line.starts_with("#"))
+      names.push_back(line.trim().str());
+  return names;
+}
+
+/// Compiles a suite model into a validated program; returns the error text on
+/// failure.
+std::string compile(const std::string &path, const hafnia::ChipConfig &chip,
+                    hafnia::Program &program) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return "cannot read " + path;
+  mlir::MLIRContext context;
+  context.loadDialect<hafnia::rram::RRAMDialect>();
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    if (diag.getSeverity() == mlir::DiagnosticSeverity::Error)
+      diagnostics += diag.str() + "\n";
+    return mlir::success();
+  });
+  auto module = hafnia::importOnnxModel((*buffer)->getBuffer(), path, &context,
+                                        hafnia::OnnxImportOptions());
+  if (!module)
+    return "import: " + diagnostics;
+  (*module)->setAttr(hafnia::rram::RRAMDialect::kTargetAttrName,
+                     hafnia::rram::TargetAttr::get(
+                         &context, chip.array().rows(), chip.array().columns(),
+                         chip.arrays(), chip.digital_memory_bytes(), 32));
+  mlir::PassManager pm(&context);
+  hafnia::buildMappingPipeline(pm);
+  if (failed(pm.run(*module)))
+    return "mapping: " + diagnostics;
+  auto emitted =
+      hafnia::emitProgram(*module, chip, hafnia::MappingReport(), "suite");
+  if (failed(emitted))
+    return "emission: " + diagnostics;
+  absl::Status valid = hafnia::ValidateProgram(*emitted);
+  if (!valid.ok())
+    return "validation: " + std::string(valid.message());
+  program = *emitted;
+  return "";
+}
+
+TEST(OnnxSuite, SimulatedOutputsMatchExpected) {
+  std::vector<std::string> names = readList();
+  ASSERT_GT(names.size(), 100u) << "cannot read " << HAFNIA_SUITE_LIST;
+  absl::StatusOr<hafnia::ChipConfig> chip = hafnia::LoadChipConfig("default");
+  ASSERT_TRUE(chip.ok()) << chip.status();
+  int checked = 0;
+  for (const std::string &name : names) {
+    std::string dir = std::string(HAFNIA_ONNX_TESTDATA) + "/" + name;
+    hafnia::Program program;
+    std::string error = compile(dir + "/model.onnx", *chip, program);
+    if (!error.empty()) {
+      ADD_FAILURE() << name << ": " << error;
+      continue;
+    }
+    absl::StatusOr<std::unique_ptr<hafnia::Simulator>> simulator =
+        hafnia::Simulator::Create(program);
+    ASSERT_TRUE(simulator.ok()) << name << ": " << simulator.status();
+    double rtol = kTolerances.count(name) ? kTolerances.at(name) : 1e-4;
+    for (int set = 0;; ++set) {
+      std::string data = dir + "/test_data_set_" + std::to_string(set);
+      if (!llvm::sys::fs::exists(data))
+        break;
+      std::vector<hafnia::Tensor> inputs;
+      for (int k = 0; k < program.inputs_size(); ++k) {
+        auto input = hafnia::ReadTensorProto(data + "/input_" +
+                                             std::to_string(k) + ".pb");
+        ASSERT_TRUE(input.ok()) << name << ": " << input.status();
+        inputs.push_back(*input);
+      }
+      hafnia::SimulationStats stats;
+      auto outputs = (*simulator)->Run(inputs, &stats);
+      ASSERT_TRUE(outputs.ok()) << name << ": " << outputs.status();
+      for (size_t k = 0; k < outputs->size(); ++k) {
+        auto expected = hafnia::ReadTensorProto(data + "/output_" +
+                                                std::to_string(k) + ".pb");
+        ASSERT_TRUE(expected.ok()) << name << ": " << expected.status();
+        const hafnia::Tensor &actual = (*outputs)[k];
+        ASSERT_EQ(actual.data.size(), expected->data.size())
+            << name << " output " << k;
+        int mismatches = 0;
+        for (size_t e = 0; e < actual.data.size(); ++e) {
+          float a = actual.data[e], b = expected->data[e];
+          bool same = (std::isnan(a) && std::isnan(b)) || a == b ||
+                      std::fabs(a - b) <= rtol * std::fabs(b) + 1e-5;
+          if (!same && mismatches++ < 3)
+            ADD_FAILURE() << name << " set " << set << " output " << k
+                          << " element " << e << ": " << a << " != " << b;
+        }
+      }
+      ++checked;
+    }
+  }
+  std::cout << checked << " test data sets of " << names.size()
+            << " models match\n";
+}
+
+} // namespace
