@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -109,9 +111,11 @@ public:
             const std::vector<Simulator::PackedArray> &arrays,
             const std::vector<std::vector<float>> &constants,
             const std::vector<std::vector<uint8_t>> &bit_constants,
-            SimulationStats &stats)
+            const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused,
+            const std::vector<bool> &replaced, SimulationStats &stats)
       : program_(program), arrays_(arrays), constants_(constants),
-        bit_constants_(bit_constants), stats_(stats) {
+        bit_constants_(bit_constants), fused_(fused), replaced_(replaced),
+        stats_(stats) {
     size_t buffers = program.buffers_size();
     values_.reals.resize(buffers);
     values_.bits.resize(buffers);
@@ -127,8 +131,14 @@ public:
   }
 
   void Run() {
-    for (const Instruction &instruction : program_.instructions())
-      Execute(instruction);
+    for (int i = 0; i < program_.instructions_size(); ++i) {
+      if (replaced_[i])
+        continue;
+      if (fused_[i])
+        RunFused(program_.instructions(i), *fused_[i]);
+      else
+        Execute(program_.instructions(i));
+    }
   }
 
 private:
@@ -641,17 +651,49 @@ private:
     stats_.set_digital_ops(stats_.digital_ops() + 2 * x.size());
   }
 
+  // A binary layer on whole rows: the collect's result from the source bits.
+  void RunFused(const Instruction &collect,
+                const Simulator::FusedLayer &layer) {
+    const auto &x = Bits(layer.source);
+    int64_t rows =
+        NumElements(ShapeOf(program_.buffers(layer.source))) / layer.fan_in;
+    Shape ys = Out(collect);
+    int64_t positions = NumElements(ys) / (ys[0] * layer.outputs);
+    auto &y = NewCounts(collect);
+    std::vector<uint64_t> packed(layer.words);
+    for (int64_t b = 0; b < rows; ++b) {
+      std::fill(packed.begin(), packed.end(), 0);
+      const uint8_t *bits = x.data() + b * layer.fan_in;
+      for (int64_t k = 0; k < layer.fan_in; ++k)
+        packed[k / 64] |= static_cast<uint64_t>(bits[k] & 1) << (k % 64);
+      int64_t n = b / positions, p = b % positions;
+      for (int64_t m = 0; m < layer.outputs; ++m)
+        y[(n * layer.outputs + m) * positions + p] = static_cast<int32_t>(
+            XnorPopcount(layer.weights.data() + m * layer.words, packed.data(),
+                         layer.words, layer.fan_in));
+    }
+    stats_.set_row_reads(stats_.row_reads() +
+                         rows * layer.row_reads_per_sample);
+    stats_.set_array_activations(stats_.array_activations() +
+                                 rows * layer.activations_per_sample);
+    stats_.set_digital_ops(stats_.digital_ops() +
+                           rows * layer.digital_ops_per_sample);
+  }
+
   const Program &program_;
   const std::vector<Simulator::PackedArray> &arrays_;
   const std::vector<std::vector<float>> &constants_;
   const std::vector<std::vector<uint8_t>> &bit_constants_;
+  const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused_;
+  const std::vector<bool> &replaced_;
   SimulationStats &stats_;
   Values values_;
 };
 
 } // namespace
 
-absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program) {
+absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
+                                                             Options options) {
   std::unique_ptr<Simulator> simulator(new Simulator(std::move(program)));
   const Program &p = simulator->program_;
   const ChipConfig &chip = p.chip();
@@ -694,7 +736,127 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program) {
     for (int64_t e = 0; e < count; ++e)
       bits[e] = GetBit(constant.bits(), e);
   }
+  simulator->fused_.resize(p.instructions_size());
+  simulator->replaced_.assign(p.instructions_size(), false);
+  if (options.fuse_layers)
+    simulator->FuseLayers();
   return simulator;
+}
+
+void Simulator::FuseLayers() {
+  const Program &p = program_;
+  int count = p.instructions_size();
+  fused_.resize(count);
+  replaced_.assign(count, false);
+  std::vector<int> producer(p.buffers_size(), -1), uses(p.buffers_size(), 0);
+  for (int i = 0; i < count; ++i) {
+    producer[p.instructions(i).output()] = i;
+    for (uint32_t input : p.instructions(i).inputs())
+      ++uses[input];
+  }
+  for (const TensorBinding &output : p.outputs())
+    ++uses[output.buffer()];
+  int64_t columns = p.chip().array().columns();
+  auto produced_by = [&](uint32_t buffer, Instruction::OpCase op) {
+    int i = producer[buffer];
+    return i >= 0 && p.instructions(i).op_case() == op ? i : -1;
+  };
+
+  for (int i = 0; i < count; ++i) {
+    const Instruction &collect = p.instructions(i);
+    if (!collect.has_collect())
+      continue;
+    // The shape of a tiled layer: collect <- accumulates <- reads <- slices
+    // of one source, every intermediate read by nothing else.
+    std::vector<int> members;
+    std::map<int, int> slice_reads;
+    std::vector<std::vector<std::pair<uint32_t, int64_t>>> row_tiles;
+    int64_t source = -1;
+    bool fusable = true;
+    for (uint32_t sum : collect.inputs()) {
+      int a = produced_by(sum, Instruction::kAccumulate);
+      fusable &= a >= 0 && uses[sum] == 1;
+      if (!fusable)
+        break;
+      members.push_back(a);
+      std::vector<std::pair<uint32_t, int64_t>> tiles;
+      for (uint32_t partial : p.instructions(a).inputs()) {
+        int r = produced_by(partial, Instruction::kXnorRead);
+        int slice = r >= 0 ? produced_by(p.instructions(r).inputs(0),
+                                         Instruction::kInputSlice)
+                           : -1;
+        fusable &= r >= 0 && uses[partial] == 1 && slice >= 0;
+        if (!fusable)
+          break;
+        const Instruction &s = p.instructions(slice);
+        if (source < 0)
+          source = s.inputs(0);
+        fusable &=
+            source == s.inputs(0) && s.input_slice().offset() % columns == 0;
+        members.push_back(r);
+        ++slice_reads[slice];
+        tiles.push_back({p.instructions(r).xnor_read().array(),
+                         s.input_slice().offset() / columns});
+      }
+      if (!fusable)
+        break;
+      row_tiles.push_back(tiles);
+    }
+    if (!fusable || source < 0)
+      continue;
+    int64_t fan_in = p.buffers(source).shape(1);
+    int64_t column_tiles = (fan_in + columns - 1) / columns;
+    // Every slice is read only by this layer, every row tile reads each
+    // column tile once, and the sums take back exactly the padding.
+    for (auto [slice, reads] : slice_reads)
+      fusable &= uses[p.instructions(slice).output()] == reads;
+    for (const auto &tiles : row_tiles) {
+      std::set<int64_t> seen;
+      for (auto [array, tile] : tiles)
+        seen.insert(tile);
+      fusable &= static_cast<int64_t>(seen.size()) == column_tiles &&
+                 static_cast<int64_t>(tiles.size()) == column_tiles;
+    }
+    for (int member : members)
+      if (p.instructions(member).has_accumulate())
+        fusable &= p.instructions(member).accumulate().correction() ==
+                   -(column_tiles * columns - fan_in);
+    if (!fusable)
+      continue;
+
+    auto layer = std::make_unique<FusedLayer>();
+    layer->source = source;
+    layer->fan_in = fan_in;
+    layer->words = (fan_in + 63) / 64;
+    for (int64_t used : collect.collect().rows_used())
+      layer->outputs += used;
+    layer->weights.assign(layer->outputs * layer->words, 0);
+    int64_t neuron = 0;
+    for (size_t t = 0; t < row_tiles.size(); ++t) {
+      int64_t used = collect.collect().rows_used(t);
+      for (auto [array_index, tile] : row_tiles[t]) {
+        const PackedArray &array = arrays_[array_index];
+        // What the chip does for this tile, per input row.
+        layer->row_reads_per_sample += array.rows_used;
+        ++layer->activations_per_sample;
+        layer->digital_ops_per_sample += array.rows;
+        for (int64_t r = 0; r < used; ++r)
+          for (int64_t c = 0; c < columns && tile * columns + c < fan_in; ++c) {
+            uint64_t bit =
+                (array.bits[r * array.words + c / 64] >> (c % 64)) & 1;
+            int64_t k = tile * columns + c;
+            layer->weights[(neuron + r) * layer->words + k / 64] |= bit
+                                                                    << (k % 64);
+          }
+      }
+      neuron += used;
+    }
+    for (int member : members)
+      replaced_[member] = true;
+    for (auto [slice, reads] : slice_reads)
+      replaced_[slice] = true;
+    fused_[i] = std::move(layer);
+  }
 }
 
 absl::StatusOr<std::vector<Tensor>>
@@ -705,7 +867,8 @@ Simulator::Run(const std::vector<Tensor> &inputs,
         absl::StrCat("the program takes ", program_.inputs_size(),
                      " input(s), got ", inputs.size()));
   SimulationStats run_stats;
-  Execution execution(program_, arrays_, constants_, bit_constants_, run_stats);
+  Execution execution(program_, arrays_, constants_, bit_constants_, fused_,
+                      replaced_, run_stats);
   for (int k = 0; k < program_.inputs_size(); ++k) {
     const TensorBinding &binding = program_.inputs(k);
     Shape expected = ShapeOf(program_.buffers(binding.buffer()));

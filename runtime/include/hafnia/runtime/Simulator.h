@@ -19,7 +19,16 @@ class Simulator {
 public:
   // Programs the arrays of `program`, which must have passed
   // ValidateProgram (ReadProgram and ParseProgram do that).
-  static absl::StatusOr<std::unique_ptr<Simulator>> Create(Program program);
+  struct Options {
+    // Compute binary layers on whole rows (FusedLayer); off, every tile is
+    // read instruction by instruction. Results and statistics are the same.
+    bool fuse_layers = true;
+  };
+  static absl::StatusOr<std::unique_ptr<Simulator>> Create(Program program,
+                                                           Options options);
+  static absl::StatusOr<std::unique_ptr<Simulator>> Create(Program program) {
+    return Create(std::move(program), Options());
+  }
 
   const Program &program() const { return program_; }
 
@@ -40,6 +49,19 @@ public:
     std::vector<uint64_t> bits;
   };
 
+  // A binary layer's reads, computed on whole rows: every neuron's weights
+  // across its column tiles as one packed row of `fan_in` bits. Popcounts
+  // over the whole row equal the tiles' partial popcounts summed with the
+  // padding correction, so the results are identical; the statistics still
+  // count every tile's reads.
+  struct FusedLayer {
+    uint32_t source = 0; // the bits all the layer's input slices read
+    int64_t fan_in = 0, outputs = 0, words = 0;
+    std::vector<uint64_t> weights; // outputs x words
+    uint64_t row_reads_per_sample = 0, activations_per_sample = 0,
+             digital_ops_per_sample = 0;
+  };
+
 private:
   explicit Simulator(Program program) : program_(std::move(program)) {}
 
@@ -50,6 +72,12 @@ private:
   // Real constants, dequantized, by buffer (empty for other buffers).
   std::vector<std::vector<float>> constants_;
   std::vector<std::vector<uint8_t>> bit_constants_;
+  // By instruction: the fused layer a collect computes, and the reads,
+  // slices and sums it replaces.
+  std::vector<std::unique_ptr<FusedLayer>> fused_;
+  std::vector<bool> replaced_;
+
+  void FuseLayers();
 };
 
 // The number of agreeing bits of two packed rows of `words` words:

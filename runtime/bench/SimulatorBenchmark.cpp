@@ -1,0 +1,104 @@
+// Speed of the simulator (Google Benchmark; docs/performance.md has results).
+//
+// BM_BinaryDense runs a binarized dense layer of N x N weights tiled onto
+// 32 x 32 arrays through the simulator, instruction by instruction as the
+// chip would. BM_XnorPopcountRoofline is the bare bit-packed XNOR-popcount
+// loop over the same weights: what no simulator of this layer can beat.
+// Both report binary multiply-accumulates per second (bin_MAC/s).
+// BM_Program times whole inferences of a compiled program given by the
+// HAFNIA_BENCH_PROGRAM environment variable (tools/benchmark.sh sets it).
+
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <random>
+
+#include "../test/DenseProgram.h"
+#include "hafnia/runtime/Simulator.h"
+
+namespace hafnia {
+namespace {
+
+void BM_BinaryDense(benchmark::State& state) {
+  int64_t n = state.range(0);
+  static std::mt19937 random(1);
+  static std::unique_ptr<Simulator> simulator;
+  if (state.thread_index() == 0) {
+    DenseProgram dense(1, n, n, 32, 32, random);
+    if (absl::Status valid = ValidateProgram(dense.program()); !valid.ok()) {
+      state.SkipWithError(std::string(valid.message()).c_str());
+      return;
+    }
+    simulator = *Simulator::Create(dense.program());
+  }
+  Tensor x{{1, n}, std::vector<float>(n, 1.0f)};
+  for (int64_t i = 0; i < n; i += 3) x.data[i] = -1.0f;
+  for (auto _ : state) {
+    SimulationStats stats;
+    auto y = simulator->Run({x}, &stats);
+    benchmark::DoNotOptimize(y);
+  }
+  state.counters["bin_MAC/s"] = benchmark::Counter(
+      static_cast<double>(n) * n * state.iterations(),
+      benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_BinaryDense)->Arg(1024)->Arg(4096)->ThreadRange(1, 2)
+    ->UseRealTime();
+
+void BM_XnorPopcountRoofline(benchmark::State& state) {
+  int64_t n = state.range(0), words = (n + 63) / 64;
+  std::mt19937_64 random(2);
+  std::vector<uint64_t> weights(n * words), input(words);
+  for (uint64_t& word : weights) word = random();
+  for (uint64_t& word : input) word = random();
+  std::vector<int32_t> output(n);
+  for (auto _ : state) {
+    for (int64_t row = 0; row < n; ++row)
+      output[row] = static_cast<int32_t>(
+          XnorPopcount(weights.data() + row * words, input.data(), words, n));
+    benchmark::DoNotOptimize(output.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["bin_MAC/s"] = benchmark::Counter(
+      static_cast<double>(n) * n * state.iterations(),
+      benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_XnorPopcountRoofline)->Arg(1024)->Arg(4096);
+
+void BM_Program(benchmark::State& state) {
+  const char* path = std::getenv("HAFNIA_BENCH_PROGRAM");
+  if (!path) {
+    state.SkipWithError("set HAFNIA_BENCH_PROGRAM to a compiled program");
+    return;
+  }
+  static std::unique_ptr<Simulator> simulator;
+  if (state.thread_index() == 0) {
+    absl::StatusOr<Program> program = ReadProgram(path);
+    if (!program.ok()) {
+      state.SkipWithError(std::string(program.status().message()).c_str());
+      return;
+    }
+    simulator = *Simulator::Create(*std::move(program));
+  }
+  std::vector<Tensor> inputs;
+  for (const TensorBinding& input : simulator->program().inputs()) {
+    const Buffer& buffer = simulator->program().buffers(input.buffer());
+    std::vector<int64_t> shape(buffer.shape().begin(), buffer.shape().end());
+    int64_t count = 1;
+    for (int64_t dim : shape) count *= dim;
+    inputs.push_back(Tensor{shape, std::vector<float>(count, 0.5f)});
+  }
+  for (auto _ : state) {
+    SimulationStats stats;
+    auto outputs = simulator->Run(inputs, &stats);
+    benchmark::DoNotOptimize(outputs);
+  }
+  state.counters["inferences/s"] =
+      benchmark::Counter(state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_Program)->ThreadRange(1, 2)->UseRealTime();
+
+}  // namespace
+}  // namespace hafnia
+
+BENCHMARK_MAIN();
