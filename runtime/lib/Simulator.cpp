@@ -231,33 +231,47 @@ private:
     int64_t group_channels = channels / group, group_filters = filters / group;
     auto &y = NewReal(i);
     uint64_t macs = 0;
+    // Output positions ow whose input column lies inside the input, for a
+    // kernel column kw: the loop over them is contiguous when the stride is
+    // 1, and each output still sums its taps in (c, kh, kw) order.
+    auto valid_range = [](int64_t out, int64_t stride, int64_t offset,
+                          int64_t size) {
+      int64_t first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+      int64_t last = size - offset <= 0 ? -1 : (size - 1 - offset) / stride;
+      return std::make_pair(first, std::min(last, out - 1));
+    };
     for (int64_t n = 0; n < n_size; ++n)
       for (int64_t m = 0; m < filters; ++m) {
+        float *ym = y.data() + (n * filters + m) * out_h * out_w;
+        std::fill(ym, ym + out_h * out_w, bias ? bias[m] : 0.0f);
         int64_t g = m / group_filters;
-        const float *wm = w.data() + m * group_channels * win.kh * win.kw;
-        for (int64_t oh = 0; oh < out_h; ++oh)
-          for (int64_t ow = 0; ow < out_w; ++ow) {
-            float sum = bias ? bias[m] : 0.0f;
-            for (int64_t c = 0; c < group_channels; ++c) {
-              const float *xc =
-                  x.data() +
-                  (n * channels + g * group_channels + c) * height * width;
-              const float *wc = wm + c * win.kh * win.kw;
-              for (int64_t kh = 0; kh < win.kh; ++kh) {
-                int64_t ih = oh * win.sh - win.ph + kh * win.dh;
-                if (ih < 0 || ih >= height)
-                  continue;
-                for (int64_t kw = 0; kw < win.kw; ++kw) {
-                  int64_t iw = ow * win.sw - win.pw + kw * win.dw;
-                  if (iw < 0 || iw >= width)
-                    continue;
-                  sum += xc[ih * width + iw] * wc[kh * win.kw + kw];
-                  ++macs;
-                }
+        for (int64_t c = 0; c < group_channels; ++c) {
+          const float *xc = x.data() + (n * channels + g * group_channels + c) *
+                                           height * width;
+          const float *wc =
+              w.data() + (m * group_channels + c) * win.kh * win.kw;
+          for (int64_t kh = 0; kh < win.kh; ++kh) {
+            auto [oh_first, oh_last] =
+                valid_range(out_h, win.sh, kh * win.dh - win.ph, height);
+            for (int64_t kw = 0; kw < win.kw; ++kw) {
+              auto [ow_first, ow_last] =
+                  valid_range(out_w, win.sw, kw * win.dw - win.pw, width);
+              if (ow_last < ow_first)
+                continue;
+              float weight = wc[kh * win.kw + kw];
+              for (int64_t oh = oh_first; oh <= oh_last; ++oh) {
+                const float *xrow =
+                    xc + (oh * win.sh - win.ph + kh * win.dh) * width +
+                    kw * win.dw - win.pw;
+                float *yrow = ym + oh * out_w;
+                for (int64_t ow = ow_first; ow <= ow_last; ++ow)
+                  yrow[ow] += weight * xrow[ow * win.sw];
               }
+              macs += std::max<int64_t>(0, oh_last - oh_first + 1) *
+                      (ow_last - ow_first + 1);
             }
-            y[((n * filters + m) * out_h + oh) * out_w + ow] = sum;
           }
+        }
       }
     stats_.set_digital_macs(stats_.digital_macs() + macs);
   }
