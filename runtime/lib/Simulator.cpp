@@ -105,6 +105,19 @@ std::array<int64_t, 4> To4D(const Shape &shape) {
   return {shape[0], shape[1], shape[2], shape[3]};
 }
 
+// Calls body(element, channel) over a tensor whose channel axis is 1, without
+// a division per element.
+template <typename Body>
+void ForEachChannel(const std::vector<int64_t> &shape, Body body) {
+  int64_t channels = shape[1];
+  int64_t inner = NumElements(shape) / (shape[0] * channels);
+  int64_t e = 0;
+  for (int64_t n = 0; n < shape[0]; ++n)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t k = 0; k < inner; ++k, ++e)
+        body(e, c);
+}
+
 class Execution {
 public:
   Execution(const Program &program,
@@ -112,18 +125,22 @@ public:
             const std::vector<std::vector<float>> &constants,
             const std::vector<std::vector<uint8_t>> &bit_constants,
             const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused,
-            const std::vector<bool> &replaced, SimulationStats &stats)
+            const std::vector<bool> &replaced,
+            const std::vector<int64_t> &slots, int64_t slot_count,
+            SimulationStats &stats)
       : program_(program), arrays_(arrays), constants_(constants),
         bit_constants_(bit_constants), fused_(fused), replaced_(replaced),
-        stats_(stats) {
+        slots_(slots), stats_(stats) {
     size_t buffers = program.buffers_size();
-    values_.reals.resize(buffers);
-    values_.bits.resize(buffers);
-    values_.counts.resize(buffers);
+    // Storage only for what is computed at run time: a layer computed on
+    // whole rows leaves thousands of tile buffers without a slot.
+    values_.reals.resize(slot_count);
+    values_.bits.resize(slot_count);
+    values_.counts.resize(slot_count);
   }
 
   void SetInput(uint32_t buffer, const std::vector<float> &data) {
-    values_.reals[buffer] = data;
+    values_.reals[slots_[buffer]] = data;
   }
   // An output may be an input or a constant (an Identity at import).
   const std::vector<float> &Output(uint32_t buffer) const {
@@ -143,12 +160,12 @@ public:
 
 private:
   const std::vector<float> &Real(uint32_t buffer) const {
-    return constants_[buffer].empty() ? values_.reals[buffer]
-                                      : constants_[buffer];
+    return slots_[buffer] < 0 ? constants_[buffer]
+                              : values_.reals[slots_[buffer]];
   }
   const std::vector<uint8_t> &Bits(uint32_t buffer) const {
-    return bit_constants_[buffer].empty() ? values_.bits[buffer]
-                                          : bit_constants_[buffer];
+    return slots_[buffer] < 0 ? bit_constants_[buffer]
+                              : values_.bits[slots_[buffer]];
   }
   Shape In(const Instruction &i, int k) const {
     return ShapeOf(program_.buffers(i.inputs(k)));
@@ -157,17 +174,17 @@ private:
     return ShapeOf(program_.buffers(i.output()));
   }
   std::vector<float> &NewReal(const Instruction &i) {
-    auto &out = values_.reals[i.output()];
+    auto &out = values_.reals[slots_[i.output()]];
     out.assign(NumElements(Out(i)), 0.0f);
     return out;
   }
   std::vector<uint8_t> &NewBits(const Instruction &i) {
-    auto &out = values_.bits[i.output()];
+    auto &out = values_.bits[slots_[i.output()]];
     out.assign(NumElements(Out(i)), 0);
     return out;
   }
   std::vector<int32_t> &NewCounts(const Instruction &i) {
-    auto &out = values_.counts[i.output()];
+    auto &out = values_.counts[slots_[i.output()]];
     out.assign(NumElements(Out(i)), 0);
     return out;
   }
@@ -342,17 +359,13 @@ private:
     const auto &bias = Real(i.inputs(2));
     const auto &mean = Real(i.inputs(3));
     const auto &variance = Real(i.inputs(4));
-    Shape xs = In(i, 0);
-    int64_t channels = xs[1];
-    int64_t inner = NumElements(xs) / (xs[0] * channels);
     float epsilon = i.batch_norm().epsilon();
     auto &y = NewReal(i);
-    for (int64_t e = 0; e < static_cast<int64_t>(x.size()); ++e) {
-      int64_t c = (e / inner) % channels;
+    ForEachChannel(In(i, 0), [&](int64_t e, int64_t c) {
       // ONNX's formula, step by step, as threshold folding evaluates it.
       y[e] = (x[e] - mean[c]) / std::sqrt(variance[c] + epsilon) * scale[c] +
              bias[c];
-    }
+    });
     stats_.set_digital_ops(stats_.digital_ops() + x.size());
   }
 
@@ -607,7 +620,7 @@ private:
     std::fill(y.begin(), y.end(),
               static_cast<int32_t>(i.accumulate().correction()));
     for (uint32_t input : i.inputs()) {
-      const auto &partial = values_.counts[input];
+      const auto &partial = values_.counts[slots_[input]];
       for (size_t e = 0; e < y.size(); ++e)
         y[e] += partial[e];
     }
@@ -623,7 +636,7 @@ private:
     auto &y = NewCounts(i);
     int64_t first = 0;
     for (int k = 0; k < i.inputs_size(); ++k) {
-      const auto &tile = values_.counts[i.inputs(k)];
+      const auto &tile = values_.counts[slots_[i.inputs(k)]];
       int64_t used = i.collect().rows_used(k);
       for (int64_t b = 0; b < batch; ++b) {
         // Row b of a convolution's fields is position b % P of sample b / P.
@@ -637,31 +650,25 @@ private:
 
   void Threshold(const Instruction &i) {
     const Instruction::Threshold &attrs = i.threshold();
-    const auto &x = values_.counts[i.inputs(0)];
-    Shape xs = In(i, 0);
-    int64_t channels = xs[1], inner = NumElements(xs) / (xs[0] * channels);
+    const auto &x = values_.counts[slots_[i.inputs(0)]];
     auto &y = NewBits(i);
-    for (size_t e = 0; e < x.size(); ++e) {
-      int64_t c = (e / inner) % channels;
+    ForEachChannel(In(i, 0), [&](int64_t e, int64_t c) {
       y[e] = attrs.inverted(c) ? x[e] <= attrs.thresholds(c)
                                : x[e] >= attrs.thresholds(c);
-    }
+    });
     stats_.set_digital_ops(stats_.digital_ops() + x.size());
   }
 
   void PopcountAffine(const Instruction &i) {
     const Instruction::PopcountAffine &attrs = i.popcount_affine();
-    const auto &x = values_.counts[i.inputs(0)];
-    Shape xs = In(i, 0);
-    int64_t channels = xs[1], inner = NumElements(xs) / (xs[0] * channels);
+    const auto &x = values_.counts[slots_[i.inputs(0)]];
     auto &y = NewReal(i);
-    for (size_t e = 0; e < x.size(); ++e) {
-      int64_t c = (e / inner) % channels;
+    ForEachChannel(In(i, 0), [&](int64_t e, int64_t c) {
       // As bnn.popcount_affine: the product, then the sum, in f32.
       float sum = static_cast<float>(2 * int64_t{x[e]} - attrs.fan_in());
       float product = attrs.scale(c) * sum;
       y[e] = product + attrs.bias(c);
-    }
+    });
     stats_.set_digital_ops(stats_.digital_ops() + 2 * x.size());
   }
 
@@ -678,8 +685,13 @@ private:
     for (int64_t b = 0; b < rows; ++b) {
       std::fill(packed.begin(), packed.end(), 0);
       const uint8_t *bits = x.data() + b * layer.fan_in;
-      for (int64_t k = 0; k < layer.fan_in; ++k)
-        packed[k / 64] |= static_cast<uint64_t>(bits[k] & 1) << (k % 64);
+      for (int64_t w = 0; w < layer.words; ++w) {
+        uint64_t word = 0;
+        int64_t end = std::min<int64_t>(64, layer.fan_in - w * 64);
+        for (int64_t j = 0; j < end; ++j)
+          word |= static_cast<uint64_t>(bits[w * 64 + j] & 1) << j;
+        packed[w] = word;
+      }
       int64_t n = b / positions, p = b % positions;
       for (int64_t m = 0; m < layer.outputs; ++m)
         y[(n * layer.outputs + m) * positions + p] = static_cast<int32_t>(
@@ -700,6 +712,7 @@ private:
   const std::vector<std::vector<uint8_t>> &bit_constants_;
   const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused_;
   const std::vector<bool> &replaced_;
+  const std::vector<int64_t> &slots_;
   SimulationStats &stats_;
   Values values_;
 };
@@ -754,6 +767,14 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
   simulator->replaced_.assign(p.instructions_size(), false);
   if (options.fuse_layers)
     simulator->FuseLayers();
+  // A storage slot for every input and every value an instruction that runs
+  // computes; constants have none.
+  simulator->slots_.assign(p.buffers_size(), -1);
+  for (const TensorBinding &input : p.inputs())
+    simulator->slots_[input.buffer()] = simulator->slot_count_++;
+  for (int i = 0; i < p.instructions_size(); ++i)
+    if (!simulator->replaced_[i])
+      simulator->slots_[p.instructions(i).output()] = simulator->slot_count_++;
   return simulator;
 }
 
@@ -882,7 +903,7 @@ Simulator::Run(const std::vector<Tensor> &inputs,
                      " input(s), got ", inputs.size()));
   SimulationStats run_stats;
   Execution execution(program_, arrays_, constants_, bit_constants_, fused_,
-                      replaced_, run_stats);
+                      replaced_, slots_, slot_count_, run_stats);
   for (int k = 0; k < program_.inputs_size(); ++k) {
     const TensorBinding &binding = program_.inputs(k);
     Shape expected = ShapeOf(program_.buffers(binding.buffer()));

@@ -76,6 +76,10 @@ private:
   // slices and sums it replaces.
   std::vector<std::unique_ptr<FusedLayer>> fused_;
   std::vector<bool> replaced_;
+  // By buffer: where a run keeps its value, or -1 for constants and values
+  // no instruction computes.
+  std::vector<int64_t> slots_;
+  int64_t slot_count_ = 0;
 
   void FuseLayers();
 };

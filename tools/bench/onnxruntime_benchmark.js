@@ -1,0 +1,69 @@
+// Times onnxruntime (npm onnxruntime-node) on one ONNX model, one sample per
+// inference, for comparison with hafnia-benchmarks' BM_Program.
+//
+//   node onnxruntime_benchmark.js MODEL.onnx [--threads=N] [--seconds=S]
+//        [--ort=DIR]
+//
+// Inputs are filled with 0.5 (as BM_Program does); a symbolic batch is 1.
+'use strict';
+const path = require('path');
+
+function loadOnnxruntime(dir) {
+  try {
+    return require(path.join(path.resolve(dir), 'onnxruntime-node'));
+  } catch (error) {
+    console.error(`cannot load onnxruntime-node from ${dir}: install it with ` +
+                  `mkdir -p /opt/hafnia-ort && cd /opt/hafnia-ort && ` +
+                  `ONNXRUNTIME_NODE_INSTALL=skip npm install ` +
+                  `onnxruntime-node@1.30.0`);
+    process.exit(1);
+  }
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const option = (name, fallback) => {
+    const found = args.find((a) => a.startsWith(`--${name}=`));
+    return found ? found.split('=')[1] : fallback;
+  };
+  const model = args.find((a) => !a.startsWith('--'));
+  if (!model) {
+    console.error('usage: node onnxruntime_benchmark.js MODEL.onnx ' +
+                  '[--threads=N] [--seconds=S] [--ort=DIR]');
+    process.exit(1);
+  }
+  const ort = loadOnnxruntime(option('ort', '/opt/hafnia-ort/node_modules'));
+  const threads = Number(option('threads', '1'));
+  const seconds = Number(option('seconds', '3'));
+  const session = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: threads, interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const feeds = {};
+  for (const name of session.inputNames) {
+    const meta = session.inputMetadata.find
+        ? session.inputMetadata.find((m) => m.name === name) : null;
+    const shape = (meta && meta.shape ? meta.shape : [1])
+        .map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+    const count = shape.reduce((a, b) => a * b, 1);
+    feeds[name] = new ort.Tensor('float32', new Float32Array(count).fill(0.5),
+                                 shape);
+  }
+  for (let i = 0; i < 20; ++i) await session.run(feeds);  // warm up
+  let runs = 0;
+  const start = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < seconds) {
+    await session.run(feeds);
+    ++runs;
+    elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+  }
+  console.log(`${path.basename(model)}: ${(runs / elapsed).toFixed(1)} ` +
+              `inferences/s with ${threads} thread(s) (onnxruntime ` +
+              `${ort.env.versions ? ort.env.versions.common : ''})`);
+}
+
+main().catch((error) => {
+  console.error(String(error));
+  process.exit(1);
+});
