@@ -30,6 +30,17 @@ int64_t XnorPopcount(const uint64_t *row, const uint64_t *input, int64_t words,
   return columns - disagreements;
 }
 
+void AddStats(SimulationStats &total, const SimulationStats &add) {
+  const google::protobuf::Descriptor *descriptor = total.GetDescriptor();
+  const google::protobuf::Reflection *reflection = total.GetReflection();
+  for (int f = 0; f < descriptor->field_count(); ++f) {
+    const google::protobuf::FieldDescriptor *field = descriptor->field(f);
+    reflection->SetUInt64(&total, field,
+                          reflection->GetUInt64(total, field) +
+                              reflection->GetUInt64(add, field));
+  }
+}
+
 namespace {
 
 using Shape = std::vector<int64_t>;
@@ -922,15 +933,8 @@ Simulator::Run(const std::vector<Tensor> &inputs,
   run_stats.set_estimated_cycles(run_stats.row_reads() +
                                  run_stats.digital_macs() +
                                  run_stats.digital_ops());
-  if (stats) {
-    stats->set_row_reads(stats->row_reads() + run_stats.row_reads());
-    stats->set_array_activations(stats->array_activations() +
-                                 run_stats.array_activations());
-    stats->set_digital_macs(stats->digital_macs() + run_stats.digital_macs());
-    stats->set_digital_ops(stats->digital_ops() + run_stats.digital_ops());
-    stats->set_estimated_cycles(stats->estimated_cycles() +
-                                run_stats.estimated_cycles());
-  }
+  if (stats)
+    AddStats(*stats, run_stats);
   return outputs;
 }
 

@@ -160,15 +160,8 @@ int main(int argc, char **argv) {
   report.set_program(arguments[1]);
   report.set_threads(threads);
   hafnia::SimulationStats *total = report.mutable_stats();
-  for (const hafnia::SimulationStats &s : stats) {
-    total->set_row_reads(total->row_reads() + s.row_reads());
-    total->set_array_activations(total->array_activations() +
-                                 s.array_activations());
-    total->set_digital_macs(total->digital_macs() + s.digital_macs());
-    total->set_digital_ops(total->digital_ops() + s.digital_ops());
-    total->set_estimated_cycles(total->estimated_cycles() +
-                                s.estimated_cycles());
-  }
+  for (const hafnia::SimulationStats &s : stats)
+    hafnia::AddStats(*total, s);
   uint64_t programmed = 0;
   for (uint64_t cycles : (*simulator)->programming_cycles())
     programmed += cycles;

@@ -84,6 +84,10 @@ private:
   void FuseLayers();
 };
 
+// Adds every counter of `add` to `total` (the counters are declared once, in
+// report.proto).
+void AddStats(SimulationStats &total, const SimulationStats &add);
+
 // The number of agreeing bits of two packed rows of `words` words:
 // popcount(XNOR) over the `columns` valid bits.
 int64_t XnorPopcount(const uint64_t *row, const uint64_t *input, int64_t words,
