@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "hafnia/runtime/DeviceModel.h"
 #include "hafnia/runtime/Program.h"
 #include "hafnia/runtime/Shapes.h"
 
@@ -40,6 +41,28 @@ void AddStats(SimulationStats &total, const SimulationStats &add) {
                               reflection->GetUInt64(add, field));
   }
 }
+
+// The values of one run, by slot: reals, bits or popcounts.
+struct RunValues {
+  std::vector<std::vector<float>> reals;
+  std::vector<std::vector<uint8_t>> bits;
+  std::vector<std::vector<int32_t>> counts;
+};
+
+struct Simulator::ChipState {
+  std::vector<PackedArray> arrays;
+  // By instruction, for fused layers: rows and flipped padding cells.
+  std::vector<std::vector<uint64_t>> fused_weights;
+  std::vector<std::vector<int32_t>> fused_padding_errors;
+  // By array: cells flipped in this programming.
+  std::vector<uint64_t> flips;
+};
+
+class Simulator::Prefix {
+public:
+  RunValues values;
+  SimulationStats stats;
+};
 
 namespace {
 
@@ -91,11 +114,6 @@ void ForEachBroadcast(const Shape &result, const Shape &a_strides,
 }
 
 // The values of one run: each buffer holds reals, bits or popcounts.
-struct Values {
-  std::vector<std::vector<float>> reals;
-  std::vector<std::vector<uint8_t>> bits;
-  std::vector<std::vector<int32_t>> counts;
-};
 
 // Views a 1-D or 2-D window as 2-D: 1-D axes get a leading axis of size 1.
 struct Window2D {
@@ -133,21 +151,26 @@ class Execution {
 public:
   Execution(const Program &program,
             const std::vector<Simulator::PackedArray> &arrays,
+            const Simulator::ChipState *chip,
             const std::vector<std::vector<float>> &constants,
             const std::vector<std::vector<uint8_t>> &bit_constants,
             const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused,
             const std::vector<bool> &replaced,
             const std::vector<int64_t> &slots, int64_t slot_count,
-            SimulationStats &stats)
-      : program_(program), arrays_(arrays), constants_(constants),
-        bit_constants_(bit_constants), fused_(fused), replaced_(replaced),
-        slots_(slots), stats_(stats) {
+            const RunValues *initial, SimulationStats &stats)
+      : program_(program), arrays_(chip ? chip->arrays : arrays), chip_(chip),
+        constants_(constants), bit_constants_(bit_constants), fused_(fused),
+        replaced_(replaced), slots_(slots), stats_(stats) {
     size_t buffers = program.buffers_size();
     // Storage only for what is computed at run time: a layer computed on
     // whole rows leaves thousands of tile buffers without a slot.
-    values_.reals.resize(slot_count);
-    values_.bits.resize(slot_count);
-    values_.counts.resize(slot_count);
+    if (initial) {
+      values_ = *initial;
+    } else {
+      values_.reals.resize(slot_count);
+      values_.bits.resize(slot_count);
+      values_.counts.resize(slot_count);
+    }
   }
 
   void SetInput(uint32_t buffer, const std::vector<float> &data) {
@@ -158,16 +181,18 @@ public:
     return Real(buffer);
   }
 
-  void Run() {
-    for (int i = 0; i < program_.instructions_size(); ++i) {
+  // Runs instructions [begin, end).
+  void Run(int begin, int end) {
+    for (int i = begin; i < end; ++i) {
       if (replaced_[i])
         continue;
       if (fused_[i])
-        RunFused(program_.instructions(i), *fused_[i]);
+        RunFused(i, *fused_[i]);
       else
         Execute(program_.instructions(i));
     }
   }
+  RunValues &values() { return values_; }
 
 private:
   const std::vector<float> &Real(uint32_t buffer) const {
@@ -684,8 +709,12 @@ private:
   }
 
   // A binary layer on whole rows: the collect's result from the source bits.
-  void RunFused(const Instruction &collect,
-                const Simulator::FusedLayer &layer) {
+  void RunFused(int index, const Simulator::FusedLayer &layer) {
+    const Instruction &collect = program_.instructions(index);
+    const uint64_t *weights =
+        chip_ ? chip_->fused_weights[index].data() : layer.weights.data();
+    const int32_t *padding_errors =
+        chip_ ? chip_->fused_padding_errors[index].data() : nullptr;
     const auto &x = Bits(layer.source);
     int64_t rows =
         NumElements(ShapeOf(program_.buffers(layer.source))) / layer.fan_in;
@@ -705,9 +734,11 @@ private:
       }
       int64_t n = b / positions, p = b % positions;
       for (int64_t m = 0; m < layer.outputs; ++m)
-        y[(n * layer.outputs + m) * positions + p] = static_cast<int32_t>(
-            XnorPopcount(layer.weights.data() + m * layer.words, packed.data(),
-                         layer.words, layer.fan_in));
+        y[(n * layer.outputs + m) * positions + p] =
+            static_cast<int32_t>(XnorPopcount(weights + m * layer.words,
+                                              packed.data(), layer.words,
+                                              layer.fan_in)) -
+            (padding_errors ? padding_errors[m] : 0);
     }
     stats_.set_row_reads(stats_.row_reads() +
                          rows * layer.row_reads_per_sample);
@@ -719,13 +750,14 @@ private:
 
   const Program &program_;
   const std::vector<Simulator::PackedArray> &arrays_;
+  const Simulator::ChipState *chip_;
   const std::vector<std::vector<float>> &constants_;
   const std::vector<std::vector<uint8_t>> &bit_constants_;
   const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused_;
   const std::vector<bool> &replaced_;
   const std::vector<int64_t> &slots_;
   SimulationStats &stats_;
-  Values values_;
+  RunValues values_;
 };
 
 } // namespace
@@ -786,6 +818,31 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
   for (int i = 0; i < p.instructions_size(); ++i)
     if (!simulator->replaced_[i])
       simulator->slots_[p.instructions(i).output()] = simulator->slot_count_++;
+  // Everything before the first array read is the same on every
+  // programming of the chip; RunPrefix computes it once.
+  simulator->prefix_end_ = p.instructions_size();
+  for (int i = 0; i < p.instructions_size(); ++i)
+    if (!simulator->replaced_[i] &&
+        (simulator->fused_[i] || p.instructions(i).has_xnor_read())) {
+      simulator->prefix_end_ = i;
+      break;
+    }
+  simulator->last_use_.assign(simulator->slot_count_, -1);
+  auto use = [&](uint32_t buffer, int i) {
+    int64_t slot = simulator->slots_[buffer];
+    if (slot >= 0)
+      simulator->last_use_[slot] = std::max(simulator->last_use_[slot], i);
+  };
+  for (int i = 0; i < p.instructions_size(); ++i) {
+    if (simulator->replaced_[i])
+      continue;
+    for (uint32_t input : p.instructions(i).inputs())
+      use(input, i);
+    if (simulator->fused_[i])
+      use(simulator->fused_[i]->source, i);
+  }
+  for (const TensorBinding &output : p.outputs())
+    use(output.buffer(), std::numeric_limits<int>::max());
   return simulator;
 }
 
@@ -874,29 +931,20 @@ void Simulator::FuseLayers() {
     layer->source = source;
     layer->fan_in = fan_in;
     layer->words = (fan_in + 63) / 64;
-    for (int64_t used : collect.collect().rows_used())
+    layer->row_tiles = row_tiles;
+    for (int64_t used : collect.collect().rows_used()) {
+      layer->rows_used.push_back(used);
       layer->outputs += used;
-    layer->weights.assign(layer->outputs * layer->words, 0);
-    int64_t neuron = 0;
-    for (size_t t = 0; t < row_tiles.size(); ++t) {
-      int64_t used = collect.collect().rows_used(t);
-      for (auto [array_index, tile] : row_tiles[t]) {
-        const PackedArray &array = arrays_[array_index];
-        // What the chip does for this tile, per input row.
-        layer->row_reads_per_sample += array.rows_used;
-        ++layer->activations_per_sample;
-        layer->digital_ops_per_sample += array.rows;
-        for (int64_t r = 0; r < used; ++r)
-          for (int64_t c = 0; c < columns && tile * columns + c < fan_in; ++c) {
-            uint64_t bit =
-                (array.bits[r * array.words + c / 64] >> (c % 64)) & 1;
-            int64_t k = tile * columns + c;
-            layer->weights[(neuron + r) * layer->words + k / 64] |= bit
-                                                                    << (k % 64);
-          }
-      }
-      neuron += used;
     }
+    for (const auto &tiles : row_tiles)
+      for (auto [array_index, tile] : tiles) {
+        // What the chip does for this tile, per input row.
+        layer->row_reads_per_sample += arrays_[array_index].rows_used;
+        ++layer->activations_per_sample;
+        layer->digital_ops_per_sample += arrays_[array_index].rows;
+      }
+    std::vector<int32_t> no_padding_errors;
+    BuildFusedRows(*layer, arrays_, layer->weights, no_padding_errors);
     for (int member : members)
       replaced_[member] = true;
     for (auto [slice, reads] : slice_reads)
@@ -905,16 +953,84 @@ void Simulator::FuseLayers() {
   }
 }
 
-absl::StatusOr<std::vector<Tensor>>
-Simulator::Run(const std::vector<Tensor> &inputs,
-               SimulationStats *stats) const {
+void Simulator::BuildFusedRows(const FusedLayer &layer,
+                               const std::vector<PackedArray> &arrays,
+                               std::vector<uint64_t> &weights,
+                               std::vector<int32_t> &padding_errors) const {
+  int64_t columns = program_.chip().array().columns();
+  weights.assign(layer.outputs * layer.words, 0);
+  padding_errors.assign(layer.outputs, 0);
+  int64_t neuron = 0;
+  for (size_t t = 0; t < layer.row_tiles.size(); ++t) {
+    int64_t used = layer.rows_used[t];
+    for (auto [array_index, tile] : layer.row_tiles[t]) {
+      const PackedArray &array = arrays[array_index];
+      for (int64_t r = 0; r < used; ++r)
+        for (int64_t c = 0; c < columns; ++c) {
+          uint64_t bit = (array.bits[r * array.words + c / 64] >> (c % 64)) & 1;
+          int64_t k = tile * columns + c;
+          if (k < layer.fan_in)
+            weights[(neuron + r) * layer.words + k / 64] |= bit << (k % 64);
+          else
+            // A padding cell reads a +1 input: it agrees unless flipped.
+            padding_errors[neuron + r] += bit == 0;
+        }
+    }
+    neuron += used;
+  }
+}
+
+std::unique_ptr<Simulator::ChipState>
+Simulator::ProgramWithErrors(double ber, std::mt19937_64 &random) const {
+  auto chip = std::make_unique<ChipState>();
+  chip->arrays = arrays_;
+  chip->flips.assign(arrays_.size(), 0);
+  // Arrays in program order, each drawing its flips from the one stream.
+  for (const ArrayImage &image : program_.arrays()) {
+    PackedArray &array = chip->arrays[image.array()];
+    for (int64_t cell :
+         SampleFlips(array.rows_used * array.columns, ber, random)) {
+      int64_t r = cell / array.columns, c = cell % array.columns;
+      array.bits[r * array.words + c / 64] ^= uint64_t{1} << (c % 64);
+    }
+    chip->flips[image.array()] = 0;
+    for (int64_t r = 0; r < array.rows_used; ++r)
+      for (int64_t w = 0; w < array.words; ++w)
+        chip->flips[image.array()] += __builtin_popcountll(
+            array.bits[r * array.words + w] ^
+            arrays_[image.array()].bits[r * array.words + w]);
+  }
+  chip->fused_weights.resize(fused_.size());
+  chip->fused_padding_errors.resize(fused_.size());
+  for (size_t i = 0; i < fused_.size(); ++i)
+    if (fused_[i])
+      BuildFusedRows(*fused_[i], chip->arrays, chip->fused_weights[i],
+                     chip->fused_padding_errors[i]);
+  return chip;
+}
+
+const std::vector<uint64_t> &Simulator::Flips(const ChipState &chip) {
+  return chip.flips;
+}
+
+std::vector<uint64_t> Simulator::CellsRead() const {
+  std::vector<uint64_t> cells(arrays_.size(), 0);
+  for (const ArrayImage &image : program_.arrays())
+    cells[image.array()] =
+        arrays_[image.array()].rows_used * arrays_[image.array()].columns;
+  return cells;
+}
+
+absl::StatusOr<std::shared_ptr<const Simulator::Prefix>>
+Simulator::RunPrefix(const std::vector<Tensor> &inputs) const {
   if (inputs.size() != static_cast<size_t>(program_.inputs_size()))
     return absl::InvalidArgumentError(
         absl::StrCat("the program takes ", program_.inputs_size(),
                      " input(s), got ", inputs.size()));
-  SimulationStats run_stats;
-  Execution execution(program_, arrays_, constants_, bit_constants_, fused_,
-                      replaced_, slots_, slot_count_, run_stats);
+  auto prefix = std::make_shared<Prefix>();
+  Execution execution(program_, arrays_, nullptr, constants_, bit_constants_,
+                      fused_, replaced_, slots_, slot_count_, nullptr,
+                      prefix->stats);
   for (int k = 0; k < program_.inputs_size(); ++k) {
     const TensorBinding &binding = program_.inputs(k);
     Shape expected = ShapeOf(program_.buffers(binding.buffer()));
@@ -925,7 +1041,26 @@ Simulator::Run(const std::vector<Tensor> &inputs,
           absl::StrJoin(expected, ","), "]"));
     execution.SetInput(binding.buffer(), inputs[k].data);
   }
-  execution.Run();
+  execution.Run(0, prefix_end_);
+  prefix->values = std::move(execution.values());
+  // Keep only what the rest of the run reads: trials copy it.
+  for (size_t slot = 0; slot < last_use_.size(); ++slot)
+    if (last_use_[slot] < prefix_end_) {
+      prefix->values.reals[slot] = {};
+      prefix->values.bits[slot] = {};
+      prefix->values.counts[slot] = {};
+    }
+  return std::shared_ptr<const Prefix>(std::move(prefix));
+}
+
+absl::StatusOr<std::vector<Tensor>>
+Simulator::RunSuffix(const Prefix &prefix, const ChipState *chip,
+                     SimulationStats *stats) const {
+  SimulationStats run_stats = prefix.stats;
+  Execution execution(program_, arrays_, chip, constants_, bit_constants_,
+                      fused_, replaced_, slots_, slot_count_, &prefix.values,
+                      run_stats);
+  execution.Run(prefix_end_, program_.instructions_size());
   std::vector<Tensor> outputs;
   for (const TensorBinding &binding : program_.outputs())
     outputs.push_back(Tensor{ShapeOf(program_.buffers(binding.buffer())),
@@ -936,6 +1071,15 @@ Simulator::Run(const std::vector<Tensor> &inputs,
   if (stats)
     AddStats(*stats, run_stats);
   return outputs;
+}
+
+absl::StatusOr<std::vector<Tensor>>
+Simulator::Run(const std::vector<Tensor> &inputs,
+               SimulationStats *stats) const {
+  absl::StatusOr<std::shared_ptr<const Prefix>> prefix = RunPrefix(inputs);
+  if (!prefix.ok())
+    return prefix.status();
+  return RunSuffix(**prefix, nullptr, stats);
 }
 
 } // namespace hafnia

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -37,6 +38,31 @@ public:
   absl::StatusOr<std::vector<Tensor>> Run(const std::vector<Tensor> &inputs,
                                           SimulationStats *stats) const;
 
+  // The weights of one programming of the chip: every array's cells as the
+  // sense amplifiers read them, with the bit errors of this programming, and
+  // the fused layers' rows built from them.
+  struct ChipState;
+  // Programs a fresh chip on which every cell that is read (used rows, all
+  // columns, padding included) flips with probability `ber`.
+  std::unique_ptr<ChipState> ProgramWithErrors(double ber,
+                                               std::mt19937_64 &random) const;
+  // Cells flipped in each array of `chip` (by array number).
+  static const std::vector<uint64_t> &Flips(const ChipState &chip);
+  // Cells read in each array (used rows times columns), by array number.
+  std::vector<uint64_t> CellsRead() const;
+
+  // A run in two parts, so that Monte Carlo trials share what errors cannot
+  // change: RunPrefix runs the instructions before the first array read
+  // (the real-valued layers that feed the arrays) and keeps what the rest
+  // needs; RunSuffix runs the rest on `chip` (null: the error-free chip)
+  // and adds the whole run's statistics to `stats`.
+  class Prefix;
+  absl::StatusOr<std::shared_ptr<const Prefix>>
+  RunPrefix(const std::vector<Tensor> &inputs) const;
+  absl::StatusOr<std::vector<Tensor>> RunSuffix(const Prefix &prefix,
+                                                const ChipState *chip,
+                                                SimulationStats *stats) const;
+
   // Times each array has been programmed.
   const std::vector<uint64_t> &programming_cycles() const {
     return programming_cycles_;
@@ -57,7 +83,11 @@ public:
   struct FusedLayer {
     uint32_t source = 0; // the bits all the layer's input slices read
     int64_t fan_in = 0, outputs = 0, words = 0;
-    std::vector<uint64_t> weights; // outputs x words
+    // Per row tile: its arrays and their column tiles, and its used rows.
+    std::vector<std::vector<std::pair<uint32_t, int64_t>>> row_tiles;
+    std::vector<int64_t> rows_used;
+    // The error-free rows, outputs x words.
+    std::vector<uint64_t> weights;
     uint64_t row_reads_per_sample = 0, activations_per_sample = 0,
              digital_ops_per_sample = 0;
   };
@@ -81,7 +111,18 @@ private:
   std::vector<int64_t> slots_;
   int64_t slot_count_ = 0;
 
+  // The fused rows of `layer` from `arrays`, and per neuron the padding
+  // cells that read -1 instead of +1 (each takes one from the popcount).
+  void BuildFusedRows(const FusedLayer &layer,
+                      const std::vector<PackedArray> &arrays,
+                      std::vector<uint64_t> &weights,
+                      std::vector<int32_t> &padding_errors) const;
   void FuseLayers();
+
+  // Instructions before this one read no array.
+  int prefix_end_ = 0;
+  // By slot: the last instruction that reads it (outputs: never dropped).
+  std::vector<int> last_use_;
 };
 
 // Adds every counter of `add` to `total` (the counters are declared once, in

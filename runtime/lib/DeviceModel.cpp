@@ -1,0 +1,262 @@
+// The device and error model: BERs from device statistics, measured BER
+// tables, and the random draws of Monte Carlo trials.
+
+#include "hafnia/runtime/DeviceModel.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "hafnia/runtime/TensorIO.h"
+
+namespace hafnia {
+namespace {
+
+// Decades of cycling, log10(1 + cycles); log1p keeps small counts exact.
+double Decades(double cycles) {
+  if (!(cycles > 0))
+    return 0;
+  return std::log1p(cycles) / std::log(10.0);
+}
+
+// Phi(-x), the standard normal upper tail: erfc does not cancel where the
+// tail is small, as 1 - Phi(x) would.
+double NormalTail(double x) { return 0.5 * std::erfc(x / std::sqrt(2.0)); }
+
+// Index into BerTable::ber_ of a cell, or -1.
+int CellIndex(CellType cell) {
+  switch (cell) {
+  case CELL_1T1R:
+    return 0;
+  case CELL_2T2R:
+    return 1;
+  default:
+    return -1;
+  }
+}
+
+const char *CellName(int index) { return index == 0 ? "1T1R" : "2T2R"; }
+
+} // namespace
+
+DeviceState DeviceStateAfter(const DeviceModel &device, double cycles) {
+  double decades = Decades(cycles);
+  DeviceState state;
+  state.sigma =
+      device.log_sigma() * (1 + device.sigma_growth_per_decade() * decades);
+  state.window = device.log_window() *
+                 std::max(0.0, 1 - device.window_loss_per_decade() * decades);
+  return state;
+}
+
+double BitErrorRate(const DeviceModel &device, CellType cell, double cycles) {
+  DeviceState state = DeviceStateAfter(device, cycles);
+  // A closed window leaves the read to chance; a zero spread never errs.
+  if (!(state.window > 0))
+    return 0.5;
+  if (!(state.sigma > 0))
+    return 0;
+  // 1T1R: a device sits window/2 from the reference. 2T2R: the difference of
+  // two devices sits a whole window from 0 but spreads sqrt(2) sigma.
+  double separation = cell == CELL_1T1R
+                          ? state.window / (2 * state.sigma)
+                          : state.window / (std::sqrt(2.0) * state.sigma);
+  return NormalTail(separation);
+}
+
+absl::StatusOr<BerTable> BerTable::Load(const std::string &path) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok())
+    return text.status();
+  return Parse(*text, path);
+}
+
+absl::StatusOr<BerTable> BerTable::Parse(absl::string_view text,
+                                         absl::string_view source) {
+  constexpr absl::string_view kExpected =
+      "expected 'cycles,ber' or 'cycles,1T1R,2T2R'";
+  BerTable table;
+  table.source_ = std::string(source);
+  // The column of cycles, of a BER for both cells, and of each cell's BER.
+  int cycles_column = -1, both_column = -1;
+  int cell_column[2] = {-1, -1};
+  size_t columns = 0;
+  int header_line = 0;
+  double last_cycles = 0;
+  std::string last_cycles_text;
+  int line_number = 0;
+  auto error = [&](absl::string_view message) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ":", line_number, ": ", message));
+  };
+
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    line = absl::StripAsciiWhitespace(line); // also a '\r' of CRLF files
+    if (line.empty() || line[0] == '#')
+      continue;
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
+    for (absl::string_view &field : fields)
+      field = absl::StripAsciiWhitespace(field);
+
+    if (header_line == 0) {
+      header_line = line_number;
+      table.header_ = std::string(line);
+      columns = fields.size();
+      for (size_t i = 0; i < fields.size(); ++i) {
+        std::string name = absl::AsciiStrToLower(fields[i]);
+        int *column = name == "cycles" ? &cycles_column
+                      : name == "ber"  ? &both_column
+                      : name == "1t1r" ? &cell_column[0]
+                      : name == "2t2r" ? &cell_column[1]
+                                       : nullptr;
+        if (column == nullptr)
+          return error(absl::StrCat("unknown column '", fields[i],
+                                    "' in the header: ", kExpected));
+        if (*column >= 0)
+          return error(absl::StrCat("column '", fields[i],
+                                    "' appears twice in the header"));
+        *column = static_cast<int>(i);
+      }
+      if (cycles_column < 0)
+        return error(
+            absl::StrCat("the header has no 'cycles' column: ", kExpected));
+      bool has_cell = cell_column[0] >= 0 || cell_column[1] >= 0;
+      if (both_column >= 0 && has_cell)
+        return error(absl::StrCat("the header mixes 'ber' with per-cell "
+                                  "columns: ",
+                                  kExpected));
+      if (both_column < 0 && !has_cell)
+        return error(absl::StrCat("the header has no BER column: ", kExpected));
+      continue;
+    }
+
+    if (fields.size() != columns)
+      return error(absl::StrCat("expected ", columns, " values (",
+                                table.header_, "), found ", fields.size()));
+    double values[4];
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (!absl::SimpleAtod(fields[i], &values[i]) || !std::isfinite(values[i]))
+        return error(absl::StrCat("value ", i + 1, " ('", fields[i],
+                                  "') is not a finite number"));
+    }
+    double cycles = values[cycles_column];
+    if (cycles < 0)
+      return error(absl::StrCat("cycles ", fields[cycles_column],
+                                " is negative: expected >= 0"));
+    if (!table.decades_.empty() && !(cycles > last_cycles))
+      return error(absl::StrCat("cycles ", fields[cycles_column],
+                                " does not exceed the previous row's ",
+                                last_cycles_text,
+                                ": rows must have strictly increasing cycles"));
+    for (int cell = 0; cell < 2; ++cell) {
+      int column = both_column >= 0 ? both_column : cell_column[cell];
+      if (column < 0)
+        continue;
+      double ber = values[column];
+      if (!(ber >= 0 && ber <= 0.5))
+        return error(
+            absl::StrCat("BER ", fields[column], " is outside [0, 0.5]"));
+      table.ber_[cell].push_back(ber);
+    }
+    last_cycles = cycles;
+    last_cycles_text = std::string(fields[cycles_column]);
+    table.decades_.push_back(Decades(cycles));
+  }
+
+  if (header_line == 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": empty BER table: ", kExpected, " and then rows"));
+  if (table.decades_.empty())
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ":", header_line, ": the BER table has a header but no rows"));
+  return table;
+}
+
+absl::StatusOr<double> BerTable::Lookup(CellType cell, double cycles) const {
+  int index = CellIndex(cell);
+  if (index < 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_, ": no BER for an unspecified cell type: expected "
+                              "1T1R or 2T2R"));
+  const std::vector<double> &ber = ber_[index];
+  if (ber.empty())
+    return absl::InvalidArgumentError(absl::StrCat(
+        source_, ": the BER table has no column for ", CellName(index),
+        " cells (header '", header_, "'): add a '", CellName(index),
+        "' column or use a single 'ber' column"));
+  if (!(cycles >= 0))
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_, ": cannot look up the BER at ", cycles,
+                     " cycles: expected cycles >= 0"));
+
+  double x = Decades(cycles);
+  if (x <= decades_.front())
+    return ber.front();
+  if (x >= decades_.back())
+    return ber.back();
+  // The row after x; there is one before it, since x is inside the range.
+  size_t upper =
+      std::upper_bound(decades_.begin(), decades_.end(), x) - decades_.begin();
+  size_t lower = upper - 1;
+  double span = decades_[upper] - decades_[lower];
+  // Huge, nearly equal cycle counts can share a log; take the later row.
+  if (!(span > 0))
+    return ber[upper];
+  double t = (x - decades_[lower]) / span;
+  double a = ber[lower], b = ber[upper];
+  // A BER of 0 has no logarithm: interpolate that segment linearly.
+  if (a == 0 || b == 0)
+    return a + t * (b - a);
+  return std::pow(10.0, std::log10(a) + t * (std::log10(b) - std::log10(a)));
+}
+
+std::vector<int64_t> SampleFlips(int64_t count, double p,
+                                 std::mt19937_64 &random) {
+  std::vector<int64_t> flips;
+  if (count <= 0 || !(p > 0))
+    return flips;
+  if (p >= 1) {
+    flips.resize(count);
+    for (int64_t i = 0; i < count; ++i)
+      flips[i] = i;
+    return flips;
+  }
+  // Room for the mean plus a few standard deviations, capped at count.
+  double expected = static_cast<double>(count) * p;
+  flips.reserve(static_cast<size_t>(std::min<double>(
+      static_cast<double>(count), expected + 6 * std::sqrt(expected) + 16)));
+  // The gap before each flip is geometric: P(gap = k) = (1-p)^k p. Inversion
+  // of u uniform in (0, 1] gives it as floor(log(u) / log(1 - p)); log1p
+  // keeps log(1 - p) accurate for the tiny p of real devices.
+  const double log_keep = std::log1p(-p);
+  int64_t position = 0;
+  while (true) {
+    // 53 random bits, shifted into (0, 1] so that log(u) is finite.
+    double u = static_cast<double>((random() >> 11) + 1) * 0x1p-53;
+    double gap = std::floor(std::log(u) / log_keep);
+    // Compare in double: a huge gap must not overflow int64_t.
+    if (gap >= static_cast<double>(count - position))
+      break;
+    position += static_cast<int64_t>(gap);
+    flips.push_back(position);
+    ++position;
+    if (position >= count)
+      break;
+  }
+  return flips;
+}
+
+std::mt19937_64 TrialEngine(uint64_t seed, uint64_t trial) {
+  // seed_seq takes 32-bit words; spreading all 128 bits through it gives
+  // streams that do not overlap in practice, whatever the seed and trial.
+  std::seed_seq sequence{
+      static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
+      static_cast<uint32_t>(trial), static_cast<uint32_t>(trial >> 32)};
+  return std::mt19937_64(sequence);
+}
+
+} // namespace hafnia
