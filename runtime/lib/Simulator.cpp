@@ -49,15 +49,6 @@ struct RunValues {
   std::vector<std::vector<int32_t>> counts;
 };
 
-struct Simulator::ChipState {
-  std::vector<PackedArray> arrays;
-  // By instruction, for fused layers: rows and flipped padding cells.
-  std::vector<std::vector<uint64_t>> fused_weights;
-  std::vector<std::vector<int32_t>> fused_padding_errors;
-  // By array: cells flipped in this programming.
-  std::vector<uint64_t> flips;
-};
-
 class Simulator::Prefix {
 public:
   RunValues values;

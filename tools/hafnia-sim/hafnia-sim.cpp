@@ -1,11 +1,20 @@
-// hafnia-sim: run a compiled program (.hfp) on the simulated chip.
+// hafnia-sim: run a compiled program (.hfp) on the simulated chip, with or
+// without the bit errors of its RRAM cells.
 //
 //   hafnia-sim model.hfp --input x.npy [--labels y.npy] [--output out.npy]
-//              [--threads=T] [--report=FILE.json]
+//       [--threads=T] [--report=FILE.json]
+//       [--cell=2T2R|1T1R] [--cycles=N | --ber=P | --ber-table=F.csv]
+//       [--trials=K] [--seed=S]
+//       [--sweep-cycles=N,... | --sweep-ber=P,...] [--sweep-svg=FILE.svg]
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,11 +22,14 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
+#include "hafnia/runtime/DeviceModel.h"
+#include "hafnia/runtime/ErrorReport.h"
 #include "hafnia/runtime/Program.h"
 #include "hafnia/runtime/Shapes.h"
 #include "hafnia/runtime/Simulator.h"
@@ -28,10 +40,28 @@ ABSL_FLAG(std::string, input, "",
           ".pb files, comma-separated for a program with several inputs");
 ABSL_FLAG(std::string, labels, "",
           "Class labels (.npy of integers, one per sample) for accuracy");
-ABSL_FLAG(std::string, output, "", "Write the first output as .npy");
+ABSL_FLAG(std::string, output, "",
+          "Write the first output as .npy (of trial 0 when simulating errors)");
 ABSL_FLAG(int, threads, 1,
           "Samples run in parallel; the results are the same for any count");
-ABSL_FLAG(std::string, report, "", "Write the simulation report as JSON");
+ABSL_FLAG(std::string, report, "", "Write the report as JSON");
+ABSL_FLAG(std::string, cell, "",
+          "Cell type of the arrays: 2T2R or 1T1R (default: the chip's)");
+ABSL_FLAG(std::string, cycles, "",
+          "Programming cycles the devices have seen: the error model gives "
+          "the bit-error rate (or --ber-table does)");
+ABSL_FLAG(std::string, ber, "", "A bit-error rate to use as it is");
+ABSL_FLAG(std::string, ber_table, "",
+          "A measured BER-versus-cycles table (CSV; docs/device-model.md), "
+          "read at --cycles");
+ABSL_FLAG(int, trials, 10,
+          "Monte Carlo trials with errors: each programs a fresh chip");
+ABSL_FLAG(uint64_t, seed, 1, "Seed of the trials' random streams");
+ABSL_FLAG(std::string, sweep_cycles, "",
+          "Comma-separated cycle counts: 1T1R and 2T2R side by side");
+ABSL_FLAG(std::string, sweep_ber, "", "Comma-separated bit-error rates");
+ABSL_FLAG(std::string, sweep_svg, "",
+          "Plot the sweep's accuracy and agreement as SVG");
 
 namespace {
 
@@ -42,21 +72,36 @@ int Fail(absl::string_view message) {
   return 1;
 }
 
+// Calls work(i) for i in [0, count) on `threads` threads.
+void ParallelFor(size_t count, int threads,
+                 const std::function<void(size_t)> &work) {
+  std::atomic<size_t> next{0};
+  auto loop = [&] {
+    for (size_t i = next++; i < count; i = next++)
+      work(i);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::min<int>(threads, count); ++t)
+    pool.emplace_back(loop);
+  loop();
+  for (std::thread &thread : pool)
+    thread.join();
+}
+
 // Splits `tensor`, a batch of samples, into chunks of the program's input
 // shape; fails when the shapes do not fit.
 absl::StatusOr<std::vector<Tensor>>
 SplitBatch(const Tensor &tensor, const std::string &source,
            const std::string &name, const std::vector<int64_t> &shape) {
   std::vector<int64_t> sample(shape.begin() + 1, shape.end());
-  std::string expected =
-      absl::StrCat("[N*", shape[0], ",", absl::StrJoin(sample, ","), "]");
   if (tensor.shape.size() != shape.size() ||
       !std::equal(sample.begin(), sample.end(), tensor.shape.begin() + 1) ||
-      shape[0] == 0 || tensor.shape[0] % shape[0] != 0 || tensor.shape[0] == 0)
+      shape[0] == 0 || tensor.shape[0] == 0 || tensor.shape[0] % shape[0])
     return absl::InvalidArgumentError(absl::StrCat(
         source, ": input '", name, "' has shape [",
-        absl::StrJoin(tensor.shape, ","), "], the program expects ", expected,
-        " (a batch of samples along the first axis)"));
+        absl::StrJoin(tensor.shape, ","), "], the program expects [N*",
+        shape[0], ",", absl::StrJoin(sample, ","),
+        "] (a batch of samples along the first axis)"));
   int64_t chunk = hafnia::NumElements(shape);
   std::vector<Tensor> chunks;
   for (int64_t start = 0; start < static_cast<int64_t>(tensor.data.size());
@@ -67,19 +112,156 @@ SplitBatch(const Tensor &tensor, const std::string &source,
   return chunks;
 }
 
-// Prints every statistic, as declared in report.proto.
-std::string FormatStats(const hafnia::SimulationStats &stats) {
-  std::string text;
-  const auto *descriptor = stats.GetDescriptor();
-  const auto *reflection = stats.GetReflection();
-  for (int f = 0; f < descriptor->field_count(); ++f) {
-    const auto *field = descriptor->field(f);
-    absl::StrAppend(
-        &text, "  ", field->name(),
-        std::string(std::max<int>(1, 20 - field->name().size()), ' '),
-        reflection->GetUInt64(stats, field), "\n");
+// The first output of every chunk, joined along the batch axis.
+Tensor JoinFirstOutputs(const std::vector<std::vector<Tensor>> &outputs) {
+  Tensor joined;
+  for (const std::vector<Tensor> &chunk : outputs) {
+    if (joined.shape.empty()) {
+      joined.shape = chunk[0].shape;
+      joined.shape[0] = 0;
+    }
+    joined.shape[0] += chunk[0].shape[0];
+    joined.data.insert(joined.data.end(), chunk[0].data.begin(),
+                       chunk[0].data.end());
   }
-  return text;
+  return joined;
+}
+
+// The predicted class of each sample: argmax over the first output's rest.
+std::vector<int64_t> Predict(const Tensor &output) {
+  int64_t samples = output.shape[0];
+  int64_t classes = samples ? output.data.size() / samples : 0;
+  std::vector<int64_t> predicted(samples);
+  for (int64_t s = 0; s < samples; ++s) {
+    const float *row = output.data.data() + s * classes;
+    predicted[s] = std::max_element(row, row + classes) - row;
+  }
+  return predicted;
+}
+
+double Agreement(const std::vector<int64_t> &a, const std::vector<int64_t> &b) {
+  int64_t same = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    same += a[i] == b[i];
+  return a.empty() ? 1.0 : static_cast<double>(same) / a.size();
+}
+
+std::optional<std::vector<double>> ParseList(const std::string &text) {
+  std::vector<double> values;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    double value;
+    if (!absl::SimpleAtod(item, &value) || value < 0)
+      return std::nullopt;
+    values.push_back(value);
+  }
+  return values;
+}
+
+// What the trials of one error setting found.
+struct TrialResults {
+  std::vector<double> agreement, accuracy;
+  std::vector<uint64_t> flips; // by array, summed over trials
+  Tensor first_output;         // of trial 0
+};
+
+class Runner {
+public:
+  Runner(const hafnia::Simulator &simulator,
+         std::vector<std::shared_ptr<const hafnia::Simulator::Prefix>> prefixes,
+         int threads)
+      : simulator_(simulator), prefixes_(std::move(prefixes)),
+        threads_(threads) {}
+
+  // Every chunk on `chip` (null: error-free); statistics summed in order.
+  absl::StatusOr<Tensor> RunAll(const hafnia::Simulator::ChipState *chip,
+                                hafnia::SimulationStats *stats) const {
+    std::vector<std::vector<Tensor>> outputs(prefixes_.size());
+    std::vector<hafnia::SimulationStats> chunk_stats(prefixes_.size());
+    std::vector<absl::Status> errors(prefixes_.size());
+    ParallelFor(prefixes_.size(), threads_, [&](size_t c) {
+      auto result = simulator_.RunSuffix(*prefixes_[c], chip, &chunk_stats[c]);
+      if (result.ok())
+        outputs[c] = *std::move(result);
+      else
+        errors[c] = result.status();
+    });
+    for (const absl::Status &error : errors)
+      if (!error.ok())
+        return error;
+    if (stats)
+      for (const hafnia::SimulationStats &s : chunk_stats)
+        hafnia::AddStats(*stats, s);
+    return JoinFirstOutputs(outputs);
+  }
+
+  absl::StatusOr<TrialResults>
+  RunTrials(double ber, int trials, uint64_t seed,
+            const std::vector<int64_t> &ideal,
+            const std::vector<int64_t> *labels) const {
+    TrialResults results;
+    results.flips.assign(simulator_.CellsRead().size(), 0);
+    for (int t = 0; t < trials; ++t) {
+      std::mt19937_64 random = hafnia::TrialEngine(seed, t);
+      auto chip = simulator_.ProgramWithErrors(ber, random);
+      const std::vector<uint64_t> &flips = hafnia::Simulator::Flips(*chip);
+      for (size_t a = 0; a < flips.size(); ++a)
+        results.flips[a] += flips[a];
+      absl::StatusOr<Tensor> output = RunAll(chip.get(), nullptr);
+      if (!output.ok())
+        return output.status();
+      std::vector<int64_t> predicted = Predict(*output);
+      results.agreement.push_back(Agreement(predicted, ideal));
+      if (labels)
+        results.accuracy.push_back(Agreement(predicted, *labels));
+      if (t == 0)
+        results.first_output = *std::move(output);
+    }
+    return results;
+  }
+
+private:
+  const hafnia::Simulator &simulator_;
+  std::vector<std::shared_ptr<const hafnia::Simulator::Prefix>> prefixes_;
+  int threads_;
+};
+
+// The bit-error rate for `cell` after `cycles`, from --ber, the BER table or
+// the device model, and where it came from.
+struct BerSetting {
+  std::optional<double> fixed;
+  std::optional<hafnia::BerTable> table;
+  std::string table_path;
+};
+
+absl::StatusOr<double> BerFor(const BerSetting &setting,
+                              const hafnia::ChipConfig &chip,
+                              hafnia::CellType cell, double cycles) {
+  if (setting.fixed)
+    return *setting.fixed;
+  if (setting.table)
+    return setting.table->Lookup(cell, cycles);
+  return hafnia::BitErrorRate(chip.device(), cell, cycles);
+}
+
+std::string SourceOf(const BerSetting &setting) {
+  if (setting.fixed)
+    return "--ber";
+  if (setting.table)
+    return setting.table_path;
+  return "device model";
+}
+
+absl::Status WriteJson(const std::string &path,
+                       const google::protobuf::Message &message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options)
+           .ok())
+    return absl::InternalError("cannot print the report as JSON");
+  return hafnia::WriteFileAtomically(path, json);
 }
 
 } // namespace
@@ -88,30 +270,115 @@ int main(int argc, char **argv) {
   absl::SetProgramUsageMessage(
       "Runs a compiled program on the simulated RRAM chip.\nUsage: hafnia-sim "
       "model.hfp --input x.npy [--labels y.npy] [--output out.npy] "
-      "[--threads=T] [--report=FILE.json]");
-  std::vector<char *> arguments = absl::ParseCommandLine(argc, argv);
+      "[--threads=T] [--report=FILE.json] [--cell=2T2R|1T1R] [--cycles=N | "
+      "--ber=P | --ber-table=F.csv] [--trials=K] [--seed=S] "
+      "[--sweep-cycles=N,... | --sweep-ber=P,...] [--sweep-svg=FILE.svg]");
+  // The documented flags use dashes (--ber-table); Abseil's names cannot.
+  std::vector<std::string> normalized(argv, argv + argc);
+  for (std::string &argument : normalized)
+    if (argument.rfind("--", 0) == 0)
+      std::replace(argument.begin() + 2,
+                   argument.begin() +
+                       std::min(argument.find('='), argument.size()),
+                   '-', '_');
+  std::vector<char *> pointers;
+  for (std::string &argument : normalized)
+    pointers.push_back(argument.data());
+  std::vector<char *> arguments = absl::ParseCommandLine(
+      static_cast<int>(pointers.size()), pointers.data());
   if (arguments.size() != 2)
     return Fail("give exactly one program: hafnia-sim model.hfp --input x.npy");
   int threads = absl::GetFlag(FLAGS_threads);
   if (threads < 1)
     return Fail("--threads must be at least 1");
+  int trials = absl::GetFlag(FLAGS_trials);
+  if (trials < 1)
+    return Fail("--trials must be at least 1");
+
+  // The error setting, checked before anything runs.
+  BerSetting ber_setting;
+  std::optional<double> cycles;
+  if (!absl::GetFlag(FLAGS_cycles).empty()) {
+    double value;
+    if (!absl::SimpleAtod(absl::GetFlag(FLAGS_cycles), &value) || value < 0)
+      return Fail("--cycles must be a non-negative number, got '" +
+                  absl::GetFlag(FLAGS_cycles) + "'");
+    cycles = value;
+  }
+  if (!absl::GetFlag(FLAGS_ber).empty()) {
+    double value;
+    if (!absl::SimpleAtod(absl::GetFlag(FLAGS_ber), &value) || value < 0 ||
+        value > 1)
+      return Fail("--ber must be a probability in [0, 1], got '" +
+                  absl::GetFlag(FLAGS_ber) + "'");
+    if (cycles || !absl::GetFlag(FLAGS_ber_table).empty())
+      return Fail("--ber sets the bit-error rate itself: give it without "
+                  "--cycles and --ber-table");
+    ber_setting.fixed = value;
+  }
+  if (!absl::GetFlag(FLAGS_ber_table).empty()) {
+    ber_setting.table_path = absl::GetFlag(FLAGS_ber_table);
+    absl::StatusOr<hafnia::BerTable> table =
+        hafnia::BerTable::Load(ber_setting.table_path);
+    if (!table.ok())
+      return Fail(table.status().message());
+    ber_setting.table = *std::move(table);
+    if (!cycles && absl::GetFlag(FLAGS_sweep_cycles).empty())
+      return Fail("--ber-table is read at a cycle count: give --cycles (or "
+                  "--sweep-cycles)");
+  }
+  std::optional<std::vector<double>> sweep_cycles, sweep_ber;
+  if (!absl::GetFlag(FLAGS_sweep_cycles).empty()) {
+    sweep_cycles = ParseList(absl::GetFlag(FLAGS_sweep_cycles));
+    if (!sweep_cycles || sweep_cycles->empty())
+      return Fail("--sweep-cycles must be comma-separated non-negative "
+                  "numbers, got '" +
+                  absl::GetFlag(FLAGS_sweep_cycles) + "'");
+  }
+  if (!absl::GetFlag(FLAGS_sweep_ber).empty()) {
+    sweep_ber = ParseList(absl::GetFlag(FLAGS_sweep_ber));
+    if (!sweep_ber || sweep_ber->empty() ||
+        std::any_of(sweep_ber->begin(), sweep_ber->end(),
+                    [](double p) { return p > 1; }))
+      return Fail("--sweep-ber must be comma-separated probabilities, got '" +
+                  absl::GetFlag(FLAGS_sweep_ber) + "'");
+  }
+  if (sweep_cycles && sweep_ber)
+    return Fail("sweep --sweep-cycles or --sweep-ber, not both");
+  bool sweeping = sweep_cycles || sweep_ber;
+  if (sweeping && (cycles || ber_setting.fixed))
+    return Fail("a sweep sets the cycles or BER itself: drop --cycles and "
+                "--ber");
+  bool errors = sweeping || cycles || ber_setting.fixed;
 
   absl::StatusOr<hafnia::Program> program = hafnia::ReadProgram(arguments[1]);
   if (!program.ok())
     return Fail(program.status().message());
-  absl::StatusOr<std::unique_ptr<hafnia::Simulator>> simulator =
+  absl::StatusOr<std::unique_ptr<hafnia::Simulator>> created =
       hafnia::Simulator::Create(*std::move(program));
-  if (!simulator.ok())
-    return Fail(simulator.status().message());
-  const hafnia::Program &p = (*simulator)->program();
+  if (!created.ok())
+    return Fail(created.status().message());
+  const hafnia::Simulator &simulator = **created;
+  const hafnia::Program &p = simulator.program();
 
+  hafnia::CellType cell = p.chip().cell();
+  if (!absl::GetFlag(FLAGS_cell).empty()) {
+    std::string name = absl::GetFlag(FLAGS_cell);
+    if (name == "2T2R")
+      cell = hafnia::CELL_2T2R;
+    else if (name == "1T1R")
+      cell = hafnia::CELL_1T1R;
+    else
+      return Fail("--cell must be 2T2R or 1T1R, got '" + name + "'");
+  }
+
+  // Inputs, split into the program's batches.
   std::vector<std::string> files =
       absl::StrSplit(absl::GetFlag(FLAGS_input), ',', absl::SkipEmpty());
   if (files.size() != static_cast<size_t>(p.inputs_size()))
     return Fail(absl::StrCat("the program takes ", p.inputs_size(),
                              " input(s): give as many files to --input, got ",
                              files.size()));
-  // chunks[c][k]: input k of chunk c.
   std::vector<std::vector<Tensor>> chunks;
   for (size_t k = 0; k < files.size(); ++k) {
     absl::StatusOr<Tensor> tensor = hafnia::ReadTensor(files[k]);
@@ -130,99 +397,176 @@ int main(int argc, char **argv) {
       chunks[c].push_back(std::move((*split)[c]));
   }
 
-  // Chunks run in parallel; each keeps its own outputs and statistics, and
-  // both are combined in chunk order, so any thread count gives the same.
-  std::vector<std::vector<Tensor>> outputs(chunks.size());
-  std::vector<hafnia::SimulationStats> stats(chunks.size());
-  std::vector<absl::Status> errors(chunks.size());
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t c = next++; c < chunks.size(); c = next++) {
-      absl::StatusOr<std::vector<Tensor>> result =
-          (*simulator)->Run(chunks[c], &stats[c]);
-      if (result.ok())
-        outputs[c] = *std::move(result);
-      else
-        errors[c] = result.status();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::min<int>(threads, chunks.size()); ++t)
-    pool.emplace_back(work);
-  work();
-  for (std::thread &thread : pool)
-    thread.join();
-  for (const absl::Status &error : errors)
-    if (!error.ok())
-      return Fail(error.message());
+  // The array-free part of every run, once: errors cannot change it.
+  std::vector<std::shared_ptr<const hafnia::Simulator::Prefix>> prefixes(
+      chunks.size());
+  std::vector<absl::Status> failures(chunks.size());
+  ParallelFor(chunks.size(), threads, [&](size_t c) {
+    auto prefix = simulator.RunPrefix(chunks[c]);
+    if (prefix.ok())
+      prefixes[c] = *std::move(prefix);
+    else
+      failures[c] = prefix.status();
+  });
+  for (const absl::Status &failure : failures)
+    if (!failure.ok())
+      return Fail(failure.message());
+  Runner runner(simulator, std::move(prefixes), threads);
 
   hafnia::SimulationReport report;
   report.set_program(arguments[1]);
   report.set_threads(threads);
-  hafnia::SimulationStats *total = report.mutable_stats();
-  for (const hafnia::SimulationStats &s : stats)
-    hafnia::AddStats(*total, s);
+  absl::StatusOr<Tensor> ideal = runner.RunAll(nullptr, report.mutable_stats());
+  if (!ideal.ok())
+    return Fail(ideal.status().message());
   uint64_t programmed = 0;
-  for (uint64_t cycles : (*simulator)->programming_cycles())
-    programmed += cycles;
-  total->set_programming_cycles(programmed);
-
-  // The first output of every chunk, joined along the batch axis.
-  Tensor first;
-  for (const std::vector<Tensor> &chunk : outputs) {
-    if (first.shape.empty()) {
-      first.shape = chunk[0].shape;
-      first.shape[0] = 0;
-    }
-    first.shape[0] += chunk[0].shape[0];
-    first.data.insert(first.data.end(), chunk[0].data.begin(),
-                      chunk[0].data.end());
-  }
-  int64_t samples = first.shape[0];
+  for (uint64_t count : simulator.programming_cycles())
+    programmed += count;
+  report.mutable_stats()->set_programming_cycles(programmed);
+  int64_t samples = ideal->shape[0];
   report.set_samples(samples);
+  std::vector<int64_t> ideal_predictions = Predict(*ideal);
+
+  std::optional<std::vector<int64_t>> labels;
   if (!absl::GetFlag(FLAGS_labels).empty()) {
-    absl::StatusOr<std::vector<int64_t>> labels =
+    absl::StatusOr<std::vector<int64_t>> read =
         hafnia::ReadNpyLabels(absl::GetFlag(FLAGS_labels));
-    if (!labels.ok())
-      return Fail(labels.status().message());
-    if (static_cast<int64_t>(labels->size()) != samples)
+    if (!read.ok())
+      return Fail(read.status().message());
+    if (static_cast<int64_t>(read->size()) != samples)
       return Fail(absl::StrCat(absl::GetFlag(FLAGS_labels), " holds ",
-                               labels->size(), " labels for ", samples,
+                               read->size(), " labels for ", samples,
                                " samples"));
-    int64_t classes = first.data.size() / samples, correct = 0;
-    for (int64_t s = 0; s < samples; ++s) {
-      const float *row = first.data.data() + s * classes;
-      correct += std::max_element(row, row + classes) - row == (*labels)[s];
-    }
-    report.set_correct(correct);
-    report.set_accuracy(static_cast<double>(correct) / samples);
+    labels = *std::move(read);
+    double accuracy = Agreement(ideal_predictions, *labels);
+    report.set_accuracy(accuracy);
+    report.set_correct(static_cast<uint64_t>(std::llround(accuracy * samples)));
   }
+  const std::vector<int64_t> *label_pointer = labels ? &*labels : nullptr;
+  std::vector<uint64_t> cells = simulator.CellsRead();
+  uint64_t total_cells = 0;
+  for (uint64_t count : cells)
+    total_cells += count;
+
+  if (sweeping) {
+    hafnia::SweepReport sweep;
+    sweep.set_program(arguments[1]);
+    sweep.set_parameter(sweep_cycles ? "cycles" : "ber");
+    sweep.set_samples(samples);
+    sweep.set_trials(trials);
+    sweep.set_seed(absl::GetFlag(FLAGS_seed));
+    if (labels)
+      sweep.set_ideal_accuracy(report.accuracy());
+    std::vector<std::pair<hafnia::CellType, double>> points;
+    if (sweep_cycles) {
+      for (hafnia::CellType c : {hafnia::CELL_1T1R, hafnia::CELL_2T2R})
+        for (double n : *sweep_cycles)
+          points.push_back({c, n});
+    } else {
+      for (double rate : *sweep_ber)
+        points.push_back({cell, rate});
+    }
+    bool progress = isatty(STDERR_FILENO);
+    for (size_t i = 0; i < points.size(); ++i) {
+      auto [point_cell, value] = points[i];
+      absl::StatusOr<double> rate =
+          sweep_cycles ? BerFor(ber_setting, p.chip(), point_cell, value)
+                       : absl::StatusOr<double>(value);
+      if (!rate.ok())
+        return Fail(rate.status().message());
+      if (progress)
+        std::cerr << absl::StrFormat("\rsweep point %d of %d", i + 1,
+                                     points.size())
+                  << std::flush;
+      absl::StatusOr<TrialResults> results =
+          runner.RunTrials(*rate, trials, absl::GetFlag(FLAGS_seed),
+                           ideal_predictions, label_pointer);
+      if (!results.ok())
+        return Fail(results.status().message());
+      hafnia::SweepPoint *point = sweep.add_points();
+      point->set_cell(sweep_cycles
+                          ? (point_cell == hafnia::CELL_1T1R ? "1T1R" : "2T2R")
+                          : "any");
+      point->set_cycles(sweep_cycles ? value : 0);
+      point->mutable_ber()->set_expected(*rate);
+      uint64_t flipped = 0;
+      for (uint64_t count : results->flips)
+        flipped += count;
+      point->mutable_ber()->set_observed(
+          total_cells ? static_cast<double>(flipped) / (total_cells * trials)
+                      : 0);
+      *point->mutable_agreement_with_ideal() =
+          hafnia::Summarize(results->agreement);
+      *point->mutable_accuracy() = hafnia::Summarize(results->accuracy);
+    }
+    if (progress)
+      std::cerr << "\n";
+    if (!absl::GetFlag(FLAGS_report).empty())
+      if (absl::Status status = WriteJson(absl::GetFlag(FLAGS_report), sweep);
+          !status.ok())
+        return Fail(status.message());
+    if (!absl::GetFlag(FLAGS_sweep_svg).empty())
+      if (absl::Status status = hafnia::WriteFileAtomically(
+              absl::GetFlag(FLAGS_sweep_svg), hafnia::SweepToSvg(sweep));
+          !status.ok())
+        return Fail(status.message());
+    std::cout << hafnia::FormatSweep(sweep);
+    return 0;
+  }
+
+  Tensor written = *ideal;
+  if (errors) {
+    absl::StatusOr<double> rate =
+        BerFor(ber_setting, p.chip(), cell, cycles.value_or(0));
+    if (!rate.ok())
+      return Fail(rate.status().message());
+    absl::StatusOr<TrialResults> results =
+        runner.RunTrials(*rate, trials, absl::GetFlag(FLAGS_seed),
+                         ideal_predictions, label_pointer);
+    if (!results.ok())
+      return Fail(results.status().message());
+    report.set_cell(cell == hafnia::CELL_1T1R ? "1T1R" : "2T2R");
+    report.set_cycles(cycles.value_or(0));
+    report.set_ber_source(SourceOf(ber_setting));
+    report.set_trials(trials);
+    report.set_seed(absl::GetFlag(FLAGS_seed));
+    report.mutable_ber()->set_expected(*rate);
+    uint64_t flipped = 0;
+    std::map<std::string, hafnia::FlipCount> layers;
+    for (const hafnia::ArrayImage &image : p.arrays()) {
+      hafnia::FlipCount *array = report.add_array_flips();
+      array->set_layer(image.layer());
+      array->set_array(image.array());
+      array->set_cells(cells[image.array()]);
+      array->set_expected(*rate * cells[image.array()] * trials);
+      array->set_observed(results->flips[image.array()]);
+      flipped += results->flips[image.array()];
+      hafnia::FlipCount &layer = layers[image.layer()];
+      layer.set_layer(image.layer());
+      layer.set_cells(layer.cells() + array->cells());
+      layer.set_expected(layer.expected() + array->expected());
+      layer.set_observed(layer.observed() + array->observed());
+    }
+    for (const auto &[name, layer] : layers)
+      *report.add_layer_flips() = layer;
+    report.mutable_ber()->set_observed(
+        total_cells ? static_cast<double>(flipped) / (total_cells * trials)
+                    : 0);
+    *report.mutable_agreement_with_ideal() =
+        hafnia::Summarize(results->agreement);
+    *report.mutable_accuracy_trials() = hafnia::Summarize(results->accuracy);
+    written = std::move(results->first_output);
+  }
+
   if (!absl::GetFlag(FLAGS_output).empty())
     if (absl::Status status =
-            hafnia::WriteNpy(absl::GetFlag(FLAGS_output), first);
+            hafnia::WriteNpy(absl::GetFlag(FLAGS_output), written);
         !status.ok())
       return Fail(status.message());
-  if (!absl::GetFlag(FLAGS_report).empty()) {
-    google::protobuf::util::JsonPrintOptions options;
-    options.add_whitespace = true;
-    options.preserve_proto_field_names = true;
-    options.always_print_primitive_fields = true;
-    std::string json;
-    if (!google::protobuf::util::MessageToJsonString(report, &json, options)
-             .ok())
-      return Fail("cannot print the report as JSON");
-    if (absl::Status status =
-            hafnia::WriteFileAtomically(absl::GetFlag(FLAGS_report), json);
+  if (!absl::GetFlag(FLAGS_report).empty())
+    if (absl::Status status = WriteJson(absl::GetFlag(FLAGS_report), report);
         !status.ok())
       return Fail(status.message());
-  }
-
-  std::cout << "samples             " << samples << "\n";
-  if (report.has_accuracy())
-    std::cout << "accuracy            "
-              << absl::StrFormat("%.4f (%d of %d)", report.accuracy(),
-                                 report.correct(), samples)
-              << "\n";
-  std::cout << "stats\n" << FormatStats(*total);
+  std::cout << hafnia::FormatSimulationReport(report);
   return 0;
 }

@@ -40,7 +40,7 @@ public:
 
   // The weights of one programming of the chip: every array's cells as the
   // sense amplifiers read them, with the bit errors of this programming, and
-  // the fused layers' rows built from them.
+  // the fused layers' rows built from them (defined below).
   struct ChipState;
   // Programs a fresh chip on which every cell that is read (used rows, all
   // columns, padding included) flips with probability `ber`.
@@ -90,6 +90,15 @@ public:
     std::vector<uint64_t> weights;
     uint64_t row_reads_per_sample = 0, activations_per_sample = 0,
              digital_ops_per_sample = 0;
+  };
+
+  struct ChipState {
+    std::vector<PackedArray> arrays;
+    // By instruction, for fused layers: rows and flipped padding cells.
+    std::vector<std::vector<uint64_t>> fused_weights;
+    std::vector<std::vector<int32_t>> fused_padding_errors;
+    // By array: cells flipped in this programming.
+    std::vector<uint64_t> flips;
   };
 
 private:

@@ -1,0 +1,239 @@
+// Error-rate reports as text and SVG.
+
+#include "hafnia/runtime/ErrorReport.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace hafnia {
+namespace {
+
+std::string Percent(double fraction) {
+  return absl::StrFormat("%.2f%%", 100.0 * fraction);
+}
+
+std::string Describe(const TrialSummary &summary) {
+  return absl::StrFormat("mean %s, spread %s, min %s, max %s",
+                         Percent(summary.mean()), Percent(summary.spread()),
+                         Percent(summary.min()), Percent(summary.max()));
+}
+
+} // namespace
+
+TrialSummary Summarize(const std::vector<double> &values) {
+  TrialSummary summary;
+  if (values.empty())
+    return summary;
+  double sum = 0, squares = 0;
+  for (double value : values) {
+    sum += value;
+    summary.add_trials(value);
+  }
+  double mean = sum / values.size();
+  for (double value : values)
+    squares += (value - mean) * (value - mean);
+  summary.set_mean(mean);
+  summary.set_spread(
+      values.size() > 1 ? std::sqrt(squares / (values.size() - 1)) : 0.0);
+  summary.set_min(*std::min_element(values.begin(), values.end()));
+  summary.set_max(*std::max_element(values.begin(), values.end()));
+  return summary;
+}
+
+std::string FormatSimulationReport(const SimulationReport &report) {
+  std::string text =
+      absl::StrCat("samples             ", report.samples(), "\n");
+  if (report.has_accuracy())
+    absl::StrAppend(
+        &text,
+        absl::StrFormat("accuracy            %.4f (%d of %d)%s\n",
+                        report.accuracy(), report.correct(), report.samples(),
+                        report.trials() ? " on the error-free chip" : ""));
+  if (report.trials()) {
+    absl::StrAppend(
+        &text,
+        absl::StrFormat(
+            "errors              %s cells, %s: BER expected %.3g, observed "
+            "%.3g\n",
+            report.cell(),
+            report.ber_source() == "--ber"
+                ? std::string("--ber")
+                : absl::StrFormat("%g cycles (%s)", report.cycles(),
+                                  report.ber_source()),
+            report.ber().expected(), report.ber().observed()));
+    absl::StrAppend(&text, "trials              ", report.trials(), " (seed ",
+                    report.seed(), "), each a freshly programmed chip\n");
+    absl::StrAppend(&text, "agreement           ",
+                    Describe(report.agreement_with_ideal()),
+                    " of predictions equal the error-free chip's\n");
+    if (report.accuracy_trials().trials_size())
+      absl::StrAppend(&text, "accuracy, trials    ",
+                      Describe(report.accuracy_trials()), "\n");
+    absl::StrAppend(&text, "flipped cells by layer (all trials)\n");
+    for (const FlipCount &layer : report.layer_flips())
+      absl::StrAppend(&text,
+                      absl::StrFormat("  %-40s %10d cells  expected %10.1f  "
+                                      "observed %8d\n",
+                                      layer.layer(), layer.cells(),
+                                      layer.expected(), layer.observed()));
+  }
+  absl::StrAppend(&text, "stats\n");
+  const auto *descriptor = report.stats().GetDescriptor();
+  const auto *reflection = report.stats().GetReflection();
+  for (int f = 0; f < descriptor->field_count(); ++f) {
+    const auto *field = descriptor->field(f);
+    absl::StrAppend(
+        &text, absl::StrFormat("  %-18s %d\n", field->name(),
+                               reflection->GetUInt64(report.stats(), field)));
+  }
+  return text;
+}
+
+std::string FormatSweep(const SweepReport &sweep) {
+  std::string text = absl::StrFormat(
+      "sweep of %s: %d samples, %d trials per point (seed %d)%s\n",
+      sweep.parameter(), sweep.samples(), sweep.trials(), sweep.seed(),
+      sweep.has_ideal_accuracy()
+          ? absl::StrFormat(", error-free accuracy %s",
+                            Percent(sweep.ideal_accuracy()))
+          : "");
+  absl::StrAppend(&text, absl::StrFormat("%-6s %10s %11s %11s %22s %30s\n",
+                                         "cell", "cycles", "BER", "observed",
+                                         "agreement mean/spread",
+                                         "accuracy mean/spread [min,max]"));
+  for (const SweepPoint &point : sweep.points()) {
+    std::string accuracy =
+        point.accuracy().trials_size()
+            ? absl::StrFormat("%s/%s [%s,%s]", Percent(point.accuracy().mean()),
+                              Percent(point.accuracy().spread()),
+                              Percent(point.accuracy().min()),
+                              Percent(point.accuracy().max()))
+            : "-";
+    absl::StrAppend(
+        &text,
+        absl::StrFormat(
+            "%-6s %10.3g %11.3g %11.3g %22s %30s\n", point.cell(),
+            point.cycles(), point.ber().expected(), point.ber().observed(),
+            absl::StrCat(Percent(point.agreement_with_ideal().mean()), "/",
+                         Percent(point.agreement_with_ideal().spread())),
+            accuracy));
+  }
+  return text;
+}
+
+std::string SweepToSvg(const SweepReport &sweep) {
+  const int width = 720, height = 420, left = 70, right = 170, top = 40,
+            bottom = 60;
+  const int plot_w = width - left - right, plot_h = height - top - bottom;
+  bool by_cycles = sweep.parameter() == "cycles";
+  auto x_of = [&](const SweepPoint &p) {
+    return by_cycles ? std::max(p.cycles(), 1.0)
+                     : std::max(p.ber().expected(), 1e-12);
+  };
+  double lo = 1e300, hi = 0;
+  for (const SweepPoint &point : sweep.points()) {
+    lo = std::min(lo, x_of(point));
+    hi = std::max(hi, x_of(point));
+  }
+  double llo = std::floor(std::log10(lo)), lhi = std::ceil(std::log10(hi));
+  if (lhi <= llo)
+    lhi = llo + 1;
+  auto px = [&](double x) {
+    return left + plot_w * (std::log10(x) - llo) / (lhi - llo);
+  };
+  auto py = [&](double y) { return top + plot_h * (1.0 - y); };
+
+  std::string svg = absl::StrFormat(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" "
+      "height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"22\" "
+      "font-size=\"14\">%s: accuracy and agreement with the error-free chip "
+      "against %s</text>\n",
+      width, height, left, sweep.program(),
+      by_cycles ? "programming cycles" : "bit-error rate");
+  // Axes and grid.
+  for (int d = static_cast<int>(llo); d <= static_cast<int>(lhi); ++d) {
+    double x = px(std::pow(10.0, d));
+    absl::StrAppendFormat(&svg,
+                          "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+                          "stroke=\"#dddddd\"/><text x=\"%.1f\" y=\"%d\" "
+                          "text-anchor=\"middle\">1e%d</text>\n",
+                          x, top, x, top + plot_h, x, top + plot_h + 18, d);
+  }
+  for (int tick = 0; tick <= 10; tick += 2) {
+    double y = py(tick / 10.0);
+    absl::StrAppendFormat(&svg,
+                          "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" "
+                          "stroke=\"#dddddd\"/><text x=\"%d\" y=\"%.1f\" "
+                          "text-anchor=\"end\">%d%%</text>\n",
+                          left, y, left + plot_w, y, left - 6, y + 4,
+                          tick * 10);
+  }
+  absl::StrAppendFormat(&svg,
+                        "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+                        "fill=\"none\" stroke=\"black\"/>\n<text x=\"%d\" "
+                        "y=\"%d\" text-anchor=\"middle\">%s</text>\n",
+                        left, top, plot_w, plot_h, left + plot_w / 2,
+                        height - 15,
+                        by_cycles ? "programming cycles" : "bit-error rate");
+
+  // One series per cell type: accuracy solid, agreement dashed.
+  std::map<std::string, std::vector<const SweepPoint *>> series;
+  for (const SweepPoint &point : sweep.points())
+    series[point.cell()].push_back(&point);
+  const char *colors[] = {"#e15759", "#4e79a7", "#59a14f"};
+  int index = 0, legend_y = top + 10;
+  for (auto &[cell, points] : series) {
+    std::sort(points.begin(), points.end(),
+              [&](auto *a, auto *b) { return x_of(*a) < x_of(*b); });
+    const char *color = colors[index++ % 3];
+    std::string accuracy, agreement;
+    for (const SweepPoint *point : points) {
+      if (point->accuracy().trials_size())
+        absl::StrAppendFormat(&accuracy, "%.1f,%.1f ", px(x_of(*point)),
+                              py(point->accuracy().mean()));
+      absl::StrAppendFormat(&agreement, "%.1f,%.1f ", px(x_of(*point)),
+                            py(point->agreement_with_ideal().mean()));
+    }
+    if (!accuracy.empty())
+      absl::StrAppendFormat(&svg,
+                            "<polyline points=\"%s\" fill=\"none\" "
+                            "stroke=\"%s\" stroke-width=\"2\"/>\n",
+                            accuracy, color);
+    absl::StrAppendFormat(&svg,
+                          "<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" "
+                          "stroke-width=\"2\" stroke-dasharray=\"6,4\"/>\n",
+                          agreement, color);
+    for (const SweepPoint *point : points)
+      if (point->accuracy().trials_size())
+        // Error bar: the spread over trials.
+        absl::StrAppendFormat(
+            &svg,
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+            "stroke=\"%s\"/>\n",
+            px(x_of(*point)),
+            py(point->accuracy().mean() - point->accuracy().spread()),
+            px(x_of(*point)),
+            py(point->accuracy().mean() + point->accuracy().spread()), color);
+    absl::StrAppendFormat(
+        &svg,
+        "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+        "stroke-width=\"2\"/><text x=\"%d\" y=\"%d\">%s accuracy</text>\n"
+        "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+        "stroke-width=\"2\" stroke-dasharray=\"6,4\"/><text x=\"%d\" "
+        "y=\"%d\">%s agreement</text>\n",
+        left + plot_w + 10, legend_y, left + plot_w + 35, legend_y, color,
+        left + plot_w + 40, legend_y + 4, cell, left + plot_w + 10,
+        legend_y + 18, left + plot_w + 35, legend_y + 18, color,
+        left + plot_w + 40, legend_y + 22, cell);
+    legend_y += 44;
+  }
+  absl::StrAppend(&svg, "</svg>\n");
+  return svg;
+}
+
+} // namespace hafnia
