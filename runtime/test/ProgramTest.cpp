@@ -2,12 +2,14 @@
 // program is refused with a message; tiled, bit-packed XNOR-popcount layers
 // equal a plain scalar implementation for random sizes.
 
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "DenseProgram.h"
 #include "hafnia/runtime/ChipConfig.h"
+#include "hafnia/runtime/DeviceModel.h"
 #include "hafnia/runtime/Program.h"
 #include "hafnia/runtime/Simulator.h"
 #include "gmock/gmock.h"
@@ -125,6 +127,92 @@ TEST_F(ProgramFileTest, RefusesInconsistentPrograms) {
   SetUp();
   program_.mutable_chip()->set_arrays(0);
   EXPECT_THAT(ValidationError(), HasSubstr("arrays"));
+}
+
+} // namespace
+} // namespace hafnia
+
+namespace hafnia {
+namespace {
+
+// Outputs of every trial chip against the error-free chip and the tile path.
+class ErrorInjectionTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::mt19937 random(11);
+    // 300 x 1000 on 32 x 32 arrays: 10 x 32 tiles, 24 padded columns each.
+    DenseProgram dense(2, 300, 1000, 32, 32, random);
+    program_ = dense.program();
+    fused_ = *Simulator::Create(program_);
+    tiled_ = *Simulator::Create(program_, {/*fuse_layers=*/false});
+    std::normal_distribution<float> normal;
+    input_ = Tensor{{2, 1000}, std::vector<float>(2000)};
+    for (float &v : input_.data)
+      v = normal(random);
+  }
+  std::vector<float> Run(const Simulator &simulator,
+                         const Simulator::ChipState *chip) {
+    auto prefix = simulator.RunPrefix({input_});
+    EXPECT_TRUE(prefix.ok()) << prefix.status();
+    auto outputs = simulator.RunSuffix(**prefix, chip, nullptr);
+    EXPECT_TRUE(outputs.ok()) << outputs.status();
+    return (*outputs)[0].data;
+  }
+  Program program_;
+  std::unique_ptr<Simulator> fused_, tiled_;
+  Tensor input_;
+};
+
+TEST_F(ErrorInjectionTest, ZeroBerReproducesTheErrorFreeChip) {
+  std::mt19937_64 random = TrialEngine(1, 0);
+  auto chip = fused_->ProgramWithErrors(0.0, random);
+  EXPECT_EQ(Run(*fused_, chip.get()), Run(*fused_, nullptr));
+  for (uint64_t flips : Simulator::Flips(*chip))
+    EXPECT_EQ(flips, 0u);
+}
+
+TEST_F(ErrorInjectionTest, WholeRowsEqualTilesWithErrorsInPaddingToo) {
+  for (double ber : {1e-3, 0.05, 0.3}) {
+    std::mt19937_64 fused_random = TrialEngine(7, 3);
+    std::mt19937_64 tiled_random = TrialEngine(7, 3);
+    auto fused_chip = fused_->ProgramWithErrors(ber, fused_random);
+    auto tiled_chip = tiled_->ProgramWithErrors(ber, tiled_random);
+    EXPECT_EQ(Simulator::Flips(*fused_chip), Simulator::Flips(*tiled_chip));
+    std::vector<float> fused = Run(*fused_, fused_chip.get());
+    EXPECT_EQ(fused, Run(*tiled_, tiled_chip.get())) << "BER " << ber;
+    EXPECT_NE(fused, Run(*fused_, nullptr)) << "BER " << ber;
+  }
+}
+
+TEST_F(ErrorInjectionTest, ObservedFlipsFollowTheDeviceModel) {
+  absl::StatusOr<ChipConfig> chip = LoadChipConfig("default");
+  ASSERT_TRUE(chip.ok()) << chip.status();
+  uint64_t cells = 0;
+  for (uint64_t count : fused_->CellsRead())
+    cells += count;
+  for (CellType cell : {CELL_1T1R, CELL_2T2R})
+    for (double cycles : {1e2, 1e4, 1e6}) {
+      double ber = BitErrorRate(chip->device(), cell, cycles);
+      uint64_t flipped = 0, trials = 20;
+      for (uint64_t t = 0; t < trials; ++t) {
+        std::mt19937_64 random = TrialEngine(3, t);
+        auto programmed = fused_->ProgramWithErrors(ber, random);
+        for (uint64_t flips : Simulator::Flips(*programmed))
+          flipped += flips;
+      }
+      double expected = ber * cells * trials;
+      double sigma = std::sqrt(expected * (1 - ber));
+      EXPECT_NEAR(static_cast<double>(flipped), expected, 5 * sigma + 1)
+          << (cell == CELL_1T1R ? "1T1R" : "2T2R") << " at " << cycles
+          << " cycles, BER " << ber;
+    }
+}
+
+TEST_F(ErrorInjectionTest, TrialsAreReproducible) {
+  std::mt19937_64 a = TrialEngine(5, 2), b = TrialEngine(5, 2);
+  auto first = fused_->ProgramWithErrors(0.01, a);
+  auto second = fused_->ProgramWithErrors(0.01, b);
+  EXPECT_EQ(Run(*fused_, first.get()), Run(*fused_, second.get()));
 }
 
 } // namespace
