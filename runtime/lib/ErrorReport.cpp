@@ -145,7 +145,24 @@ std::string SweepToSvg(const SweepReport &sweep) {
   auto px = [&](double x) {
     return left + plot_w * (std::log10(x) - llo) / (lhi - llo);
   };
-  auto py = [&](double y) { return top + plot_h * (1.0 - y); };
+  // The y axis starts at a round fraction below every plotted value, so
+  // that differences near 100% stay visible.
+  double lowest = 1.0;
+  for (const SweepPoint &point : sweep.points()) {
+    lowest = std::min(lowest, point.agreement_with_ideal().mean());
+    if (point.accuracy().trials_size())
+      lowest =
+          std::min(lowest, point.accuracy().mean() - point.accuracy().spread());
+  }
+  double bottom_y = 0.0;
+  for (double candidate : {0.99, 0.98, 0.95, 0.9, 0.8, 0.5})
+    if (lowest >= candidate) {
+      bottom_y = candidate;
+      break;
+    }
+  auto py = [&](double y) {
+    return top + plot_h * (1.0 - (y - bottom_y) / (1.0 - bottom_y));
+  };
 
   std::string svg = absl::StrFormat(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -153,7 +170,8 @@ std::string SweepToSvg(const SweepReport &sweep) {
       "height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"22\" "
       "font-size=\"14\">%s: accuracy and agreement with the error-free chip "
       "against %s</text>\n",
-      width, height, left, sweep.program(),
+      width, height, left,
+      sweep.program().substr(sweep.program().find_last_of('/') + 1),
       by_cycles ? "programming cycles" : "bit-error rate");
   // Axes and grid.
   for (int d = static_cast<int>(llo); d <= static_cast<int>(lhi); ++d) {
@@ -164,14 +182,15 @@ std::string SweepToSvg(const SweepReport &sweep) {
                           "text-anchor=\"middle\">1e%d</text>\n",
                           x, top, x, top + plot_h, x, top + plot_h + 18, d);
   }
-  for (int tick = 0; tick <= 10; tick += 2) {
-    double y = py(tick / 10.0);
+  for (int tick = 0; tick <= 5; ++tick) {
+    double value = bottom_y + (1.0 - bottom_y) * tick / 5.0;
+    double y = py(value);
     absl::StrAppendFormat(&svg,
                           "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" "
                           "stroke=\"#dddddd\"/><text x=\"%d\" y=\"%.1f\" "
-                          "text-anchor=\"end\">%d%%</text>\n",
+                          "text-anchor=\"end\">%s%%</text>\n",
                           left, y, left + plot_w, y, left - 6, y + 4,
-                          tick * 10);
+                          absl::StrFormat("%.4g", 100.0 * value));
   }
   absl::StrAppendFormat(&svg,
                         "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "

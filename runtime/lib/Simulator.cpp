@@ -1037,9 +1037,10 @@ Simulator::RunPrefix(const std::vector<Tensor> &inputs) const {
   // Keep only what the rest of the run reads: trials copy it.
   for (size_t slot = 0; slot < last_use_.size(); ++slot)
     if (last_use_[slot] < prefix_end_) {
-      prefix->values.reals[slot] = {};
-      prefix->values.bits[slot] = {};
-      prefix->values.counts[slot] = {};
+      // Move-assign to release the memory (`= {}` would keep it).
+      prefix->values.reals[slot] = std::vector<float>();
+      prefix->values.bits[slot] = std::vector<uint8_t>();
+      prefix->values.counts[slot] = std::vector<int32_t>();
     }
   return std::shared_ptr<const Prefix>(std::move(prefix));
 }
