@@ -134,7 +134,8 @@ std::string FormatMappingReport(const MappingReport &report) {
   return text;
 }
 
-absl::StatusOr<std::string> MappingReportToJson(const MappingReport &report) {
+absl::StatusOr<std::string>
+ReportToJson(const google::protobuf::Message &report) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
   options.preserve_proto_field_names = true;

@@ -229,7 +229,7 @@ int main(int argc, char **argv) {
                                         modeName(binarizeMode));
     summary = hafnia::FormatMappingReport(report);
     if (!reportFilename.empty()) {
-      absl::StatusOr<std::string> json = hafnia::MappingReportToJson(report);
+      absl::StatusOr<std::string> json = hafnia::ReportToJson(report);
       if (!json.ok())
         return fail(std::string(json.status().message()));
       if (!writeFile(reportFilename, *json))

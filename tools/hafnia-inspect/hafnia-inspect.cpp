@@ -46,8 +46,7 @@ int main(int argc, char **argv) {
   if (format == "text") {
     std::cout << hafnia::FormatMappingReport(program->report());
   } else if (format == "json") {
-    absl::StatusOr<std::string> json =
-        hafnia::MappingReportToJson(program->report());
+    absl::StatusOr<std::string> json = hafnia::ReportToJson(program->report());
     if (!json.ok())
       return Fail(json.status().message());
     std::cout << *json;

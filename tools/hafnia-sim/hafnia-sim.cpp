@@ -27,9 +27,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "google/protobuf/util/json_util.h"
 #include "hafnia/runtime/DeviceModel.h"
 #include "hafnia/runtime/ErrorReport.h"
+#include "hafnia/runtime/MappingReport.h"
 #include "hafnia/runtime/Program.h"
 #include "hafnia/runtime/Shapes.h"
 #include "hafnia/runtime/Simulator.h"
@@ -253,15 +253,10 @@ std::string SourceOf(const BerSetting &setting) {
 
 absl::Status WriteJson(const std::string &path,
                        const google::protobuf::Message &message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string json;
-  if (!google::protobuf::util::MessageToJsonString(message, &json, options)
-           .ok())
-    return absl::InternalError("cannot print the report as JSON");
-  return hafnia::WriteFileAtomically(path, json);
+  absl::StatusOr<std::string> json = hafnia::ReportToJson(message);
+  if (!json.ok())
+    return json.status();
+  return hafnia::WriteFileAtomically(path, *json);
 }
 
 } // namespace

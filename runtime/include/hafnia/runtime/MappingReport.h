@@ -14,7 +14,9 @@ namespace hafnia {
 
 std::string FormatMappingReport(const MappingReport &report);
 
-absl::StatusOr<std::string> MappingReportToJson(const MappingReport &report);
+// Any report as JSON with the proto's field names, every field printed.
+absl::StatusOr<std::string>
+ReportToJson(const google::protobuf::Message &report);
 
 // Every array of the chip as a square, coloured by the layer it holds and
 // shaded by how full it is, with a legend.

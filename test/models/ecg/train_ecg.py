@@ -1,0 +1,457 @@
+#!/usr/bin/env python3
+"""Train three variants of the paper's ECG network (Penkovsky et al., DATE 2020,
+Table II, adapted to one lead) on a miniature electrode-inversion task built from
+real ECG data, and export them to ONNX (opset 13, BatchNormalization preserved)
+for Hafnia's tests.
+
+Run:  /usr/bin/python3 train_ecg.py     (writes into this script's directory)
+
+Data: scipy.misc.electrocardiogram() = 5 minutes of MIT-BIH record 208 (one lead,
+360 Hz, mV). Resampled to 250 Hz (resample_poly 25/36); 3 s windows (750 samples).
+Task: label 1 = inverted lead (x -> -x), label 0 = normal. Every window is used
+twice, once per polarity, so both sets are exactly balanced.
+Split by time: training windows lie entirely in [0 s, 225 s) (first 75%), test
+windows start at >= 228 s (a 3 s = one-window gap), so no test sample overlaps any
+training sample.
+Normalisation of each window: subtract the window's own median, divide by one
+constant, the std of the resampled training part of the recording. Both steps are
+odd-symmetric (median(-w) = -median(w)), so they cannot leak the label.
+
+Architecture (all variants):
+  input [N,1,750] -> conv1(1,32,k13) -> bn1 -> act -> pool1(2) -> conv2(32,32,k11)
+  -> bn2 -> act -> pool2(2) -> conv3(k9) -> bn3 -> act -> conv4(k7) -> bn4 -> act
+  -> conv5(k5) -> bn5 -> act -> Flatten(32*161 = 5152) -> fc1(5152,75) -> bn1(75)
+  -> act -> fc2(75,2) -> logits.  No padding anywhere.
+
+Variants:
+  ecg_float.onnx                 real weights, act = Hardtanh(-1,1)
+  ecg_binarized_classifier.onnx  real conv part (Hardtanh); classifier binarized
+                                 (Sign on activations, +-1 weights baked as
+                                 initializers, fc1 bias-free)
+  ecg_all_binarized.onnx         conv1 real; conv2..conv5, fc1, fc2 binary with
+                                 Sign(latent weight) kept in the graph; every
+                                 activation is Sign (the paper replaces hardtanh by
+                                 sign in the binarized setting); binary convs and
+                                 fc1 bias-free (each is followed by BN)
+"""
+import os
+import random
+import time
+import warnings
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+import scipy.signal
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OUT = os.path.dirname(os.path.abspath(__file__))
+SEED = 0
+EPOCHS = 30
+BATCH = 64
+
+FS_IN, FS = 360, 250          # scipy's record, target rate (paper: 250 Hz)
+WIN = 750                     # 3 s at 250 Hz (paper: 3 s trials at 250 Hz)
+TRAIN_END = 225 * FS          # first 75% of the 300 s recording
+TEST_START = TRAIN_END + WIN  # one-window gap
+STRIDE_TRAIN = FS // 4        # 0.25 s
+STRIDE_TEST = FS // 2         # 0.5 s
+
+torch.set_num_threads(2)
+torch.use_deterministic_algorithms(True)
+
+
+def seed_all(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+# --------------------------------------------------------------------------- data
+def load_signal():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from scipy.misc import electrocardiogram   # offline; scipy.datasets downloads
+        ecg = electrocardiogram()
+    assert ecg.shape == (300 * FS_IN,)
+    sig = scipy.signal.resample_poly(ecg, 25, 36)  # 360 Hz -> 250 Hz
+    assert sig.shape == (300 * FS,)
+    return sig
+
+
+def windows(sig, start, stop, stride, scale):
+    """All windows [s, s+WIN) with start <= s and s+WIN <= stop; each normalised
+    as (w - median(w)) / scale."""
+    starts = np.arange(start, stop - WIN + 1, stride)
+    w = np.stack([sig[s:s + WIN] for s in starts])
+    w = (w - np.median(w, axis=1, keepdims=True)) / scale
+    return w, starts
+
+
+def both_polarities(w):
+    """Each window twice: normal (label 0) then inverted (label 1), interleaved."""
+    x = np.stack([w, -w], axis=1).reshape(-1, 1, WIN).astype(np.float32)
+    y = np.tile(np.array([0, 1], np.int64), len(w))
+    return x, y
+
+
+def load_data():
+    sig = load_signal()
+    scale = float(np.std(sig[:TRAIN_END]))      # train part only
+    wtr, str_ = windows(sig, 0, TRAIN_END, STRIDE_TRAIN, scale)
+    wte, ste = windows(sig, TEST_START, len(sig), STRIDE_TEST, scale)
+    assert str_[-1] + WIN <= TRAIN_END and ste[0] >= str_[-1] + 2 * WIN
+    xtr, ytr = both_polarities(wtr)
+    xte, yte = both_polarities(wte)
+    info = dict(scale=scale, n_train_win=len(wtr), n_test_win=len(wte),
+                train_span=(0.0, (str_[-1] + WIN) / FS),
+                test_span=(ste[0] / FS, (ste[-1] + WIN) / FS))
+    return xtr, ytr, xte, yte, info
+
+
+# --------------------------------------------------------------------------- sign / STE
+class SignSTE(torch.autograd.Function):
+    """forward: torch.sign (exports as ONNX Sign); backward: straight-through,
+    gradient passed where |x| <= 1."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.sign(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (x.abs() <= 1).to(g.dtype)
+
+    @staticmethod
+    def symbolic(g, x):
+        return g.op("Sign", x)
+
+
+class SignAct(nn.Module):
+    def forward(self, x):
+        return SignSTE.apply(x)
+
+
+class BinaryLinear(nn.Linear):
+    """Linear with weight Sign(latent) in the forward pass (STE)."""
+
+    def forward(self, x):
+        return F.linear(x, SignSTE.apply(self.weight), self.bias)
+
+
+class BinaryConv1d(nn.Conv1d):
+    """Conv1d with weight Sign(latent) in the forward pass (STE)."""
+
+    def forward(self, x):
+        return self._conv_forward(x, SignSTE.apply(self.weight), self.bias)
+
+
+BINARY_TYPES = (BinaryLinear, BinaryConv1d)
+
+
+def sign01(w):
+    """sign with sign(0) = +1 (the chip's convention)."""
+    return torch.where(w >= 0, torch.ones_like(w), -torch.ones_like(w))
+
+
+# --------------------------------------------------------------------------- models
+CONVS = [  # (name index, in, out, kernel, maxpool after)
+    (1, 1, 32, 13, True),
+    (2, 32, 32, 11, True),
+    (3, 32, 32, 9, False),
+    (4, 32, 32, 7, False),
+    (5, 32, 32, 5, False),
+]
+FLAT = 32 * 161
+HIDDEN = 75
+
+
+def hardtanh():
+    return nn.Hardtanh(-1.0, 1.0)
+
+
+def build(variant):
+    feats = nn.Sequential()
+    cls = nn.Sequential()
+    allbin = variant == "all_binarized"
+    for i, cin, cout, k, pool in CONVS:
+        if allbin and i > 1:   # input is already +-1 (Sign, then maybe MaxPool)
+            feats.add_module(f"conv{i}", BinaryConv1d(cin, cout, k, padding=0, bias=False))
+        else:
+            feats.add_module(f"conv{i}", nn.Conv1d(cin, cout, k, padding=0))
+        feats.add_module(f"bn{i}", nn.BatchNorm1d(cout))
+        feats.add_module(f"sign{i}" if allbin else f"act{i}",
+                         SignAct() if allbin else hardtanh())
+        if pool:
+            feats.add_module(f"pool{i}", nn.MaxPool1d(2))
+    feats.add_module("flatten", nn.Flatten())
+
+    if variant == "float":
+        cls.add_module("fc1", nn.Linear(FLAT, HIDDEN))
+        cls.add_module("bn1", nn.BatchNorm1d(HIDDEN))
+        cls.add_module("act1", hardtanh())
+        cls.add_module("fc2", nn.Linear(HIDDEN, 2))
+    else:
+        if variant == "binarized_classifier":
+            cls.add_module("sign0", SignAct())        # binarize flattened features
+        cls.add_module("fc1", BinaryLinear(FLAT, HIDDEN, bias=False))
+        cls.add_module("bn1", nn.BatchNorm1d(HIDDEN))
+        cls.add_module("sign1", SignAct())
+        cls.add_module("fc2", BinaryLinear(HIDDEN, 2, bias=True))
+    return Net(feats, cls)
+
+
+class Net(nn.Module):
+    def __init__(self, features, classifier):
+        super().__init__()
+        self.features = features
+        self.classifier = classifier
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def clip_latent(model):
+    """Clip latent binary weights to [-1, 1] and keep them away from exactly 0
+    (so the in-graph Sign never produces 0)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, BINARY_TYPES):
+                w = m.weight
+                w.clamp_(-1.0, 1.0)
+                w[w == 0] = 1e-6
+
+
+# --------------------------------------------------------------------------- train
+def predict(model, x):
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model(torch.from_numpy(x[i:i + 256]))
+                          for i in range(0, len(x), 256)]).numpy()
+
+
+def accuracy(model, x, y):
+    return (predict(model, x).argmax(1) == y).mean()
+
+
+def train(variant, xtr, ytr):
+    seed_all(SEED)
+    model = build(variant)
+    binary = variant != "float"
+    lr = 1e-2 if binary else 1e-3
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, EPOCHS)
+    xt, yt = torch.from_numpy(xtr), torch.from_numpy(ytr)
+    gen = torch.Generator().manual_seed(SEED)
+    clip_latent(model)
+    for _ in range(EPOCHS):
+        model.train()
+        perm = torch.randperm(len(xt), generator=gen)
+        for i in range(0, len(xt), BATCH):
+            idx = perm[i:i + BATCH]
+            if len(idx) < 2:
+                continue
+            loss = F.cross_entropy(model(xt[idx]), yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            clip_latent(model)
+        sched.step()
+    model.eval()
+    return model
+
+
+def bake(model):
+    """Replace each binary layer by a plain layer holding its +-1 weights
+    (sign(0) -> +1)."""
+    for parent in model.modules():
+        for name, m in list(parent.named_children()):
+            if isinstance(m, BinaryLinear):
+                new = nn.Linear(m.in_features, m.out_features, bias=m.bias is not None)
+            elif isinstance(m, BinaryConv1d):
+                new = nn.Conv1d(m.in_channels, m.out_channels, m.kernel_size,
+                                stride=m.stride, padding=m.padding, bias=m.bias is not None)
+            else:
+                continue
+            with torch.no_grad():
+                new.weight.copy_(sign01(m.weight))
+                if m.bias is not None:
+                    new.bias.copy_(m.bias)
+            setattr(parent, name, new)
+    model.eval()
+    return model
+
+
+def export(model, path, constant_folding):
+    model.eval()
+    torch.onnx.export(
+        model, torch.zeros(1, 1, WIN), path,
+        opset_version=13,
+        training=torch.onnx.TrainingMode.PRESERVE,
+        do_constant_folding=constant_folding,
+        input_names=["input"], output_names=["logits"],
+        dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+    return m
+
+
+# --------------------------------------------------------------------------- numpy reference
+# A small independent executor for the ops these graphs use, so the exported file
+# itself (not just the PyTorch model) is scored.
+def _conv1d(x, w, b, pads, strides, dil, group):
+    assert group == 1 and all(d == 1 for d in dil) and all(s == 1 for s in strides)
+    x = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[1])))
+    n, c, length = x.shape
+    o, _, k = w.shape
+    ol = length - k + 1
+    y = np.zeros((n, o, ol), np.float64)
+    for j in range(k):
+        y += np.einsum("ncl,oc->nol", x[:, :, j:j + ol], w[:, :, j])
+    if b is not None:
+        y += b[None, :, None]
+    return y
+
+
+def run_onnx(model, x, sign_stats=None):
+    """Run the graph on x with numpy (float64). If sign_stats is a dict, it gets,
+    per activation Sign node, (number of inputs exactly 0, smallest |input|)."""
+    env = {i.name: numpy_helper.to_array(i).astype(np.float64)
+           if numpy_helper.to_array(i).dtype.kind == "f" else numpy_helper.to_array(i)
+           for i in model.graph.initializer}
+    env_init = set(env)
+    env[model.graph.input[0].name] = x.astype(np.float64)
+    for nd in model.graph.node:
+        a = {at.name: onnx.helper.get_attribute_value(at) for at in nd.attribute}
+        ins = [env[i] if i else None for i in nd.input]
+        op = nd.op_type
+        if op == "Conv":
+            assert ins[1].ndim == 3
+            y = _conv1d(ins[0], ins[1], ins[2] if len(ins) > 2 else None,
+                        a.get("pads", [0, 0]), a.get("strides", [1]),
+                        a.get("dilations", [1]), a.get("group", 1))
+        elif op == "BatchNormalization":
+            xx, s, bb, mu, var = ins
+            shp = (1, -1) + (1,) * (xx.ndim - 2)
+            y = (xx - mu.reshape(shp)) / np.sqrt(var.reshape(shp) + a.get("epsilon", 1e-5)) \
+                * s.reshape(shp) + bb.reshape(shp)
+        elif op == "Clip":
+            y = np.clip(ins[0], ins[1] if len(ins) > 1 and ins[1] is not None else -np.inf,
+                        ins[2] if len(ins) > 2 and ins[2] is not None else np.inf)
+        elif op == "Sign":
+            y = np.sign(ins[0])
+            if sign_stats is not None and nd.input[0] not in env_init:
+                sign_stats[nd.name] = (int((ins[0] == 0).sum()), float(np.abs(ins[0]).min()))
+        elif op == "MaxPool":
+            assert a["kernel_shape"] == [2] and a.get("strides") == [2]
+            assert not any(a.get("pads", [0, 0])) and not a.get("ceil_mode", 0)
+            xx = ins[0]
+            n, c, length = xx.shape
+            y = xx[:, :, :length // 2 * 2].reshape(n, c, length // 2, 2).max(axis=3)
+        elif op == "Flatten":
+            y = ins[0].reshape(ins[0].shape[0], -1)
+        elif op == "Gemm":
+            A = ins[0].T if a.get("transA", 0) else ins[0]
+            B = ins[1].T if a.get("transB", 0) else ins[1]
+            y = a.get("alpha", 1.0) * A @ B
+            if len(ins) > 2 and ins[2] is not None:
+                y = y + a.get("beta", 1.0) * ins[2]
+        elif op == "MatMul":
+            y = ins[0] @ ins[1]
+        elif op == "Transpose":
+            y = np.transpose(ins[0], a.get("perm"))
+        elif op == "Add":
+            y = ins[0] + ins[1]
+        elif op == "Constant":
+            y = numpy_helper.to_array(a["value"])
+            y = y.astype(np.float64) if y.dtype.kind == "f" else y
+        else:
+            raise NotImplementedError(op)
+        env[nd.output[0]] = y
+    return env[model.graph.output[0].name]
+
+
+# --------------------------------------------------------------------------- graph report
+def describe(model):
+    g = model.graph
+    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    producers = {o: n for n in g.node for o in n.output}
+    ops = sorted({n.op_type for n in g.node})
+    binary = []
+    for n in g.node:
+        if n.op_type not in ("Conv", "Gemm", "MatMul"):
+            continue
+        w = n.input[1]
+        if w in inits and set(np.unique(inits[w]).tolist()) <= {-1.0, 1.0}:
+            binary.append(f"{n.name} (+-1 initializer {w}, shape {list(inits[w].shape)})")
+            continue
+        p = producers.get(w)
+        chain = []
+        while p is not None and p.op_type in ("Transpose", "Sign"):
+            chain.append(p.op_type)
+            src = p.input[0]
+            if p.op_type == "Sign" and src in inits:
+                lw = inits[src]
+                assert not (lw == 0).any(), f"latent weight {src} has exact zeros"
+                binary.append(f"{n.name} (Sign({src}){''.join(' -> ' + c for c in chain[:-1][::-1])},"
+                              f" Sign node {p.name}, shape {list(lw.shape)})")
+                break
+            p = producers.get(src)
+    return ops, binary
+
+
+def main():
+    t_start = time.time()
+    seed_all(SEED)
+    xtr, ytr, xte, yte, info = load_data()
+    print(f"data: scale (train std) {info['scale']:.4f} mV; "
+          f"train {info['n_train_win']} windows in [{info['train_span'][0]:.2f} s, "
+          f"{info['train_span'][1]:.2f} s] -> {len(xtr)} samples; "
+          f"test {info['n_test_win']} windows in [{info['test_span'][0]:.2f} s, "
+          f"{info['test_span'][1]:.2f} s] -> {len(xte)} samples "
+          f"(label 1: {int(yte.sum())})")
+    np.save(os.path.join(OUT, "ecg_test_x.npy"), xte.astype(np.float32))
+    np.save(os.path.join(OUT, "ecg_test_y.npy"), yte.astype(np.int64))
+
+    for variant in ("float", "binarized_classifier", "all_binarized"):
+        t0 = time.time()
+        model = train(variant, xtr, ytr)
+        t_train = time.time() - t0
+        acc_train = accuracy(model, xtr, ytr)
+        acc = accuracy(model, xte, yte)
+        if variant == "binarized_classifier":
+            baked = bake(model)
+            acc_baked = accuracy(baked, xte, yte)
+            assert acc_baked == acc, (acc_baked, acc)
+            model, folding = baked, True
+        else:
+            folding = variant == "float"
+        path = os.path.join(OUT, f"ecg_{variant}.onnx")
+        m = export(model, path, folding)
+        size = os.path.getsize(path)
+        assert size < 2_000_000, size
+        stats = {}
+        logits = run_onnx(m, xte, stats)
+        acc_onnx = (logits.argmax(1) == yte).mean()
+        ref = predict(model, xte)
+        diff = np.abs(logits - ref).max()
+        ops, binary = describe(m)
+        print(f"== {os.path.basename(path)}  ({size} bytes, onnx.checker OK, "
+              f"trained in {t_train:.0f} s)")
+        print(f"   train acc (PyTorch) {acc_train:.4f}")
+        print(f"   test acc  (PyTorch) {acc:.4f}")
+        print(f"   test acc  (numpy run of the ONNX file) {acc_onnx:.4f}, max |logit diff| {diff:.2e}")
+        print("   activation Sign nodes on the test set (exact zeros, smallest |input|): "
+              + (", ".join(f"{k}: {z}, {mn:.1e}" for k, (z, mn) in stats.items())
+                 if stats else "n/a"))
+        print(f"   ops: {ops}")
+        print(f"   binary layers: {binary if binary else 'none'}")
+    print(f"total time {time.time() - t_start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
