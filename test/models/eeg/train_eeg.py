@@ -60,12 +60,12 @@ FS = 256
 WIN = 960            # 3.75 s, Table I's 960 time steps
 SHIFT = 64           # training windows start at cue + U{-SHIFT..SHIFT} samples
 NOISE = 0.1          # std of Gaussian noise added to normalized training windows
-EPOCHS = 150
+EPOCHS = 60
 BATCH = 10
 FOLDS = 4
 GDF_REL = "usr/share/octave/site/m/biosig/t310_ERDSMaps/sample.gdf"
 # sha256 of sample.gdf in Debian 12's octave-biosig 2.5.0-1+b1
-GDF_SHA256 = "SEE_README"
+GDF_SHA256 = "ec71e5eab48c217fb40a4f0dc41657f25701071e36e1d41d9b7bc434b4beae4f"
 EV_LEFT, EV_RIGHT = 0x0301, 0x0302
 
 torch.set_num_threads(2)
@@ -276,7 +276,9 @@ def build(variant):
     feats.add_module("bn2", nn.BatchNorm2d(40))
     if variant == "float":
         feats.add_module("relu2", nn.ReLU())
-    feats.add_module("pool", nn.AvgPool2d((30, 1), stride=(15, 1)))
+    # count_include_pad=False: same result (no padding), but torch then exports a plain
+    # AveragePool instead of Pad(0) + AveragePool
+    feats.add_module("pool", nn.AvgPool2d((30, 1), stride=(15, 1), count_include_pad=False))
     feats.add_module("flatten", nn.Flatten())
     if variant == "float":
         cls.add_module("fc1", nn.Linear(2520, 80))
@@ -319,19 +321,21 @@ def predict(model, x):
         return model(torch.from_numpy(x)).numpy()
 
 
-def train(variant, raw, y, seed):
-    """raw: [n, WIN + 2*SHIFT, 4] un-normalized windows with margins; y: [n]."""
+def train(variant, raw, y, seed, epochs=None, monitor=None):
+    """raw: [n, WIN + 2*SHIFT, 4] un-normalized windows with margins; y: [n].
+    monitor(epoch, model), if given, is called after each epoch (for experiments)."""
+    epochs = epochs or EPOCHS
     seed_all(seed)
     model = build(variant)
     binary = variant != "float"
     lr = 3e-3 if binary else 1e-3
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, EPOCHS)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
     rng = np.random.RandomState(seed)
     yt = torch.from_numpy(y)
     n = len(y)
     clip_latent(model)
-    for _ in range(EPOCHS):
+    for ep in range(epochs):
         model.train()
         # augmentation: random start in cue +- SHIFT, then normalize, then noise
         off = rng.randint(0, 2 * SHIFT + 1, size=n)
@@ -349,6 +353,8 @@ def train(variant, raw, y, seed):
             opt.step()
             clip_latent(model)
         sched.step()
+        if monitor:
+            monitor(ep, model)
     model.eval()
     return model
 
@@ -439,7 +445,7 @@ def _avgpool(x, kernel, strides, pads):
 
 def run_onnx(model, x, sign_min=None):
     """Run the graph on x with numpy (float64). If sign_min is a dict, it gets, per
-    activation Sign node, (number of exact zeros, smallest |input|)."""
+    activation Sign node, (exact zeros, smallest |input|, inputs with |v| < 1e-4)."""
     env = {i.name: numpy_helper.to_array(i).astype(np.float64)
            if numpy_helper.to_array(i).dtype.kind == "f" else numpy_helper.to_array(i)
            for i in model.graph.initializer}
@@ -463,7 +469,8 @@ def run_onnx(model, x, sign_min=None):
         elif op == "Sign":
             y = np.sign(ins[0])
             if sign_min is not None and nd.input[0] not in env_init:
-                sign_min[nd.name] = (int((ins[0] == 0).sum()), float(np.abs(ins[0]).min()))
+                v = np.abs(ins[0])
+                sign_min[nd.name] = (int((v == 0).sum()), float(v.min()), int((v < 1e-4).sum()))
         elif op == "AveragePool":
             assert a.get("ceil_mode", 0) == 0
             y = _avgpool(ins[0], a["kernel_shape"], a.get("strides", [1, 1]),
@@ -504,8 +511,9 @@ def describe(model):
 
 
 def memory_report(model):
-    """Parameter counts and storage (weights + biases; BN as 2 floats per channel, its
-    folded inference form), 32-bit everywhere vs 1-bit classifier weights."""
+    """Parameter counts of one model: weights and biases of Conv/Linear, and BN as 2
+    numbers per channel (its inference form, scale and shift). Returns rows and the
+    totals (conv part, classifier weights, classifier biases/BN)."""
     rows = []
     for name, m in model.named_modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
@@ -515,10 +523,25 @@ def memory_report(model):
     conv = sum(w + b for n, w, b in rows if n.startswith("features"))
     cls_w = sum(w for n, w, b in rows if n.startswith("classifier"))
     cls_b = sum(b for n, w, b in rows if n.startswith("classifier"))
-    total = conv + cls_w + cls_b
-    f32 = 4 * total
-    binc = 4 * (conv + cls_b) + cls_w / 8
-    return rows, conv, cls_w, cls_b, total, f32, binc
+    return rows, conv, cls_w, cls_b
+
+
+def print_memory():
+    _, conv_f, w_f, b_f = memory_report(build("float"))
+    rows, conv_b, w_b, b_b = memory_report(build("binarized_classifier"))
+    print("memory (weights + biases; BN = 2 numbers per channel):")
+    for n, w, b in rows:
+        print(f"   {n:18s} weights {w:7d}  bias/BN {b:4d}")
+    tot_f = conv_f + w_f + b_f
+    print(f"   float: conv part {conv_f}, classifier {w_f + b_f} "
+          f"({100 * (w_f + b_f) / tot_f:.1f}%), total {tot_f}")
+    print(f"   binarized classifier: conv part {conv_b}, classifier weights {w_b} (1 bit), "
+          f"classifier biases/BN {b_b}")
+    for bits in (32, 8):
+        full = bits / 8 * tot_f
+        binc = bits / 8 * (conv_b + b_b) + w_b / 8
+        print(f"   {bits}-bit numbers: float {full / 1024:.1f} KiB, binarized classifier "
+              f"{binc / 1024:.1f} KiB, saving {100 * (1 - binc / full):.1f}%")
 
 
 def sha256(path):
@@ -581,18 +604,12 @@ def main():
         print(f"   test acc (numpy run of the ONNX file) {(logits.argmax(1) == yte).mean():.3f}, "
               f"max |logit diff| vs PyTorch {diff:.2e}, "
               f"smallest top-1/top-2 logit gap {np.abs(logits[:, 0] - logits[:, 1]).min():.3g}")
-        print(f"   activation Sign nodes (exact zeros, smallest |input|) on the test set: "
+        print(f"   activation Sign nodes (exact zeros, smallest |input|, count |input| < 1e-4) on the test set: "
               f"{signs if signs else 'n/a'}")
         print(f"   ops: {ops}")
         print(f"   binary layers: {binary if binary else 'none'}")
 
-    rows, conv, cls_w, cls_b, total, f32, binc = memory_report(build("float"))
-    print("memory (float model; weights+biases, BN = 2 floats/channel):")
-    for n, w, b in rows:
-        print(f"   {n:18s} weights {w:7d}  bias/BN {b:4d}")
-    print(f"   conv part {conv}, classifier weights {cls_w} (+{cls_b} biases/BN), total {total}")
-    print(f"   32-bit: {f32 / 1024:.1f} KiB; binarized classifier weights (1 bit): "
-          f"{binc / 1024:.1f} KiB; saving {100 * (1 - binc / f32):.1f}%")
+    print_memory()
     print(f"total time {time.time() - t0:.0f} s")
 
 
