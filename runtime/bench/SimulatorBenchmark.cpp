@@ -19,7 +19,7 @@
 namespace hafnia {
 namespace {
 
-void BM_BinaryDense(benchmark::State& state) {
+void BM_BinaryDense(benchmark::State &state) {
   int64_t n = state.range(0);
   static std::mt19937 random(1);
   static std::unique_ptr<Simulator> simulator;
@@ -32,25 +32,31 @@ void BM_BinaryDense(benchmark::State& state) {
     simulator = *Simulator::Create(dense.program());
   }
   Tensor x{{1, n}, std::vector<float>(n, 1.0f)};
-  for (int64_t i = 0; i < n; i += 3) x.data[i] = -1.0f;
+  for (int64_t i = 0; i < n; i += 3)
+    x.data[i] = -1.0f;
   for (auto _ : state) {
     SimulationStats stats;
     auto y = simulator->Run({x}, &stats);
     benchmark::DoNotOptimize(y);
   }
-  state.counters["bin_MAC/s"] = benchmark::Counter(
-      static_cast<double>(n) * n * state.iterations(),
-      benchmark::Counter::kIsRate);
+  state.counters["bin_MAC/s"] =
+      benchmark::Counter(static_cast<double>(n) * n * state.iterations(),
+                         benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_BinaryDense)->Arg(1024)->Arg(4096)->ThreadRange(1, 2)
+BENCHMARK(BM_BinaryDense)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->ThreadRange(1, 2)
     ->UseRealTime();
 
-void BM_XnorPopcountRoofline(benchmark::State& state) {
+void BM_XnorPopcountRoofline(benchmark::State &state) {
   int64_t n = state.range(0), words = (n + 63) / 64;
   std::mt19937_64 random(2);
   std::vector<uint64_t> weights(n * words), input(words);
-  for (uint64_t& word : weights) word = random();
-  for (uint64_t& word : input) word = random();
+  for (uint64_t &word : weights)
+    word = random();
+  for (uint64_t &word : input)
+    word = random();
   std::vector<int32_t> output(n);
   for (auto _ : state) {
     for (int64_t row = 0; row < n; ++row)
@@ -59,14 +65,14 @@ void BM_XnorPopcountRoofline(benchmark::State& state) {
     benchmark::DoNotOptimize(output.data());
     benchmark::ClobberMemory();
   }
-  state.counters["bin_MAC/s"] = benchmark::Counter(
-      static_cast<double>(n) * n * state.iterations(),
-      benchmark::Counter::kIsRate);
+  state.counters["bin_MAC/s"] =
+      benchmark::Counter(static_cast<double>(n) * n * state.iterations(),
+                         benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_XnorPopcountRoofline)->Arg(1024)->Arg(4096);
 
-void BM_Program(benchmark::State& state) {
-  const char* path = std::getenv("HAFNIA_BENCH_PROGRAM");
+void BM_Program(benchmark::State &state) {
+  const char *path = std::getenv("HAFNIA_BENCH_PROGRAM");
   if (!path) {
     state.SkipWithError("set HAFNIA_BENCH_PROGRAM to a compiled program");
     return;
@@ -81,11 +87,12 @@ void BM_Program(benchmark::State& state) {
     simulator = *Simulator::Create(*std::move(program));
   }
   std::vector<Tensor> inputs;
-  for (const TensorBinding& input : simulator->program().inputs()) {
-    const Buffer& buffer = simulator->program().buffers(input.buffer());
+  for (const TensorBinding &input : simulator->program().inputs()) {
+    const Buffer &buffer = simulator->program().buffers(input.buffer());
     std::vector<int64_t> shape(buffer.shape().begin(), buffer.shape().end());
     int64_t count = 1;
-    for (int64_t dim : shape) count *= dim;
+    for (int64_t dim : shape)
+      count *= dim;
     inputs.push_back(Tensor{shape, std::vector<float>(count, 0.5f)});
   }
   for (auto _ : state) {
@@ -98,7 +105,7 @@ void BM_Program(benchmark::State& state) {
 }
 BENCHMARK(BM_Program)->ThreadRange(1, 2)->UseRealTime();
 
-}  // namespace
-}  // namespace hafnia
+} // namespace
+} // namespace hafnia
 
 BENCHMARK_MAIN();

@@ -38,8 +38,8 @@ void checkTiledEqualsUntiled(const Geometry &g, std::mt19937 &random) {
   for (int64_t c = 0; c < grid.columnTiles; ++c) {
     llvm::SmallVector<bool> slice = getInputSlice(input, g.columns, c);
     for (int64_t r = 0; r < grid.rowTiles; ++r) {
-      llvm::SmallVector<bool> image = getTileImage(
-          weights, g.outputs, g.fanIn, g.rows, g.columns, r, c);
+      llvm::SmallVector<bool> image =
+          getTileImage(weights, g.outputs, g.fanIn, g.rows, g.columns, r, c);
       for (int64_t row = 0; row < g.rows; ++row)
         tiled[r * g.rows + row] += readRow(image, g.columns, row, slice);
     }
@@ -49,8 +49,8 @@ void checkTiledEqualsUntiled(const Geometry &g, std::mt19937 &random) {
     for (int64_t k = 0; k < g.fanIn; ++k)
       untiled += weights[m * g.fanIn + k] == input[k];
     ASSERT_EQ(tiled[m], untiled)
-        << "neuron " << m << " of " << g.outputs << " x " << g.fanIn
-        << " on " << g.rows << " x " << g.columns << " arrays";
+        << "neuron " << m << " of " << g.outputs << " x " << g.fanIn << " on "
+        << g.rows << " x " << g.columns << " arrays";
   }
 }
 
@@ -58,9 +58,8 @@ TEST(Tiling, OddSizes) {
   std::mt19937 random(4);
   for (int64_t fanIn : {1, 33, 5152})
     for (int64_t outputs : {1, 2, 1000})
-      for (auto [rows, columns] : {std::pair<int64_t, int64_t>{32, 32},
-                                   {64, 16},
-                                   {128, 128}})
+      for (auto [rows, columns] :
+           {std::pair<int64_t, int64_t>{32, 32}, {64, 16}, {128, 128}})
         checkTiledEqualsUntiled({outputs, fanIn, rows, columns}, random);
 }
 
@@ -68,9 +67,8 @@ TEST(Tiling, RandomSizes) {
   std::mt19937 random(2020);
   std::uniform_int_distribution<int64_t> size(1, 300), side(1, 70);
   for (int trial = 0; trial < 200; ++trial)
-    checkTiledEqualsUntiled({size(random), size(random), side(random),
-                             side(random)},
-                            random);
+    checkTiledEqualsUntiled(
+        {size(random), size(random), side(random), side(random)}, random);
 }
 
 TEST(Tiling, GridOfThePaperClassifiers) {

@@ -153,7 +153,7 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
                                       type.clone(builder.getI1Type()), input);
   }
 
-  /// Warns about weights that were not +1/-1; says whether to go on.
+  /// Warns about weights that were not +1/-1, and about zeros under Sign.
   void reportWeights(Operation *layer, const BinaryWeights &weights) {
     if (!weights.exact)
       layer->emitWarning()
