@@ -11,6 +11,7 @@
 #include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/DeviceModel.h"
 #include "hafnia/runtime/Program.h"
+#include "hafnia/runtime/Shapes.h"
 #include "hafnia/runtime/Simulator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -213,6 +214,107 @@ TEST_F(ErrorInjectionTest, TrialsAreReproducible) {
   auto first = fused_->ProgramWithErrors(0.01, a);
   auto second = fused_->ProgramWithErrors(0.01, b);
   EXPECT_EQ(Run(*fused_, first.get()), Run(*fused_, second.get()));
+}
+
+} // namespace
+} // namespace hafnia
+
+namespace hafnia {
+namespace {
+
+// Programs damaged at random, but with a valid checksum, are either refused
+// by the validator or run to the end: never a crash.
+TEST(ProgramRobustness, RandomDamageIsRefusedOrRunsSafely) {
+  std::mt19937 random(99);
+  std::mt19937 weights(3);
+  DenseProgram dense(1, 40, 70, 16, 32, weights);
+  const Program original = dense.program();
+  std::uniform_int_distribution<int> choice(0, 9);
+  int refused = 0, ran = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    Program program = original;
+    for (int damage = 0; damage < 1 + trial % 3; ++damage) {
+      auto pick = [&](int size) {
+        return std::uniform_int_distribution<int>(0, size - 1)(random);
+      };
+      int64_t value = std::uniform_int_distribution<int64_t>(-3, 80)(random);
+      Instruction *instruction =
+          program.mutable_instructions(pick(program.instructions_size()));
+      switch (choice(random)) {
+      case 0: {
+        Buffer *buffer = program.mutable_buffers(pick(program.buffers_size()));
+        if (buffer->shape_size())
+          buffer->set_shape(pick(buffer->shape_size()), value);
+        break;
+      }
+      case 1:
+        if (instruction->inputs_size())
+          instruction->set_inputs(pick(instruction->inputs_size()),
+                                  static_cast<uint32_t>(value));
+        break;
+      case 2:
+        instruction->set_output(static_cast<uint32_t>(value));
+        break;
+      case 3:
+        if (instruction->has_input_slice())
+          instruction->mutable_input_slice()->set_offset(value);
+        else if (instruction->has_xnor_read())
+          instruction->mutable_xnor_read()->set_array(
+              static_cast<uint32_t>(value));
+        break;
+      case 4:
+        if (instruction->has_collect() &&
+            instruction->collect().rows_used_size())
+          instruction->mutable_collect()->set_rows_used(
+              pick(instruction->collect().rows_used_size()), value);
+        else if (instruction->has_accumulate())
+          instruction->mutable_accumulate()->set_correction(value);
+        break;
+      case 5:
+        program.mutable_instructions()->SwapElements(
+            pick(program.instructions_size()),
+            pick(program.instructions_size()));
+        break;
+      case 6:
+        program.mutable_arrays(pick(program.arrays_size()))
+            ->set_rows_used(static_cast<uint32_t>(value));
+        break;
+      case 7:
+        program.mutable_arrays(pick(program.arrays_size()))
+            ->mutable_bits()
+            ->resize(pick(300));
+        break;
+      case 8:
+        if (instruction->has_popcount_affine())
+          instruction->mutable_popcount_affine()->set_fan_in(value);
+        else
+          instruction->add_inputs(static_cast<uint32_t>(pick(40)));
+        break;
+      default:
+        program.mutable_chip()->mutable_array()->set_columns(
+            static_cast<uint32_t>(value));
+        break;
+      }
+    }
+    absl::StatusOr<Program> parsed =
+        ParseProgram(SerializeProgram(program), "damaged.hfp");
+    if (!parsed.ok()) {
+      EXPECT_THAT(std::string(parsed.status().message()),
+                  HasSubstr("damaged.hfp"));
+      ++refused;
+      continue;
+    }
+    auto simulator = Simulator::Create(*parsed);
+    ASSERT_TRUE(simulator.ok()) << simulator.status();
+    const Buffer &input = parsed->buffers(parsed->inputs(0).buffer());
+    std::vector<int64_t> shape(input.shape().begin(), input.shape().end());
+    Tensor x{shape, std::vector<float>(NumElements(shape), 0.5f)};
+    SimulationStats stats;
+    EXPECT_TRUE((*simulator)->Run({x}, &stats).ok());
+    ++ran;
+  }
+  EXPECT_GT(refused, 100);
+  EXPECT_GT(ran, 0);
 }
 
 } // namespace
