@@ -35,17 +35,21 @@ Variants:
                                  fc1 bias-free (each is followed by BN)
 """
 import os
-import random
+import sys
 import time
 import warnings
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 import scipy.signal
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+# Shared with the other training scripts in test/models.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bnn_training import (  # noqa: E402
+    BinaryConv1d, BinaryLinear, SignAct, bake, clip_latent, describe, run_onnx, seed_all)
 
 OUT = os.path.dirname(os.path.abspath(__file__))
 SEED = 0
@@ -64,12 +68,6 @@ STRIDE_TEST = FS // 2         # 0.5 s
 # other load); one thread also makes the results independent of the core count.
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
-
-
-def seed_all(seed):
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 # --------------------------------------------------------------------------- data
@@ -112,53 +110,6 @@ def load_data():
                 train_span=(0.0, (str_[-1] + WIN) / FS),
                 test_span=(ste[0] / FS, (ste[-1] + WIN) / FS))
     return xtr, ytr, xte, yte, info
-
-
-# --------------------------------------------------------------------------- sign / STE
-class SignSTE(torch.autograd.Function):
-    """forward: torch.sign (exports as ONNX Sign); backward: straight-through,
-    gradient passed where |x| <= 1."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return torch.sign(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * (x.abs() <= 1).to(g.dtype)
-
-    @staticmethod
-    def symbolic(g, x):
-        return g.op("Sign", x)
-
-
-class SignAct(nn.Module):
-    def forward(self, x):
-        return SignSTE.apply(x)
-
-
-class BinaryLinear(nn.Linear):
-    """Linear with weight Sign(latent) in the forward pass (STE)."""
-
-    def forward(self, x):
-        return F.linear(x, SignSTE.apply(self.weight), self.bias)
-
-
-class BinaryConv1d(nn.Conv1d):
-    """Conv1d with weight Sign(latent) in the forward pass (STE)."""
-
-    def forward(self, x):
-        return self._conv_forward(x, SignSTE.apply(self.weight), self.bias)
-
-
-BINARY_TYPES = (BinaryLinear, BinaryConv1d)
-
-
-def sign01(w):
-    """sign with sign(0) = +1 (the chip's convention)."""
-    return torch.where(w >= 0, torch.ones_like(w), -torch.ones_like(w))
 
 
 # --------------------------------------------------------------------------- models
@@ -218,17 +169,6 @@ class Net(nn.Module):
         return self.classifier(self.features(x))
 
 
-def clip_latent(model):
-    """Clip latent binary weights to [-1, 1] and keep them away from exactly 0
-    (so the in-graph Sign never produces 0)."""
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, BINARY_TYPES):
-                w = m.weight
-                w.clamp_(-1.0, 1.0)
-                w[w == 0] = 1e-6
-
-
 # --------------------------------------------------------------------------- train
 def predict(model, x):
     model.eval()
@@ -268,27 +208,6 @@ def train(variant, xtr, ytr):
     return model
 
 
-def bake(model):
-    """Replace each binary layer by a plain layer holding its +-1 weights
-    (sign(0) -> +1)."""
-    for parent in model.modules():
-        for name, m in list(parent.named_children()):
-            if isinstance(m, BinaryLinear):
-                new = nn.Linear(m.in_features, m.out_features, bias=m.bias is not None)
-            elif isinstance(m, BinaryConv1d):
-                new = nn.Conv1d(m.in_channels, m.out_channels, m.kernel_size,
-                                stride=m.stride, padding=m.padding, bias=m.bias is not None)
-            else:
-                continue
-            with torch.no_grad():
-                new.weight.copy_(sign01(m.weight))
-                if m.bias is not None:
-                    new.bias.copy_(m.bias)
-            setattr(parent, name, new)
-    model.eval()
-    return model
-
-
 def export(model, path, constant_folding):
     model.eval()
     torch.onnx.export(
@@ -301,110 +220,6 @@ def export(model, path, constant_folding):
     m = onnx.load(path)
     onnx.checker.check_model(m)
     return m
-
-
-# --------------------------------------------------------------------------- numpy reference
-# A small independent executor for the ops these graphs use, so the exported file
-# itself (not just the PyTorch model) is scored.
-def _conv1d(x, w, b, pads, strides, dil, group):
-    assert group == 1 and all(d == 1 for d in dil) and all(s == 1 for s in strides)
-    x = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[1])))
-    n, c, length = x.shape
-    o, _, k = w.shape
-    ol = length - k + 1
-    y = np.zeros((n, o, ol), np.float64)
-    for j in range(k):
-        y += np.einsum("ncl,oc->nol", x[:, :, j:j + ol], w[:, :, j])
-    if b is not None:
-        y += b[None, :, None]
-    return y
-
-
-def run_onnx(model, x, sign_stats=None):
-    """Run the graph on x with numpy (float64). If sign_stats is a dict, it gets,
-    per activation Sign node, (number of inputs exactly 0, smallest |input|)."""
-    env = {i.name: numpy_helper.to_array(i).astype(np.float64)
-           if numpy_helper.to_array(i).dtype.kind == "f" else numpy_helper.to_array(i)
-           for i in model.graph.initializer}
-    env_init = set(env)
-    env[model.graph.input[0].name] = x.astype(np.float64)
-    for nd in model.graph.node:
-        a = {at.name: onnx.helper.get_attribute_value(at) for at in nd.attribute}
-        ins = [env[i] if i else None for i in nd.input]
-        op = nd.op_type
-        if op == "Conv":
-            assert ins[1].ndim == 3
-            y = _conv1d(ins[0], ins[1], ins[2] if len(ins) > 2 else None,
-                        a.get("pads", [0, 0]), a.get("strides", [1]),
-                        a.get("dilations", [1]), a.get("group", 1))
-        elif op == "BatchNormalization":
-            xx, s, bb, mu, var = ins
-            shp = (1, -1) + (1,) * (xx.ndim - 2)
-            y = (xx - mu.reshape(shp)) / np.sqrt(var.reshape(shp) + a.get("epsilon", 1e-5)) \
-                * s.reshape(shp) + bb.reshape(shp)
-        elif op == "Clip":
-            y = np.clip(ins[0], ins[1] if len(ins) > 1 and ins[1] is not None else -np.inf,
-                        ins[2] if len(ins) > 2 and ins[2] is not None else np.inf)
-        elif op == "Sign":
-            y = np.sign(ins[0])
-            if sign_stats is not None and nd.input[0] not in env_init:
-                sign_stats[nd.name] = (int((ins[0] == 0).sum()), float(np.abs(ins[0]).min()))
-        elif op == "MaxPool":
-            assert a["kernel_shape"] == [2] and a.get("strides") == [2]
-            assert not any(a.get("pads", [0, 0])) and not a.get("ceil_mode", 0)
-            xx = ins[0]
-            n, c, length = xx.shape
-            y = xx[:, :, :length // 2 * 2].reshape(n, c, length // 2, 2).max(axis=3)
-        elif op == "Flatten":
-            y = ins[0].reshape(ins[0].shape[0], -1)
-        elif op == "Gemm":
-            A = ins[0].T if a.get("transA", 0) else ins[0]
-            B = ins[1].T if a.get("transB", 0) else ins[1]
-            y = a.get("alpha", 1.0) * A @ B
-            if len(ins) > 2 and ins[2] is not None:
-                y = y + a.get("beta", 1.0) * ins[2]
-        elif op == "MatMul":
-            y = ins[0] @ ins[1]
-        elif op == "Transpose":
-            y = np.transpose(ins[0], a.get("perm"))
-        elif op == "Add":
-            y = ins[0] + ins[1]
-        elif op == "Constant":
-            y = numpy_helper.to_array(a["value"])
-            y = y.astype(np.float64) if y.dtype.kind == "f" else y
-        else:
-            raise NotImplementedError(op)
-        env[nd.output[0]] = y
-    return env[model.graph.output[0].name]
-
-
-# --------------------------------------------------------------------------- graph report
-def describe(model):
-    g = model.graph
-    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
-    producers = {o: n for n in g.node for o in n.output}
-    ops = sorted({n.op_type for n in g.node})
-    binary = []
-    for n in g.node:
-        if n.op_type not in ("Conv", "Gemm", "MatMul"):
-            continue
-        w = n.input[1]
-        if w in inits and set(np.unique(inits[w]).tolist()) <= {-1.0, 1.0}:
-            binary.append(f"{n.name} (+-1 initializer {w}, shape {list(inits[w].shape)})")
-            continue
-        p = producers.get(w)
-        chain = []
-        while p is not None and p.op_type in ("Transpose", "Sign"):
-            chain.append(p.op_type)
-            src = p.input[0]
-            if p.op_type == "Sign" and src in inits:
-                lw = inits[src]
-                assert not (lw == 0).any(), f"latent weight {src} has exact zeros"
-                binary.append(f"{n.name} (Sign({src}){''.join(' -> ' + c for c in chain[:-1][::-1])},"
-                              f" Sign node {p.name}, shape {list(lw.shape)})")
-                break
-            p = producers.get(src)
-    return ops, binary
 
 
 def main():
@@ -449,7 +264,7 @@ def main():
         print(f"   test acc  (PyTorch) {acc:.4f}")
         print(f"   test acc  (numpy run of the ONNX file) {acc_onnx:.4f}, max |logit diff| {diff:.2e}")
         print("   activation Sign nodes on the test set (exact zeros, smallest |input|): "
-              + (", ".join(f"{k}: {z}, {mn:.1e}" for k, (z, mn) in stats.items())
+              + (", ".join(f"{k}: {z}, {mn:.1e}" for k, (z, mn, _) in stats.items())
                  if stats else "n/a"))
         print(f"   ops: {ops}")
         print(f"   binary layers: {binary if binary else 'none'}")

@@ -41,7 +41,6 @@ import glob
 import hashlib
 import math
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -49,10 +48,14 @@ import time
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+# Shared with the other training scripts in test/models.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bnn_training import (  # noqa: E402
+    BinaryLinear, SignAct, bake, clip_latent, describe, run_onnx, seed_all)
 
 OUT = os.path.dirname(os.path.abspath(__file__))
 SEED = 0
@@ -70,12 +73,6 @@ EV_LEFT, EV_RIGHT = 0x0301, 0x0302
 
 torch.set_num_threads(2)
 torch.use_deterministic_algorithms(True)
-
-
-def seed_all(seed):
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 # --------------------------------------------------------------------------- data source
@@ -228,43 +225,6 @@ def folds(y):
     return [np.array(sorted(f)) for f in out]
 
 
-# --------------------------------------------------------------------------- sign / STE
-class SignSTE(torch.autograd.Function):
-    """forward: torch.sign (exports as ONNX Sign); backward: straight-through,
-    gradient passed where |x| <= 1."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return torch.sign(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * (x.abs() <= 1).to(g.dtype)
-
-    @staticmethod
-    def symbolic(g, x):
-        return g.op("Sign", x)
-
-
-class SignAct(nn.Module):
-    def forward(self, x):
-        return SignSTE.apply(x)
-
-
-class BinaryLinear(nn.Linear):
-    """Linear with weight Sign(latent) in the forward pass (STE)."""
-
-    def forward(self, x):
-        return F.linear(x, SignSTE.apply(self.weight), self.bias)
-
-
-def sign01(w):
-    """sign with sign(0) = +1 (the chip's convention)."""
-    return torch.where(w >= 0, torch.ones_like(w), -torch.ones_like(w))
-
-
 # --------------------------------------------------------------------------- models
 def build(variant):
     feats = nn.Sequential()
@@ -302,16 +262,6 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.classifier(self.features(x))
-
-
-def clip_latent(model):
-    """Clip latent binary weights to [-1, 1] and keep them away from exactly 0."""
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, BinaryLinear):
-                w = m.weight
-                w.clamp_(-1.0, 1.0)
-                w[w == 0] = 1e-6
 
 
 # --------------------------------------------------------------------------- train
@@ -359,22 +309,6 @@ def train(variant, raw, y, seed, epochs=None, monitor=None):
     return model
 
 
-def bake(model):
-    """Replace each BinaryLinear by a plain nn.Linear holding its +-1 weights."""
-    for parent in model.modules():
-        for name, m in list(parent.named_children()):
-            if not isinstance(m, BinaryLinear):
-                continue
-            new = nn.Linear(m.in_features, m.out_features, bias=m.bias is not None)
-            with torch.no_grad():
-                new.weight.copy_(sign01(m.weight))
-                if m.bias is not None:
-                    new.bias.copy_(m.bias)
-            setattr(parent, name, new)
-    model.eval()
-    return model
-
-
 def export(model, path):
     model.eval()
     torch.onnx.export(
@@ -411,105 +345,7 @@ def acc_line(k, n):
             f"Clopper-Pearson [{cp[0]:.3f}, {cp[1]:.3f}]")
 
 
-# --------------------------------------------------------------------------- numpy reference
-# A small independent executor for the ops these graphs use, so the exported file
-# itself (not just the PyTorch model) is scored.
-def _conv(x, w, b, pads, strides, dil, group):
-    assert group == 1 and all(d == 1 for d in dil) and all(s == 1 for s in strides)
-    t, l, bo, r = pads[0], pads[1], pads[2], pads[3]
-    x = np.pad(x, ((0, 0), (0, 0), (t, bo), (l, r)))
-    n, c, h, wd = x.shape
-    o, _, kh, kw = w.shape
-    oh, ow = h - kh + 1, wd - kw + 1
-    y = np.zeros((n, o, oh, ow), np.float64)
-    for i in range(kh):
-        for j in range(kw):
-            y += np.einsum("nchw,oc->nohw", x[:, :, i:i + oh, j:j + ow], w[:, :, i, j])
-    if b is not None:
-        y += b[None, :, None, None]
-    return y
-
-
-def _avgpool(x, kernel, strides, pads):
-    assert not any(pads)
-    n, c, h, w = x.shape
-    kh, kw = kernel
-    sh, sw = strides
-    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
-    y = np.zeros((n, c, oh, ow), np.float64)
-    for i in range(oh):
-        for j in range(ow):
-            y[:, :, i, j] = x[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].mean(axis=(2, 3))
-    return y
-
-
-def run_onnx(model, x, sign_min=None):
-    """Run the graph on x with numpy (float64). If sign_min is a dict, it gets, per
-    activation Sign node, (exact zeros, smallest |input|, inputs with |v| < 1e-4)."""
-    env = {i.name: numpy_helper.to_array(i).astype(np.float64)
-           if numpy_helper.to_array(i).dtype.kind == "f" else numpy_helper.to_array(i)
-           for i in model.graph.initializer}
-    env_init = set(env)
-    env[model.graph.input[0].name] = x.astype(np.float64)
-    for nd in model.graph.node:
-        a = {at.name: onnx.helper.get_attribute_value(at) for at in nd.attribute}
-        ins = [env[i] if i else None for i in nd.input]
-        op = nd.op_type
-        if op == "Conv":
-            y = _conv(ins[0], ins[1], ins[2] if len(ins) > 2 else None,
-                      a.get("pads", [0] * 4), a.get("strides", [1, 1]),
-                      a.get("dilations", [1, 1]), a.get("group", 1))
-        elif op == "BatchNormalization":
-            xx, s, bb, mu, var = ins
-            shp = (1, -1) + (1,) * (xx.ndim - 2)
-            y = (xx - mu.reshape(shp)) / np.sqrt(var.reshape(shp) + a.get("epsilon", 1e-5)) \
-                * s.reshape(shp) + bb.reshape(shp)
-        elif op == "Relu":
-            y = np.maximum(ins[0], 0.0)
-        elif op == "Sign":
-            y = np.sign(ins[0])
-            if sign_min is not None and nd.input[0] not in env_init:
-                v = np.abs(ins[0])
-                sign_min[nd.name] = (int((v == 0).sum()), float(v.min()), int((v < 1e-4).sum()))
-        elif op == "AveragePool":
-            assert a.get("ceil_mode", 0) == 0
-            y = _avgpool(ins[0], a["kernel_shape"], a.get("strides", [1, 1]),
-                         a.get("pads", [0] * 4))
-        elif op == "Flatten":
-            y = ins[0].reshape(ins[0].shape[0], -1)
-        elif op == "Gemm":
-            A = ins[0].T if a.get("transA", 0) else ins[0]
-            B = ins[1].T if a.get("transB", 0) else ins[1]
-            y = a.get("alpha", 1.0) * A @ B
-            if len(ins) > 2 and ins[2] is not None:
-                y = y + a.get("beta", 1.0) * ins[2]
-        elif op == "MatMul":
-            y = ins[0] @ ins[1]
-        elif op == "Add":
-            y = ins[0] + ins[1]
-        elif op == "Constant":
-            y = numpy_helper.to_array(a["value"])
-            y = y.astype(np.float64) if y.dtype.kind == "f" else y
-        else:
-            raise NotImplementedError(op)
-        env[nd.output[0]] = y
-    return env[model.graph.output[0].name]
-
-
 # --------------------------------------------------------------------------- reports
-def describe(model):
-    g = model.graph
-    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
-    ops = sorted({n.op_type for n in g.node})
-    binary = []
-    for n in g.node:
-        if n.op_type in ("Conv", "Gemm", "MatMul"):
-            w = n.input[1]
-            if w in inits and set(np.unique(inits[w]).tolist()) <= {-1.0, 1.0}:
-                binary.append(f"{n.name} (+-1 initializer {w}, shape {list(inits[w].shape)})")
-    return ops, binary
-
-
 def memory_report(model):
     """Parameter counts of one model: weights and biases of Conv/Linear, and BN as 2
     numbers per channel (its inference form, scale and shift). Returns rows and the
