@@ -11,12 +11,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -72,13 +72,18 @@ int Fail(absl::string_view message) {
   return 1;
 }
 
-// Calls work(i) for i in [0, count) on `threads` threads.
-void ParallelFor(size_t count, int threads,
-                 const std::function<void(size_t)> &work) {
+// Calls work(i) for i in [0, count) on `threads` threads and gathers the
+// values in index order. The first failure by index is returned, so what a run
+// reports does not depend on the thread count.
+template <typename Work>
+auto ParallelMap(size_t count, int threads, const Work &work) -> absl::StatusOr<
+    std::vector<typename std::invoke_result_t<Work, size_t>::value_type>> {
+  using Result = std::invoke_result_t<Work, size_t>;
+  std::vector<std::optional<Result>> results(count);
   std::atomic<size_t> next{0};
   auto loop = [&] {
     for (size_t i = next++; i < count; i = next++)
-      work(i);
+      results[i].emplace(work(i));
   };
   std::vector<std::thread> pool;
   for (int t = 1; t < std::min<int>(threads, count); ++t)
@@ -86,6 +91,14 @@ void ParallelFor(size_t count, int threads,
   loop();
   for (std::thread &thread : pool)
     thread.join();
+  std::vector<typename Result::value_type> values;
+  values.reserve(count);
+  for (std::optional<Result> &result : results) {
+    if (!result->ok())
+      return result->status();
+    values.push_back(*std::move(*result));
+  }
+  return values;
 }
 
 // Splits `tensor`, a batch of samples, into chunks of the program's input
@@ -175,23 +188,16 @@ public:
   // Every chunk on `chip` (null: error-free); statistics summed in order.
   absl::StatusOr<Tensor> RunAll(const hafnia::Simulator::ChipState *chip,
                                 hafnia::SimulationStats *stats) const {
-    std::vector<std::vector<Tensor>> outputs(prefixes_.size());
     std::vector<hafnia::SimulationStats> chunk_stats(prefixes_.size());
-    std::vector<absl::Status> errors(prefixes_.size());
-    ParallelFor(prefixes_.size(), threads_, [&](size_t c) {
-      auto result = simulator_.RunSuffix(*prefixes_[c], chip, &chunk_stats[c]);
-      if (result.ok())
-        outputs[c] = *std::move(result);
-      else
-        errors[c] = result.status();
+    auto outputs = ParallelMap(prefixes_.size(), threads_, [&](size_t c) {
+      return simulator_.RunSuffix(*prefixes_[c], chip, &chunk_stats[c]);
     });
-    for (const absl::Status &error : errors)
-      if (!error.ok())
-        return error;
+    if (!outputs.ok())
+      return outputs.status();
     if (stats)
       for (const hafnia::SimulationStats &s : chunk_stats)
         hafnia::AddStats(*stats, s);
-    return JoinFirstOutputs(outputs);
+    return JoinFirstOutputs(*outputs);
   }
 
   absl::StatusOr<TrialResults>
@@ -393,20 +399,12 @@ int main(int argc, char **argv) {
   }
 
   // The array-free part of every run, once: errors cannot change it.
-  std::vector<std::shared_ptr<const hafnia::Simulator::Prefix>> prefixes(
-      chunks.size());
-  std::vector<absl::Status> failures(chunks.size());
-  ParallelFor(chunks.size(), threads, [&](size_t c) {
-    auto prefix = simulator.RunPrefix(chunks[c]);
-    if (prefix.ok())
-      prefixes[c] = *std::move(prefix);
-    else
-      failures[c] = prefix.status();
+  auto prefixes = ParallelMap(chunks.size(), threads, [&](size_t c) {
+    return simulator.RunPrefix(chunks[c]);
   });
-  for (const absl::Status &failure : failures)
-    if (!failure.ok())
-      return Fail(failure.message());
-  Runner runner(simulator, std::move(prefixes), threads);
+  if (!prefixes.ok())
+    return Fail(prefixes.status().message());
+  Runner runner(simulator, *std::move(prefixes), threads);
 
   hafnia::SimulationReport report;
   report.set_program(arguments[1]);
