@@ -1,7 +1,8 @@
 """What the model-training scripts in this directory share: seeding, the sign
 function with a straight-through estimator, binary layers and their baking into
-plain layers, an independent numpy executor for the exported ONNX graphs, and
-a one-line description of a graph's binary layers.
+plain layers, the features-then-classifier network, an independent numpy
+executor for the exported ONNX graphs, and a description of a graph's binary
+layers.
 
 The training scripts import it with this directory on sys.path.
 """
@@ -109,6 +110,19 @@ def bake(model):
             setattr(parent, name, new)
     model.eval()
     return model
+
+
+class Net(nn.Module):
+    """features then classifier: the module names give the ONNX node names
+    (/features/..., /classifier/...) that the classifier detection sees."""
+
+    def __init__(self, features, classifier):
+        super().__init__()
+        self.features = features
+        self.classifier = classifier
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
 
 
 # --------------------------------------------------------------------------- numpy reference

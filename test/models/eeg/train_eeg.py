@@ -55,7 +55,7 @@ import torch.nn.functional as F
 # Shared with the other training scripts in test/models.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bnn_training import (  # noqa: E402
-    BinaryLinear, SignAct, bake, clip_latent, describe, run_onnx, seed_all)
+    BinaryLinear, Net, SignAct, bake, clip_latent, describe, run_onnx, seed_all)
 
 OUT = os.path.dirname(os.path.abspath(__file__))
 SEED = 0
@@ -252,16 +252,6 @@ def build(variant):
         cls.add_module("sign1", SignAct())
         cls.add_module("fc2", BinaryLinear(80, 2, bias=True))
     return Net(feats, cls)
-
-
-class Net(nn.Module):
-    def __init__(self, features, classifier):
-        super().__init__()
-        self.features = features
-        self.classifier = classifier
-
-    def forward(self, x):
-        return self.classifier(self.features(x))
 
 
 # --------------------------------------------------------------------------- train
