@@ -1,6 +1,6 @@
 """What the model-training scripts in this directory share: seeding, the sign
 function with a straight-through estimator, binary layers and their baking into
-plain layers, the features-then-classifier network, an independent numpy
+plain layers, the training epoch, the features-then-classifier network, an independent numpy
 executor for the exported ONNX graphs, and a description of a graph's binary
 layers.
 
@@ -110,6 +110,21 @@ def bake(model):
             setattr(parent, name, new)
     model.eval()
     return model
+
+
+def train_epoch(model, optimizer, x, y, order, batch):
+    """One epoch of cross-entropy training over the samples in `order`, in
+    mini-batches, clipping the latent binary weights after every step."""
+    model.train()
+    for i in range(0, len(order), batch):
+        idx = order[i:i + batch]
+        if len(idx) < 2:  # BatchNorm needs two samples in training mode
+            continue
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        clip_latent(model)
 
 
 class Net(nn.Module):

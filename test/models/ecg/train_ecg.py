@@ -44,12 +44,12 @@ import onnx
 import scipy.signal
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 # Shared with the other training scripts in test/models.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bnn_training import (  # noqa: E402
-    BinaryConv1d, BinaryLinear, Net, SignAct, bake, clip_latent, describe, run_onnx, seed_all)
+    BinaryConv1d, BinaryLinear, Net, SignAct, bake, clip_latent, describe, run_onnx, seed_all,
+    train_epoch)
 
 OUT = os.path.dirname(os.path.abspath(__file__))
 SEED = 0
@@ -182,17 +182,7 @@ def train(variant, xtr, ytr):
     gen = torch.Generator().manual_seed(SEED)
     clip_latent(model)
     for _ in range(EPOCHS):
-        model.train()
-        perm = torch.randperm(len(xt), generator=gen)
-        for i in range(0, len(xt), BATCH):
-            idx = perm[i:i + BATCH]
-            if len(idx) < 2:
-                continue
-            loss = F.cross_entropy(model(xt[idx]), yt[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            clip_latent(model)
+        train_epoch(model, opt, xt, yt, torch.randperm(len(xt), generator=gen), BATCH)
         sched.step()
     model.eval()
     return model

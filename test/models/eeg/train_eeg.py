@@ -50,12 +50,12 @@ import numpy as np
 import onnx
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 # Shared with the other training scripts in test/models.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bnn_training import (  # noqa: E402
-    BinaryLinear, Net, SignAct, bake, clip_latent, describe, run_onnx, seed_all)
+    BinaryLinear, Net, SignAct, bake, clip_latent, describe, run_onnx, seed_all,
+    train_epoch)
 
 OUT = os.path.dirname(os.path.abspath(__file__))
 SEED = 0
@@ -276,22 +276,12 @@ def train(variant, raw, y, seed, epochs=None, monitor=None):
     n = len(y)
     clip_latent(model)
     for ep in range(epochs):
-        model.train()
         # augmentation: random start in cue +- SHIFT, then normalize, then noise
         off = rng.randint(0, 2 * SHIFT + 1, size=n)
         w = np.stack([raw[i, o:o + WIN] for i, o in enumerate(off)]).astype(np.float64)
         w = normalize(w) + NOISE * rng.randn(*w.shape)
         xt = torch.from_numpy(w[:, None].astype(np.float32))
-        perm = rng.permutation(n)
-        for i in range(0, n, BATCH):
-            idx = torch.from_numpy(perm[i:i + BATCH])
-            if len(idx) < 2:
-                continue
-            loss = F.cross_entropy(model(xt[idx]), yt[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            clip_latent(model)
+        train_epoch(model, opt, xt, yt, torch.from_numpy(rng.permutation(n)), BATCH)
         sched.step()
         if monitor:
             monitor(ep, model)
