@@ -56,7 +56,8 @@ std::string FormatValue(const google::protobuf::Message &message,
                         int index);
 
 // `name=value` for every field of an instruction's operation: scalars always
-// (zero is a value too), optional ones when set, repeated ones as lists.
+// (zero is a value too), optional ones when set, repeated ones as lists when
+// they are not empty.
 std::string FormatFields(const google::protobuf::Message &message) {
   const google::protobuf::Descriptor *descriptor = message.GetDescriptor();
   const google::protobuf::Reflection *reflection = message.GetReflection();
@@ -64,6 +65,8 @@ std::string FormatFields(const google::protobuf::Message &message) {
   for (int f = 0; f < descriptor->field_count(); ++f) {
     const google::protobuf::FieldDescriptor *field = descriptor->field(f);
     if (field->is_repeated()) {
+      if (!reflection->FieldSize(message, field))
+        continue;
       std::vector<std::string> values;
       for (int i = 0; i < reflection->FieldSize(message, field); ++i)
         values.push_back(FormatValue(message, field, i));

@@ -573,8 +573,19 @@ private:
     const auto &x = Real(i.inputs(0));
     auto &y = NewBits(i);
     // The chip's sense amplifier has no zero: a zero reads +1, NaN -1.
-    for (size_t e = 0; e < x.size(); ++e)
-      y[e] = x[e] >= 0;
+    const auto &thresholds = i.binarize().thresholds();
+    if (thresholds.empty()) {
+      for (size_t e = 0; e < x.size(); ++e)
+        y[e] = x[e] >= 0;
+    } else {
+      // Per channel (axis 1) of [batch, channels, inner...].
+      Shape xs = In(i, 0);
+      int64_t inner = NumElements(Shape(xs.begin() + 2, xs.end()));
+      for (int64_t b = 0, e = 0; b < xs[0]; ++b)
+        for (float threshold : thresholds)
+          for (int64_t k = 0; k < inner; ++k, ++e)
+            y[e] = x[e] >= threshold;
+    }
     stats_.set_digital_ops(stats_.digital_ops() + x.size());
   }
 

@@ -1023,4 +1023,30 @@ absl::StatusOr<Tensor> ReadTensor(const std::string &path) {
                          "expected .npy (NumPy) or .pb (ONNX TensorProto)"));
 }
 
+// Splits `tensor`, a batch of samples, into chunks of the program's input
+// shape; fails when the shapes do not fit.
+absl::StatusOr<std::vector<Tensor>>
+SplitBatch(const Tensor &tensor, const std::string &source,
+           const std::string &name, const std::vector<int64_t> &shape) {
+  std::vector<int64_t> sample(shape.begin() + 1, shape.end());
+  if (tensor.shape.size() != shape.size() ||
+      !std::equal(sample.begin(), sample.end(), tensor.shape.begin() + 1) ||
+      shape[0] == 0 || tensor.shape[0] == 0 || tensor.shape[0] % shape[0])
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": input '", name, "' has shape [",
+        absl::StrJoin(tensor.shape, ","), "], the program expects [N*",
+        shape[0], ",", absl::StrJoin(sample, ","),
+        "] (a batch of samples along the first axis)"));
+  int64_t chunk = 1;
+  for (int64_t dim : shape)
+    chunk *= dim;
+  std::vector<Tensor> chunks;
+  for (int64_t start = 0; start < static_cast<int64_t>(tensor.data.size());
+       start += chunk)
+    chunks.push_back(
+        Tensor{shape, std::vector<float>(tensor.data.begin() + start,
+                                         tensor.data.begin() + start + chunk)});
+  return chunks;
+}
+
 } // namespace hafnia

@@ -285,7 +285,12 @@ private:
   absl::Status CheckBinarize() {
     if (auto s = Operands(1, 1, F32, BIT); !s.ok())
       return s;
-    return ExpectOut(InShape(0));
+    Shape input = InShape(0);
+    int thresholds = instruction_.binarize().thresholds_size();
+    if (thresholds && (input.size() < 2 || input[1] != thresholds))
+      return Error(absl::StrCat("has ", thresholds,
+                                " thresholds, not one per input channel"));
+    return ExpectOut(input);
   }
 
   absl::Status CheckInputSlice() {

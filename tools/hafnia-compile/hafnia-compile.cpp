@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "hafnia/Calibration/Calibration.h"
 #include "hafnia/Dialect/RRAM/IR/RRAMDialect.h"
 #include "hafnia/Import/OnnxImporter.h"
 #include "hafnia/Pipelines/Pipelines.h"
@@ -64,6 +65,13 @@ cl::opt<bool> binarizeFirstLayer(
     "binarize-first-layer",
     cl::desc("With --binarize=all, binarize the first layer too"),
     cl::init(false));
+cl::opt<std::string> calibrationFilename(
+    "calibration",
+    cl::desc("Sample inputs (.npy or .pb, a few hundred along the first "
+             "axis) from which to choose each binarized layer's input "
+             "thresholds: needed for float-trained models whose features "
+             "are never negative (ReLU)"),
+    cl::value_desc("x.npy"));
 cl::opt<std::string>
     chipName("chip",
              cl::desc("Chip configuration: a preset of configs/ "
@@ -191,12 +199,7 @@ int main(int argc, char **argv) {
       input->getBuffer(), inputFilename, &context, importOptions);
   if (!module)
     return 1;
-  (*module)->setAttr(hafnia::rram::RRAMDialect::kTargetAttrName,
-                     hafnia::rram::TargetAttr::get(
-                         &context, chip->array().rows(),
-                         chip->array().columns(), chip->arrays(),
-                         chip->digital_memory_bytes(),
-                         chip->real_precision() == hafnia::REAL_INT8 ? 8 : 32));
+  hafnia::setChipTarget(*module, *chip);
 
   // The layers as imported, before binarization folds any away: the report
   // counts parameters the way the model was trained.
@@ -208,11 +211,22 @@ int main(int argc, char **argv) {
     return 1;
   std::vector<hafnia::LayerInfo> imported = hafnia::summarizeLayers(*module);
 
+  hafnia::BinarizationOptions binarization{binarizeMode.getValue(),
+                                           binarizeFirstLayer.getValue()};
+  if (!calibrationFilename.empty()) {
+    absl::StatusOr<hafnia::Tensor> samples =
+        hafnia::ReadTensor(calibrationFilename);
+    if (!samples.ok())
+      return fail(std::string(samples.status().message()));
+    if (failed(hafnia::calibrateBinarization(
+            *module, *chip, *samples, calibrationFilename, binarization)))
+      return 1;
+  }
+
   mlir::PassManager pm(&context);
   if (failed(mlir::applyPassManagerCLOptions(pm)))
     return 1;
-  hafnia::buildBinarizationPipeline(
-      pm, {binarizeMode.getValue(), binarizeFirstLayer.getValue()});
+  hafnia::buildBinarizationPipeline(pm, binarization);
   if (emitKind != EmitKind::BNN)
     hafnia::buildMappingPipeline(pm);
   if (failed(pm.run(*module)))

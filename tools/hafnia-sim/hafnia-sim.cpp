@@ -101,30 +101,6 @@ auto ParallelMap(size_t count, int threads, const Work &work) -> absl::StatusOr<
   return values;
 }
 
-// Splits `tensor`, a batch of samples, into chunks of the program's input
-// shape; fails when the shapes do not fit.
-absl::StatusOr<std::vector<Tensor>>
-SplitBatch(const Tensor &tensor, const std::string &source,
-           const std::string &name, const std::vector<int64_t> &shape) {
-  std::vector<int64_t> sample(shape.begin() + 1, shape.end());
-  if (tensor.shape.size() != shape.size() ||
-      !std::equal(sample.begin(), sample.end(), tensor.shape.begin() + 1) ||
-      shape[0] == 0 || tensor.shape[0] == 0 || tensor.shape[0] % shape[0])
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": input '", name, "' has shape [",
-        absl::StrJoin(tensor.shape, ","), "], the program expects [N*",
-        shape[0], ",", absl::StrJoin(sample, ","),
-        "] (a batch of samples along the first axis)"));
-  int64_t chunk = hafnia::NumElements(shape);
-  std::vector<Tensor> chunks;
-  for (int64_t start = 0; start < static_cast<int64_t>(tensor.data.size());
-       start += chunk)
-    chunks.push_back(
-        Tensor{shape, std::vector<float>(tensor.data.begin() + start,
-                                         tensor.data.begin() + start + chunk)});
-  return chunks;
-}
-
 // The first output of every chunk, joined along the batch axis.
 Tensor JoinFirstOutputs(const std::vector<std::vector<Tensor>> &outputs) {
   Tensor joined;
@@ -386,7 +362,7 @@ int main(int argc, char **argv) {
     if (!tensor.ok())
       return Fail(tensor.status().message());
     const hafnia::Buffer &buffer = p.buffers(p.inputs(k).buffer());
-    absl::StatusOr<std::vector<Tensor>> split = SplitBatch(
+    absl::StatusOr<std::vector<Tensor>> split = hafnia::SplitBatch(
         *tensor, files[k], p.inputs(k).name(),
         std::vector<int64_t>(buffer.shape().begin(), buffer.shape().end()));
     if (!split.ok())

@@ -280,7 +280,11 @@ private:
           return success();
         })
         .Case([&](bnn::BinarizeOp op) {
-          instruction(op, op->getOperands())->mutable_binarize();
+          auto *binarize =
+              instruction(op, op->getOperands())->mutable_binarize();
+          if (std::optional<ArrayRef<float>> thresholds = op.getThresholds())
+            binarize->mutable_thresholds()->Add(thresholds->begin(),
+                                                thresholds->end());
           return success();
         })
         .Case([&](rram::InputSliceOp slice) {
@@ -358,6 +362,15 @@ FailureOr<Program> emitProgram(ModuleOp module, const ChipConfig &chip,
   if (!main)
     return module.emitError("has no @main function to emit");
   return Emitter(chip).run(main, report, model);
+}
+
+void setChipTarget(ModuleOp module, const ChipConfig &chip) {
+  module->setAttr(
+      rram::RRAMDialect::kTargetAttrName,
+      rram::TargetAttr::get(module.getContext(), chip.array().rows(),
+                            chip.array().columns(), chip.arrays(),
+                            chip.digital_memory_bytes(),
+                            chip.real_precision() == REAL_INT8 ? 8 : 32));
 }
 
 } // namespace hafnia

@@ -1,4 +1,5 @@
-// RUN: hafnia-opt %s --bnn-binarize=mode=classifier -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: hafnia-opt %s --bnn-binarize="mode=classifier binarize-first-layer" -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: hafnia-opt %s --bnn-binarize=mode=classifier -split-input-file 2>/dev/null | FileCheck %s --check-prefix=CLASSIFIER
 // RUN: hafnia-opt %s --bnn-binarize=mode=none -split-input-file | FileCheck %s --check-prefix=NONE
 // RUN: hafnia-opt %s --bnn-binarize=mode=all -split-input-file 2>/dev/null | FileCheck %s --check-prefix=ALL
 // RUN: hafnia-opt %s --bnn-binarize=mode=all -split-input-file 2>&1 >/dev/null | FileCheck %s --check-prefix=ALL-WARN
@@ -73,20 +74,35 @@ func.func @sign_of_weight(%x: tensor<1x2xf32>) -> tensor<1x1xf32> {
 
 // -----
 
-// A ReLU before a binary layer would make every input bit +1: it is replaced
-// by a sign, with a warning. Clip(0, 6) is not looked through either.
+// A ReLU right before a binary layer would make every input bit +1: it is
+// replaced by a sign, with a warning.
 // CHECK-LABEL: func @relu_input
-func.func @relu_input(%x: tensor<1x2xf32>) -> (tensor<1x1xf32>, tensor<1x1xf32>) {
+func.func @relu_input(%x: tensor<1x2xf32>) -> tensor<1x1xf32> {
   // CHECK: bnn.binarize %arg0
-  // CHECK: %[[CLIP:.*]] = bnn.clip %arg0 {max = 6.000000e+00 : f32, min = 0.000000e+00 : f32}
-  // CHECK: bnn.binarize %[[CLIP]]
   %r = bnn.relu %x : tensor<1x2xf32>
   %w = bnn.constant dense<[[1.0, -1.0]]> : tensor<1x2xf32>
   // expected-warning @+1 {{'bnn.dense' layer: its input passes through a ReLU, which would binarize to +1 everywhere; the ReLU is replaced by a sign}}
   %y = bnn.dense %r, %w {bnn.classifier, transpose_rhs = true} : (tensor<1x2xf32>, tensor<1x2xf32>) -> tensor<1x1xf32>
-  %c = bnn.clip %x {max = 6.0 : f32, min = 0.0 : f32} : tensor<1x2xf32>
-  %z = bnn.dense %c, %w {bnn.classifier, transpose_rhs = true} : (tensor<1x2xf32>, tensor<1x2xf32>) -> tensor<1x1xf32>
-  return %y, %z : tensor<1x1xf32>, tensor<1x1xf32>
+  return %y : tensor<1x1xf32>
+}
+
+// -----
+
+// The layer that reads the model's input stays real in mode=classifier too
+// (an MLP is all classifier), unless binarize-first-layer is set.
+// CHECK-LABEL: func @mlp
+// CLASSIFIER-LABEL: func @mlp
+func.func @mlp(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {
+  // CHECK: bnn.xnor_dense
+  // CHECK: bnn.xnor_dense
+  // CLASSIFIER: bnn.dense %arg0
+  // CLASSIFIER: bnn.xnor_dense
+  // CLASSIFIER-NOT: bnn.xnor_dense
+  %w = bnn.constant dense<[[1.0, -1.0], [-1.0, -1.0]]> : tensor<2x2xf32>
+  %h = bnn.dense %x, %w {bnn.classifier, transpose_rhs = true} : (tensor<1x2xf32>, tensor<2x2xf32>) -> tensor<1x2xf32>
+  %s = bnn.sign %h {bnn.classifier} : tensor<1x2xf32>
+  %y = bnn.dense %s, %w {bnn.classifier, transpose_rhs = true} : (tensor<1x2xf32>, tensor<2x2xf32>) -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
 }
 
 // -----

@@ -99,3 +99,18 @@ func.func @not_folded(%p: tensor<1x1x4xi32>) -> (tensor<1x1x2xi1>, tensor<1x1x4x
   %t = bnn.binarize %d : tensor<1x1x4xf32> -> tensor<1x1x4xi1>
   return %s, %t : tensor<1x1x2xi1>, tensor<1x1x4xi1>
 }
+
+// -----
+
+// A calibrated sign compares with its channel's threshold, and a ReLU on the
+// way is monotone too: relu(2p - 10) >= 3 is p >= 7; relu(...) >= 0 always
+// holds (threshold 0).
+// CHECK-LABEL: func @calibrated_through_relu
+func.func @calibrated_through_relu(%p: tensor<1x2xi32>) -> tensor<1x2xi1> {
+  // CHECK: bnn.threshold %arg0 {fan_in = 10 : i64, inverted = array<i1: false, false>, thresholds = array<i32: 7, 0>}
+  // CHECK-NOT: bnn.relu
+  %y = bnn.popcount_affine %p {bias = array<f32: 0.0, 0.0>, fan_in = 10 : i64, scale = array<f32: 1.0, 1.0>} : tensor<1x2xi32> -> tensor<1x2xf32>
+  %r = bnn.relu %y : tensor<1x2xf32>
+  %s = bnn.binarize %r {thresholds = array<f32: 3.0, 0.0>} : tensor<1x2xf32> -> tensor<1x2xi1>
+  return %s : tensor<1x2xi1>
+}

@@ -17,6 +17,10 @@ llvm::FailureOr<Program> emitProgram(mlir::ModuleOp module,
                                      const MappingReport &report,
                                      llvm::StringRef model);
 
+/// Sets the module's rram.target from `chip`: the passes read the chip from
+/// there.
+void setChipTarget(mlir::ModuleOp module, const ChipConfig &chip);
+
 } // namespace hafnia
 
 #endif // HAFNIA_TARGET_PROGRAMEMITTER_H

@@ -465,6 +465,8 @@ LogicalResult ThresholdOp::verify() {
 }
 
 int64_t hafnia::bnn::getStoredPerChannelValues(Operation *op) {
+  if (auto binarize = dyn_cast<BinarizeOp>(op))
+    return binarize.getThresholds() ? binarize.getThresholds()->size() : 0;
   if (auto threshold = dyn_cast<ThresholdOp>(op))
     return threshold.getThresholds().size();
   if (auto affine = dyn_cast<PopcountAffineOp>(op))
@@ -476,6 +478,19 @@ LogicalResult PopcountAffineOp::verify() {
   return verifyPopcountConsumer(*this, getInput(),
                                 static_cast<int64_t>(getFanIn()),
                                 {getScale().size(), getBias().size()});
+}
+
+LogicalResult BinarizeOp::verify() {
+  std::optional<ArrayRef<float>> thresholds = getThresholds();
+  if (!thresholds)
+    return success();
+  auto type = getInput().getType();
+  if (type.getRank() < 2 ||
+      type.getDimSize(1) != static_cast<int64_t>(thresholds->size()))
+    return emitOpError() << "has " << thresholds->size()
+                         << " thresholds, one per channel (axis 1) of "
+                         << formatShape(type.getShape()) << " expected";
+  return success();
 }
 
 #define GET_OP_CLASSES

@@ -1,5 +1,6 @@
 //===- Binarize.cpp - Dense and convolution layers to XNOR-popcount -------===//
 
+#include "hafnia/Dialect/BNN/Analysis/SignAnalysis.h"
 #include "hafnia/Dialect/BNN/IR/BNNOps.h"
 #include "hafnia/Dialect/BNN/Transforms/Passes.h"
 
@@ -31,13 +32,16 @@ struct BinaryWeights {
   SmallVector<float> scales;
   bool exact = true;     // the weights were +1/-1 (trained binarized)
   int64_t zeroSigns = 0; // zeros of a Sign(weight), read as +1
+  // Per output: sum of weight * inputOffset(out, in) (calibrated inputs).
+  SmallVector<float> offsetSums;
 };
 
 /// Reads the weights of a layer as `outputs x fanIn` rows (`kByM`: stored
-/// `fanIn x outputs`, as a MatMul weight). Fails for a weight computed at run
-/// time.
-FailureOr<BinaryWeights> readWeights(Value weight, int64_t outputs,
-                                     int64_t fanIn, bool kByM) {
+/// `fanIn x outputs`, as a MatMul weight), and sums each row's products with
+/// `inputOffset` when given. Fails for a weight computed at run time.
+FailureOr<BinaryWeights>
+readWeights(Value weight, int64_t outputs, int64_t fanIn, bool kByM,
+            llvm::function_ref<float(int64_t out, int64_t in)> inputOffset) {
   // PyTorch exports a bias-free Linear whose weight goes through Sign as
   // Sign -> Transpose -> MatMul.
   if (auto transpose = weight.getDefiningOp<TransposeOp>()) {
@@ -58,8 +62,9 @@ FailureOr<BinaryWeights> readWeights(Value weight, int64_t outputs,
   BinaryWeights result;
   result.bits.resize(outputs * fanIn);
   result.scales.assign(outputs, 0.0f);
+  result.offsetSums.assign(outputs, 0.0f);
   for (int64_t out = 0; out < outputs; ++out) {
-    double magnitude = 0;
+    double magnitude = 0, offsetSum = 0;
     for (int64_t in = 0; in < fanIn; ++in) {
       float value =
           kByM ? values[in * outputs + out] : values[out * fanIn + in];
@@ -70,8 +75,11 @@ FailureOr<BinaryWeights> readWeights(Value weight, int64_t outputs,
       result.exact &= value == 1.0f || value == -1.0f;
       result.bits[out * fanIn + in] = value >= 0;
       magnitude += std::fabs(value);
+      if (inputOffset)
+        offsetSum += double(value) * inputOffset(out, in);
     }
     result.scales[out] = static_cast<float>(magnitude / fanIn);
+    result.offsetSums[out] = static_cast<float>(offsetSum);
   }
   // +1/-1 weights need no scale; anything else keeps its mean magnitude so
   // that the layer's output stays on the scale the network was trained with.
@@ -100,57 +108,169 @@ FailureOr<SmallVector<float>> readChannelBias(Value bias, int64_t outputs) {
   return values;
 }
 
+/// What a layer's input bits are computed from: the input, looking through
+/// activations that keep the sign (`Sign`, `Tanh`, `Clip` around zero). A
+/// ReLU that feeds the layer directly is looked through too: its output is
+/// positive exactly where its input is, so sign(input) keeps what the ReLU
+/// passes on (binarized networks replace it by a sign; a warning says so).
+/// `sign` is set to the last Sign looked through, `relu` to the ReLU.
+Value signSource(Value input, SignOp *sign = nullptr, ReluOp *relu = nullptr) {
+  if (auto op = input.getDefiningOp<ReluOp>()) {
+    if (relu)
+      *relu = op;
+    return op.getInput();
+  }
+  while (Operation *producer = input.getDefiningOp()) {
+    if (auto clip = dyn_cast<ClipOp>(producer)) {
+      bool keepsSign = (!clip.getMin() || *clip.getMin() < APFloat(0.0f)) &&
+                       (!clip.getMax() || *clip.getMax() >= APFloat(0.0f));
+      if (!keepsSign)
+        break;
+    } else if (!isa<SignOp, TanhOp>(producer)) {
+      break;
+    }
+    if (auto op = dyn_cast<SignOp>(producer); op && sign)
+      *sign = op;
+    input = producer->getOperand(0);
+  }
+  return input;
+}
+
+/// The calibration of a layer's input, if it has one: per input channel,
+/// the threshold, and the offset and step of the two levels the bits stand
+/// for (the input is about offset + step * bit, bit = +1/-1).
+struct Calibration {
+  SmallVector<float> thresholds, offsets, steps;
+  float meanStep = 0;
+};
+std::optional<Calibration> getCalibration(Operation *layer) {
+  auto dictionary = layer->getAttrOfType<DictionaryAttr>(kCalibrationAttrName);
+  if (!dictionary)
+    return std::nullopt;
+  auto read = [&](StringRef name) {
+    auto array = dictionary.getAs<DenseF32ArrayAttr>(name);
+    return array ? SmallVector<float>(array.asArrayRef())
+                 : SmallVector<float>();
+  };
+  Calibration calibration;
+  calibration.thresholds = read("thresholds");
+  SmallVector<float> low = read("low"), high = read("high");
+  double stepSum = 0;
+  for (auto [l, h] : llvm::zip(low, high)) {
+    calibration.offsets.push_back((h + l) / 2);
+    calibration.steps.push_back((h - l) / 2);
+    stepSum += (h - l) / 2;
+  }
+  if (!low.empty())
+    calibration.meanStep = static_cast<float>(stepSum / low.size());
+  return calibration;
+}
+
 struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
   using Base::Base;
 
   void runOnOperation() override {
     if (mode == BinarizeMode::None)
       return;
-    SmallVector<Operation *> layers;
-    bool first = true;
-    getOperation().walk([&](Operation *op) {
-      if (!isa<ConvOp, DenseOp>(op))
-        return;
-      bool isFirst = first;
-      first = false;
-      if (mode == BinarizeMode::Classifier ? op->hasAttr(kClassifierAttrName)
-                                           : !isFirst || binarizeFirstLayer)
-        layers.push_back(op);
-    });
+    SmallVector<Operation *> layers =
+        getLayersToBinarize(getOperation(), mode, binarizeFirstLayer);
+    // The signs of every layer's input, from the network as it came: the
+    // rewrites below replace values the analysis knows.
+    ValueSigns signs(getOperation());
     for (Operation *layer : layers) {
-      if (auto dense = dyn_cast<DenseOp>(layer))
-        binarizeDense(dense);
-      else
-        binarizeConv(cast<ConvOp>(layer));
+      InputSigns &input = inputSigns[layer];
+      input.range = signs.lookup(
+          signSource(layer->getOperand(0), &input.sign, &input.relu));
+    }
+    for (Operation *layer : layers) {
+      LogicalResult binarized = isa<DenseOp>(layer)
+                                    ? binarizeDense(cast<DenseOp>(layer))
+                                    : binarizeConv(cast<ConvOp>(layer));
+      if (failed(binarized))
+        return signalPassFailure();
     }
   }
 
-  /// The bits a binary layer reads: bnn.binarize of `input`, looking through
-  /// activations that keep the sign. A ReLU would leave only +1: it is
-  /// replaced by the sign, as binarized networks do.
-  Value binarizeInput(OpBuilder &builder, Value input, Operation *layer) {
-    while (Operation *producer = input.getDefiningOp()) {
-      if (isa<SignOp, TanhOp>(producer)) {
-        input = producer->getOperand(0);
-      } else if (auto clip = dyn_cast<ClipOp>(producer)) {
-        bool keepsSign = (!clip.getMin() || *clip.getMin() < APFloat(0.0f)) &&
-                         (!clip.getMax() || *clip.getMax() >= APFloat(0.0f));
-        if (!keepsSign)
-          break;
-        input = clip.getInput();
-      } else if (auto relu = dyn_cast<ReluOp>(producer)) {
-        layer->emitWarning()
-            << layerName(layer) << ": its input passes through a ReLU, which "
-            << "would binarize to +1 everywhere; the ReLU is replaced by a "
-               "sign";
-        input = relu.getInput();
-      } else {
-        break;
-      }
+  /// What the sign analysis says of a layer's input, and the Sign (if any)
+  /// it reaches the layer through.
+  struct InputSigns {
+    SignRange range;
+    SignOp sign;
+    ReluOp relu;
+  };
+  llvm::DenseMap<Operation *, InputSigns> inputSigns;
+
+  /// Refuses an input that can never be negative (its bits would all be
+  /// +1: a constant output); warns where a Sign's input can be exactly zero.
+  /// A calibrated input is compared with thresholds from data instead.
+  LogicalResult checkInput(Operation *layer,
+                           const std::optional<Calibration> &calibration) {
+    if (calibration) {
+      int64_t channels =
+          cast<ShapedType>(layer->getOperand(0).getType()).getDimSize(1);
+      size_t count = calibration->thresholds.size();
+      if (static_cast<int64_t>(count) != channels ||
+          calibration->steps.size() != count)
+        return layer->emitError()
+               << layerName(layer) << ": " << kCalibrationAttrName
+               << " needs thresholds, low and high of " << channels
+               << " values each, one per input channel";
+      return success();
     }
+    const InputSigns &input = inputSigns.lookup(layer);
+    if (!input.range.canBeNegative()) {
+      Operation *source = input.range.nonNegativeSource;
+      return layer->emitError()
+             << layerName(layer) << ": its input is never negative (because "
+             << "of '" << getLayerName(source) << "', " << source->getName()
+             << "), so sign binarization would read +1 for every input and "
+                "give the same output for all of them; pass calibration "
+                "inputs (--calibration=x.npy) to binarize each feature at a "
+                "threshold chosen from its values, or retrain with a Sign "
+                "after a batch norm, as binarized networks do";
+    }
+    if (input.relu)
+      layer->emitWarning()
+          << layerName(layer) << ": its input passes through a ReLU, which "
+          << "would binarize to +1 everywhere; the ReLU is replaced by a "
+             "sign";
+    if (input.sign && input.range.canBeZero())
+      layer->emitWarning()
+          << layerName(layer) << ": the input of Sign '"
+          << getLayerName(input.sign)
+          << "' can be exactly zero, where ONNX's Sign gives 0 and the chip "
+             "+1; the outputs differ from the ONNX model's wherever it is";
+    return success();
+  }
+
+  /// The bits a binary layer reads: its input compared with the calibrated
+  /// thresholds, or bnn.binarize of its sign source.
+  Value binarizeInput(OpBuilder &builder, Value input, Operation *layer,
+                      const std::optional<Calibration> &calibration) {
+    DenseF32ArrayAttr thresholds;
+    if (calibration)
+      thresholds = builder.getDenseF32ArrayAttr(calibration->thresholds);
+    else
+      input = signSource(input);
     auto type = cast<ShapedType>(input.getType());
-    return builder.create<BinarizeOp>(layer->getLoc(),
-                                      type.clone(builder.getI1Type()), input);
+    return builder.create<BinarizeOp>(
+        layer->getLoc(), type.clone(builder.getI1Type()), input, thresholds);
+  }
+
+  /// A calibrated input stands for offset + step * bit per channel: the
+  /// layer's output gains the weights times the offsets as a bias, and its
+  /// scale the mean step.
+  static void applyCalibration(const std::optional<Calibration> &calibration,
+                               const BinaryWeights &weights, float gain,
+                               SmallVector<float> &scales,
+                               SmallVector<float> &bias) {
+    if (!calibration)
+      return;
+    for (auto [scale, b, offsetSum] :
+         llvm::zip(scales, bias, weights.offsetSums)) {
+      scale *= calibration->meanStep;
+      b += gain * offsetSum;
+    }
   }
 
   /// Warns about weights that were not +1/-1, and about zeros under Sign.
@@ -167,8 +287,10 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
                               "chip stores them as +1";
   }
 
-  void keepReal(Operation *layer, StringRef why) {
+  LogicalResult keepReal(Operation *layer, StringRef why) {
     layer->emitWarning() << layerName(layer) << " stays real: " << why;
+    layer->removeAttr(kCalibrationAttrName);
+    return success();
   }
 
   Value weightConstant(OpBuilder &builder, Location loc,
@@ -197,7 +319,7 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
     }
   }
 
-  void binarizeDense(DenseOp dense) {
+  LogicalResult binarizeDense(DenseOp dense) {
     auto lhs = dense.getLhs().getType();
     auto rhs = dense.getRhs().getType();
     if (lhs.getRank() != 2 || rhs.getRank() != 2 || dense.getTransposeLhs())
@@ -205,8 +327,15 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
                              "operands, no transposed input) maps to arrays");
     int64_t fanIn = lhs.getDimSize(1);
     int64_t outputs = dense.getOutput().getType().getDimSize(1);
+    std::optional<Calibration> calibration = getCalibration(dense);
+    if (failed(checkInput(dense, calibration)))
+      return failure();
+    auto offset = [&](int64_t, int64_t in) { return calibration->offsets[in]; };
     FailureOr<BinaryWeights> weights = readWeights(
-        dense.getRhs(), outputs, fanIn, /*kByM=*/!dense.getTransposeRhs());
+        dense.getRhs(), outputs, fanIn,
+        /*kByM=*/!dense.getTransposeRhs(),
+        calibration ? llvm::function_ref<float(int64_t, int64_t)>(offset)
+                    : nullptr);
     if (failed(weights))
       return keepReal(dense, "its weight is computed at run time, not a "
                              "constant");
@@ -225,10 +354,11 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
     SmallVector<float> scales;
     for (float scale : weights->scales)
       scales.push_back(alpha * scale);
+    applyCalibration(calibration, *weights, alpha, scales, bias);
 
     OpBuilder builder(dense);
     Location loc = dense.getLoc();
-    Value bits = binarizeInput(builder, dense.getLhs(), dense);
+    Value bits = binarizeInput(builder, dense.getLhs(), dense, calibration);
     Value weightBits =
         weightConstant(builder, loc, {outputs, fanIn}, weights->bits);
     auto popcount = builder.create<XnorDenseOp>(
@@ -239,17 +369,32 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
     auto affine = builder.create<PopcountAffineOp>(
         loc, dense.getOutput().getType(), popcount, fanIn, scales, bias);
     replaceLayer(dense, affine);
+    return success();
   }
 
-  void binarizeConv(ConvOp conv) {
+  LogicalResult binarizeConv(ConvOp conv) {
     if (llvm::any_of(conv.getPads(), [](int64_t pad) { return pad != 0; }))
       return keepReal(conv, "it is zero-padded, and a zero pad is neither +1 "
                             "nor -1 on the chip");
     auto weightType = conv.getWeight().getType();
     int64_t outputs = weightType.getDimSize(0);
     int64_t fanIn = weightType.getNumElements() / outputs;
-    FailureOr<BinaryWeights> weights =
-        readWeights(conv.getWeight(), outputs, fanIn, /*kByM=*/false);
+    std::optional<Calibration> calibration = getCalibration(conv);
+    if (failed(checkInput(conv, calibration)))
+      return failure();
+    // Weight [M, C/G, K...]: input `in` of filter `out` reads channel
+    // group * C/G + in / K.
+    int64_t groupChannels = weightType.getDimSize(1);
+    int64_t kernelSize = fanIn / groupChannels;
+    int64_t filtersPerGroup = outputs / conv.getGroup();
+    auto offset = [&](int64_t out, int64_t in) {
+      int64_t channel = out / filtersPerGroup * groupChannels + in / kernelSize;
+      return calibration->offsets[channel];
+    };
+    FailureOr<BinaryWeights> weights = readWeights(
+        conv.getWeight(), outputs, fanIn, /*kByM=*/false,
+        calibration ? llvm::function_ref<float(int64_t, int64_t)>(offset)
+                    : nullptr);
     if (failed(weights))
       return keepReal(conv, "its weight is computed at run time, not a "
                             "constant");
@@ -262,20 +407,51 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
       bias = *values;
     }
     reportWeights(conv, *weights);
+    SmallVector<float> scales = weights->scales;
+    applyCalibration(calibration, *weights, 1.0f, scales, bias);
 
     OpBuilder builder(conv);
     Location loc = conv.getLoc();
-    Value bits = binarizeInput(builder, conv.getInput(), conv);
+    Value bits = binarizeInput(builder, conv.getInput(), conv, calibration);
     Value weightBits =
         weightConstant(builder, loc, weightType.getShape(), weights->bits);
     auto outputType = conv.getOutput().getType();
     auto popcount = builder.create<XnorConvOp>(
         loc, outputType.clone(builder.getI32Type()), bits, weightBits,
         conv.getStrides(), conv.getDilations(), conv.getGroup());
-    auto affine = builder.create<PopcountAffineOp>(
-        loc, outputType, popcount, fanIn, weights->scales, bias);
+    auto affine = builder.create<PopcountAffineOp>(loc, outputType, popcount,
+                                                   fanIn, scales, bias);
     replaceLayer(conv, affine);
+    return success();
   }
 };
 
 } // namespace
+
+SmallVector<Operation *>
+hafnia::bnn::getLayersToBinarize(func::FuncOp function, BinarizeMode mode,
+                                 bool binarizeFirstLayer) {
+  SmallVector<Operation *> layers;
+  if (mode == BinarizeMode::None)
+    return layers;
+  // The layer that reads the model's input stays real unless asked: its
+  // input is the raw signal, whose sign alone says little.
+  bool first = true;
+  function.walk([&](Operation *op) {
+    if (!isa<ConvOp, DenseOp>(op))
+      return;
+    bool selected =
+        (!first || binarizeFirstLayer) &&
+        (mode == BinarizeMode::All || op->hasAttr(kClassifierAttrName));
+    first = false;
+    if (selected)
+      layers.push_back(op);
+  });
+  return layers;
+}
+
+bool hafnia::bnn::needsCalibration(Operation *layer, const ValueSigns &signs) {
+  SignOp sign;
+  Value source = signSource(layer->getOperand(0), &sign);
+  return !sign || !signs.lookup(source).canBeNegative();
+}

@@ -65,6 +65,11 @@ FailureOr<SmallVector<ChannelStep>> readSteps(Operation *op,
     }
     return steps;
   }
+  if (isa<ReluOp>(op) && op->getResult(0).getType() == result) {
+    for (ChannelStep &step : steps)
+      step.kind = ChannelStep::Kind::Relu;
+    return steps;
+  }
   if (!isa<AddOp, SubOp, MulOp, DivOp>(op) ||
       op->getResult(0).getType() != result)
     return failure();
@@ -143,11 +148,16 @@ struct FoldThresholdsPass
     int64_t fanIn = affine.getFanIn();
     SmallVector<int32_t> thresholds;
     SmallVector<bool> inverted;
-    SmallVector<ChannelStep> steps(chain.size());
+    // A calibrated sign compares with its channel's threshold: x - t >= 0
+    // is x >= t in f32 (the difference of unequal floats is never zero).
+    std::optional<ArrayRef<float>> signThresholds = sign.getThresholds();
+    SmallVector<ChannelStep> steps(chain.size() + (signThresholds ? 1 : 0));
     for (int64_t c = 0; c < channels; ++c) {
       // The chain was collected from the sign backwards.
       for (auto [i, channelSteps] : llvm::enumerate(llvm::reverse(chain)))
         steps[i] = channelSteps[c];
+      if (signThresholds)
+        steps.back() = {ChannelStep::Kind::Subtract, (*signThresholds)[c]};
       Threshold threshold = foldThreshold(fanIn, affine.getScale()[c],
                                           affine.getBias()[c], steps);
       thresholds.push_back(threshold.value);

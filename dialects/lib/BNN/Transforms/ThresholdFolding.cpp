@@ -21,6 +21,8 @@ float ChannelStep::apply(float x) const {
   case Kind::BatchNorm:
     // ONNX's formula, step by step in f32.
     return (x - mean) / std::sqrt(variance + epsilon) * scale + bias;
+  case Kind::Relu:
+    return x < 0 ? 0.0f : x;
   }
   return x;
 }

@@ -50,6 +50,13 @@ absl::StatusOr<Tensor> ReadTensorProto(const std::string &path);
 // extension is an error.
 absl::StatusOr<Tensor> ReadTensor(const std::string &path);
 
+// Splits `tensor`, a batch of samples along its first axis, into chunks of
+// `shape` (a program input's: its first axis is the program's batch); fails,
+// naming `source` and the input `name`, when the shapes do not fit.
+absl::StatusOr<std::vector<Tensor>>
+SplitBatch(const Tensor &tensor, const std::string &source,
+           const std::string &name, const std::vector<int64_t> &shape);
+
 // Writes `contents` to a new temporary file in the directory of `path`,
 // flushes it to disk and renames it over `path`: readers see the old file or
 // the whole new one, never a part. On failure the temporary is removed and

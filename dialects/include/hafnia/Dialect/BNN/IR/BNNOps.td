@@ -438,13 +438,27 @@ def BNN_BinarizeOp : BNN_Op<"binarize", [Pure, Elementwise,
     one place where Hafnia's results may differ from the ONNX model: where an
     input to a sign is exactly zero. NaN gives -1.
 
+    With `thresholds` (one per channel, axis 1), each element is compared
+    with its channel's threshold instead: `input >= thresholds[c]`. They
+    come from calibration data, for inputs whose sign says little (ReLU
+    features are never negative); the digital core compares, and keeps the
+    thresholds in its memory.
+
     ```mlir
     %b = bnn.binarize %x : tensor<1x5152xf32> -> tensor<1x5152xi1>
+    %c = bnn.binarize %y {thresholds = array<f32: 0.5, 1.25>} : tensor<1x2xf32> -> tensor<1x2xi1>
     ```
   }];
-  let arguments = (ins BNN_RealTensor:$input);
+  let arguments = (ins BNN_RealTensor:$input,
+                   OptionalAttr<DenseF32ArrayAttr>:$thresholds);
   let results = (outs BNN_BitTensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$output, "::mlir::Value":$input), [{
+      build($_builder, $_state, output, input, ::mlir::DenseF32ArrayAttr());
+    }]>
+  ];
 }
 
 def BNN_XnorDenseOp : BNN_Op<"xnor_dense", [Pure]> {

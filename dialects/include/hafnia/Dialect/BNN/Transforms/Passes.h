@@ -14,6 +14,25 @@ enum class BinarizeMode { None, Classifier, All };
 /// The unit attribute `bnn-detect-classifier` puts on classifier layers.
 constexpr llvm::StringLiteral kClassifierAttrName = "bnn.classifier";
 
+/// What calibration data say of a layer's input, for bnn-binarize: a
+/// dictionary of three f32 arrays, one value per input channel (axis 1):
+/// `thresholds` (the bits are input >= threshold), and `low` and `high`, the
+/// mean input below and at or above it.
+constexpr llvm::StringLiteral kCalibrationAttrName = "bnn.calibration";
+
+class ValueSigns;
+
+/// The conv and dense layers bnn-binarize turns into binary layers (unless
+/// it finds that the chip cannot hold one), in program order.
+llvm::SmallVector<mlir::Operation *>
+getLayersToBinarize(mlir::func::FuncOp function, BinarizeMode mode,
+                    bool binarizeFirstLayer);
+
+/// Whether a layer's input bits need thresholds from calibration data: its
+/// input is not already a sign (of a model trained binarized), or it is one
+/// that can never be negative.
+bool needsCalibration(mlir::Operation *layer, const ValueSigns &signs);
+
 #define GEN_PASS_DECL
 #include "hafnia/Dialect/BNN/Transforms/Passes.h.inc"
 

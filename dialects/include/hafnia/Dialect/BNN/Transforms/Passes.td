@@ -28,20 +28,49 @@ def DetectClassifierPass : Pass<"bnn-detect-classifier", "::mlir::func::FuncOp">
   }];
 }
 
+def PrintSignsPass : Pass<"bnn-print-signs", "::mlir::func::FuncOp"> {
+  let summary = "Report which signs each real value can take (a remark per op)";
+  let description = [{
+    Runs the sign analysis that `bnn-binarize` relies on and reports, for the
+    real result of every op but constants, the signs it can take (negative,
+    zero, positive) and, where it cannot be negative, the op that made it
+    so. The analysis is a sparse forward dataflow analysis: `relu`,
+    `hard_sigmoid`, `sigmoid`, `softmax` and `clip` with a non-negative
+    minimum remove negative values; pooling, reshapes and averages keep the
+    signs of their input; sums, products and batch normalization combine
+    the signs of their operands and constants; anything else may take any
+    sign. It is for tests and for reading why a layer was refused.
+
+    ```mlir
+    %r = bnn.relu %x : tensor<1x4xf32>   // remark: signs: zero|positive (non-negative from 'relu')
+    ```
+  }];
+}
+
 def BinarizePass : Pass<"bnn-binarize", "::mlir::func::FuncOp"> {
   let summary = "Turn dense and convolution layers into XNOR-popcount layers";
   let description = [{
     `mode=classifier` binarizes the layers `bnn-detect-classifier` marked;
-    `mode=all` every convolution and dense layer but the first (BNN
-    practice; `binarize-first-layer` changes this); `mode=none` nothing.
+    `mode=all` every convolution and dense layer; `mode=none` nothing. In
+    both modes the first layer of the network, the one that reads the raw
+    input, stays real unless `binarize-first-layer` is set (BNN practice; it
+    also keeps an MLP's input layer real when the whole MLP is classifier).
 
     A binarized layer reads `bnn.binarize` of its input (looking through
-    activations that keep the sign: `Sign`, `Tanh`, `Clip` around zero; a
-    `Relu`, which would leave only +1, is replaced by a sign, with a
-    warning), multiplies by binary weights in `bnn.xnor_dense` or
-    `bnn.xnor_conv`, and turns the popcounts back into the layer's real
-    output with `bnn.popcount_affine` (bias, Gemm's alpha and beta, weight
-    scale). Weights that are all +1/-1, or `Sign` of a constant, are taken
+    activations that keep the sign: `Sign`, `Tanh`, `Clip` around zero),
+    multiplies by binary weights in `bnn.xnor_dense` or `bnn.xnor_conv`,
+    and turns the popcounts back into the layer's real output with
+    `bnn.popcount_affine` (bias, Gemm's alpha and beta, weight scale).
+
+    The sign analysis (`bnn-print-signs`) guards the input: where it can
+    never be negative (it comes through a ReLU, a sigmoid, a softmax, a
+    pooling of those, ...), every bit would be +1 and the layer's output the
+    same for every input, so the pass fails with an error naming the layer
+    and the op that makes the input non-negative. Where a `Sign` looked
+    through can see an exact zero (a Sign after a ReLU), ONNX gives 0 and
+    the chip +1: a warning says so.
+
+    Weights that are all +1/-1, or `Sign` of a constant, are taken
     exactly (a model trained binarized); other weights become their signs
     scaled per neuron by their mean magnitude, with a warning naming the
     layer: accuracy drops, and the simulator measures how much. Layers the
@@ -76,7 +105,7 @@ def BinarizePass : Pass<"bnn-binarize", "::mlir::func::FuncOp"> {
              clEnumValN(::hafnia::bnn::BinarizeMode::All, "all",
                         "every convolution and dense layer but the first"))}]>,
     Option<"binarizeFirstLayer", "binarize-first-layer", "bool", "false",
-           "With mode=all, binarize the first layer too">,
+           "Binarize the first layer too (the one reading the model input)">,
   ];
 }
 

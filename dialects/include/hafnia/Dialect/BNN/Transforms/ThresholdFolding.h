@@ -27,6 +27,7 @@ struct ChannelStep {
     SubtractFrom, // value - x
     Divide,       // x / value
     BatchNorm,    // (x - mean) / sqrt(variance + epsilon) * scale + bias
+    Relu,         // max(x, 0)
   };
   Kind kind;
   float value = 0;
