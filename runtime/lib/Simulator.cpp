@@ -138,6 +138,24 @@ void ForEachChannel(const std::vector<int64_t> &shape, Body body) {
         body(e, c);
 }
 
+// ForEachChannel with the entry of a border table (channels x border
+// positions) that applies to each element, or -1 away from the border.
+template <typename Body>
+void ForEachChannelWithBorder(
+    const std::vector<int64_t> &shape,
+    const google::protobuf::RepeatedField<int64_t> &positions, Body body) {
+  int64_t channels = shape[1];
+  int64_t inner = NumElements(shape) / (shape[0] * channels);
+  std::vector<int64_t> border(inner, -1);
+  for (int b = 0; b < positions.size(); ++b)
+    border[positions[b]] = b;
+  int64_t e = 0, borders = positions.size();
+  for (int64_t n = 0; n < shape[0]; ++n)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t k = 0; k < inner; ++k, ++e)
+        body(e, c, border[k] < 0 ? -1 : c * borders + border[k]);
+}
+
 class Execution {
 public:
   Execution(const Program &program,
@@ -607,9 +625,13 @@ private:
     const auto &x = Bits(i.inputs(0));
     Shape xs = In(i, 0);
     auto [n_size, channels, height, width] = To4D(xs);
-    Window2D win = To2D(ResolveWindow(attrs.window(), xs.size() - 2));
-    int64_t out_h = (height - win.dh * (win.kh - 1) - 1) / win.sh + 1;
-    int64_t out_w = (width - win.dw * (win.kw - 1) - 1) / win.sw + 1;
+    WindowSpec spec = ResolveWindow(attrs.window(), xs.size() - 2);
+    Window2D win = To2D(spec);
+    int64_t pad_h =
+        spec.kernel.size() == 1 ? 0 : spec.pads_begin[0] + spec.pads_end[0];
+    int64_t pad_w = spec.pads_begin.back() + spec.pads_end.back();
+    int64_t out_h = (height + pad_h - win.dh * (win.kh - 1) - 1) / win.sh + 1;
+    int64_t out_w = (width + pad_w - win.dw * (win.kw - 1) - 1) / win.sw + 1;
     int64_t fan_in = attrs.channels() * win.kh * win.kw;
     auto &y = NewBits(i);
     int64_t row = 0;
@@ -620,13 +642,17 @@ private:
           for (int64_t c = 0; c < attrs.channels(); ++c)
             for (int64_t kh = 0; kh < win.kh; ++kh)
               for (int64_t kw = 0; kw < win.kw; ++kw) {
-                int64_t ih = oh * win.sh + kh * win.dh;
-                int64_t iw = ow * win.sw + kw * win.dw;
-                *out++ =
-                    x[((n * channels + attrs.channel_offset() + c) * height +
-                       ih) *
-                          width +
-                      iw];
+                int64_t ih = oh * win.sh - win.ph + kh * win.dh;
+                int64_t iw = ow * win.sw - win.pw + kw * win.dw;
+                // The padding reads +1; the border tables correct for it.
+                bool inside = ih >= 0 && ih < height && iw >= 0 && iw < width;
+                *out++ = inside
+                             ? x[((n * channels + attrs.channel_offset() + c) *
+                                      height +
+                                  ih) *
+                                     width +
+                                 iw]
+                             : 1;
               }
         }
   }
@@ -690,10 +716,13 @@ private:
     const Instruction::Threshold &attrs = i.threshold();
     const auto &x = values_.counts[slots_[i.inputs(0)]];
     auto &y = NewBits(i);
-    ForEachChannel(In(i, 0), [&](int64_t e, int64_t c) {
-      y[e] = attrs.inverted(c) ? x[e] <= attrs.thresholds(c)
-                               : x[e] >= attrs.thresholds(c);
-    });
+    ForEachChannelWithBorder(
+        In(i, 0), attrs.border_positions(),
+        [&](int64_t e, int64_t c, int64_t border) {
+          int32_t threshold = border < 0 ? attrs.thresholds(c)
+                                         : attrs.border_thresholds(border);
+          y[e] = attrs.inverted(c) ? x[e] <= threshold : x[e] >= threshold;
+        });
     stats_.set_digital_ops(stats_.digital_ops() + x.size());
   }
 
@@ -701,12 +730,16 @@ private:
     const Instruction::PopcountAffine &attrs = i.popcount_affine();
     const auto &x = values_.counts[slots_[i.inputs(0)]];
     auto &y = NewReal(i);
-    ForEachChannel(In(i, 0), [&](int64_t e, int64_t c) {
-      // As bnn.popcount_affine: the product, then the sum, in f32.
-      float sum = static_cast<float>(2 * int64_t{x[e]} - attrs.fan_in());
-      float product = attrs.scale(c) * sum;
-      y[e] = product + attrs.bias(c);
-    });
+    ForEachChannelWithBorder(
+        In(i, 0), attrs.border_positions(),
+        [&](int64_t e, int64_t c, int64_t border) {
+          // As bnn.popcount_affine: the product, then the sum, in f32.
+          int64_t offset = border < 0 ? 0 : attrs.border_offsets(border);
+          float sum =
+              static_cast<float>(2 * int64_t{x[e]} - attrs.fan_in() - offset);
+          float product = attrs.scale(c) * sum;
+          y[e] = product + attrs.bias(c);
+        });
     stats_.set_digital_ops(stats_.digital_ops() + 2 * x.size());
   }
 

@@ -313,9 +313,6 @@ private:
     int64_t offset = im2col.channel_offset(), channels = im2col.channels();
     if (offset < 0 || channels < 1 || offset + channels > input[1])
       return Error("reads channels outside its input");
-    for (int64_t pad : im2col.window().pads())
-      if (pad != 0)
-        return Error("pads binary receptive fields");
     auto spatial = WindowedShape(input, im2col.window(), false);
     if (auto s = Expect(spatial); !s.ok())
       return s;
@@ -384,6 +381,13 @@ private:
     for (int32_t value : threshold.thresholds())
       if (value < -1 || value > threshold.fan_in() + 1)
         return Error("has a threshold outside [-1, fan_in + 1]");
+    for (int32_t value : threshold.border_thresholds())
+      if (value < -1 || value > threshold.fan_in() + 1)
+        return Error("has a border threshold outside [-1, fan_in + 1]");
+    if (auto s = CheckBorder(input, threshold.border_positions(),
+                             threshold.border_thresholds_size());
+        !s.ok())
+      return s;
     return ExpectOut(input);
   }
 
@@ -395,7 +399,29 @@ private:
     if (input.size() < 2 || affine.scale_size() != input[1] ||
         affine.bias_size() != input[1] || affine.fan_in() < 1)
       return Error("has an affine that does not match its channels");
+    if (auto s = CheckBorder(input, affine.border_positions(),
+                             affine.border_offsets_size());
+        !s.ok())
+      return s;
     return ExpectOut(input);
+  }
+
+  // Border positions increasing within a channel's spatial size, and one
+  // table entry per channel and border position.
+  absl::Status
+  CheckBorder(const Shape &input,
+              const google::protobuf::RepeatedField<int64_t> &positions,
+              int table) const {
+    int64_t spatial =
+        input[0] * input[1] ? NumElements(input) / (input[0] * input[1]) : 0;
+    for (int i = 0; i < positions.size(); ++i)
+      if (positions[i] < 0 || positions[i] >= spatial ||
+          (i > 0 && positions[i] <= positions[i - 1]))
+        return Error("has border positions outside its output or unsorted");
+    if (table != input[1] * positions.size())
+      return Error("has a border table that does not match its channels and "
+                   "border positions");
+    return absl::OkStatus();
   }
 
   const Program &program_;

@@ -297,7 +297,9 @@ private:
           auto *attrs =
               instruction(im2col, im2col->getOperands())->mutable_im2col();
           setWindow(attrs->mutable_window(), im2col.getKernelShape(),
-                    im2col.getStrides(), {}, im2col.getDilations());
+                    im2col.getStrides(),
+                    im2col.getPads().value_or(ArrayRef<int64_t>()),
+                    im2col.getDilations());
           attrs->set_channel_offset(im2col.getChannelOffset());
           attrs->set_channels(im2col.getChannels());
           return success();
@@ -329,6 +331,13 @@ private:
             attrs->add_thresholds(value);
           for (bool inverted : threshold.getInverted())
             attrs->add_inverted(inverted);
+          if (auto positions = threshold.getBorderPositionsAttr()) {
+            attrs->mutable_border_positions()->Add(
+                positions.asArrayRef().begin(), positions.asArrayRef().end());
+            ArrayRef<int32_t> values = *threshold.getBorderThresholds();
+            attrs->mutable_border_thresholds()->Add(values.begin(),
+                                                    values.end());
+          }
           return success();
         })
         .Case([&](bnn::PopcountAffineOp affine) {
@@ -339,6 +348,12 @@ private:
             attrs->add_scale(value);
           for (float value : affine.getBias())
             attrs->add_bias(value);
+          if (auto positions = affine.getBorderPositionsAttr()) {
+            attrs->mutable_border_positions()->Add(
+                positions.asArrayRef().begin(), positions.asArrayRef().end());
+            ArrayRef<int32_t> values = *affine.getBorderOffsets();
+            attrs->mutable_border_offsets()->Add(values.begin(), values.end());
+          }
           return success();
         })
         .Default([&](Operation *op) -> LogicalResult {

@@ -415,10 +415,40 @@ LogicalResult XnorConvOp::verify() {
   if (failed(verifyConvWeight(*this, input, weight, getGroup())))
     return failure();
   int64_t filters = weight.getDimSize(0);
-  SmallVector<int64_t> noPads(2 * getStrides().size(), 0);
+  SmallVector<int64_t> pads(2 * getStrides().size(), 0);
+  if (getPads())
+    pads.assign(getPads()->begin(), getPads()->end());
   return verifyWindowedOp(*this, input, getOutput().getType(), filters,
-                          weight.getShape().drop_front(2), getStrides(), noPads,
+                          weight.getShape().drop_front(2), getStrides(), pads,
                           getDilations(), /*ceilMode=*/false);
+}
+
+/// Checks the border tables of an op reading the popcounts of a padded
+/// convolution: positions strictly increasing within a channel's spatial
+/// size, and one table entry per channel and position.
+static LogicalResult verifyBorder(Operation *op, Value popcounts,
+                                  std::optional<ArrayRef<int64_t>> positions,
+                                  std::optional<ArrayRef<int32_t>> table,
+                                  StringRef tableName) {
+  if (!positions && !table)
+    return success();
+  if (!positions || !table)
+    return op->emitOpError("expects border_positions and ")
+           << tableName << " together";
+  auto type = cast<ShapedType>(popcounts.getType());
+  int64_t channels = type.getDimSize(1);
+  int64_t spatial = type.getNumElements() / (type.getDimSize(0) * channels);
+  for (auto [i, position] : llvm::enumerate(*positions))
+    if (position < 0 || position >= spatial ||
+        (i > 0 && position <= (*positions)[i - 1]))
+      return op->emitOpError("expects border_positions increasing within [0, ")
+             << spatial << ")";
+  if (static_cast<int64_t>(table->size()) !=
+      channels * static_cast<int64_t>(positions->size()))
+    return op->emitOpError("expects ")
+           << channels * positions->size() << " " << tableName
+           << " (channels x border positions), got " << table->size();
+  return success();
 }
 
 /// Checks the per-channel attributes of an op reading popcounts: one entry
@@ -461,23 +491,34 @@ LogicalResult ThresholdOp::verify() {
       return emitOpError("threshold ")
              << threshold << " of channel " << channel
              << " lies outside [-1, fan_in + 1] = [-1, " << fanIn + 1 << "]";
-  return success();
+  return verifyBorder(*this, getInput(), getBorderPositions(),
+                      getBorderThresholds(), "border_thresholds");
 }
 
 int64_t hafnia::bnn::getStoredPerChannelValues(Operation *op) {
   if (auto binarize = dyn_cast<BinarizeOp>(op))
     return binarize.getThresholds() ? binarize.getThresholds()->size() : 0;
   if (auto threshold = dyn_cast<ThresholdOp>(op))
-    return threshold.getThresholds().size();
+    return threshold.getThresholds().size() +
+           (threshold.getBorderThresholds()
+                ? threshold.getBorderThresholds()->size() +
+                      threshold.getBorderPositions()->size()
+                : 0);
   if (auto affine = dyn_cast<PopcountAffineOp>(op))
-    return affine.getScale().size() + affine.getBias().size();
+    return affine.getScale().size() + affine.getBias().size() +
+           (affine.getBorderOffsets() ? affine.getBorderOffsets()->size() +
+                                            affine.getBorderPositions()->size()
+                                      : 0);
   return 0;
 }
 
 LogicalResult PopcountAffineOp::verify() {
-  return verifyPopcountConsumer(*this, getInput(),
-                                static_cast<int64_t>(getFanIn()),
-                                {getScale().size(), getBias().size()});
+  if (failed(verifyPopcountConsumer(*this, getInput(),
+                                    static_cast<int64_t>(getFanIn()),
+                                    {getScale().size(), getBias().size()})))
+    return failure();
+  return verifyBorder(*this, getInput(), getBorderPositions(),
+                      getBorderOffsets(), "border_offsets");
 }
 
 LogicalResult BinarizeOp::verify() {

@@ -166,6 +166,61 @@ std::optional<Calibration> getCalibration(Operation *layer) {
   return calibration;
 }
 
+/// What the padding of a binary convolution adds at its border positions:
+/// the arrays read padded inputs as +1, so a filter's popcount there counts
+/// its +1 weights on the padding, and 2 * popcount - fan_in exceeds the
+/// zero-padded dot product by the sum of the weights on the padding.
+struct BorderCorrection {
+  SmallVector<int64_t> positions; // flat spatial output indices
+  SmallVector<int32_t> offsets;   // filters x positions: weight sums
+};
+BorderCorrection getBorderCorrection(ConvOp conv, ArrayRef<bool> bits) {
+  auto input = conv.getInput().getType();
+  auto output = conv.getOutput().getType();
+  auto weight = conv.getWeight().getType();
+  int64_t spatial = input.getRank() - 2;
+  ArrayRef<int64_t> kernel = weight.getShape().drop_front(2);
+  int64_t filters = weight.getDimSize(0), groupChannels = weight.getDimSize(1);
+  int64_t taps = 1, positions = 1;
+  for (int64_t i = 0; i < spatial; ++i) {
+    taps *= kernel[i];
+    positions *= output.getDimSize(i + 2);
+  }
+  BorderCorrection border;
+  SmallVector<SmallVector<int64_t>> paddedTaps; // by border position
+  for (int64_t position = 0; position < positions; ++position) {
+    SmallVector<int64_t> padded;
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      // Unflatten both, last axis fastest.
+      bool inPadding = false;
+      for (int64_t i = spatial - 1, p = position, t = tap; i >= 0; --i) {
+        int64_t o = p % output.getDimSize(i + 2), k = t % kernel[i];
+        p /= output.getDimSize(i + 2);
+        t /= kernel[i];
+        int64_t at = o * conv.getStrides()[i] - conv.getPads()[i] +
+                     k * conv.getDilations()[i];
+        inPadding |= at < 0 || at >= input.getDimSize(i + 2);
+      }
+      if (inPadding)
+        padded.push_back(tap);
+    }
+    if (!padded.empty()) {
+      border.positions.push_back(position);
+      paddedTaps.push_back(std::move(padded));
+    }
+  }
+  int64_t fanIn = groupChannels * taps;
+  for (int64_t filter = 0; filter < filters; ++filter)
+    for (ArrayRef<int64_t> padded : paddedTaps) {
+      int32_t sum = 0;
+      for (int64_t c = 0; c < groupChannels; ++c)
+        for (int64_t tap : padded)
+          sum += bits[filter * fanIn + c * taps + tap] ? 1 : -1;
+      border.offsets.push_back(sum);
+    }
+  return border;
+}
+
 struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
   using Base::Base;
 
@@ -367,15 +422,13 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
                               builder.getI32Type()),
         bits, weightBits);
     auto affine = builder.create<PopcountAffineOp>(
-        loc, dense.getOutput().getType(), popcount, fanIn, scales, bias);
+        loc, dense.getOutput().getType(), popcount, fanIn, scales, bias,
+        DenseI64ArrayAttr(), DenseI32ArrayAttr());
     replaceLayer(dense, affine);
     return success();
   }
 
   LogicalResult binarizeConv(ConvOp conv) {
-    if (llvm::any_of(conv.getPads(), [](int64_t pad) { return pad != 0; }))
-      return keepReal(conv, "it is zero-padded, and a zero pad is neither +1 "
-                            "nor -1 on the chip");
     auto weightType = conv.getWeight().getType();
     int64_t outputs = weightType.getDimSize(0);
     int64_t fanIn = weightType.getNumElements() / outputs;
@@ -416,11 +469,22 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
     Value weightBits =
         weightConstant(builder, loc, weightType.getShape(), weights->bits);
     auto outputType = conv.getOutput().getType();
+    bool padded =
+        llvm::any_of(conv.getPads(), [](int64_t pad) { return pad != 0; });
     auto popcount = builder.create<XnorConvOp>(
         loc, outputType.clone(builder.getI32Type()), bits, weightBits,
-        conv.getStrides(), conv.getDilations(), conv.getGroup());
-    auto affine = builder.create<PopcountAffineOp>(loc, outputType, popcount,
-                                                   fanIn, scales, bias);
+        conv.getStrides(), conv.getDilations(), conv.getGroup(),
+        padded ? conv.getPadsAttr() : DenseI64ArrayAttr());
+    DenseI64ArrayAttr borderPositions;
+    DenseI32ArrayAttr borderOffsets;
+    if (padded) {
+      BorderCorrection border = getBorderCorrection(conv, weights->bits);
+      borderPositions = builder.getDenseI64ArrayAttr(border.positions);
+      borderOffsets = builder.getDenseI32ArrayAttr(border.offsets);
+    }
+    auto affine = builder.create<PopcountAffineOp>(
+        loc, outputType, popcount, fanIn, scales, bias, borderPositions,
+        borderOffsets);
     replaceLayer(conv, affine);
     return success();
   }

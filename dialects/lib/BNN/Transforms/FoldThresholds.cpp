@@ -49,10 +49,17 @@ FailureOr<SmallVector<ChannelStep>> readSteps(Operation *op,
   int64_t channels = result.getDimSize(1);
   SmallVector<ChannelStep> steps(channels);
   if (auto norm = dyn_cast<BatchNormOp>(op)) {
-    auto scale = readChannelValues(norm.getScale(), result);
-    auto bias = readChannelValues(norm.getBias(), result);
-    auto mean = readChannelValues(norm.getMean(), result);
-    auto variance = readChannelValues(norm.getVariance(), result);
+    // Batch-norm parameters are per channel ([C]) whatever the rank.
+    auto read = [&](Value value) -> FailureOr<SmallVector<float>> {
+      auto constant = value.getDefiningOp<ConstantOp>();
+      if (!constant || constant.getValue().getNumElements() != channels)
+        return failure();
+      return SmallVector<float>(constant.getValue().getValues<float>());
+    };
+    auto scale = read(norm.getScale());
+    auto bias = read(norm.getBias());
+    auto mean = read(norm.getMean());
+    auto variance = read(norm.getVariance());
     if (failed(scale) || failed(bias) || failed(mean) || failed(variance))
       return failure();
     for (int64_t c = 0; c < channels; ++c) {
@@ -152,21 +159,45 @@ struct FoldThresholdsPass
     // is x >= t in f32 (the difference of unequal floats is never zero).
     std::optional<ArrayRef<float>> signThresholds = sign.getThresholds();
     SmallVector<ChannelStep> steps(chain.size() + (signThresholds ? 1 : 0));
+    // After a padded convolution, border positions have their own
+    // threshold: their popcounts include the padding (read as +1).
+    std::optional<ArrayRef<int64_t>> borderPositions =
+        affine.getBorderPositions();
+    std::optional<ArrayRef<int32_t>> borderOffsets = affine.getBorderOffsets();
+    size_t borders = borderPositions ? borderPositions->size() : 0;
+    SmallVector<int32_t> borderThresholds;
     for (int64_t c = 0; c < channels; ++c) {
       // The chain was collected from the sign backwards.
       for (auto [i, channelSteps] : llvm::enumerate(llvm::reverse(chain)))
         steps[i] = channelSteps[c];
       if (signThresholds)
         steps.back() = {ChannelStep::Kind::Subtract, (*signThresholds)[c]};
-      Threshold threshold = foldThreshold(fanIn, affine.getScale()[c],
-                                          affine.getBias()[c], steps);
-      thresholds.push_back(threshold.value);
-      inverted.push_back(threshold.inverted);
+      auto fold = [&](int64_t offset) {
+        return foldThreshold(fanIn, affine.getScale()[c], affine.getBias()[c],
+                             steps, offset);
+      };
+      SmallVector<Threshold> channel = {fold(0)};
+      for (size_t b = 0; b < borders; ++b)
+        channel.push_back(fold((*borderOffsets)[c * borders + b]));
+      // One orientation per channel: the one of any decision that is not
+      // constant (they all shift the same monotone chain).
+      bool isInverted = llvm::any_of(channel, [&](Threshold t) {
+        return t.inverted && !isConstant(t, fanIn);
+      });
+      for (Threshold &t : channel)
+        t = orient(t, fanIn, isInverted);
+      thresholds.push_back(channel.front().value);
+      inverted.push_back(isInverted);
+      for (const Threshold &t : ArrayRef<Threshold>(channel).drop_front())
+        borderThresholds.push_back(t.value);
     }
     OpBuilder builder(sign);
     auto folded = builder.create<ThresholdOp>(
         affine.getLoc(), sign.getOutput().getType(), affine.getInput(), fanIn,
-        thresholds, inverted);
+        thresholds, inverted,
+        borders ? affine.getBorderPositionsAttr() : DenseI64ArrayAttr(),
+        borders ? builder.getDenseI32ArrayAttr(borderThresholds)
+                : DenseI32ArrayAttr());
     sign.getOutput().replaceAllUsesWith(folded);
     sign.erase();
   }

@@ -74,6 +74,8 @@ LogicalResult Im2colOp::verify() {
     return emitOpError("expects one kernel size, stride and dilation per "
                        "spatial axis (")
            << spatial << ")";
+  if (getPads() && getPads()->size() != 2 * spatial)
+    return emitOpError("expects two pads per spatial axis (") << spatial << ")";
   int64_t offset = getChannelOffset(), channels = getChannels();
   if (offset < 0 || channels < 1 || offset + channels > input[1])
     return emitOpError("reads channels ")
@@ -85,7 +87,10 @@ LogicalResult Im2colOp::verify() {
     if (kernel < 1 || stride < 1 || dilation < 1)
       return emitOpError("expects positive kernel sizes, strides and "
                          "dilations");
-    int64_t span = input[i + 2] - dilation * (kernel - 1) - 1;
+    int64_t padded = input[i + 2];
+    if (getPads())
+      padded += (*getPads())[i] + (*getPads())[i + spatial];
+    int64_t span = padded - dilation * (kernel - 1) - 1;
     if (span < 0)
       return emitOpError("window of spatial axis ")
              << i << " does not fit in the input";

@@ -486,13 +486,15 @@ def BNN_XnorDenseOp : BNN_Op<"xnor_dense", [Pure]> {
 }
 
 def BNN_XnorConvOp : BNN_Op<"xnor_conv", [Pure]> {
-  let summary = "Binary unpadded convolution: popcounts of XNOR over windows";
+  let summary = "Binary convolution: popcounts of XNOR over windows";
   let description = [{
     `output[n, m, p]` counts the input bits of the receptive field of output
     position `p` (group-wise, as in `bnn.conv`) that agree with the weight
-    bits of filter `m`. Every output position sees the same fan-in,
-    `C/group x prod(kernel)`, which is why there is no padding: a zero pad is
-    neither +1 nor -1, and binarization keeps padded convolutions real.
+    bits of filter `m`, out of `C/group x prod(kernel)`. With `pads`, the
+    positions in the padding read +1, as the arrays see them: a zero pad is
+    neither +1 nor -1, so the ops that read the popcounts subtract, at each
+    border position, what the weights on the padding added (their
+    `border_positions`).
 
     ```mlir
     %p = bnn.xnor_conv %x, %w {dilations = array<i64: 1>, group = 1 : i64,
@@ -502,7 +504,7 @@ def BNN_XnorConvOp : BNN_Op<"xnor_conv", [Pure]> {
   }];
   let arguments = (ins BNN_BitTensor:$input, BNN_BitTensor:$weight,
                    DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$dilations,
-                   I64Attr:$group);
+                   I64Attr:$group, OptionalAttr<DenseI64ArrayAttr>:$pads);
   let results = (outs BNN_PopcountTensor:$output);
   let assemblyFormat = [{
     $input `,` $weight attr-dict `:` functional-type(operands, results)
@@ -527,6 +529,11 @@ def BNN_ThresholdOp : BNN_Op<"threshold", [Pure, SameOperandsAndResultShape]> {
     thresholds lie in `[-1, fan_in + 1]`, so that a constant output (a zero
     batch-norm scale) is expressible.
 
+    After a zero-padded binary convolution, the spatial positions listed in
+    `border_positions` (flat indices within a channel) have thresholds of
+    their own, `border_thresholds[c * B + b]` for border position `b` of
+    `B`: their popcounts include the padding, read as +1.
+
     ```mlir
     %y = bnn.threshold %p {fan_in = 5152 : i64,
                            inverted = array<i1: false, true>,
@@ -535,7 +542,9 @@ def BNN_ThresholdOp : BNN_Op<"threshold", [Pure, SameOperandsAndResultShape]> {
     ```
   }];
   let arguments = (ins BNN_PopcountTensor:$input, I64Attr:$fan_in,
-                   DenseI32ArrayAttr:$thresholds, DenseBoolArrayAttr:$inverted);
+                   DenseI32ArrayAttr:$thresholds, DenseBoolArrayAttr:$inverted,
+                   OptionalAttr<DenseI64ArrayAttr>:$border_positions,
+                   OptionalAttr<DenseI32ArrayAttr>:$border_thresholds);
   let results = (outs BNN_BitTensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
   let hasVerifier = 1;
@@ -552,6 +561,11 @@ def BNN_PopcountAffineOp : BNN_Op<"popcount_affine", [Pure,
     binarization; threshold folding replaces it where a sign follows, and it
     stays on the digital core where none does (a classifier's last layer).
 
+    After a zero-padded binary convolution, the spatial positions listed in
+    `border_positions` (flat indices within a channel) subtract
+    `border_offsets[c * B + b]` from `2 * input - fan_in`: the sum of the
+    weights that fell on the padding, which the arrays read as +1.
+
     ```mlir
     %y = bnn.popcount_affine %p {bias = array<f32: 0.5, -0.5>, fan_in = 75 : i64,
                                  scale = array<f32: 1.0, 1.0>}
@@ -559,7 +573,9 @@ def BNN_PopcountAffineOp : BNN_Op<"popcount_affine", [Pure,
     ```
   }];
   let arguments = (ins BNN_PopcountTensor:$input, I64Attr:$fan_in,
-                   DenseF32ArrayAttr:$scale, DenseF32ArrayAttr:$bias);
+                   DenseF32ArrayAttr:$scale, DenseF32ArrayAttr:$bias,
+                   OptionalAttr<DenseI64ArrayAttr>:$border_positions,
+                   OptionalAttr<DenseI32ArrayAttr>:$border_offsets);
   let results = (outs BNN_RealTensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
   let hasVerifier = 1;

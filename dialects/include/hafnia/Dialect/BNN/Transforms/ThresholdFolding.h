@@ -36,8 +36,10 @@ struct ChannelStep {
   float apply(float x) const;
 };
 
-/// `scale * (2 * popcount - fanIn) + bias` in f32, as bnn.popcount_affine.
-float popcountAffine(int64_t popcount, int64_t fanIn, float scale, float bias);
+/// `scale * (2 * popcount - fanIn - offset) + bias` in f32, as
+/// bnn.popcount_affine (`offset`: its border offset, 0 elsewhere).
+float popcountAffine(int64_t popcount, int64_t fanIn, float scale, float bias,
+                     int64_t offset = 0);
 
 /// The output bit of `bnn.threshold` for one channel: popcount >= threshold,
 /// or popcount <= threshold when inverted.
@@ -52,12 +54,19 @@ struct Threshold {
 /// The float decision the threshold replaces: bnn.binarize (x >= 0) of the
 /// chain applied to the popcount affine.
 bool floatDecision(int64_t popcount, int64_t fanIn, float scale, float bias,
-                   llvm::ArrayRef<ChannelStep> steps);
+                   llvm::ArrayRef<ChannelStep> steps, int64_t offset = 0);
 
 /// The threshold giving floatDecision for every popcount in [0, fanIn]; a
 /// constant decision gives threshold 0 (always +1) or fanIn + 1 (never).
 Threshold foldThreshold(int64_t fanIn, float scale, float bias,
-                        llvm::ArrayRef<ChannelStep> steps);
+                        llvm::ArrayRef<ChannelStep> steps, int64_t offset = 0);
+
+/// Whether `threshold` (of foldThreshold) is a constant decision.
+bool isConstant(Threshold threshold, int64_t fanIn);
+
+/// The same decision as `threshold` with the comparison `inverted`: only a
+/// constant one can change orientation.
+Threshold orient(Threshold threshold, int64_t fanIn, bool inverted);
 
 } // namespace hafnia::bnn
 
