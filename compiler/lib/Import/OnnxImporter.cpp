@@ -9,6 +9,7 @@
 #include "hafnia/Import/OnnxImporter.h"
 
 #include "hafnia/Dialect/BNN/IR/BNNOps.h"
+#include "hafnia/Import/ConstantFolding.h"
 #include "hafnia/Import/OnnxModelLoader.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -95,6 +96,16 @@ private:
                               RankedTensorType input, ArrayRef<int64_t> kernel);
   FailureOr<int64_t> normalizeAxis(const onnx::NodeProto &node, int64_t axis,
                                    int64_t rank);
+
+  // Import-time evaluation of shape arithmetic and other constant nodes.
+  /// Whether every present input of `node` is a constant (for Shape and
+  /// Size: whether its input has a static shape).
+  bool hasConstantInputs(const onnx::NodeProto &node);
+  LogicalResult foldNode(const onnx::NodeProto &node);
+  /// The error for a node that can only be evaluated at import but whose
+  /// inputs are not all constants.
+  LogicalResult rejectDynamic(const onnx::NodeProto &node);
+  std::optional<SmallVector<int64_t>> staticShapeOf(const std::string &name);
 
   // Operators.
   LogicalResult importConstant(const onnx::NodeProto &node);
@@ -312,19 +323,10 @@ Importer::getConstantInts(const onnx::NodeProto &node, int index) {
                        << "' must be a constant (an initializer or a Constant "
                           "node)";
   const onnx::TensorProto &tensor = *constant->second;
-  SmallVector<int64_t> result;
-  if (tensor.data_type() == onnx::TensorProto::INT64) {
-    if (tensor.has_raw_data()) {
-      result.resize(tensor.raw_data().size() / sizeof(int64_t));
-      std::memcpy(result.data(), tensor.raw_data().data(),
-                  result.size() * sizeof(int64_t));
-    } else {
-      result.assign(tensor.int64_data().begin(), tensor.int64_data().end());
-    }
-    return result;
-  }
+  if (std::optional<std::vector<int64_t>> ints = getIntegerValues(tensor))
+    return SmallVector<int64_t>(ints->begin(), ints->end());
   return error(node) << "input '" << node.input(index)
-                     << "' must hold INT64 values, it holds "
+                     << "' must hold integer values, it holds "
                      << onnxDataTypeName(tensor.data_type());
 }
 
@@ -432,6 +434,78 @@ FailureOr<int64_t> Importer::normalizeAxis(const onnx::NodeProto &node,
     return error(node) << "axis " << axis << " is out of range for rank "
                        << rank;
   return axis < 0 ? axis + rank : axis;
+}
+
+//===----------------------------------------------------------------------===//
+// Import-time evaluation
+//===----------------------------------------------------------------------===//
+
+std::optional<SmallVector<int64_t>>
+Importer::staticShapeOf(const std::string &name) {
+  auto value = values.find(name);
+  if (value != values.end())
+    return SmallVector<int64_t>(
+        cast<RankedTensorType>(value->second.getType()).getShape());
+  auto constant = constants.find(name);
+  if (constant != constants.end())
+    return SmallVector<int64_t>(constant->second->dims().begin(),
+                                constant->second->dims().end());
+  auto type = types.find(name);
+  if (type == types.end() || !type->second->has_tensor_type() ||
+      !type->second->tensor_type().has_shape())
+    return std::nullopt;
+  SmallVector<int64_t> shape;
+  for (const auto &dim : type->second->tensor_type().shape().dim()) {
+    if (!dim.has_dim_value() || dim.dim_value() < 0)
+      return std::nullopt;
+    shape.push_back(dim.dim_value());
+  }
+  return shape;
+}
+
+bool Importer::hasConstantInputs(const onnx::NodeProto &node) {
+  if (node.op_type() == "Shape" || node.op_type() == "Size")
+    return node.input_size() > 0 && staticShapeOf(node.input(0)).has_value();
+  for (int i = 0; i < node.input_size(); ++i)
+    if (hasInput(node, i) && !constants.count(node.input(i)))
+      return false;
+  return true;
+}
+
+LogicalResult Importer::foldNode(const onnx::NodeProto &node) {
+  std::vector<const onnx::TensorProto *> inputs;
+  for (int i = 0; i < node.input_size(); ++i)
+    inputs.push_back(hasInput(node, i) ? constants.lookup(node.input(i))
+                                       : nullptr);
+  std::optional<SmallVector<int64_t>> shape;
+  std::vector<int64_t> inputShape;
+  if (node.op_type() == "Shape" || node.op_type() == "Size") {
+    shape = staticShapeOf(node.input(0));
+    inputShape.assign(shape->begin(), shape->end());
+  }
+  std::vector<std::unique_ptr<onnx::TensorProto>> outputs;
+  if (std::optional<std::string> message = foldConstantNode(
+          node, inputs, shape ? &inputShape : nullptr, outputs))
+    return error(node) << "cannot evaluate it at import: " << *message;
+  for (std::unique_ptr<onnx::TensorProto> &output : outputs) {
+    constants[output->name()] = output.get();
+    ownedConstants.push_back(std::move(output));
+  }
+  return success();
+}
+
+LogicalResult Importer::rejectDynamic(const onnx::NodeProto &node) {
+  if (node.op_type() == "Shape" || node.op_type() == "Size")
+    return error(node) << "the shape of '" << node.input(0)
+                       << "' is not static; Hafnia evaluates " << node.op_type()
+                       << " at import";
+  for (int i = 0; i < node.input_size(); ++i)
+    if (hasInput(node, i) && !constants.count(node.input(i)))
+      return error(node) << "input '" << node.input(i)
+                         << "' is not a constant; Hafnia evaluates "
+                         << node.op_type()
+                         << " at import, on constants and static shapes only";
+  return error(node) << "operator is not supported";
 }
 
 //===----------------------------------------------------------------------===//
@@ -828,11 +902,22 @@ OwningOpRef<ModuleOp> Importer::run() {
 
   builder.setInsertionPointToEnd(body);
   for (const onnx::NodeProto &node : graph.node()) {
+    // Shape arithmetic and other nodes of constants are evaluated here and
+    // leave nothing in the IR.
+    if (isFoldableOp(node.op_type()) && hasConstantInputs(node)) {
+      if (failed(foldNode(node)))
+        return nullptr;
+      continue;
+    }
     auto entry = llvm::lower_bound(
         opTable(), StringRef(node.op_type()),
         [](const OpEntry &entry, StringRef name) { return entry.name < name; });
-    // The loader rejected unsupported operators; this guards against drift.
     if (entry == opTable().end() || entry->name != node.op_type()) {
+      if (isFoldableOp(node.op_type())) {
+        (void)rejectDynamic(node);
+        return nullptr;
+      }
+      // The loader rejected unsupported operators; this guards against drift.
       error(node) << "operator is not supported";
       return nullptr;
     }
@@ -872,7 +957,8 @@ OwningOpRef<ModuleOp> importOnnxModel(StringRef bytes, StringRef fileName,
   OnnxLoadOptions loadOptions;
   loadOptions.batchSize = options.batchSize;
   loadOptions.isSupportedOp = [](const std::string &opType) {
-    return llvm::is_contained(getSupportedOnnxOps(), StringRef(opType));
+    return llvm::is_contained(getSupportedOnnxOps(), StringRef(opType)) ||
+           isFoldableOp(opType);
   };
   onnx::ModelProto model;
   if (std::optional<std::string> message = loadOnnxModel(

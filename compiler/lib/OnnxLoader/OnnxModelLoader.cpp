@@ -1,9 +1,11 @@
 //===- OnnxModelLoader.cpp - Load, check and normalize ONNX models --------===//
 
 #include "hafnia/Import/OnnxModelLoader.h"
+#include "hafnia/Import/ConstantFolding.h"
 
 #include <algorithm>
 #include <exception>
+#include <map>
 #include <set>
 #include <sstream>
 #include <unordered_set>
@@ -142,6 +144,99 @@ std::optional<std::string> bindBatchDimension(onnx::GraphProto &graph,
   return std::nullopt;
 }
 
+/// The static shape of a tensor type, or nullopt.
+std::optional<std::vector<int64_t>> staticShape(const onnx::TypeProto &type) {
+  if (!type.has_tensor_type() || !type.tensor_type().has_shape())
+    return std::nullopt;
+  std::vector<int64_t> shape;
+  for (const auto &dim : type.tensor_type().shape().dim()) {
+    if (!dim.has_dim_value() || dim.dim_value() < 0)
+      return std::nullopt;
+    shape.push_back(dim.dim_value());
+  }
+  return shape;
+}
+
+bool hasUnknownShapes(const onnx::GraphProto &graph) {
+  for (const auto *infos : {&graph.value_info(), &graph.output()})
+    for (const onnx::ValueInfoProto &info : *infos)
+      if (!staticShape(info.type()))
+        return true;
+  return false;
+}
+
+/// Evaluates the nodes of constants (shape arithmetic) into initializers, so
+/// that shape inference sees constants where data propagation does not reach
+/// (ONNX 1.12 propagates through Shape, Gather, Concat, ... but not Div or
+/// Where). Returns whether anything was folded. The importer evaluates the
+/// same nodes with the same evaluator; this only serves shape inference.
+bool foldConstantsForInference(onnx::GraphProto &graph) {
+  std::map<std::string, const onnx::TensorProto *> constants;
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const onnx::TensorProto &tensor : graph.initializer())
+    constants[tensor.name()] = &tensor;
+  for (const auto *infos : {&graph.input(), &graph.value_info()})
+    for (const onnx::ValueInfoProto &info : *infos)
+      if (auto shape = staticShape(info.type()))
+        shapes[info.name()] = *shape;
+  std::vector<std::unique_ptr<onnx::TensorProto>> folded;
+  std::vector<bool> removed(graph.node_size(), false);
+  for (int n = 0; n < graph.node_size(); ++n) {
+    const onnx::NodeProto &node = graph.node(n);
+    if (node.op_type() == "Constant" && node.output_size() == 1) {
+      for (const onnx::AttributeProto &attr : node.attribute())
+        if (attr.name() == "value")
+          constants[node.output(0)] = &attr.t();
+      continue;
+    }
+    if (!isDefaultDomain(node.domain()) || !isFoldableOp(node.op_type()))
+      continue;
+    bool shapeOnly = node.op_type() == "Shape" || node.op_type() == "Size";
+    std::vector<const onnx::TensorProto *> inputs;
+    bool constant = true;
+    for (const std::string &input : node.input()) {
+      auto found = constants.find(input);
+      inputs.push_back(found == constants.end() ? nullptr : found->second);
+      constant &= input.empty() || found != constants.end();
+    }
+    auto shape = node.input_size() ? shapes.find(node.input(0)) : shapes.end();
+    if (shapeOnly ? shape == shapes.end() : !constant)
+      continue;
+    std::vector<std::unique_ptr<onnx::TensorProto>> outputs;
+    if (foldConstantNode(node, inputs, shapeOnly ? &shape->second : nullptr,
+                         outputs) ||
+        static_cast<int>(outputs.size()) != node.output_size())
+      continue; // the importer reports it
+    for (auto &output : outputs) {
+      constants[output->name()] = output.get();
+      folded.push_back(std::move(output));
+    }
+    removed[n] = true;
+  }
+  if (folded.empty())
+    return false;
+  for (auto &tensor : folded)
+    *graph.add_initializer() = *tensor;
+  // No node computes a graph output that became a constant any more.
+  for (onnx::ValueInfoProto &output : *graph.mutable_output()) {
+    auto constant = constants.find(output.name());
+    if (constant == constants.end())
+      continue;
+    auto *type = output.mutable_type()->mutable_tensor_type();
+    type->set_elem_type(constant->second->data_type());
+    type->clear_shape();
+    auto *shape = type->mutable_shape();
+    for (int64_t dim : constant->second->dims())
+      shape->add_dim()->set_dim_value(dim);
+  }
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+  for (int n = 0; n < graph.node_size(); ++n)
+    if (!removed[n])
+      *kept.Add() = graph.node(n);
+  graph.mutable_node()->Swap(&kept);
+  return true;
+}
+
 std::optional<std::string> loadChecked(std::string_view bytes,
                                        const OnnxLoadOptions &options,
                                        onnx::ModelProto &model) {
@@ -193,6 +288,15 @@ std::optional<std::string> loadChecked(std::string_view bytes,
   try {
     onnx::shape_inference::InferShapes(
         model, onnx::OpSchemaRegistry::Instance(), inference);
+    // Where data propagation stops short, evaluate shape arithmetic and
+    // infer again, until every shape is static or nothing more folds.
+    for (int round = 0; round < 16 && hasUnknownShapes(model.graph()) &&
+                        foldConstantsForInference(*model.mutable_graph());
+         ++round) {
+      model.mutable_graph()->clear_value_info();
+      onnx::shape_inference::InferShapes(
+          model, onnx::OpSchemaRegistry::Instance(), inference);
+    }
   } catch (const std::exception &e) {
     return "ONNX shape inference failed: " + oneLine(e.what());
   }
