@@ -956,6 +956,7 @@ OwningOpRef<ModuleOp> importOnnxModel(StringRef bytes, StringRef fileName,
   }
   OnnxLoadOptions loadOptions;
   loadOptions.batchSize = options.batchSize;
+  loadOptions.inputShapes = options.inputShapes;
   loadOptions.isSupportedOp = [](const std::string &opType) {
     return llvm::is_contained(getSupportedOnnxOps(), StringRef(opType)) ||
            isFoldableOp(opType);
@@ -967,6 +968,29 @@ OwningOpRef<ModuleOp> importOnnxModel(StringRef bytes, StringRef fileName,
     return nullptr;
   }
   return Importer(context, model, fileName).run();
+}
+
+std::optional<std::string> addInputShape(StringRef spec,
+                                         OnnxImportOptions &options) {
+  auto [name, dims] = spec.rsplit(':');
+  auto bad = [&] {
+    return "--input-shape='" + spec.str() +
+           "' is not NAME:DIMS with positive dimensions separated by 'x' "
+           "(e.g. input:1x3x48x192)";
+  };
+  if (name.empty() || dims.empty() || spec.find(':') == StringRef::npos)
+    return bad();
+  std::vector<int64_t> shape;
+  SmallVector<StringRef> parts;
+  dims.split(parts, 'x');
+  for (StringRef part : parts) {
+    int64_t dim;
+    if (part.getAsInteger(10, dim) || dim < 1)
+      return bad();
+    shape.push_back(dim);
+  }
+  options.inputShapes.emplace_back(name.str(), std::move(shape));
+  return std::nullopt;
 }
 
 ArrayRef<StringRef> getSupportedOnnxOps() {
@@ -983,6 +1007,10 @@ void registerOnnxImportTranslation() {
   static llvm::cl::opt<int64_t> batchSize(
       "batch", llvm::cl::desc("Value bound to a symbolic batch dimension"),
       llvm::cl::init(1));
+  static llvm::cl::list<std::string> inputShapes(
+      "input-shape",
+      llvm::cl::desc("NAME:1x3x48x192 fixes the symbolic dimensions of an "
+                     "input (repeatable)"));
   TranslateToMLIRRegistration registration(
       "import-onnx", "Import an ONNX model into the bnn dialect",
       [](llvm::SourceMgr &sourceMgr,
@@ -991,6 +1019,12 @@ void registerOnnxImportTranslation() {
             sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
         OnnxImportOptions options;
         options.batchSize = batchSize;
+        for (const std::string &spec : inputShapes)
+          if (std::optional<std::string> message =
+                  addInputShape(spec, options)) {
+            emitError(UnknownLoc::get(context)) << *message;
+            return nullptr;
+          }
         OwningOpRef<ModuleOp> module =
             importOnnxModel(buffer->getBuffer(), buffer->getBufferIdentifier(),
                             context, options);

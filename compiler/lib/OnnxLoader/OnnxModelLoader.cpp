@@ -69,7 +69,9 @@ std::optional<std::string> parse(std::string_view bytes,
   return std::nullopt;
 }
 
-/// Lists every node whose operator the importer does not handle, at once.
+/// Lists the operators the importer does not handle, then the first nodes
+/// that use them, on one line. Recurrent layers get their own message: their
+/// shape arithmetic would otherwise bury them.
 std::optional<std::string> findUnsupportedOps(const onnx::ModelProto &model,
                                               const OnnxLoadOptions &options) {
   auto opsetOf = [&](const std::string &domain) {
@@ -79,39 +81,113 @@ std::optional<std::string> findUnsupportedOps(const onnx::ModelProto &model,
         return std::to_string(import.version());
     return std::string("?");
   };
+  std::vector<const onnx::NodeProto *> recurrent;
+  for (const onnx::NodeProto &node : model.graph().node())
+    if (isDefaultDomain(node.domain()) &&
+        (node.op_type() == "LSTM" || node.op_type() == "GRU" ||
+         node.op_type() == "RNN"))
+      recurrent.push_back(&node);
+  if (!recurrent.empty()) {
+    std::string more = recurrent.size() > 1
+                           ? " (and " + std::to_string(recurrent.size() - 1) +
+                                 " more recurrent node(s))"
+                           : "";
+    return describeNode(*recurrent.front()) + " (" +
+           recurrent.front()->op_type() + ")" + more +
+           ": recurrent layers (LSTM, GRU, RNN) are not supported; Hafnia "
+           "compiles feed-forward networks";
+  }
+  constexpr size_t kListedNodes = 10;
   std::vector<std::string> unsupported;
-  std::set<std::string> types;
+  std::vector<std::string> types;
   for (const onnx::NodeProto &node : model.graph().node()) {
     bool supported =
         isDefaultDomain(node.domain()) &&
         (!options.isSupportedOp || options.isSupportedOp(node.op_type()));
     if (supported)
       continue;
-    std::string type = node.domain().empty() || node.domain() == "ai.onnx"
+    std::string type = isDefaultDomain(node.domain())
                            ? node.op_type()
                            : node.domain() + "." + node.op_type();
-    types.insert(type);
-    unsupported.push_back(describeNode(node) + " (" + type + ", opset " +
-                          opsetOf(node.domain()) + ")");
+    std::string typeWithOpset =
+        type + " (opset " + opsetOf(node.domain()) + ")";
+    if (std::find(types.begin(), types.end(), typeWithOpset) == types.end())
+      types.push_back(typeWithOpset);
+    unsupported.push_back(describeNode(node) + " (" + type + ")");
   }
   if (unsupported.empty())
     return std::nullopt;
   std::ostringstream os;
-  os << unsupported.size() << " node(s) use operators Hafnia does not support ("
-     << types.size() << " operator type(s)): ";
-  for (size_t i = 0; i < unsupported.size(); ++i)
+  os << types.size() << " operator type(s) Hafnia does not support: ";
+  for (size_t i = 0; i < types.size(); ++i)
+    os << (i ? ", " : "") << types[i];
+  os << "; used by " << unsupported.size() << " node(s): ";
+  for (size_t i = 0; i < unsupported.size() && i < kListedNodes; ++i)
     os << (i ? ", " : "") << unsupported[i];
+  if (unsupported.size() > kListedNodes)
+    os << " and " << unsupported.size() - kListedNodes << " more";
   os << "; docs/onnx-import.md lists the supported operators";
   return os.str();
 }
 
+/// An `--input-shape` value for dimensions `dims`: static ones as they are,
+/// the batch as `batchSize`, other symbolic ones as `D`.
+std::string example(
+    const google::protobuf::RepeatedPtrField<onnx::TensorShapeProto_Dimension>
+        &dims,
+    int64_t batchSize) {
+  std::string text;
+  for (int i = 0; i < dims.size(); ++i) {
+    if (i)
+      text += "x";
+    if (dims[i].has_dim_value() && dims[i].dim_value() > 0)
+      text += std::to_string(dims[i].dim_value());
+    else if (i == 0)
+      text += std::to_string(batchSize);
+    else
+      text += "D";
+  }
+  return text;
+}
+
 /// Binds a symbolic batch dimension of the graph inputs to `batchSize`; any
 /// other unknown dimension is an error naming the input.
-std::optional<std::string> bindBatchDimension(onnx::GraphProto &graph,
-                                              int64_t batchSize) {
+std::optional<std::string> bindBatchDimension(
+    onnx::GraphProto &graph, int64_t batchSize,
+    const std::vector<std::pair<std::string, std::vector<int64_t>>>
+        &inputShapes) {
   std::unordered_set<std::string> initializers;
   for (const onnx::TensorProto &tensor : graph.initializer())
     initializers.insert(tensor.name());
+  for (const auto &[name, shape] : inputShapes) {
+    auto input = std::find_if(
+        graph.mutable_input()->begin(), graph.mutable_input()->end(),
+        [&](const onnx::ValueInfoProto &info) { return info.name() == name; });
+    if (input == graph.mutable_input()->end() || initializers.count(name))
+      return "--input-shape names '" + name +
+             "', which is not an input of the model";
+    if (!input->type().has_tensor_type())
+      return "input '" + name + "' is not a tensor";
+    auto *tensorType = input->mutable_type()->mutable_tensor_type();
+    if (tensorType->has_shape() &&
+        tensorType->shape().dim_size() != static_cast<int>(shape.size()))
+      return "--input-shape gives input '" + name + "' " +
+             std::to_string(shape.size()) + " dimensions, the model " +
+             std::to_string(tensorType->shape().dim_size());
+    onnx::TensorShapeProto fixed;
+    for (size_t i = 0; i < shape.size(); ++i) {
+      if (tensorType->has_shape()) {
+        const auto &dim = tensorType->shape().dim(static_cast<int>(i));
+        if (dim.has_dim_value() && dim.dim_value() > 0 &&
+            dim.dim_value() != shape[i])
+          return "--input-shape gives dimension " + std::to_string(i) +
+                 " of input '" + name + "' as " + std::to_string(shape[i]) +
+                 ", the model fixes it to " + std::to_string(dim.dim_value());
+      }
+      fixed.add_dim()->set_dim_value(shape[i]);
+    }
+    *tensorType->mutable_shape() = fixed;
+  }
   for (onnx::ValueInfoProto &input : *graph.mutable_input()) {
     if (initializers.count(input.name()))
       continue;
@@ -131,7 +207,9 @@ std::optional<std::string> bindBatchDimension(onnx::GraphProto &graph,
       if (i != 0)
         return "input '" + input.name() + "' has an unknown dimension " +
                std::to_string(i) + name +
-               "; only the first (batch) dimension may be symbolic";
+               "; only the first (batch) dimension may be symbolic: fix it "
+               "with --input-shape=" +
+               input.name() + ":" + example(*dims, batchSize);
       dim.set_dim_value(batchSize);
     }
   }
@@ -264,8 +342,8 @@ std::optional<std::string> loadChecked(std::string_view bytes,
   } catch (const std::exception &e) {
     return "the model fails the ONNX checker: " + oneLine(e.what());
   }
-  if (auto error =
-          bindBatchDimension(*model.mutable_graph(), options.batchSize))
+  if (auto error = bindBatchDimension(*model.mutable_graph(), options.batchSize,
+                                      options.inputShapes))
     return error;
 
   onnx::ShapeInferenceOptions inference(/*check_type=*/true,
