@@ -32,11 +32,7 @@ bool isDefaultDomain(const std::string &domain) {
 }
 
 std::string describeNode(const onnx::NodeProto &node) {
-  if (!node.name().empty())
-    return "node '" + node.name() + "'";
-  if (node.output_size() > 0)
-    return "node producing '" + node.output(0) + "'";
-  return "unnamed node";
+  return describeOnnxNode(node);
 }
 
 std::optional<std::string> parse(std::string_view bytes,
@@ -394,6 +390,16 @@ std::optional<std::string> loadOnnxModel(std::string_view bytes,
   } catch (...) {
     return std::string("cannot load the model: unknown error in ONNX");
   }
+}
+
+std::string describeOnnxNode(const onnx::NodeProto &node) {
+  if (!node.name().empty())
+    return "node '" + node.name() + "'";
+  // Optional outputs may be left empty: name the first one given.
+  for (const std::string &output : node.output())
+    if (!output.empty())
+      return "node producing '" + output + "'";
+  return "unnamed node";
 }
 
 std::string onnxDataTypeName(int32_t dataType) {

@@ -46,6 +46,9 @@ std::optional<std::string> loadOnnxModel(std::string_view bytes,
                                          const OnnxLoadOptions &options,
                                          onnx::ModelProto &model);
 
+/// How diagnostics name a node: by its name, else by its first output.
+std::string describeOnnxNode(const onnx::NodeProto &node);
+
 /// Name of an ONNX tensor element type (e.g. "FLOAT", "INT64").
 std::string onnxDataTypeName(int32_t dataType);
 
