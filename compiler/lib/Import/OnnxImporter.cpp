@@ -138,6 +138,13 @@ private:
   LogicalResult importAlphaActivation(const onnx::NodeProto &node, float alpha);
   LogicalResult importLeakyRelu(const onnx::NodeProto &node);
   LogicalResult importCast(const onnx::NodeProto &node);
+  /// DepthToSpace and SpaceToDepth: reshape, transpose, reshape.
+  LogicalResult importBlockShuffle(const onnx::NodeProto &node,
+                                   ArrayRef<int64_t> blocked,
+                                   ArrayRef<int64_t> permutation);
+  LogicalResult importDepthToSpace(const onnx::NodeProto &node);
+  LogicalResult importSpaceToDepth(const onnx::NodeProto &node);
+  LogicalResult importInstanceNorm(const onnx::NodeProto &node);
   LogicalResult importPRelu(const onnx::NodeProto &node);
   LogicalResult importElu(const onnx::NodeProto &node);
   LogicalResult importCelu(const onnx::NodeProto &node);
@@ -195,6 +202,7 @@ ArrayRef<Importer::OpEntry> Importer::opTable() {
       {"Conv", &Importer::importConv},
       {"Cos", &Importer::importUnary<bnn::CosOp>},
       {"Cosh", &Importer::importUnary<bnn::CoshOp>},
+      {"DepthToSpace", &Importer::importDepthToSpace},
       {"Div", &Importer::importBinary<bnn::DivOp>},
       {"Dropout", &Importer::importDropout},
       {"Elu", &Importer::importElu},
@@ -209,6 +217,7 @@ ArrayRef<Importer::OpEntry> Importer::opTable() {
       {"HardSigmoid", &Importer::importHardSigmoid},
       {"HardSwish", &Importer::importUnary<bnn::HardSwishOp>},
       {"Identity", &Importer::importIdentity},
+      {"InstanceNormalization", &Importer::importInstanceNorm},
       {"LayerNormalization", &Importer::importLayerNorm},
       {"LeakyRelu", &Importer::importLeakyRelu},
       {"Log", &Importer::importUnary<bnn::LogOp>},
@@ -247,6 +256,7 @@ ArrayRef<Importer::OpEntry> Importer::opTable() {
       {"Softmax", &Importer::importSoftmax},
       {"Softplus", &Importer::importUnary<bnn::SoftplusOp>},
       {"Softsign", &Importer::importUnary<bnn::SoftsignOp>},
+      {"SpaceToDepth", &Importer::importSpaceToDepth},
       {"Split", &Importer::importSplit},
       {"Sqrt", &Importer::importUnary<bnn::SqrtOp>},
       {"Squeeze", &Importer::importSqueeze},
@@ -736,9 +746,35 @@ LogicalResult Importer::importUnary(const onnx::NodeProto &node) {
 
 LogicalResult Importer::importClip(const onnx::NodeProto &node) {
   FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  // Bounds computed at run time: min(max(x, lo), hi), which gives hi where
+  // lo > hi, as ONNX says.
+  if ((hasInput(node, 1) && !constants.count(node.input(1))) ||
+      (hasInput(node, 2) && !constants.count(node.input(2)))) {
+    Value result = *input;
+    auto type = cast<RankedTensorType>(result.getType());
+    for (int i = 1; i <= 2; ++i) {
+      if (!hasInput(node, i))
+        continue;
+      FailureOr<Value> bound = getOperand(node, i);
+      if (failed(bound))
+        return failure();
+      if (cast<RankedTensorType>(bound->getType()).getNumElements() != 1)
+        return error(node) << "bound '" << node.input(i)
+                           << "' must be a scalar";
+      if (i == 1)
+        result =
+            builder.create<bnn::MaxOp>(nodeLoc(node), type, result, *bound);
+      else
+        result =
+            builder.create<bnn::MinOp>(nodeLoc(node), type, result, *bound);
+    }
+    return setResult(node, result);
+  }
   FailureOr<FloatAttr> min = getOptionalConstantScalar(node, 1);
   FailureOr<FloatAttr> max = getOptionalConstantScalar(node, 2);
-  if (failed(input) || failed(min) || failed(max))
+  if (failed(min) || failed(max))
     return failure();
   return setResult(
       node, builder.create<bnn::ClipOp>(nodeLoc(node), *input, *min, *max));
@@ -949,6 +985,97 @@ LogicalResult Importer::importCast(const onnx::NodeProto &node) {
   if (failed(input))
     return failure();
   return setResult(node, *input);
+}
+
+LogicalResult Importer::importBlockShuffle(const onnx::NodeProto &node,
+                                           ArrayRef<int64_t> blocked,
+                                           ArrayRef<int64_t> permutation) {
+  FailureOr<Value> input = getOperand(node, 0);
+  FailureOr<RankedTensorType> resultType = getResultType(node);
+  if (failed(input) || failed(resultType))
+    return failure();
+  Location loc = nodeLoc(node);
+  auto f32 = builder.getF32Type();
+  Value split = builder.create<bnn::ReshapeOp>(
+      loc, RankedTensorType::get(blocked, f32), *input);
+  SmallVector<int64_t> permuted;
+  for (int64_t axis : permutation)
+    permuted.push_back(blocked[axis]);
+  Value moved = builder.create<bnn::TransposeOp>(
+      loc, RankedTensorType::get(permuted, f32), split, permutation);
+  return setResult(node,
+                   builder.create<bnn::ReshapeOp>(loc, *resultType, moved));
+}
+
+LogicalResult Importer::importDepthToSpace(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  ArrayRef<int64_t> x = cast<RankedTensorType>(input->getType()).getShape();
+  int64_t b = intAttr(node, "blocksize", 0);
+  if (x.size() != 4 || b < 1 || x[1] % (b * b) != 0)
+    return error(node) << "expects an N x C x H x W input whose channels the "
+                          "square of the block size divides";
+  int64_t c = x[1] / (b * b);
+  if (stringAttr(node, "mode", "DCR") == "CRD")
+    return importBlockShuffle(node, {x[0], c, b, b, x[2], x[3]},
+                              {0, 1, 4, 2, 5, 3});
+  return importBlockShuffle(node, {x[0], b, b, c, x[2], x[3]},
+                            {0, 3, 4, 1, 5, 2});
+}
+
+LogicalResult Importer::importSpaceToDepth(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  ArrayRef<int64_t> x = cast<RankedTensorType>(input->getType()).getShape();
+  int64_t b = intAttr(node, "blocksize", 0);
+  if (x.size() != 4 || b < 1 || x[2] % b != 0 || x[3] % b != 0)
+    return error(node) << "expects an N x C x H x W input whose height and "
+                          "width the block size divides";
+  return importBlockShuffle(node, {x[0], x[1], x[2] / b, b, x[3] / b, b},
+                            {0, 3, 5, 1, 2, 4});
+}
+
+LogicalResult Importer::importInstanceNorm(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  FailureOr<Value> scale = getOperand(node, 1);
+  FailureOr<Value> bias = getOperand(node, 2);
+  if (failed(input) || failed(scale) || failed(bias))
+    return failure();
+  auto type = cast<RankedTensorType>(input->getType());
+  if (type.getRank() < 3)
+    return error(node) << "expects N x C x spatial..., got rank "
+                       << type.getRank();
+  // Per sample and channel over the spatial axes: the ops of its definition.
+  Location loc = nodeLoc(node);
+  auto f32 = builder.getF32Type();
+  SmallVector<int64_t> axes, kept(type.getShape()),
+      channel(type.getRank() - 1, 1);
+  for (int64_t d = 2; d < type.getRank(); ++d) {
+    axes.push_back(d);
+    kept[d] = 1;
+  }
+  channel[0] = type.getDimSize(1);
+  auto statType = RankedTensorType::get(kept, f32);
+  auto channelType = RankedTensorType::get(channel, f32);
+  Value mean =
+      builder.create<bnn::ReduceMeanOp>(loc, statType, *input, axes, true);
+  Value centered = builder.create<bnn::SubOp>(loc, type, *input, mean);
+  Value squares = builder.create<bnn::MulOp>(loc, type, centered, centered);
+  Value variance =
+      builder.create<bnn::ReduceMeanOp>(loc, statType, squares, axes, true);
+  auto scalar = RankedTensorType::get({}, f32);
+  Value eps = builder.create<bnn::ConstantOp>(
+      loc, scalar,
+      DenseElementsAttr::get(scalar, floatAttr(node, "epsilon", 1e-5f)));
+  Value shifted = builder.create<bnn::AddOp>(loc, statType, variance, eps);
+  Value deviation = builder.create<bnn::SqrtOp>(loc, shifted);
+  Value normalized = builder.create<bnn::DivOp>(loc, type, centered, deviation);
+  Value gamma = builder.create<bnn::ReshapeOp>(loc, channelType, *scale);
+  Value beta = builder.create<bnn::ReshapeOp>(loc, channelType, *bias);
+  Value scaled = builder.create<bnn::MulOp>(loc, type, normalized, gamma);
+  return setResult(node, builder.create<bnn::AddOp>(loc, type, scaled, beta));
 }
 
 LogicalResult Importer::importPRelu(const onnx::NodeProto &node) {
