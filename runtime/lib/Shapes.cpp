@@ -136,4 +136,99 @@ DenseShape(const std::vector<int64_t> &lhs, const std::vector<int64_t> &rhs,
   return result;
 }
 
+absl::StatusOr<std::vector<int64_t>> PadShape(const std::vector<int64_t> &input,
+                                              const Instruction::Pad &pad) {
+  size_t rank = input.size();
+  if (pad.pads_size() != static_cast<int>(2 * rank))
+    return absl::InvalidArgumentError("has pads of the wrong length");
+  if (pad.mode() == Instruction::Pad::MODE_UNSPECIFIED ||
+      !Instruction::Pad::Mode_IsValid(pad.mode()))
+    return absl::InvalidArgumentError("has no padding mode");
+  std::vector<int64_t> output;
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t begin = pad.pads(i), end = pad.pads(i + rank);
+    if (begin < 0 || end < 0)
+      return absl::InvalidArgumentError("has negative pads");
+    if ((begin || end) &&
+        ((pad.mode() == Instruction::Pad::REFLECT &&
+          (begin >= input[i] || end >= input[i])) ||
+         (pad.mode() == Instruction::Pad::EDGE && input[i] == 0)))
+      return absl::InvalidArgumentError(
+          "pads more than its input has to reflect or repeat");
+    output.push_back(input[i] + begin + end);
+  }
+  return output;
+}
+
+absl::StatusOr<std::vector<int64_t>>
+ReduceShape(const std::vector<int64_t> &input,
+            const Instruction::Reduce &reduce) {
+  if (reduce.kind() == Instruction::Reduce::KIND_UNSPECIFIED ||
+      !Instruction::Reduce::Kind_IsValid(reduce.kind()))
+    return absl::InvalidArgumentError("has no reduction kind");
+  std::vector<bool> reduced(input.size(), false);
+  int64_t previous = -1;
+  for (int64_t axis : reduce.axes()) {
+    if (axis <= previous || axis >= static_cast<int64_t>(input.size()))
+      return absl::InvalidArgumentError(
+          "has reduction axes that are not sorted, distinct axes");
+    reduced[axis] = true;
+    previous = axis;
+  }
+  std::vector<int64_t> output;
+  for (size_t i = 0; i < input.size(); ++i) {
+    if (!reduced[i])
+      output.push_back(input[i]);
+    else if (reduce.keepdims())
+      output.push_back(1);
+  }
+  return output;
+}
+
+absl::Status CheckSlice(const std::vector<int64_t> &input,
+                        const std::vector<int64_t> &output,
+                        const Instruction::Slice &slice) {
+  size_t rank = input.size();
+  if (output.size() != rank || slice.starts_size() != static_cast<int>(rank) ||
+      slice.steps_size() != static_cast<int>(rank))
+    return absl::InvalidArgumentError(
+        "has a slice that does not have one start and step per axis");
+  for (size_t d = 0; d < rank; ++d) {
+    int64_t start = slice.starts(d), step = slice.steps(d);
+    if (step == 0)
+      return absl::InvalidArgumentError("has a slice step of 0");
+    if (output[d] == 0)
+      continue;
+    // Overflow-safe: |step| * (count - 1) must stay inside the axis.
+    if (start < 0 || start >= input[d] ||
+        (output[d] - 1) >
+            (step > 0 ? (input[d] - 1 - start) / step : start / -step))
+      return absl::InvalidArgumentError("slices outside its input");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckGather(const std::vector<int64_t> &input,
+                         const std::vector<int64_t> &output,
+                         const Instruction::Gather &gather) {
+  int64_t rank = input.size(), axis = gather.axis();
+  int64_t index_rank = static_cast<int64_t>(output.size()) - rank + 1;
+  if (axis < 0 || axis >= rank || index_rank < 0)
+    return absl::InvalidArgumentError("has a gather axis out of range");
+  int64_t count = 1;
+  for (int64_t i = 0; i < index_rank; ++i)
+    count *= output[axis + i];
+  std::vector<int64_t> expected(input.begin(), input.begin() + axis);
+  expected.insert(expected.end(), output.begin() + axis,
+                  output.begin() + axis + index_rank);
+  expected.insert(expected.end(), input.begin() + axis + 1, input.end());
+  if (expected != output || gather.indices_size() != count)
+    return absl::InvalidArgumentError(
+        "has indices that do not match its output");
+  for (int64_t index : gather.indices())
+    if (index < 0 || index >= input[axis])
+      return absl::InvalidArgumentError("has an index out of range");
+  return absl::OkStatus();
+}
+
 } // namespace hafnia

@@ -258,6 +258,16 @@ private:
       return Transpose(i);
     case Instruction::kConcat:
       return Concat(i);
+    case Instruction::kPad:
+      return Pad(i);
+    case Instruction::kReduce:
+      return Reduce(i);
+    case Instruction::kLayerNorm:
+      return LayerNorm(i);
+    case Instruction::kSlice:
+      return Slice(i);
+    case Instruction::kGather:
+      return Gather(i);
     case Instruction::kBinarize:
       return Binarize(i);
     case Instruction::kInputSlice:
@@ -441,6 +451,98 @@ private:
       case Instruction::Activation::TANH:
         v = std::tanh(v);
         break;
+      case Instruction::Activation::SQRT:
+        v = std::sqrt(v);
+        break;
+      case Instruction::Activation::RECIPROCAL:
+        v = 1.0f / v;
+        break;
+      case Instruction::Activation::EXP:
+        v = std::exp(v);
+        break;
+      case Instruction::Activation::LOG:
+        v = std::log(v);
+        break;
+      case Instruction::Activation::NEG:
+        v = -v;
+        break;
+      case Instruction::Activation::ABS:
+        v = std::fabs(v);
+        break;
+      case Instruction::Activation::ERF:
+        v = std::erf(v);
+        break;
+      case Instruction::Activation::SOFTPLUS:
+        v = std::log(std::exp(v) + 1.0f);
+        break;
+      case Instruction::Activation::SOFTSIGN:
+        v = v / (1.0f + std::fabs(v));
+        break;
+      case Instruction::Activation::HARD_SWISH:
+        v = v * std::max(0.0f, std::min(1.0f, v / 6.0f + 0.5f));
+        break;
+      case Instruction::Activation::FLOOR:
+        v = std::floor(v);
+        break;
+      case Instruction::Activation::CEIL:
+        v = std::ceil(v);
+        break;
+      case Instruction::Activation::ROUND:
+        // Halves to even, as ONNX (the default rounding mode).
+        v = std::nearbyint(v);
+        break;
+      case Instruction::Activation::SIN:
+        v = std::sin(v);
+        break;
+      case Instruction::Activation::COS:
+        v = std::cos(v);
+        break;
+      case Instruction::Activation::TAN:
+        v = std::tan(v);
+        break;
+      case Instruction::Activation::ASIN:
+        v = std::asin(v);
+        break;
+      case Instruction::Activation::ACOS:
+        v = std::acos(v);
+        break;
+      case Instruction::Activation::ATAN:
+        v = std::atan(v);
+        break;
+      case Instruction::Activation::SINH:
+        v = std::sinh(v);
+        break;
+      case Instruction::Activation::COSH:
+        v = std::cosh(v);
+        break;
+      case Instruction::Activation::ASINH:
+        v = std::asinh(v);
+        break;
+      case Instruction::Activation::ACOSH:
+        v = std::acosh(v);
+        break;
+      case Instruction::Activation::ATANH:
+        v = std::atanh(v);
+        break;
+      case Instruction::Activation::LEAKY_RELU:
+        v = v < 0 ? a.alpha() * v : v;
+        break;
+      case Instruction::Activation::ELU:
+        v = v < 0 ? a.alpha() * (std::exp(v) - 1.0f) : v;
+        break;
+      case Instruction::Activation::SELU:
+        v = a.beta() * (v <= 0 ? a.alpha() * (std::exp(v) - 1.0f) : v);
+        break;
+      case Instruction::Activation::CELU:
+        v = std::max(0.0f, v) +
+            std::min(0.0f, a.alpha() * (std::exp(v / a.alpha()) - 1.0f));
+        break;
+      case Instruction::Activation::THRESHOLDED_RELU:
+        v = v > a.alpha() ? v : 0.0f;
+        break;
+      case Instruction::Activation::SHRINK:
+        v = v < -a.alpha() ? v + a.beta() : v > a.alpha() ? v - a.beta() : 0;
+        break;
       default:
         break;
       }
@@ -454,6 +556,17 @@ private:
     const auto &x = Real(i.inputs(0));
     auto [n_size, channels, height, width] = To4D(In(i, 0));
     auto &y = NewReal(i);
+    if (pool.kind() == Instruction::Pool::GLOBAL_MAX) {
+      int64_t area = height * width;
+      for (int64_t nc = 0; nc < n_size * channels; ++nc) {
+        float peak = -std::numeric_limits<float>::infinity();
+        for (int64_t p = 0; p < area; ++p)
+          peak = std::max(peak, x[nc * area + p]);
+        y[nc] = peak;
+      }
+      stats_.set_digital_ops(stats_.digital_ops() + x.size());
+      return;
+    }
     if (pool.kind() == Instruction::Pool::GLOBAL_AVERAGE) {
       int64_t area = height * width;
       for (int64_t nc = 0; nc < n_size * channels; ++nc) {
@@ -521,6 +634,12 @@ private:
         float sum = 0;
         for (int64_t k = 0; k < size; ++k)
           sum += yp[k * inner] = std::exp(xp[k * inner] - peak);
+        if (i.softmax().log()) {
+          float log_sum = std::log(sum);
+          for (int64_t k = 0; k < size; ++k)
+            yp[k * inner] = xp[k * inner] - peak - log_sum;
+          continue;
+        }
         for (int64_t k = 0; k < size; ++k)
           yp[k * inner] /= sum;
       }
@@ -549,6 +668,22 @@ private:
                          break;
                        case Instruction::Elementwise::DIV:
                          y[out] = x / z;
+                         break;
+                       case Instruction::Elementwise::POW:
+                         y[out] = std::pow(x, z);
+                         break;
+                       case Instruction::Elementwise::MAX:
+                         y[out] = std::isnan(x) || std::isnan(z)
+                                      ? std::numeric_limits<float>::quiet_NaN()
+                                      : std::max(x, z);
+                         break;
+                       case Instruction::Elementwise::MIN:
+                         y[out] = std::isnan(x) || std::isnan(z)
+                                      ? std::numeric_limits<float>::quiet_NaN()
+                                      : std::min(x, z);
+                         break;
+                       case Instruction::Elementwise::PRELU:
+                         y[out] = x < 0 ? z * x : x;
                          break;
                        default:
                          break;
@@ -585,6 +720,201 @@ private:
                   y.begin() + o * ys[axis] * inner + offset);
       offset += block;
     }
+  }
+
+  void Pad(const Instruction &i) {
+    const Instruction::Pad &pad = i.pad();
+    const auto &x = Real(i.inputs(0));
+    Shape xs = In(i, 0), ys = Out(i);
+    size_t rank = xs.size();
+    Shape x_strides = Strides(xs), position(rank, 0);
+    auto &y = NewReal(i);
+    for (size_t e = 0; e < y.size(); ++e) {
+      int64_t from = 0;
+      bool outside = false;
+      for (size_t d = 0; d < rank; ++d) {
+        int64_t k = position[d] - pad.pads(d), n = xs[d];
+        if (k < 0 || k >= n) {
+          if (pad.mode() == Instruction::Pad::CONSTANT)
+            outside = true;
+          else if (pad.mode() == Instruction::Pad::EDGE)
+            k = k < 0 ? 0 : n - 1;
+          else // REFLECT: pads are smaller than the axis.
+            k = k < 0 ? -k : 2 * (n - 1) - k;
+        }
+        from += k * x_strides[d];
+      }
+      y[e] = outside ? pad.value() : x[from];
+      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; --d) {
+        if (++position[d] < ys[d])
+          break;
+        position[d] = 0;
+      }
+    }
+    stats_.set_digital_ops(stats_.digital_ops() + y.size());
+  }
+
+  void Reduce(const Instruction &i) {
+    using Kind = Instruction::Reduce;
+    const Instruction::Reduce &reduce = i.reduce();
+    const auto &x = Real(i.inputs(0));
+    Shape xs = In(i, 0);
+    size_t rank = xs.size();
+    std::vector<bool> reduced(rank, false);
+    for (int64_t axis : reduce.axes())
+      reduced[axis] = true;
+    // Where each input element goes: the output without the reduced axes.
+    Shape kept;
+    for (size_t d = 0; d < rank; ++d)
+      kept.push_back(reduced[d] ? 1 : xs[d]);
+    Shape kept_strides = Strides(kept), to(rank, 0);
+    for (size_t d = 0; d < rank; ++d)
+      to[d] = reduced[d] ? 0 : kept_strides[d];
+    auto &y = NewReal(i);
+    int64_t group = y.empty() ? 0 : static_cast<int64_t>(x.size() / y.size());
+    // Sums in double, in row-major order of the input: the same for any
+    // thread count, and no less accurate than the f32 reference.
+    std::vector<double> acc(y.size(), 0.0);
+    Kind::Kind kind = reduce.kind();
+    bool extreme = kind == Kind::MAX || kind == Kind::MIN;
+    if (kind == Kind::PROD)
+      std::fill(acc.begin(), acc.end(), 1.0);
+    if (extreme)
+      std::fill(acc.begin(), acc.end(),
+                kind == Kind::MAX ? -std::numeric_limits<double>::infinity()
+                                  : std::numeric_limits<double>::infinity());
+    // LOG_SUM_EXP is stabilized by the maximum of each group.
+    std::vector<double> peak;
+    if (kind == Kind::LOG_SUM_EXP) {
+      peak.assign(y.size(), -std::numeric_limits<double>::infinity());
+      ForEachBroadcast(xs, to, to, [&](int64_t e, int64_t o, int64_t) {
+        peak[o] = std::max(peak[o], static_cast<double>(x[e]));
+      });
+      for (double &p : peak)
+        if (!std::isfinite(p))
+          p = 0;
+    }
+    ForEachBroadcast(xs, to, to, [&](int64_t e, int64_t o, int64_t) {
+      double v = x[e];
+      switch (kind) {
+      case Kind::MAX:
+        acc[o] =
+            std::isnan(v) || std::isnan(acc[o]) ? NAN : std::max(acc[o], v);
+        break;
+      case Kind::MIN:
+        acc[o] =
+            std::isnan(v) || std::isnan(acc[o]) ? NAN : std::min(acc[o], v);
+        break;
+      case Kind::PROD:
+        acc[o] *= v;
+        break;
+      case Kind::L1:
+        acc[o] += std::fabs(v);
+        break;
+      case Kind::L2:
+      case Kind::SUM_SQUARE:
+        acc[o] += v * v;
+        break;
+      case Kind::LOG_SUM_EXP:
+        acc[o] += std::exp(v - peak[o]);
+        break;
+      default:
+        acc[o] += v;
+        break;
+      }
+    });
+    for (size_t o = 0; o < y.size(); ++o) {
+      double v = acc[o];
+      if (kind == Kind::MEAN)
+        v /= static_cast<double>(group);
+      else if (kind == Kind::L2)
+        v = std::sqrt(v);
+      else if (kind == Kind::LOG_SUM)
+        v = std::log(v);
+      else if (kind == Kind::LOG_SUM_EXP)
+        v = std::log(v) + peak[o];
+      y[o] = static_cast<float>(v);
+    }
+    stats_.set_digital_ops(stats_.digital_ops() + x.size());
+  }
+
+  void LayerNorm(const Instruction &i) {
+    const auto &x = Real(i.inputs(0));
+    Shape xs = In(i, 0);
+    int64_t axis = i.layer_norm().axis();
+    Shape normalized(xs.begin() + axis, xs.end());
+    int64_t size = NumElements(normalized);
+    int64_t groups = size ? static_cast<int64_t>(x.size()) / size : 0;
+    // Scale and bias broadcast to the normalized shape.
+    std::vector<float> scale(size, 1.0f), bias(size, 0.0f);
+    for (int k = 1; k < i.inputs_size(); ++k) {
+      const auto &p = Real(i.inputs(k));
+      std::vector<float> &into = k == 1 ? scale : bias;
+      Shape strides = BroadcastStrides(In(i, k), normalized);
+      ForEachBroadcast(
+          normalized, strides, strides,
+          [&](int64_t e, int64_t pi, int64_t) { into[e] = p[pi]; });
+    }
+    float epsilon = i.layer_norm().epsilon();
+    auto &y = NewReal(i);
+    for (int64_t g = 0; g < groups; ++g) {
+      const float *xg = x.data() + g * size;
+      float *yg = y.data() + g * size;
+      double sum = 0;
+      for (int64_t e = 0; e < size; ++e)
+        sum += xg[e];
+      float mean = static_cast<float>(sum / size);
+      double squares = 0;
+      for (int64_t e = 0; e < size; ++e) {
+        float d = xg[e] - mean;
+        squares += static_cast<double>(d) * d;
+      }
+      float variance = static_cast<float>(squares / size);
+      float inverse = 1.0f / std::sqrt(variance + epsilon);
+      for (int64_t e = 0; e < size; ++e)
+        yg[e] = (xg[e] - mean) * inverse * scale[e] + bias[e];
+    }
+    stats_.set_digital_ops(stats_.digital_ops() + 3 * x.size());
+  }
+
+  void Slice(const Instruction &i) {
+    const Instruction::Slice &slice = i.slice();
+    const auto &x = Real(i.inputs(0));
+    Shape xs = In(i, 0), ys = Out(i);
+    size_t rank = xs.size();
+    Shape x_strides = Strides(xs), position(rank, 0);
+    auto &y = NewReal(i);
+    for (size_t e = 0; e < y.size(); ++e) {
+      int64_t from = 0;
+      for (size_t d = 0; d < rank; ++d)
+        from += (slice.starts(d) + position[d] * slice.steps(d)) * x_strides[d];
+      y[e] = x[from];
+      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; --d) {
+        if (++position[d] < ys[d])
+          break;
+        position[d] = 0;
+      }
+    }
+  }
+
+  void Gather(const Instruction &i) {
+    const Instruction::Gather &gather = i.gather();
+    const auto &x = Real(i.inputs(0));
+    Shape xs = In(i, 0);
+    int64_t axis = gather.axis(), dim = xs[axis];
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < axis; ++d)
+      outer *= xs[d];
+    for (size_t d = axis + 1; d < xs.size(); ++d)
+      inner *= xs[d];
+    auto &y = NewReal(i);
+    int64_t e = 0;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t index : gather.indices()) {
+        const float *from = x.data() + (o * dim + index) * inner;
+        std::copy(from, from + inner, y.begin() + e);
+        e += inner;
+      }
   }
 
   void Binarize(const Instruction &i) {

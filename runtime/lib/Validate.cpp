@@ -61,6 +61,16 @@ public:
       return CheckTranspose();
     case Instruction::kConcat:
       return CheckConcat();
+    case Instruction::kPad:
+      return CheckPad();
+    case Instruction::kReduce:
+      return CheckReduce();
+    case Instruction::kLayerNorm:
+      return CheckLayerNorm();
+    case Instruction::kSlice:
+      return CheckSliceOp();
+    case Instruction::kGather:
+      return CheckGatherOp();
     case Instruction::kBinarize:
       return CheckBinarize();
     case Instruction::kInputSlice:
@@ -188,9 +198,10 @@ private:
   absl::Status CheckActivation() {
     if (auto s = Operands(1, 1, F32, F32); !s.ok())
       return s;
-    if (instruction_.activation().kind() ==
-        Instruction::Activation::KIND_UNSPECIFIED)
-      return Error("has no activation kind");
+    auto kind = instruction_.activation().kind();
+    if (kind == Instruction::Activation::KIND_UNSPECIFIED ||
+        !Instruction::Activation::Kind_IsValid(kind))
+      return Error("has no activation kind this runtime knows");
     return ExpectOut(InShape(0));
   }
 
@@ -202,11 +213,13 @@ private:
     if (input.size() != 3 && input.size() != 4)
       return Error("expects a 1-D or 2-D pooling input");
     Shape expected = {input[0], input[1]};
-    if (pool.kind() == Instruction::Pool::GLOBAL_AVERAGE) {
+    if (pool.kind() == Instruction::Pool::GLOBAL_AVERAGE ||
+        pool.kind() == Instruction::Pool::GLOBAL_MAX) {
       expected.resize(input.size(), 1);
       return ExpectOut(expected);
     }
-    if (pool.kind() == Instruction::Pool::KIND_UNSPECIFIED)
+    if (pool.kind() == Instruction::Pool::KIND_UNSPECIFIED ||
+        !Instruction::Pool::Kind_IsValid(pool.kind()))
       return Error("has no pooling kind");
     auto spatial = WindowedShape(input, pool.window(), pool.ceil_mode());
     if (auto s = Expect(spatial); !s.ok())
@@ -227,9 +240,10 @@ private:
   absl::Status CheckElementwise() {
     if (auto s = Operands(2, 2, F32, F32); !s.ok())
       return s;
-    if (instruction_.elementwise().kind() ==
-        Instruction::Elementwise::KIND_UNSPECIFIED)
-      return Error("has no elementwise kind");
+    auto kind = instruction_.elementwise().kind();
+    if (kind == Instruction::Elementwise::KIND_UNSPECIFIED ||
+        !Instruction::Elementwise::Kind_IsValid(kind))
+      return Error("has no elementwise kind this runtime knows");
     auto expected = BroadcastShape(InShape(0), InShape(1));
     if (auto s = Expect(expected); !s.ok())
       return s;
@@ -280,6 +294,61 @@ private:
       }
     }
     return ExpectOut(expected);
+  }
+
+  absl::Status CheckPad() {
+    if (auto s = Operands(1, 1, F32, F32); !s.ok())
+      return s;
+    auto expected = PadShape(InShape(0), instruction_.pad());
+    if (auto s = Expect(expected); !s.ok())
+      return s;
+    return ExpectOut(*expected);
+  }
+
+  absl::Status CheckReduce() {
+    if (auto s = Operands(1, 1, F32, F32); !s.ok())
+      return s;
+    auto expected = ReduceShape(InShape(0), instruction_.reduce());
+    if (auto s = Expect(expected); !s.ok())
+      return s;
+    return ExpectOut(*expected);
+  }
+
+  absl::Status CheckLayerNorm() {
+    if (auto s = Operands(2, 3, F32, F32); !s.ok())
+      return s;
+    Shape input = InShape(0);
+    int64_t axis = instruction_.layer_norm().axis();
+    if (axis < 0 || axis >= static_cast<int64_t>(input.size()))
+      return Error("has a normalization axis out of range");
+    Shape normalized(input.begin() + axis, input.end());
+    for (int i = 1; i < instruction_.inputs_size(); ++i) {
+      auto broadcast = BroadcastShape(normalized, InShape(i));
+      if (!broadcast.ok() || *broadcast != normalized)
+        return Error("has a scale or bias that does not broadcast to the "
+                     "normalized shape");
+    }
+    return ExpectOut(input);
+  }
+
+  absl::Status CheckSliceOp() {
+    if (auto s = Operands(1, 1, F32, F32); !s.ok())
+      return s;
+    if (absl::Status s =
+            CheckSlice(InShape(0), OutShape(), instruction_.slice());
+        !s.ok())
+      return Error(s.message());
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckGatherOp() {
+    if (auto s = Operands(1, 1, F32, F32); !s.ok())
+      return s;
+    if (absl::Status s =
+            CheckGather(InShape(0), OutShape(), instruction_.gather());
+        !s.ok())
+      return Error(s.message());
+    return absl::OkStatus();
   }
 
   absl::Status CheckBinarize() {

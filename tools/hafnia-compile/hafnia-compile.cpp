@@ -96,6 +96,10 @@ cl::opt<std::string>
 cl::opt<int64_t>
     batchSize("batch", cl::desc("Value bound to a symbolic batch dimension"),
               cl::init(1));
+cl::list<std::string> inputShapes(
+    "input-shape",
+    cl::desc("NAME:1x3x48x192 fixes the symbolic dimensions of an input "
+             "(repeatable)"));
 cl::opt<bool> fullWeights(
     "full-weights",
     cl::desc("Print every weight in the IR instead of eliding large tensors"),
@@ -195,6 +199,10 @@ int main(int argc, char **argv) {
     return fail(errorMessage);
   hafnia::OnnxImportOptions importOptions;
   importOptions.batchSize = batchSize;
+  for (const std::string &spec : inputShapes)
+    if (std::optional<std::string> message =
+            hafnia::addInputShape(spec, importOptions))
+      return fail(*message);
   mlir::OwningOpRef<mlir::ModuleOp> module = hafnia::importOnnxModel(
       input->getBuffer(), inputFilename, &context, importOptions);
   if (!module)

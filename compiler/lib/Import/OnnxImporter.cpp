@@ -9,9 +9,11 @@
 #include "hafnia/Import/OnnxImporter.h"
 
 #include "hafnia/Dialect/BNN/IR/BNNOps.h"
+#include "hafnia/Import/ConstantFolding.h"
 #include "hafnia/Import/OnnxModelLoader.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -23,7 +25,9 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 #include <numeric>
 
 using namespace mlir;
@@ -96,6 +100,16 @@ private:
   FailureOr<int64_t> normalizeAxis(const onnx::NodeProto &node, int64_t axis,
                                    int64_t rank);
 
+  // Import-time evaluation of shape arithmetic and other constant nodes.
+  /// Whether every present input of `node` is a constant (for Shape and
+  /// Size: whether its input has a static shape).
+  bool hasConstantInputs(const onnx::NodeProto &node);
+  LogicalResult foldNode(const onnx::NodeProto &node);
+  /// The error for a node that can only be evaluated at import but whose
+  /// inputs are not all constants.
+  LogicalResult rejectDynamic(const onnx::NodeProto &node);
+  std::optional<SmallVector<int64_t>> staticShapeOf(const std::string &name);
+
   // Operators.
   LogicalResult importConstant(const onnx::NodeProto &node);
   LogicalResult importIdentity(const onnx::NodeProto &node);
@@ -120,6 +134,39 @@ private:
   LogicalResult importSqueeze(const onnx::NodeProto &node);
   LogicalResult importUnsqueeze(const onnx::NodeProto &node);
   LogicalResult importConcat(const onnx::NodeProto &node);
+  template <typename OpTy>
+  LogicalResult importAlphaActivation(const onnx::NodeProto &node, float alpha);
+  LogicalResult importLeakyRelu(const onnx::NodeProto &node);
+  LogicalResult importCast(const onnx::NodeProto &node);
+  /// DepthToSpace and SpaceToDepth: reshape, transpose, reshape.
+  LogicalResult importBlockShuffle(const onnx::NodeProto &node,
+                                   ArrayRef<int64_t> blocked,
+                                   ArrayRef<int64_t> permutation);
+  LogicalResult importDepthToSpace(const onnx::NodeProto &node);
+  LogicalResult importSpaceToDepth(const onnx::NodeProto &node);
+  LogicalResult importInstanceNorm(const onnx::NodeProto &node);
+  LogicalResult importPRelu(const onnx::NodeProto &node);
+  LogicalResult importElu(const onnx::NodeProto &node);
+  LogicalResult importCelu(const onnx::NodeProto &node);
+  LogicalResult importThresholdedRelu(const onnx::NodeProto &node);
+  LogicalResult importSelu(const onnx::NodeProto &node);
+  LogicalResult importShrink(const onnx::NodeProto &node);
+  /// Max, Min, Sum and Mean: a chain of binary ops.
+  template <typename OpTy>
+  LogicalResult importVariadic(const onnx::NodeProto &node);
+  LogicalResult importMean(const onnx::NodeProto &node);
+  template <typename OpTy>
+  LogicalResult importReduce(const onnx::NodeProto &node);
+  LogicalResult importGlobalMaxPool(const onnx::NodeProto &node);
+  LogicalResult importLogSoftmax(const onnx::NodeProto &node);
+  LogicalResult importLayerNorm(const onnx::NodeProto &node);
+  LogicalResult importPad(const onnx::NodeProto &node);
+  LogicalResult importSlice(const onnx::NodeProto &node);
+  LogicalResult importSplit(const onnx::NodeProto &node);
+  LogicalResult importGather(const onnx::NodeProto &node);
+  /// Folds zero constant pads into the convolution or average pool that is
+  /// their only user.
+  void foldPadsIntoWindows(func::FuncOp function);
 
   MLIRContext *context;
   OpBuilder builder;
@@ -136,31 +183,88 @@ private:
 ArrayRef<Importer::OpEntry> Importer::opTable() {
   // Sorted by name; `getSupportedOnnxOps` lists these.
   static const OpEntry table[] = {
+      {"Abs", &Importer::importUnary<bnn::AbsOp>},
+      {"Acos", &Importer::importUnary<bnn::AcosOp>},
+      {"Acosh", &Importer::importUnary<bnn::AcoshOp>},
       {"Add", &Importer::importBinary<bnn::AddOp>},
+      {"Asin", &Importer::importUnary<bnn::AsinOp>},
+      {"Asinh", &Importer::importUnary<bnn::AsinhOp>},
+      {"Atan", &Importer::importUnary<bnn::AtanOp>},
+      {"Atanh", &Importer::importUnary<bnn::AtanhOp>},
       {"AveragePool", &Importer::importAveragePool},
       {"BatchNormalization", &Importer::importBatchNorm},
+      {"Cast", &Importer::importCast},
+      {"Ceil", &Importer::importUnary<bnn::CeilOp>},
+      {"Celu", &Importer::importCelu},
       {"Clip", &Importer::importClip},
       {"Concat", &Importer::importConcat},
       {"Constant", &Importer::importConstant},
       {"Conv", &Importer::importConv},
+      {"Cos", &Importer::importUnary<bnn::CosOp>},
+      {"Cosh", &Importer::importUnary<bnn::CoshOp>},
+      {"DepthToSpace", &Importer::importDepthToSpace},
       {"Div", &Importer::importBinary<bnn::DivOp>},
       {"Dropout", &Importer::importDropout},
+      {"Elu", &Importer::importElu},
+      {"Erf", &Importer::importUnary<bnn::ErfOp>},
+      {"Exp", &Importer::importUnary<bnn::ExpOp>},
       {"Flatten", &Importer::importFlatten},
+      {"Floor", &Importer::importUnary<bnn::FloorOp>},
+      {"Gather", &Importer::importGather},
       {"Gemm", &Importer::importGemm},
       {"GlobalAveragePool", &Importer::importGlobalAveragePool},
+      {"GlobalMaxPool", &Importer::importGlobalMaxPool},
       {"HardSigmoid", &Importer::importHardSigmoid},
+      {"HardSwish", &Importer::importUnary<bnn::HardSwishOp>},
       {"Identity", &Importer::importIdentity},
+      {"InstanceNormalization", &Importer::importInstanceNorm},
+      {"LayerNormalization", &Importer::importLayerNorm},
+      {"LeakyRelu", &Importer::importLeakyRelu},
+      {"Log", &Importer::importUnary<bnn::LogOp>},
+      {"LogSoftmax", &Importer::importLogSoftmax},
       {"MatMul", &Importer::importMatMul},
+      {"Max", &Importer::importVariadic<bnn::MaxOp>},
       {"MaxPool", &Importer::importMaxPool},
+      {"Mean", &Importer::importMean},
+      {"Min", &Importer::importVariadic<bnn::MinOp>},
       {"Mul", &Importer::importBinary<bnn::MulOp>},
+      {"Neg", &Importer::importUnary<bnn::NegOp>},
+      {"PRelu", &Importer::importPRelu},
+      {"Pad", &Importer::importPad},
+      {"Pow", &Importer::importBinary<bnn::PowOp>},
+      {"Reciprocal", &Importer::importUnary<bnn::ReciprocalOp>},
+      {"ReduceL1", &Importer::importReduce<bnn::ReduceL1Op>},
+      {"ReduceL2", &Importer::importReduce<bnn::ReduceL2Op>},
+      {"ReduceLogSum", &Importer::importReduce<bnn::ReduceLogSumOp>},
+      {"ReduceLogSumExp", &Importer::importReduce<bnn::ReduceLogSumExpOp>},
+      {"ReduceMax", &Importer::importReduce<bnn::ReduceMaxOp>},
+      {"ReduceMean", &Importer::importReduce<bnn::ReduceMeanOp>},
+      {"ReduceMin", &Importer::importReduce<bnn::ReduceMinOp>},
+      {"ReduceProd", &Importer::importReduce<bnn::ReduceProdOp>},
+      {"ReduceSum", &Importer::importReduce<bnn::ReduceSumOp>},
+      {"ReduceSumSquare", &Importer::importReduce<bnn::ReduceSumSquareOp>},
       {"Relu", &Importer::importUnary<bnn::ReluOp>},
       {"Reshape", &Importer::importReshape},
+      {"Round", &Importer::importUnary<bnn::RoundOp>},
+      {"Selu", &Importer::importSelu},
+      {"Shrink", &Importer::importShrink},
       {"Sigmoid", &Importer::importUnary<bnn::SigmoidOp>},
       {"Sign", &Importer::importUnary<bnn::SignOp>},
+      {"Sin", &Importer::importUnary<bnn::SinOp>},
+      {"Sinh", &Importer::importUnary<bnn::SinhOp>},
+      {"Slice", &Importer::importSlice},
       {"Softmax", &Importer::importSoftmax},
+      {"Softplus", &Importer::importUnary<bnn::SoftplusOp>},
+      {"Softsign", &Importer::importUnary<bnn::SoftsignOp>},
+      {"SpaceToDepth", &Importer::importSpaceToDepth},
+      {"Split", &Importer::importSplit},
+      {"Sqrt", &Importer::importUnary<bnn::SqrtOp>},
       {"Squeeze", &Importer::importSqueeze},
       {"Sub", &Importer::importBinary<bnn::SubOp>},
+      {"Sum", &Importer::importVariadic<bnn::AddOp>},
+      {"Tan", &Importer::importUnary<bnn::TanOp>},
       {"Tanh", &Importer::importUnary<bnn::TanhOp>},
+      {"ThresholdedRelu", &Importer::importThresholdedRelu},
       {"Transpose", &Importer::importTranspose},
       {"Unsqueeze", &Importer::importUnsqueeze},
   };
@@ -168,9 +272,7 @@ ArrayRef<Importer::OpEntry> Importer::opTable() {
 }
 
 std::string describeNode(const onnx::NodeProto &node) {
-  if (!node.name().empty())
-    return "node '" + node.name() + "'";
-  return "node producing '" + (node.output_size() ? node.output(0) : "") + "'";
+  return describeOnnxNode(node);
 }
 
 InFlightDiagnostic Importer::error(const onnx::NodeProto &node) {
@@ -180,8 +282,9 @@ InFlightDiagnostic Importer::error(const onnx::NodeProto &node) {
 
 Location Importer::nodeLoc(const onnx::NodeProto &node) {
   StringRef name = node.name();
-  if (name.empty() && node.output_size())
-    name = node.output(0);
+  for (const std::string &output : node.output())
+    if (name.empty())
+      name = output;
   return NameLoc::get(StringAttr::get(context, name), fileLoc);
 }
 
@@ -312,19 +415,10 @@ Importer::getConstantInts(const onnx::NodeProto &node, int index) {
                        << "' must be a constant (an initializer or a Constant "
                           "node)";
   const onnx::TensorProto &tensor = *constant->second;
-  SmallVector<int64_t> result;
-  if (tensor.data_type() == onnx::TensorProto::INT64) {
-    if (tensor.has_raw_data()) {
-      result.resize(tensor.raw_data().size() / sizeof(int64_t));
-      std::memcpy(result.data(), tensor.raw_data().data(),
-                  result.size() * sizeof(int64_t));
-    } else {
-      result.assign(tensor.int64_data().begin(), tensor.int64_data().end());
-    }
-    return result;
-  }
+  if (std::optional<std::vector<int64_t>> ints = getIntegerValues(tensor))
+    return SmallVector<int64_t>(ints->begin(), ints->end());
   return error(node) << "input '" << node.input(index)
-                     << "' must hold INT64 values, it holds "
+                     << "' must hold integer values, it holds "
                      << onnxDataTypeName(tensor.data_type());
 }
 
@@ -432,6 +526,78 @@ FailureOr<int64_t> Importer::normalizeAxis(const onnx::NodeProto &node,
     return error(node) << "axis " << axis << " is out of range for rank "
                        << rank;
   return axis < 0 ? axis + rank : axis;
+}
+
+//===----------------------------------------------------------------------===//
+// Import-time evaluation
+//===----------------------------------------------------------------------===//
+
+std::optional<SmallVector<int64_t>>
+Importer::staticShapeOf(const std::string &name) {
+  auto value = values.find(name);
+  if (value != values.end())
+    return SmallVector<int64_t>(
+        cast<RankedTensorType>(value->second.getType()).getShape());
+  auto constant = constants.find(name);
+  if (constant != constants.end())
+    return SmallVector<int64_t>(constant->second->dims().begin(),
+                                constant->second->dims().end());
+  auto type = types.find(name);
+  if (type == types.end() || !type->second->has_tensor_type() ||
+      !type->second->tensor_type().has_shape())
+    return std::nullopt;
+  SmallVector<int64_t> shape;
+  for (const auto &dim : type->second->tensor_type().shape().dim()) {
+    if (!dim.has_dim_value() || dim.dim_value() < 0)
+      return std::nullopt;
+    shape.push_back(dim.dim_value());
+  }
+  return shape;
+}
+
+bool Importer::hasConstantInputs(const onnx::NodeProto &node) {
+  if (node.op_type() == "Shape" || node.op_type() == "Size")
+    return node.input_size() > 0 && staticShapeOf(node.input(0)).has_value();
+  for (int i = 0; i < node.input_size(); ++i)
+    if (hasInput(node, i) && !constants.count(node.input(i)))
+      return false;
+  return true;
+}
+
+LogicalResult Importer::foldNode(const onnx::NodeProto &node) {
+  std::vector<const onnx::TensorProto *> inputs;
+  for (int i = 0; i < node.input_size(); ++i)
+    inputs.push_back(hasInput(node, i) ? constants.lookup(node.input(i))
+                                       : nullptr);
+  std::optional<SmallVector<int64_t>> shape;
+  std::vector<int64_t> inputShape;
+  if (node.op_type() == "Shape" || node.op_type() == "Size") {
+    shape = staticShapeOf(node.input(0));
+    inputShape.assign(shape->begin(), shape->end());
+  }
+  std::vector<std::unique_ptr<onnx::TensorProto>> outputs;
+  if (std::optional<std::string> message = foldConstantNode(
+          node, inputs, shape ? &inputShape : nullptr, outputs))
+    return error(node) << "cannot evaluate it at import: " << *message;
+  for (std::unique_ptr<onnx::TensorProto> &output : outputs) {
+    constants[output->name()] = output.get();
+    ownedConstants.push_back(std::move(output));
+  }
+  return success();
+}
+
+LogicalResult Importer::rejectDynamic(const onnx::NodeProto &node) {
+  if (node.op_type() == "Shape" || node.op_type() == "Size")
+    return error(node) << "the shape of '" << node.input(0)
+                       << "' is not static; Hafnia evaluates " << node.op_type()
+                       << " at import";
+  for (int i = 0; i < node.input_size(); ++i)
+    if (hasInput(node, i) && !constants.count(node.input(i)))
+      return error(node) << "input '" << node.input(i)
+                         << "' is not a constant; Hafnia evaluates "
+                         << node.op_type()
+                         << " at import, on constants and static shapes only";
+  return error(node) << "operator is not supported";
 }
 
 //===----------------------------------------------------------------------===//
@@ -580,9 +746,35 @@ LogicalResult Importer::importUnary(const onnx::NodeProto &node) {
 
 LogicalResult Importer::importClip(const onnx::NodeProto &node) {
   FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  // Bounds computed at run time: min(max(x, lo), hi), which gives hi where
+  // lo > hi, as ONNX says.
+  if ((hasInput(node, 1) && !constants.count(node.input(1))) ||
+      (hasInput(node, 2) && !constants.count(node.input(2)))) {
+    Value result = *input;
+    auto type = cast<RankedTensorType>(result.getType());
+    for (int i = 1; i <= 2; ++i) {
+      if (!hasInput(node, i))
+        continue;
+      FailureOr<Value> bound = getOperand(node, i);
+      if (failed(bound))
+        return failure();
+      if (cast<RankedTensorType>(bound->getType()).getNumElements() != 1)
+        return error(node) << "bound '" << node.input(i)
+                           << "' must be a scalar";
+      if (i == 1)
+        result =
+            builder.create<bnn::MaxOp>(nodeLoc(node), type, result, *bound);
+      else
+        result =
+            builder.create<bnn::MinOp>(nodeLoc(node), type, result, *bound);
+    }
+    return setResult(node, result);
+  }
   FailureOr<FloatAttr> min = getOptionalConstantScalar(node, 1);
   FailureOr<FloatAttr> max = getOptionalConstantScalar(node, 2);
-  if (failed(input) || failed(min) || failed(max))
+  if (failed(min) || failed(max))
     return failure();
   return setResult(
       node, builder.create<bnn::ClipOp>(nodeLoc(node), *input, *min, *max));
@@ -770,6 +962,568 @@ LogicalResult Importer::importConcat(const onnx::NodeProto &node) {
                              nodeLoc(node), *resultType, inputs, *axis));
 }
 
+template <typename OpTy>
+LogicalResult Importer::importAlphaActivation(const onnx::NodeProto &node,
+                                              float alpha) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  return setResult(
+      node, builder.create<OpTy>(nodeLoc(node), *input,
+                                 APFloat(floatAttr(node, "alpha", alpha))));
+}
+
+LogicalResult Importer::importCast(const onnx::NodeProto &node) {
+  // A cast of a runtime value to float32 (the values already are) is an
+  // identity; any other is not computable on the chip.
+  if (intAttr(node, "to", 0) != onnx::TensorProto::FLOAT)
+    return error(node) << "input '" << node.input(0)
+                       << "' is not a constant; Hafnia evaluates a Cast to "
+                       << onnxDataTypeName(intAttr(node, "to", 0))
+                       << " at import, on constants only";
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  return setResult(node, *input);
+}
+
+LogicalResult Importer::importBlockShuffle(const onnx::NodeProto &node,
+                                           ArrayRef<int64_t> blocked,
+                                           ArrayRef<int64_t> permutation) {
+  FailureOr<Value> input = getOperand(node, 0);
+  FailureOr<RankedTensorType> resultType = getResultType(node);
+  if (failed(input) || failed(resultType))
+    return failure();
+  Location loc = nodeLoc(node);
+  auto f32 = builder.getF32Type();
+  Value split = builder.create<bnn::ReshapeOp>(
+      loc, RankedTensorType::get(blocked, f32), *input);
+  SmallVector<int64_t> permuted;
+  for (int64_t axis : permutation)
+    permuted.push_back(blocked[axis]);
+  Value moved = builder.create<bnn::TransposeOp>(
+      loc, RankedTensorType::get(permuted, f32), split, permutation);
+  return setResult(node,
+                   builder.create<bnn::ReshapeOp>(loc, *resultType, moved));
+}
+
+LogicalResult Importer::importDepthToSpace(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  ArrayRef<int64_t> x = cast<RankedTensorType>(input->getType()).getShape();
+  int64_t b = intAttr(node, "blocksize", 0);
+  if (x.size() != 4 || b < 1 || x[1] % (b * b) != 0)
+    return error(node) << "expects an N x C x H x W input whose channels the "
+                          "square of the block size divides";
+  int64_t c = x[1] / (b * b);
+  if (stringAttr(node, "mode", "DCR") == "CRD")
+    return importBlockShuffle(node, {x[0], c, b, b, x[2], x[3]},
+                              {0, 1, 4, 2, 5, 3});
+  return importBlockShuffle(node, {x[0], b, b, c, x[2], x[3]},
+                            {0, 3, 4, 1, 5, 2});
+}
+
+LogicalResult Importer::importSpaceToDepth(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  ArrayRef<int64_t> x = cast<RankedTensorType>(input->getType()).getShape();
+  int64_t b = intAttr(node, "blocksize", 0);
+  if (x.size() != 4 || b < 1 || x[2] % b != 0 || x[3] % b != 0)
+    return error(node) << "expects an N x C x H x W input whose height and "
+                          "width the block size divides";
+  return importBlockShuffle(node, {x[0], x[1], x[2] / b, b, x[3] / b, b},
+                            {0, 3, 5, 1, 2, 4});
+}
+
+LogicalResult Importer::importInstanceNorm(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  FailureOr<Value> scale = getOperand(node, 1);
+  FailureOr<Value> bias = getOperand(node, 2);
+  if (failed(input) || failed(scale) || failed(bias))
+    return failure();
+  auto type = cast<RankedTensorType>(input->getType());
+  if (type.getRank() < 3)
+    return error(node) << "expects N x C x spatial..., got rank "
+                       << type.getRank();
+  // Per sample and channel over the spatial axes: the ops of its definition.
+  Location loc = nodeLoc(node);
+  auto f32 = builder.getF32Type();
+  SmallVector<int64_t> axes, kept(type.getShape()),
+      channel(type.getRank() - 1, 1);
+  for (int64_t d = 2; d < type.getRank(); ++d) {
+    axes.push_back(d);
+    kept[d] = 1;
+  }
+  channel[0] = type.getDimSize(1);
+  auto statType = RankedTensorType::get(kept, f32);
+  auto channelType = RankedTensorType::get(channel, f32);
+  Value mean =
+      builder.create<bnn::ReduceMeanOp>(loc, statType, *input, axes, true);
+  Value centered = builder.create<bnn::SubOp>(loc, type, *input, mean);
+  Value squares = builder.create<bnn::MulOp>(loc, type, centered, centered);
+  Value variance =
+      builder.create<bnn::ReduceMeanOp>(loc, statType, squares, axes, true);
+  auto scalar = RankedTensorType::get({}, f32);
+  Value eps = builder.create<bnn::ConstantOp>(
+      loc, scalar,
+      DenseElementsAttr::get(scalar, floatAttr(node, "epsilon", 1e-5f)));
+  Value shifted = builder.create<bnn::AddOp>(loc, statType, variance, eps);
+  Value deviation = builder.create<bnn::SqrtOp>(loc, shifted);
+  Value normalized = builder.create<bnn::DivOp>(loc, type, centered, deviation);
+  Value gamma = builder.create<bnn::ReshapeOp>(loc, channelType, *scale);
+  Value beta = builder.create<bnn::ReshapeOp>(loc, channelType, *bias);
+  Value scaled = builder.create<bnn::MulOp>(loc, type, normalized, gamma);
+  return setResult(node, builder.create<bnn::AddOp>(loc, type, scaled, beta));
+}
+
+LogicalResult Importer::importPRelu(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  FailureOr<Value> slope = getOperand(node, 1);
+  FailureOr<RankedTensorType> resultType = getResultType(node);
+  if (failed(input) || failed(slope) || failed(resultType))
+    return failure();
+  auto inputType = cast<RankedTensorType>(input->getType());
+  auto slopeType = cast<RankedTensorType>(slope->getType());
+  SmallVector<int64_t> shape;
+  // Opset 6 and older models (converted here) give one slope per channel
+  // (axis 1) as a vector, which NumPy broadcasting would align with the last
+  // axis: make it C x 1 x ... x 1.
+  if (!OpTrait::util::getBroadcastedShape(inputType.getShape(),
+                                          slopeType.getShape(), shape) ||
+      shape != SmallVector<int64_t>(inputType.getShape())) {
+    if (slopeType.getRank() != 1 || inputType.getRank() < 2 ||
+        slopeType.getDimSize(0) != inputType.getDimSize(1))
+      return error(node) << "the slope does not broadcast to the input";
+    SmallVector<int64_t> channel(inputType.getRank() - 1, 1);
+    channel[0] = inputType.getDimSize(1);
+    *slope = builder.create<bnn::ReshapeOp>(
+        nodeLoc(node), RankedTensorType::get(channel, builder.getF32Type()),
+        *slope);
+  }
+  return setResult(node, builder.create<bnn::PReluOp>(nodeLoc(node), inputType,
+                                                      *input, *slope));
+}
+
+LogicalResult Importer::importLeakyRelu(const onnx::NodeProto &node) {
+  return importAlphaActivation<bnn::LeakyReluOp>(node, 0.01f);
+}
+
+LogicalResult Importer::importElu(const onnx::NodeProto &node) {
+  return importAlphaActivation<bnn::EluOp>(node, 1.0f);
+}
+
+LogicalResult Importer::importCelu(const onnx::NodeProto &node) {
+  return importAlphaActivation<bnn::CeluOp>(node, 1.0f);
+}
+
+LogicalResult Importer::importThresholdedRelu(const onnx::NodeProto &node) {
+  return importAlphaActivation<bnn::ThresholdedReluOp>(node, 1.0f);
+}
+
+LogicalResult Importer::importSelu(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  // ONNX's defaults, as float32.
+  return setResult(
+      node, builder.create<bnn::SeluOp>(
+                nodeLoc(node), *input,
+                APFloat(floatAttr(node, "alpha", 1.67326319217681884765625f)),
+                APFloat(floatAttr(node, "gamma", 1.05070102214813232421875f))));
+}
+
+LogicalResult Importer::importShrink(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  return setResult(node, builder.create<bnn::ShrinkOp>(
+                             nodeLoc(node), *input,
+                             APFloat(floatAttr(node, "lambd", 0.5f)),
+                             APFloat(floatAttr(node, "bias", 0.0f))));
+}
+
+template <typename OpTy>
+LogicalResult Importer::importVariadic(const onnx::NodeProto &node) {
+  SmallVector<Value> inputs;
+  for (int i = 0; i < node.input_size(); ++i) {
+    if (!hasInput(node, i))
+      continue;
+    FailureOr<Value> input = getOperand(node, i);
+    if (failed(input))
+      return failure();
+    inputs.push_back(*input);
+  }
+  if (inputs.empty())
+    return error(node) << "has no inputs";
+  Value result = inputs.front();
+  for (Value next : ArrayRef(inputs).drop_front()) {
+    SmallVector<int64_t> shape;
+    if (!OpTrait::util::getBroadcastedShape(
+            cast<RankedTensorType>(result.getType()).getShape(),
+            cast<RankedTensorType>(next.getType()).getShape(), shape))
+      return error(node) << "has inputs that do not broadcast";
+    result = builder.create<OpTy>(
+        nodeLoc(node), RankedTensorType::get(shape, builder.getF32Type()),
+        result, next);
+  }
+  return setResult(node, result);
+}
+
+LogicalResult Importer::importMean(const onnx::NodeProto &node) {
+  if (failed(importVariadic<bnn::AddOp>(node)))
+    return failure();
+  Value sum = values[node.output(0)];
+  int count = 0;
+  for (int i = 0; i < node.input_size(); ++i)
+    count += hasInput(node, i);
+  if (count == 1)
+    return success();
+  auto scalar = RankedTensorType::get({}, builder.getF32Type());
+  Value divisor = builder.create<bnn::ConstantOp>(
+      nodeLoc(node), scalar,
+      DenseElementsAttr::get(scalar, static_cast<float>(count)));
+  return setResult(node, builder.create<bnn::DivOp>(
+                             nodeLoc(node), sum.getType(), sum, divisor));
+}
+
+template <typename OpTy>
+LogicalResult Importer::importReduce(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  FailureOr<RankedTensorType> resultType = getResultType(node);
+  if (failed(input) || failed(resultType))
+    return failure();
+  int64_t rank = cast<RankedTensorType>(input->getType()).getRank();
+  // Opset 17: ReduceSum takes its axes as an input, the others as an
+  // attribute.
+  SmallVector<int64_t> given;
+  if (hasInput(node, 1)) {
+    FailureOr<SmallVector<int64_t>> axes = getConstantInts(node, 1);
+    if (failed(axes))
+      return failure();
+    given = *axes;
+  } else {
+    given = intsAttr(node, "axes", {});
+  }
+  if (given.empty() && intAttr(node, "noop_with_empty_axes", 0))
+    return setResult(node, *input);
+  SmallVector<int64_t> axes;
+  for (int64_t axis : given) {
+    FailureOr<int64_t> normalized = normalizeAxis(node, axis, rank);
+    if (failed(normalized))
+      return failure();
+    if (!llvm::is_contained(axes, *normalized))
+      axes.push_back(*normalized);
+  }
+  if (given.empty())
+    for (int64_t axis = 0; axis < rank; ++axis)
+      axes.push_back(axis);
+  llvm::sort(axes);
+  return setResult(
+      node, builder.create<OpTy>(nodeLoc(node), *resultType, *input, axes,
+                                 intAttr(node, "keepdims", 1) != 0));
+}
+
+LogicalResult Importer::importGlobalMaxPool(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  FailureOr<RankedTensorType> resultType = getResultType(node);
+  if (failed(input) || failed(resultType))
+    return failure();
+  return setResult(node, builder.create<bnn::GlobalMaxPoolOp>(
+                             nodeLoc(node), *resultType, *input));
+}
+
+LogicalResult Importer::importLogSoftmax(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  FailureOr<int64_t> axis =
+      normalizeAxis(node, intAttr(node, "axis", -1),
+                    cast<RankedTensorType>(input->getType()).getRank());
+  if (failed(axis))
+    return failure();
+  return setResult(
+      node, builder.create<bnn::LogSoftmaxOp>(nodeLoc(node), *input, *axis));
+}
+
+LogicalResult Importer::importLayerNorm(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  FailureOr<Value> scale = getOperand(node, 1);
+  bool failedBias = false;
+  Value bias = getOptionalOperand(node, 2, failedBias);
+  if (failed(input) || failed(scale) || failedBias)
+    return failure();
+  auto type = cast<RankedTensorType>(input->getType());
+  FailureOr<int64_t> axis =
+      normalizeAxis(node, intAttr(node, "axis", -1), type.getRank());
+  if (failed(axis))
+    return failure();
+  float epsilon = floatAttr(node, "epsilon", 1e-5f);
+  if (failed(setResult(node, builder.create<bnn::LayerNormOp>(
+                                 nodeLoc(node), type, *input, *scale, bias,
+                                 *axis, APFloat(epsilon)))))
+    return failure();
+  bool wantMean = node.output_size() > 1 && !node.output(1).empty();
+  bool wantInverse = node.output_size() > 2 && !node.output(2).empty();
+  if (!wantMean && !wantInverse)
+    return success();
+  // The optional statistics, from the ops that define them: the mean and
+  // 1 / sqrt(variance + epsilon) over the normalized axes, kept as 1.
+  SmallVector<int64_t> axes, kept(type.getShape());
+  for (int64_t d = *axis; d < type.getRank(); ++d) {
+    axes.push_back(d);
+    kept[d] = 1;
+  }
+  auto statType = RankedTensorType::get(kept, builder.getF32Type());
+  Location loc = nodeLoc(node);
+  Value mean =
+      builder.create<bnn::ReduceMeanOp>(loc, statType, *input, axes, true);
+  if (wantMean)
+    values[node.output(1)] = mean;
+  if (wantInverse) {
+    Value centered = builder.create<bnn::SubOp>(loc, type, *input, mean);
+    Value squares = builder.create<bnn::MulOp>(loc, type, centered, centered);
+    Value variance =
+        builder.create<bnn::ReduceMeanOp>(loc, statType, squares, axes, true);
+    auto scalar = RankedTensorType::get({}, builder.getF32Type());
+    Value eps = builder.create<bnn::ConstantOp>(
+        loc, scalar, DenseElementsAttr::get(scalar, epsilon));
+    Value shifted = builder.create<bnn::AddOp>(loc, statType, variance, eps);
+    Value deviation = builder.create<bnn::SqrtOp>(loc, shifted);
+    values[node.output(2)] = builder.create<bnn::ReciprocalOp>(loc, deviation);
+  }
+  return success();
+}
+
+LogicalResult Importer::importPad(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  FailureOr<SmallVector<int64_t>> pads = getConstantInts(node, 1);
+  FailureOr<FloatAttr> value = getOptionalConstantScalar(node, 2);
+  if (failed(input) || failed(pads) || failed(value))
+    return failure();
+  if (hasInput(node, 3))
+    return error(node) << "the axes input is not supported";
+  auto type = cast<RankedTensorType>(input->getType());
+  if (static_cast<int64_t>(pads->size()) != 2 * type.getRank())
+    return error(node) << "expects " << 2 * type.getRank()
+                       << " pads for a rank-" << type.getRank()
+                       << " input, got " << pads->size();
+  if (llvm::any_of(*pads, [](int64_t pad) { return pad < 0; }))
+    return error(node) << "negative pads (crops) are not supported";
+  std::string mode = stringAttr(node, "mode", "constant");
+  if (mode != "constant" && mode != "reflect" && mode != "edge")
+    return error(node) << "mode '" << mode
+                       << "' is not supported (constant, reflect, edge are)";
+  // A pad of nothing (PyTorch's AvgPool2d exports one) disappears.
+  if (llvm::all_of(*pads, [](int64_t pad) { return pad == 0; }))
+    return setResult(node, *input);
+  FailureOr<RankedTensorType> resultType = getResultType(node);
+  if (failed(resultType))
+    return failure();
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (mode == "reflect" && ((*pads)[d] || (*pads)[d + type.getRank()]) &&
+        std::max((*pads)[d], (*pads)[d + type.getRank()]) >= type.getDimSize(d))
+      return error(node) << "reflects "
+                         << std::max((*pads)[d], (*pads)[d + type.getRank()])
+                         << " elements of axis " << d << ", which has only "
+                         << type.getDimSize(d);
+  float fill = *value ? value->getValueAsDouble() : 0.0f;
+  return setResult(node, builder.create<bnn::PadOp>(
+                             nodeLoc(node), *resultType, *input, *pads,
+                             builder.getStringAttr(mode), APFloat(fill)));
+}
+
+LogicalResult Importer::importSlice(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  FailureOr<SmallVector<int64_t>> starts = getConstantInts(node, 1);
+  FailureOr<SmallVector<int64_t>> ends = getConstantInts(node, 2);
+  if (failed(input) || failed(starts) || failed(ends))
+    return failure();
+  SmallVector<int64_t> axes, steps;
+  if (hasInput(node, 3)) {
+    FailureOr<SmallVector<int64_t>> given = getConstantInts(node, 3);
+    if (failed(given))
+      return failure();
+    axes = *given;
+  }
+  if (hasInput(node, 4)) {
+    FailureOr<SmallVector<int64_t>> given = getConstantInts(node, 4);
+    if (failed(given))
+      return failure();
+    steps = *given;
+  }
+  auto type = cast<RankedTensorType>(input->getType());
+  int64_t rank = type.getRank();
+  if (starts->size() != ends->size() ||
+      (!axes.empty() && axes.size() != starts->size()) ||
+      (!steps.empty() && steps.size() != starts->size()))
+    return error(node) << "starts, ends, axes and steps differ in length";
+  SmallVector<int64_t> begin(rank, 0), step(rank, 1), shape(type.getShape());
+  for (size_t k = 0; k < starts->size(); ++k) {
+    FailureOr<int64_t> axis =
+        normalizeAxis(node, axes.empty() ? k : axes[k], rank);
+    if (failed(axis))
+      return failure();
+    int64_t s = steps.empty() ? 1 : steps[k];
+    if (s == 0)
+      return error(node) << "a step of 0 is not allowed";
+    int64_t dim = type.getDimSize(*axis);
+    int64_t first = (*starts)[k], last = (*ends)[k];
+    // ONNX: add the dimension to negative values, then clamp.
+    if (first < 0)
+      first += dim;
+    if (last < 0 && last > std::numeric_limits<int64_t>::min() / 2)
+      last += dim;
+    if (s > 0) {
+      first = std::clamp<int64_t>(first, 0, dim);
+      last = std::clamp<int64_t>(last, 0, dim);
+      shape[*axis] = last > first ? (last - first + s - 1) / s : 0;
+    } else {
+      first = std::clamp<int64_t>(first, 0, dim - 1);
+      last = std::clamp<int64_t>(last, -1, dim - 1);
+      shape[*axis] = first > last ? (first - last - s - 1) / -s : 0;
+    }
+    begin[*axis] = shape[*axis] ? first : 0;
+    step[*axis] = s;
+  }
+  auto resultType = RankedTensorType::get(shape, builder.getF32Type());
+  if (llvm::equal(shape, type.getShape()) &&
+      llvm::all_of(step, [](int64_t s) { return s == 1; }))
+    return setResult(node, *input);
+  return setResult(node, builder.create<bnn::SliceOp>(nodeLoc(node), resultType,
+                                                      *input, begin, step));
+}
+
+LogicalResult Importer::importSplit(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  auto type = cast<RankedTensorType>(input->getType());
+  FailureOr<int64_t> axis =
+      normalizeAxis(node, intAttr(node, "axis", 0), type.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t dim = type.getDimSize(*axis);
+  int outputs = node.output_size();
+  SmallVector<int64_t> sizes;
+  if (hasInput(node, 1)) {
+    FailureOr<SmallVector<int64_t>> given = getConstantInts(node, 1);
+    if (failed(given))
+      return failure();
+    sizes = *given;
+  } else {
+    if (dim % outputs != 0)
+      return error(node) << "cannot split " << dim << " elements into "
+                         << outputs << " equal parts";
+    sizes.assign(outputs, dim / outputs);
+  }
+  if (static_cast<int>(sizes.size()) != outputs ||
+      std::accumulate(sizes.begin(), sizes.end(), int64_t{0}) != dim ||
+      llvm::any_of(sizes, [](int64_t size) { return size < 0; }))
+    return error(node) << "the split sizes do not add up to the " << dim
+                       << " elements of axis " << *axis;
+  int64_t offset = 0;
+  for (int k = 0; k < outputs; ++k) {
+    SmallVector<int64_t> begin(type.getRank(), 0), step(type.getRank(), 1),
+        shape(type.getShape());
+    begin[*axis] = sizes[k] ? offset : 0;
+    shape[*axis] = sizes[k];
+    offset += sizes[k];
+    if (node.output(k).empty())
+      continue;
+    Value part = *input;
+    if (sizes[k] != dim)
+      part = builder.create<bnn::SliceOp>(
+          nodeLoc(node), RankedTensorType::get(shape, builder.getF32Type()),
+          *input, begin, step);
+    values[node.output(k)] = part;
+  }
+  return success();
+}
+
+LogicalResult Importer::importGather(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  if (!constants.count(node.input(1)))
+    return error(node) << "input '" << node.input(1)
+                       << "' (the indices) must be a constant";
+  FailureOr<SmallVector<int64_t>> indices = getConstantInts(node, 1);
+  FailureOr<RankedTensorType> resultType = getResultType(node);
+  if (failed(indices) || failed(resultType))
+    return failure();
+  auto type = cast<RankedTensorType>(input->getType());
+  FailureOr<int64_t> axis =
+      normalizeAxis(node, intAttr(node, "axis", 0), type.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t dim = type.getDimSize(*axis);
+  for (int64_t &index : *indices) {
+    if (index < -dim || index >= dim)
+      return error(node) << "index " << index << " is out of range for axis "
+                         << *axis << " of size " << dim;
+    if (index < 0)
+      index += dim;
+  }
+  return setResult(node,
+                   builder.create<bnn::GatherOp>(nodeLoc(node), *resultType,
+                                                 *input, *axis, *indices));
+}
+
+void Importer::foldPadsIntoWindows(func::FuncOp function) {
+  SmallVector<bnn::PadOp> pads;
+  function.walk([&](bnn::PadOp pad) { pads.push_back(pad); });
+  for (bnn::PadOp pad : pads) {
+    if (pad.getMode() != "constant" || !pad.getValue().isZero() ||
+        !pad->hasOneUse())
+      continue;
+    ArrayRef<int64_t> padding = pad.getPads();
+    int64_t rank = pad.getInput().getType().getRank();
+    if (rank != 3 && rank != 4)
+      continue;
+    // Only spatial axes may be padded.
+    if (padding[0] || padding[1] || padding[rank] || padding[rank + 1])
+      continue;
+    int64_t spatial = rank - 2;
+    auto merged = [&](ArrayRef<int64_t> own) {
+      SmallVector<int64_t> result(own);
+      for (int64_t i = 0; i < spatial; ++i) {
+        result[i] += padding[2 + i];
+        result[spatial + i] += padding[rank + 2 + i];
+      }
+      return result;
+    };
+    Operation *user = *pad->getUsers().begin();
+    OpBuilder rewriter(user);
+    if (auto conv = dyn_cast<bnn::ConvOp>(user)) {
+      if (conv.getInput() != pad.getResult())
+        continue;
+      auto folded = rewriter.create<bnn::ConvOp>(
+          conv.getLoc(), conv.getType(), pad.getInput(), conv.getWeight(),
+          conv.getBias(), conv.getStrides(), merged(conv.getPads()),
+          conv.getDilations(), conv.getGroup());
+      conv.replaceAllUsesWith(folded.getResult());
+      conv.erase();
+      pad.erase();
+    } else if (auto pool = dyn_cast<bnn::AveragePoolOp>(user)) {
+      // The pad's zeros count in the divisor: that is count_include_pad,
+      // which is only equivalent when the pool has no pads of its own or
+      // counts them too.
+      bool ownPads = llvm::any_of(pool.getPads(), [](int64_t p) { return p; });
+      // Ceil mode drops a last window by where the padding begins: keep it.
+      if ((ownPads && !pool.getCountIncludePad()) || pool.getCeilMode())
+        continue;
+      auto folded = rewriter.create<bnn::AveragePoolOp>(
+          pool.getLoc(), pool.getType(), pad.getInput(), pool.getKernelShape(),
+          pool.getStrides(), merged(pool.getPads()), true, pool.getCeilMode());
+      pool.replaceAllUsesWith(folded.getResult());
+      pool.erase();
+      pad.erase();
+    }
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // The graph
 //===----------------------------------------------------------------------===//
@@ -828,11 +1582,22 @@ OwningOpRef<ModuleOp> Importer::run() {
 
   builder.setInsertionPointToEnd(body);
   for (const onnx::NodeProto &node : graph.node()) {
+    // Shape arithmetic and other nodes of constants are evaluated here and
+    // leave nothing in the IR.
+    if (isFoldableOp(node.op_type()) && hasConstantInputs(node)) {
+      if (failed(foldNode(node)))
+        return nullptr;
+      continue;
+    }
     auto entry = llvm::lower_bound(
         opTable(), StringRef(node.op_type()),
         [](const OpEntry &entry, StringRef name) { return entry.name < name; });
-    // The loader rejected unsupported operators; this guards against drift.
     if (entry == opTable().end() || entry->name != node.op_type()) {
+      if (isFoldableOp(node.op_type())) {
+        (void)rejectDynamic(node);
+        return nullptr;
+      }
+      // The loader rejected unsupported operators; this guards against drift.
       error(node) << "operator is not supported";
       return nullptr;
     }
@@ -851,6 +1616,7 @@ OwningOpRef<ModuleOp> Importer::run() {
     results.push_back(*value);
   }
   builder.create<func::ReturnOp>(fileLoc, results);
+  foldPadsIntoWindows(function);
 
   if (failed(verify(*module)))
     return nullptr;
@@ -871,8 +1637,10 @@ OwningOpRef<ModuleOp> importOnnxModel(StringRef bytes, StringRef fileName,
   }
   OnnxLoadOptions loadOptions;
   loadOptions.batchSize = options.batchSize;
+  loadOptions.inputShapes = options.inputShapes;
   loadOptions.isSupportedOp = [](const std::string &opType) {
-    return llvm::is_contained(getSupportedOnnxOps(), StringRef(opType));
+    return llvm::is_contained(getSupportedOnnxOps(), StringRef(opType)) ||
+           isFoldableOp(opType);
   };
   onnx::ModelProto model;
   if (std::optional<std::string> message = loadOnnxModel(
@@ -881,6 +1649,29 @@ OwningOpRef<ModuleOp> importOnnxModel(StringRef bytes, StringRef fileName,
     return nullptr;
   }
   return Importer(context, model, fileName).run();
+}
+
+std::optional<std::string> addInputShape(StringRef spec,
+                                         OnnxImportOptions &options) {
+  auto [name, dims] = spec.rsplit(':');
+  auto bad = [&] {
+    return "--input-shape='" + spec.str() +
+           "' is not NAME:DIMS with positive dimensions separated by 'x' "
+           "(e.g. input:1x3x48x192)";
+  };
+  if (name.empty() || dims.empty() || spec.find(':') == StringRef::npos)
+    return bad();
+  std::vector<int64_t> shape;
+  SmallVector<StringRef> parts;
+  dims.split(parts, 'x');
+  for (StringRef part : parts) {
+    int64_t dim;
+    if (part.getAsInteger(10, dim) || dim < 1)
+      return bad();
+    shape.push_back(dim);
+  }
+  options.inputShapes.emplace_back(name.str(), std::move(shape));
+  return std::nullopt;
 }
 
 ArrayRef<StringRef> getSupportedOnnxOps() {
@@ -897,6 +1688,10 @@ void registerOnnxImportTranslation() {
   static llvm::cl::opt<int64_t> batchSize(
       "batch", llvm::cl::desc("Value bound to a symbolic batch dimension"),
       llvm::cl::init(1));
+  static llvm::cl::list<std::string> inputShapes(
+      "input-shape",
+      llvm::cl::desc("NAME:1x3x48x192 fixes the symbolic dimensions of an "
+                     "input (repeatable)"));
   TranslateToMLIRRegistration registration(
       "import-onnx", "Import an ONNX model into the bnn dialect",
       [](llvm::SourceMgr &sourceMgr,
@@ -905,6 +1700,12 @@ void registerOnnxImportTranslation() {
             sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
         OnnxImportOptions options;
         options.batchSize = batchSize;
+        for (const std::string &spec : inputShapes)
+          if (std::optional<std::string> message =
+                  addInputShape(spec, options)) {
+            emitError(UnknownLoc::get(context)) << *message;
+            return nullptr;
+          }
         OwningOpRef<ModuleOp> module =
             importOnnxModel(buffer->getBuffer(), buffer->getBufferIdentifier(),
                             context, options);

@@ -1,9 +1,11 @@
 //===- OnnxModelLoader.cpp - Load, check and normalize ONNX models --------===//
 
 #include "hafnia/Import/OnnxModelLoader.h"
+#include "hafnia/Import/ConstantFolding.h"
 
 #include <algorithm>
 #include <exception>
+#include <map>
 #include <set>
 #include <sstream>
 #include <unordered_set>
@@ -30,11 +32,7 @@ bool isDefaultDomain(const std::string &domain) {
 }
 
 std::string describeNode(const onnx::NodeProto &node) {
-  if (!node.name().empty())
-    return "node '" + node.name() + "'";
-  if (node.output_size() > 0)
-    return "node producing '" + node.output(0) + "'";
-  return "unnamed node";
+  return describeOnnxNode(node);
 }
 
 std::optional<std::string> parse(std::string_view bytes,
@@ -67,7 +65,9 @@ std::optional<std::string> parse(std::string_view bytes,
   return std::nullopt;
 }
 
-/// Lists every node whose operator the importer does not handle, at once.
+/// Lists the operators the importer does not handle, then the first nodes
+/// that use them, on one line. Recurrent layers get their own message: their
+/// shape arithmetic would otherwise bury them.
 std::optional<std::string> findUnsupportedOps(const onnx::ModelProto &model,
                                               const OnnxLoadOptions &options) {
   auto opsetOf = [&](const std::string &domain) {
@@ -77,39 +77,113 @@ std::optional<std::string> findUnsupportedOps(const onnx::ModelProto &model,
         return std::to_string(import.version());
     return std::string("?");
   };
+  std::vector<const onnx::NodeProto *> recurrent;
+  for (const onnx::NodeProto &node : model.graph().node())
+    if (isDefaultDomain(node.domain()) &&
+        (node.op_type() == "LSTM" || node.op_type() == "GRU" ||
+         node.op_type() == "RNN"))
+      recurrent.push_back(&node);
+  if (!recurrent.empty()) {
+    std::string more = recurrent.size() > 1
+                           ? " (and " + std::to_string(recurrent.size() - 1) +
+                                 " more recurrent node(s))"
+                           : "";
+    return describeNode(*recurrent.front()) + " (" +
+           recurrent.front()->op_type() + ")" + more +
+           ": recurrent layers (LSTM, GRU, RNN) are not supported; Hafnia "
+           "compiles feed-forward networks";
+  }
+  constexpr size_t kListedNodes = 10;
   std::vector<std::string> unsupported;
-  std::set<std::string> types;
+  std::vector<std::string> types;
   for (const onnx::NodeProto &node : model.graph().node()) {
     bool supported =
         isDefaultDomain(node.domain()) &&
         (!options.isSupportedOp || options.isSupportedOp(node.op_type()));
     if (supported)
       continue;
-    std::string type = node.domain().empty() || node.domain() == "ai.onnx"
+    std::string type = isDefaultDomain(node.domain())
                            ? node.op_type()
                            : node.domain() + "." + node.op_type();
-    types.insert(type);
-    unsupported.push_back(describeNode(node) + " (" + type + ", opset " +
-                          opsetOf(node.domain()) + ")");
+    std::string typeWithOpset =
+        type + " (opset " + opsetOf(node.domain()) + ")";
+    if (std::find(types.begin(), types.end(), typeWithOpset) == types.end())
+      types.push_back(typeWithOpset);
+    unsupported.push_back(describeNode(node) + " (" + type + ")");
   }
   if (unsupported.empty())
     return std::nullopt;
   std::ostringstream os;
-  os << unsupported.size() << " node(s) use operators Hafnia does not support ("
-     << types.size() << " operator type(s)): ";
-  for (size_t i = 0; i < unsupported.size(); ++i)
+  os << types.size() << " operator type(s) Hafnia does not support: ";
+  for (size_t i = 0; i < types.size(); ++i)
+    os << (i ? ", " : "") << types[i];
+  os << "; used by " << unsupported.size() << " node(s): ";
+  for (size_t i = 0; i < unsupported.size() && i < kListedNodes; ++i)
     os << (i ? ", " : "") << unsupported[i];
+  if (unsupported.size() > kListedNodes)
+    os << " and " << unsupported.size() - kListedNodes << " more";
   os << "; docs/onnx-import.md lists the supported operators";
   return os.str();
 }
 
+/// An `--input-shape` value for dimensions `dims`: static ones as they are,
+/// the batch as `batchSize`, other symbolic ones as `D`.
+std::string example(
+    const google::protobuf::RepeatedPtrField<onnx::TensorShapeProto_Dimension>
+        &dims,
+    int64_t batchSize) {
+  std::string text;
+  for (int i = 0; i < dims.size(); ++i) {
+    if (i)
+      text += "x";
+    if (dims[i].has_dim_value() && dims[i].dim_value() > 0)
+      text += std::to_string(dims[i].dim_value());
+    else if (i == 0)
+      text += std::to_string(batchSize);
+    else
+      text += "D";
+  }
+  return text;
+}
+
 /// Binds a symbolic batch dimension of the graph inputs to `batchSize`; any
 /// other unknown dimension is an error naming the input.
-std::optional<std::string> bindBatchDimension(onnx::GraphProto &graph,
-                                              int64_t batchSize) {
+std::optional<std::string> bindBatchDimension(
+    onnx::GraphProto &graph, int64_t batchSize,
+    const std::vector<std::pair<std::string, std::vector<int64_t>>>
+        &inputShapes) {
   std::unordered_set<std::string> initializers;
   for (const onnx::TensorProto &tensor : graph.initializer())
     initializers.insert(tensor.name());
+  for (const auto &[name, shape] : inputShapes) {
+    auto input = std::find_if(
+        graph.mutable_input()->begin(), graph.mutable_input()->end(),
+        [&](const onnx::ValueInfoProto &info) { return info.name() == name; });
+    if (input == graph.mutable_input()->end() || initializers.count(name))
+      return "--input-shape names '" + name +
+             "', which is not an input of the model";
+    if (!input->type().has_tensor_type())
+      return "input '" + name + "' is not a tensor";
+    auto *tensorType = input->mutable_type()->mutable_tensor_type();
+    if (tensorType->has_shape() &&
+        tensorType->shape().dim_size() != static_cast<int>(shape.size()))
+      return "--input-shape gives input '" + name + "' " +
+             std::to_string(shape.size()) + " dimensions, the model " +
+             std::to_string(tensorType->shape().dim_size());
+    onnx::TensorShapeProto fixed;
+    for (size_t i = 0; i < shape.size(); ++i) {
+      if (tensorType->has_shape()) {
+        const auto &dim = tensorType->shape().dim(static_cast<int>(i));
+        if (dim.has_dim_value() && dim.dim_value() > 0 &&
+            dim.dim_value() != shape[i])
+          return "--input-shape gives dimension " + std::to_string(i) +
+                 " of input '" + name + "' as " + std::to_string(shape[i]) +
+                 ", the model fixes it to " + std::to_string(dim.dim_value());
+      }
+      fixed.add_dim()->set_dim_value(shape[i]);
+    }
+    *tensorType->mutable_shape() = fixed;
+  }
   for (onnx::ValueInfoProto &input : *graph.mutable_input()) {
     if (initializers.count(input.name()))
       continue;
@@ -129,7 +203,9 @@ std::optional<std::string> bindBatchDimension(onnx::GraphProto &graph,
       if (i != 0)
         return "input '" + input.name() + "' has an unknown dimension " +
                std::to_string(i) + name +
-               "; only the first (batch) dimension may be symbolic";
+               "; only the first (batch) dimension may be symbolic: fix it "
+               "with --input-shape=" +
+               input.name() + ":" + example(*dims, batchSize);
       dim.set_dim_value(batchSize);
     }
   }
@@ -140,6 +216,99 @@ std::optional<std::string> bindBatchDimension(onnx::GraphProto &graph,
     if (output.type().has_tensor_type())
       output.mutable_type()->mutable_tensor_type()->clear_shape();
   return std::nullopt;
+}
+
+/// The static shape of a tensor type, or nullopt.
+std::optional<std::vector<int64_t>> staticShape(const onnx::TypeProto &type) {
+  if (!type.has_tensor_type() || !type.tensor_type().has_shape())
+    return std::nullopt;
+  std::vector<int64_t> shape;
+  for (const auto &dim : type.tensor_type().shape().dim()) {
+    if (!dim.has_dim_value() || dim.dim_value() < 0)
+      return std::nullopt;
+    shape.push_back(dim.dim_value());
+  }
+  return shape;
+}
+
+bool hasUnknownShapes(const onnx::GraphProto &graph) {
+  for (const auto *infos : {&graph.value_info(), &graph.output()})
+    for (const onnx::ValueInfoProto &info : *infos)
+      if (!staticShape(info.type()))
+        return true;
+  return false;
+}
+
+/// Evaluates the nodes of constants (shape arithmetic) into initializers, so
+/// that shape inference sees constants where data propagation does not reach
+/// (ONNX 1.12 propagates through Shape, Gather, Concat, ... but not Div or
+/// Where). Returns whether anything was folded. The importer evaluates the
+/// same nodes with the same evaluator; this only serves shape inference.
+bool foldConstantsForInference(onnx::GraphProto &graph) {
+  std::map<std::string, const onnx::TensorProto *> constants;
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const onnx::TensorProto &tensor : graph.initializer())
+    constants[tensor.name()] = &tensor;
+  for (const auto *infos : {&graph.input(), &graph.value_info()})
+    for (const onnx::ValueInfoProto &info : *infos)
+      if (auto shape = staticShape(info.type()))
+        shapes[info.name()] = *shape;
+  std::vector<std::unique_ptr<onnx::TensorProto>> folded;
+  std::vector<bool> removed(graph.node_size(), false);
+  for (int n = 0; n < graph.node_size(); ++n) {
+    const onnx::NodeProto &node = graph.node(n);
+    if (node.op_type() == "Constant" && node.output_size() == 1) {
+      for (const onnx::AttributeProto &attr : node.attribute())
+        if (attr.name() == "value")
+          constants[node.output(0)] = &attr.t();
+      continue;
+    }
+    if (!isDefaultDomain(node.domain()) || !isFoldableOp(node.op_type()))
+      continue;
+    bool shapeOnly = node.op_type() == "Shape" || node.op_type() == "Size";
+    std::vector<const onnx::TensorProto *> inputs;
+    bool constant = true;
+    for (const std::string &input : node.input()) {
+      auto found = constants.find(input);
+      inputs.push_back(found == constants.end() ? nullptr : found->second);
+      constant &= input.empty() || found != constants.end();
+    }
+    auto shape = node.input_size() ? shapes.find(node.input(0)) : shapes.end();
+    if (shapeOnly ? shape == shapes.end() : !constant)
+      continue;
+    std::vector<std::unique_ptr<onnx::TensorProto>> outputs;
+    if (foldConstantNode(node, inputs, shapeOnly ? &shape->second : nullptr,
+                         outputs) ||
+        static_cast<int>(outputs.size()) != node.output_size())
+      continue; // the importer reports it
+    for (auto &output : outputs) {
+      constants[output->name()] = output.get();
+      folded.push_back(std::move(output));
+    }
+    removed[n] = true;
+  }
+  if (folded.empty())
+    return false;
+  for (auto &tensor : folded)
+    *graph.add_initializer() = *tensor;
+  // No node computes a graph output that became a constant any more.
+  for (onnx::ValueInfoProto &output : *graph.mutable_output()) {
+    auto constant = constants.find(output.name());
+    if (constant == constants.end())
+      continue;
+    auto *type = output.mutable_type()->mutable_tensor_type();
+    type->set_elem_type(constant->second->data_type());
+    type->clear_shape();
+    auto *shape = type->mutable_shape();
+    for (int64_t dim : constant->second->dims())
+      shape->add_dim()->set_dim_value(dim);
+  }
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+  for (int n = 0; n < graph.node_size(); ++n)
+    if (!removed[n])
+      *kept.Add() = graph.node(n);
+  graph.mutable_node()->Swap(&kept);
+  return true;
 }
 
 std::optional<std::string> loadChecked(std::string_view bytes,
@@ -169,8 +338,8 @@ std::optional<std::string> loadChecked(std::string_view bytes,
   } catch (const std::exception &e) {
     return "the model fails the ONNX checker: " + oneLine(e.what());
   }
-  if (auto error =
-          bindBatchDimension(*model.mutable_graph(), options.batchSize))
+  if (auto error = bindBatchDimension(*model.mutable_graph(), options.batchSize,
+                                      options.inputShapes))
     return error;
 
   onnx::ShapeInferenceOptions inference(/*check_type=*/true,
@@ -193,6 +362,15 @@ std::optional<std::string> loadChecked(std::string_view bytes,
   try {
     onnx::shape_inference::InferShapes(
         model, onnx::OpSchemaRegistry::Instance(), inference);
+    // Where data propagation stops short, evaluate shape arithmetic and
+    // infer again, until every shape is static or nothing more folds.
+    for (int round = 0; round < 16 && hasUnknownShapes(model.graph()) &&
+                        foldConstantsForInference(*model.mutable_graph());
+         ++round) {
+      model.mutable_graph()->clear_value_info();
+      onnx::shape_inference::InferShapes(
+          model, onnx::OpSchemaRegistry::Instance(), inference);
+    }
   } catch (const std::exception &e) {
     return "ONNX shape inference failed: " + oneLine(e.what());
   }
@@ -212,6 +390,16 @@ std::optional<std::string> loadOnnxModel(std::string_view bytes,
   } catch (...) {
     return std::string("cannot load the model: unknown error in ONNX");
   }
+}
+
+std::string describeOnnxNode(const onnx::NodeProto &node) {
+  if (!node.name().empty())
+    return "node '" + node.name() + "'";
+  // Optional outputs may be left empty: name the first one given.
+  for (const std::string &output : node.output())
+    if (!output.empty())
+      return "node producing '" + output + "'";
+  return "unnamed node";
 }
 
 std::string onnxDataTypeName(int32_t dataType) {

@@ -141,6 +141,14 @@ private:
     auto elementwise = [&](Operation *op, Elementwise::Kind kind) {
       instruction(op, op->getOperands())->mutable_elementwise()->set_kind(kind);
     };
+    auto reduce = [&](Operation *op, Instruction::Reduce::Kind kind,
+                      ArrayRef<int64_t> axes, bool keepdims) {
+      auto *attrs = instruction(op, op->getOperands())->mutable_reduce();
+      attrs->set_kind(kind);
+      for (int64_t axis : axes)
+        attrs->add_axes(axis);
+      attrs->set_keepdims(keepdims);
+    };
     return llvm::TypeSwitch<Operation *, LogicalResult>(op)
         .Case([&](bnn::ConstantOp constant) {
           emitConstant(constant);
@@ -214,6 +222,241 @@ private:
         })
         .Case([&](bnn::TanhOp op) {
           activation(op, Activation::TANH);
+          return success();
+        })
+        .Case([&](bnn::SqrtOp op) {
+          activation(op, Activation::SQRT);
+          return success();
+        })
+        .Case([&](bnn::ReciprocalOp op) {
+          activation(op, Activation::RECIPROCAL);
+          return success();
+        })
+        .Case([&](bnn::ExpOp op) {
+          activation(op, Activation::EXP);
+          return success();
+        })
+        .Case([&](bnn::LogOp op) {
+          activation(op, Activation::LOG);
+          return success();
+        })
+        .Case([&](bnn::NegOp op) {
+          activation(op, Activation::NEG);
+          return success();
+        })
+        .Case([&](bnn::AbsOp op) {
+          activation(op, Activation::ABS);
+          return success();
+        })
+        .Case([&](bnn::ErfOp op) {
+          activation(op, Activation::ERF);
+          return success();
+        })
+        .Case([&](bnn::SoftplusOp op) {
+          activation(op, Activation::SOFTPLUS);
+          return success();
+        })
+        .Case([&](bnn::SoftsignOp op) {
+          activation(op, Activation::SOFTSIGN);
+          return success();
+        })
+        .Case([&](bnn::HardSwishOp op) {
+          activation(op, Activation::HARD_SWISH);
+          return success();
+        })
+        .Case([&](bnn::FloorOp op) {
+          activation(op, Activation::FLOOR);
+          return success();
+        })
+        .Case([&](bnn::CeilOp op) {
+          activation(op, Activation::CEIL);
+          return success();
+        })
+        .Case([&](bnn::RoundOp op) {
+          activation(op, Activation::ROUND);
+          return success();
+        })
+        .Case([&](bnn::SinOp op) {
+          activation(op, Activation::SIN);
+          return success();
+        })
+        .Case([&](bnn::CosOp op) {
+          activation(op, Activation::COS);
+          return success();
+        })
+        .Case([&](bnn::TanOp op) {
+          activation(op, Activation::TAN);
+          return success();
+        })
+        .Case([&](bnn::AsinOp op) {
+          activation(op, Activation::ASIN);
+          return success();
+        })
+        .Case([&](bnn::AcosOp op) {
+          activation(op, Activation::ACOS);
+          return success();
+        })
+        .Case([&](bnn::AtanOp op) {
+          activation(op, Activation::ATAN);
+          return success();
+        })
+        .Case([&](bnn::SinhOp op) {
+          activation(op, Activation::SINH);
+          return success();
+        })
+        .Case([&](bnn::CoshOp op) {
+          activation(op, Activation::COSH);
+          return success();
+        })
+        .Case([&](bnn::AsinhOp op) {
+          activation(op, Activation::ASINH);
+          return success();
+        })
+        .Case([&](bnn::AcoshOp op) {
+          activation(op, Activation::ACOSH);
+          return success();
+        })
+        .Case([&](bnn::AtanhOp op) {
+          activation(op, Activation::ATANH);
+          return success();
+        })
+        .Case([&](bnn::LeakyReluOp op) {
+          Activation *a = activation(op, Activation::LEAKY_RELU);
+          a->set_alpha(op.getAlpha().convertToFloat());
+          return success();
+        })
+        .Case([&](bnn::EluOp op) {
+          Activation *a = activation(op, Activation::ELU);
+          a->set_alpha(op.getAlpha().convertToFloat());
+          return success();
+        })
+        .Case([&](bnn::CeluOp op) {
+          Activation *a = activation(op, Activation::CELU);
+          a->set_alpha(op.getAlpha().convertToFloat());
+          return success();
+        })
+        .Case([&](bnn::ThresholdedReluOp op) {
+          Activation *a = activation(op, Activation::THRESHOLDED_RELU);
+          a->set_alpha(op.getAlpha().convertToFloat());
+          return success();
+        })
+        .Case([&](bnn::SeluOp op) {
+          Activation *a = activation(op, Activation::SELU);
+          a->set_alpha(op.getAlpha().convertToFloat());
+          a->set_beta(op.getGamma().convertToFloat());
+          return success();
+        })
+        .Case([&](bnn::ShrinkOp op) {
+          Activation *a = activation(op, Activation::SHRINK);
+          a->set_alpha(op.getLambd().convertToFloat());
+          a->set_beta(op.getBias().convertToFloat());
+          return success();
+        })
+        .Case([&](bnn::PowOp op) {
+          elementwise(op, Elementwise::POW);
+          return success();
+        })
+        .Case([&](bnn::MaxOp op) {
+          elementwise(op, Elementwise::MAX);
+          return success();
+        })
+        .Case([&](bnn::MinOp op) {
+          elementwise(op, Elementwise::MIN);
+          return success();
+        })
+        .Case([&](bnn::PReluOp op) {
+          elementwise(op, Elementwise::PRELU);
+          return success();
+        })
+        .Case([&](bnn::ReduceMeanOp op) {
+          reduce(op, Instruction::Reduce::MEAN, op.getAxes(), op.getKeepdims());
+          return success();
+        })
+        .Case([&](bnn::ReduceSumOp op) {
+          reduce(op, Instruction::Reduce::SUM, op.getAxes(), op.getKeepdims());
+          return success();
+        })
+        .Case([&](bnn::ReduceMaxOp op) {
+          reduce(op, Instruction::Reduce::MAX, op.getAxes(), op.getKeepdims());
+          return success();
+        })
+        .Case([&](bnn::ReduceMinOp op) {
+          reduce(op, Instruction::Reduce::MIN, op.getAxes(), op.getKeepdims());
+          return success();
+        })
+        .Case([&](bnn::ReduceProdOp op) {
+          reduce(op, Instruction::Reduce::PROD, op.getAxes(), op.getKeepdims());
+          return success();
+        })
+        .Case([&](bnn::ReduceL1Op op) {
+          reduce(op, Instruction::Reduce::L1, op.getAxes(), op.getKeepdims());
+          return success();
+        })
+        .Case([&](bnn::ReduceL2Op op) {
+          reduce(op, Instruction::Reduce::L2, op.getAxes(), op.getKeepdims());
+          return success();
+        })
+        .Case([&](bnn::ReduceSumSquareOp op) {
+          reduce(op, Instruction::Reduce::SUM_SQUARE, op.getAxes(),
+                 op.getKeepdims());
+          return success();
+        })
+        .Case([&](bnn::ReduceLogSumOp op) {
+          reduce(op, Instruction::Reduce::LOG_SUM, op.getAxes(),
+                 op.getKeepdims());
+          return success();
+        })
+        .Case([&](bnn::ReduceLogSumExpOp op) {
+          reduce(op, Instruction::Reduce::LOG_SUM_EXP, op.getAxes(),
+                 op.getKeepdims());
+          return success();
+        })
+        .Case([&](bnn::GlobalMaxPoolOp pool) {
+          instruction(pool, pool->getOperands())
+              ->mutable_pool()
+              ->set_kind(Pool::GLOBAL_MAX);
+          return success();
+        })
+        .Case([&](bnn::LogSoftmaxOp softmax) {
+          auto *attrs =
+              instruction(softmax, softmax->getOperands())->mutable_softmax();
+          attrs->set_axis(softmax.getAxis());
+          attrs->set_log(true);
+          return success();
+        })
+        .Case([&](bnn::LayerNormOp norm) {
+          auto *attrs =
+              instruction(norm, norm->getOperands())->mutable_layer_norm();
+          attrs->set_axis(norm.getAxis());
+          attrs->set_epsilon(norm.getEpsilon().convertToFloat());
+          return success();
+        })
+        .Case([&](bnn::PadOp pad) {
+          auto *attrs = instruction(pad, pad->getOperands())->mutable_pad();
+          attrs->set_mode(pad.getMode() == "reflect" ? Instruction::Pad::REFLECT
+                          : pad.getMode() == "edge"
+                              ? Instruction::Pad::EDGE
+                              : Instruction::Pad::CONSTANT);
+          for (int64_t p : pad.getPads())
+            attrs->add_pads(p);
+          attrs->set_value(pad.getValue().convertToFloat());
+          return success();
+        })
+        .Case([&](bnn::SliceOp slice) {
+          auto *attrs =
+              instruction(slice, slice->getOperands())->mutable_slice();
+          for (int64_t start : slice.getStarts())
+            attrs->add_starts(start);
+          for (int64_t step : slice.getSteps())
+            attrs->add_steps(step);
+          return success();
+        })
+        .Case([&](bnn::GatherOp gather) {
+          auto *attrs =
+              instruction(gather, gather->getOperands())->mutable_gather();
+          attrs->set_axis(gather.getAxis());
+          for (int64_t index : gather.getIndices())
+            attrs->add_indices(index);
           return success();
         })
         .Case([&](bnn::MaxPoolOp pool) {

@@ -374,3 +374,107 @@ func.func @popcount_affine_fan_in(%p: tensor<1x2xi32>) {
   %0 = bnn.popcount_affine %p {bias = array<f32: 0.0, 0.0>, fan_in = 0 : i64, scale = array<f32: 1.0, 1.0>} : tensor<1x2xi32> -> tensor<1x2xf32>
   return
 }
+
+// -----
+
+func.func @pad_count(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{expects 4 pads (all begins, then all ends), got 2}}
+  %0 = bnn.pad %x {mode = "constant", pads = array<i64: 1, 1>, value = 0.0 : f32} : tensor<2x3xf32> -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @pad_mode(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{expects mode constant, reflect or edge, got 'wrap'}}
+  %0 = bnn.pad %x {mode = "wrap", pads = array<i64: 0, 1, 0, 1>, value = 0.0 : f32} : tensor<2x3xf32> -> tensor<2x5xf32>
+  return
+}
+
+// -----
+
+func.func @pad_reflect(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{reflects 3 elements of axis 1, which has only 3}}
+  %0 = bnn.pad %x {mode = "reflect", pads = array<i64: 0, 3, 0, 0>, value = 0.0 : f32} : tensor<2x3xf32> -> tensor<2x6xf32>
+  return
+}
+
+// -----
+
+func.func @pad_result(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{expects result shape 2x5, got 2x6}}
+  %0 = bnn.pad %x {mode = "edge", pads = array<i64: 0, 1, 0, 1>, value = 0.0 : f32} : tensor<2x3xf32> -> tensor<2x6xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_axes(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{expects sorted, distinct axes}}
+  %0 = bnn.reduce_sum %x {axes = array<i64: 1, 0>, keepdims = false} : tensor<2x3xf32> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @reduce_result(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{expects result shape 2x1, got 2}}
+  %0 = bnn.reduce_max %x {axes = array<i64: 1>, keepdims = true} : tensor<2x3xf32> -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_scale(%x: tensor<2x3x4xf32>, %g: tensor<3xf32>) {
+  // expected-error @+1 {{expects scale and bias that broadcast to the normalized shape 4, got 3}}
+  %0 = bnn.layer_norm %x, %g {axis = 2 : i64, epsilon = 1.0e-05 : f32} : (tensor<2x3x4xf32>, tensor<3xf32>) -> tensor<2x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_axis(%x: tensor<2x3x4xf32>, %g: tensor<4xf32>) {
+  // expected-error @+1 {{expects axis in [0, 3), got 3}}
+  %0 = bnn.layer_norm %x, %g {axis = 3 : i64, epsilon = 1.0e-05 : f32} : (tensor<2x3x4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @slice_bounds(%x: tensor<2x5xf32>) {
+  // expected-error @+1 {{reads outside axis 1 of size 5 (elements 3 to 7)}}
+  %0 = bnn.slice %x {starts = array<i64: 0, 3>, steps = array<i64: 1, 2>} : tensor<2x5xf32> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @slice_step(%x: tensor<2x5xf32>) {
+  // expected-error @+1 {{expects non-zero steps}}
+  %0 = bnn.slice %x {starts = array<i64: 0, 0>, steps = array<i64: 1, 0>} : tensor<2x5xf32> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @gather_index(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{index 3 is out of range for axis 1 of size 3}}
+  %0 = bnn.gather %x {axis = 1 : i64, indices = array<i64: 3>} : tensor<2x3xf32> -> tensor<2x1xf32>
+  return
+}
+
+// -----
+
+func.func @gather_count(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{expects 2 indices for result dimensions 1..1, got 1}}
+  %0 = bnn.gather %x {axis = 1 : i64, indices = array<i64: 0>} : tensor<2x3xf32> -> tensor<2x2xf32>
+  return
+}
+
+// -----
+
+func.func @global_max_pool_result(%x: tensor<1x4x3x3xf32>) {
+  // expected-error @+1 {{expects result shape 1x4x1x1, got 1x4x3x1}}
+  %0 = bnn.global_max_pool %x : tensor<1x4x3x3xf32> -> tensor<1x4x3x1xf32>
+  return
+}

@@ -130,3 +130,32 @@ func.func @binary_domain(%x: tensor<1x5152xf32>, %c: tensor<1x32x171xi1>) -> (te
   %s = bnn.threshold %r {fan_in = 224 : i64, inverted = array<i1: false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false>, thresholds = array<i32: 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112, 112>} : tensor<1x32x165xi32> -> tensor<1x32x165xi1>
   return %y, %s : tensor<1x2xf32>, tensor<1x32x165xi1>
 }
+
+// CHECK-LABEL: func @onnx_coverage_ops
+func.func @onnx_coverage_ops(%x: tensor<2x3x4xf32>, %g: tensor<4xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x1xf32>, tensor<2x5x6xf32>, tensor<2x3x2xf32>, tensor<2x2x4xf32>, tensor<2x3x4xf32>) {
+  // CHECK: bnn.sqrt %{{.*}} : tensor<2x3x4xf32>
+  %0 = bnn.sqrt %x : tensor<2x3x4xf32>
+  // CHECK: bnn.erf %{{.*}} : tensor<2x3x4xf32>
+  %1 = bnn.erf %0 : tensor<2x3x4xf32>
+  // CHECK: bnn.leaky_relu %{{.*}} {alpha = 0.00999999977 : f32} : tensor<2x3x4xf32>
+  %2 = bnn.leaky_relu %1 {alpha = 0.01 : f32} : tensor<2x3x4xf32>
+  // CHECK: bnn.selu %{{.*}} {alpha = 1.670000e+00 : f32, gamma = 1.050000e+00 : f32} : tensor<2x3x4xf32>
+  %3 = bnn.selu %2 {alpha = 1.67 : f32, gamma = 1.05 : f32} : tensor<2x3x4xf32>
+  // CHECK: bnn.pow %{{.*}}, %{{.*}} : (tensor<2x3x4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
+  %4 = bnn.pow %3, %g : (tensor<2x3x4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
+  // CHECK: bnn.max %{{.*}}, %{{.*}} : (tensor<2x3x4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
+  %5 = bnn.max %4, %g : (tensor<2x3x4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
+  // CHECK: bnn.layer_norm %{{.*}}, %{{.*}}, %{{.*}} {axis = 2 : i64, epsilon = 9.99999974E-6 : f32} : (tensor<2x3x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
+  %6 = bnn.layer_norm %5, %g, %g {axis = 2 : i64, epsilon = 1.0e-05 : f32} : (tensor<2x3x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
+  // CHECK: bnn.reduce_mean %{{.*}} {axes = array<i64: 2>, keepdims = true} : tensor<2x3x4xf32> -> tensor<2x3x1xf32>
+  %7 = bnn.reduce_mean %6 {axes = array<i64: 2>, keepdims = true} : tensor<2x3x4xf32> -> tensor<2x3x1xf32>
+  // CHECK: bnn.pad %{{.*}} {mode = "reflect", pads = array<i64: 0, 1, 1, 0, 1, 1>, value = 0.000000e+00 : f32} : tensor<2x3x4xf32> -> tensor<2x5x6xf32>
+  %8 = bnn.pad %x {mode = "reflect", pads = array<i64: 0, 1, 1, 0, 1, 1>, value = 0.0 : f32} : tensor<2x3x4xf32> -> tensor<2x5x6xf32>
+  // CHECK: bnn.slice %{{.*}} {starts = array<i64: 0, 0, 3>, steps = array<i64: 1, 1, -2>} : tensor<2x3x4xf32> -> tensor<2x3x2xf32>
+  %9 = bnn.slice %x {starts = array<i64: 0, 0, 3>, steps = array<i64: 1, 1, -2>} : tensor<2x3x4xf32> -> tensor<2x3x2xf32>
+  // CHECK: bnn.gather %{{.*}} {axis = 1 : i64, indices = array<i64: 2, 0>} : tensor<2x3x4xf32> -> tensor<2x2x4xf32>
+  %10 = bnn.gather %x {axis = 1 : i64, indices = array<i64: 2, 0>} : tensor<2x3x4xf32> -> tensor<2x2x4xf32>
+  // CHECK: bnn.log_softmax %{{.*}} {axis = 2 : i64} : tensor<2x3x4xf32>
+  %11 = bnn.log_softmax %x {axis = 2 : i64} : tensor<2x3x4xf32>
+  return %6, %7, %8, %9, %10, %11 : tensor<2x3x4xf32>, tensor<2x3x1xf32>, tensor<2x5x6xf32>, tensor<2x3x2xf32>, tensor<2x2x4xf32>, tensor<2x3x4xf32>
+}

@@ -8,12 +8,25 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace hafnia {
 
 struct OnnxImportOptions {
   /// Value bound to a symbolic batch (first) dimension of the inputs.
   int64_t batchSize = 1;
+  /// Shapes of graph inputs given on the command line (`--input-shape`):
+  /// they fix symbolic dimensions; static ones must agree.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> inputShapes;
 };
+
+/// Parses `NAME:1x3x48x192` (an `--input-shape` value) into `options`;
+/// returns an error message naming the value on failure.
+std::optional<std::string> addInputShape(llvm::StringRef spec,
+                                         OnnxImportOptions &options);
 
 /// Imports an ONNX model (binary protobuf or ONNX text format) held in
 /// `bytes` into a module with one `func.func @main` of `bnn` ops. Reports

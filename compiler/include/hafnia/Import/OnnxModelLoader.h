@@ -16,6 +16,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "onnx/onnx_pb.h"
 
@@ -28,6 +30,9 @@ constexpr int64_t kImportOpsetVersion = 17;
 struct OnnxLoadOptions {
   /// Value bound to a symbolic first (batch) dimension of the graph inputs.
   int64_t batchSize = 1;
+  /// Shapes for graph inputs by name: they fix symbolic dimensions (the
+  /// batch too); static dimensions must agree.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> inputShapes;
   /// Says whether the importer handles an operator of the default domain;
   /// every node it rejects is listed in one error before any conversion.
   std::function<bool(const std::string &opType)> isSupportedOp;
@@ -40,6 +45,9 @@ struct OnnxLoadOptions {
 std::optional<std::string> loadOnnxModel(std::string_view bytes,
                                          const OnnxLoadOptions &options,
                                          onnx::ModelProto &model);
+
+/// How diagnostics name a node: by its name, else by its first output.
+std::string describeOnnxNode(const onnx::NodeProto &node);
 
 /// Name of an ONNX tensor element type (e.g. "FLOAT", "INT64").
 std::string onnxDataTypeName(int32_t dataType);

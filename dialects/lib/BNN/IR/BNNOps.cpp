@@ -274,6 +274,24 @@ LogicalResult GlobalAveragePoolOp::verify() {
   return success();
 }
 
+LogicalResult LogSoftmaxOp::verify() {
+  return verifyAxis(*this, getAxis(), getInput().getType().getRank());
+}
+
+LogicalResult GlobalMaxPoolOp::verify() {
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  if (input.size() < 3)
+    return emitOpError("expects N x C x spatial..., got rank ") << input.size();
+  SmallVector<int64_t> expected(input.size(), 1);
+  expected[0] = input[0];
+  expected[1] = input[1];
+  if (getOutput().getType().getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError("expects result shape ")
+           << formatShape(expected) << ", got "
+           << formatShape(getOutput().getType().getShape());
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Shape manipulation
 //===----------------------------------------------------------------------===//
@@ -390,6 +408,149 @@ LogicalResult ConcatOp::verify() {
     }
   }
   return verifyResultShape(*this, expected, getOutput().getType().getShape());
+}
+
+//===----------------------------------------------------------------------===//
+// Layer normalization, reductions, padding, slices and gathers
+//===----------------------------------------------------------------------===//
+
+LogicalResult LayerNormOp::verify() {
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  int64_t axis = getAxis();
+  if (failed(verifyAxis(*this, axis, input.size())))
+    return failure();
+  ArrayRef<int64_t> normalized = input.drop_front(axis);
+  for (Value parameter : {getScale(), getBias()}) {
+    if (!parameter)
+      continue;
+    ArrayRef<int64_t> shape = cast<ShapedType>(parameter.getType()).getShape();
+    bool broadcasts = shape.size() <= normalized.size();
+    for (size_t i = 0; broadcasts && i < shape.size(); ++i) {
+      int64_t dim = shape[shape.size() - 1 - i];
+      broadcasts = dim == 1 || dim == normalized[normalized.size() - 1 - i];
+    }
+    if (!broadcasts)
+      return emitOpError("expects scale and bias that broadcast to the "
+                         "normalized shape ")
+             << formatShape(normalized) << ", got " << formatShape(shape);
+  }
+  if (getEpsilon().convertToFloat() < 0)
+    return emitOpError("expects a non-negative epsilon");
+  return verifyResultShape(*this, input, getOutput().getType().getShape());
+}
+
+/// Checks a reduction: sorted axes, and the result shape they give.
+static LogicalResult verifyReduction(Operation *op, ShapedType input,
+                                     ShapedType output, ArrayRef<int64_t> axes,
+                                     bool keepdims) {
+  if (failed(verifySortedAxes(op, axes, input.getRank())))
+    return failure();
+  SmallVector<int64_t> expected;
+  for (auto [i, dim] : llvm::enumerate(input.getShape())) {
+    if (!llvm::is_contained(axes, static_cast<int64_t>(i)))
+      expected.push_back(dim);
+    else if (keepdims)
+      expected.push_back(1);
+  }
+  return verifyResultShape(op, expected, output.getShape());
+}
+
+#define HAFNIA_REDUCE_VERIFIER(Op)                                             \
+  LogicalResult Op::verify() {                                                 \
+    return verifyReduction(*this, getInput().getType(), getOutput().getType(), \
+                           getAxes(), getKeepdims());                          \
+  }
+HAFNIA_REDUCE_VERIFIER(ReduceMeanOp)
+HAFNIA_REDUCE_VERIFIER(ReduceSumOp)
+HAFNIA_REDUCE_VERIFIER(ReduceMaxOp)
+HAFNIA_REDUCE_VERIFIER(ReduceMinOp)
+HAFNIA_REDUCE_VERIFIER(ReduceProdOp)
+HAFNIA_REDUCE_VERIFIER(ReduceL1Op)
+HAFNIA_REDUCE_VERIFIER(ReduceL2Op)
+HAFNIA_REDUCE_VERIFIER(ReduceSumSquareOp)
+HAFNIA_REDUCE_VERIFIER(ReduceLogSumOp)
+HAFNIA_REDUCE_VERIFIER(ReduceLogSumExpOp)
+#undef HAFNIA_REDUCE_VERIFIER
+
+LogicalResult PadOp::verify() {
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  ArrayRef<int64_t> pads = getPads();
+  size_t rank = input.size();
+  if (pads.size() != 2 * rank)
+    return emitOpError("expects ")
+           << 2 * rank << " pads (all begins, then all ends), got "
+           << pads.size();
+  StringRef mode = getMode();
+  if (mode != "constant" && mode != "reflect" && mode != "edge")
+    return emitOpError("expects mode constant, reflect or edge, got '")
+           << mode << "'";
+  SmallVector<int64_t> expected;
+  for (size_t i = 0; i < rank; ++i) {
+    if (pads[i] < 0 || pads[i + rank] < 0)
+      return emitOpError("expects non-negative pads");
+    if (mode == "reflect" &&
+        (pads[i] >= input[i] || pads[i + rank] >= input[i]) &&
+        (pads[i] || pads[i + rank]))
+      return emitOpError("reflects ")
+             << std::max(pads[i], pads[i + rank]) << " elements of axis " << i
+             << ", which has only " << input[i];
+    if (mode == "edge" && input[i] == 0 && (pads[i] || pads[i + rank]))
+      return emitOpError("pads an empty axis with its edge");
+    expected.push_back(input[i] + pads[i] + pads[i + rank]);
+  }
+  return verifyResultShape(*this, expected, getOutput().getType().getShape());
+}
+
+LogicalResult SliceOp::verify() {
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  ArrayRef<int64_t> output = getOutput().getType().getShape();
+  if (getStarts().size() != input.size() || getSteps().size() != input.size() ||
+      output.size() != input.size())
+    return emitOpError("expects one start and step per axis (")
+           << input.size() << ") and a result of the same rank";
+  for (size_t d = 0; d < input.size(); ++d) {
+    int64_t start = getStarts()[d], step = getSteps()[d];
+    if (step == 0)
+      return emitOpError("expects non-zero steps");
+    if (output[d] == 0)
+      continue;
+    int64_t last = start + (output[d] - 1) * step;
+    if (start < 0 || start >= input[d] || last < 0 || last >= input[d])
+      return emitOpError("reads outside axis ")
+             << d << " of size " << input[d] << " (elements " << start << " to "
+             << last << ")";
+  }
+  return success();
+}
+
+LogicalResult GatherOp::verify() {
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  ArrayRef<int64_t> output = getOutput().getType().getShape();
+  int64_t axis = getAxis();
+  if (failed(verifyAxis(*this, axis, input.size())))
+    return failure();
+  int64_t indexRank = static_cast<int64_t>(output.size()) -
+                      static_cast<int64_t>(input.size()) + 1;
+  if (indexRank < 0)
+    return emitOpError("expects a result of rank ")
+           << input.size() - 1 << " or more";
+  int64_t count = 1;
+  for (int64_t i = 0; i < indexRank; ++i)
+    count *= output[axis + i];
+  SmallVector<int64_t> expected(input.take_front(axis));
+  expected.append(output.begin() + axis, output.begin() + axis + indexRank);
+  expected.append(input.begin() + axis + 1, input.end());
+  if (failed(verifyResultShape(*this, expected, output)))
+    return failure();
+  if (static_cast<int64_t>(getIndices().size()) != count)
+    return emitOpError("expects ")
+           << count << " indices for result dimensions " << axis << ".."
+           << axis + indexRank - 1 << ", got " << getIndices().size();
+  for (int64_t index : getIndices())
+    if (index < 0 || index >= input[axis])
+      return emitOpError("index ") << index << " is out of range for axis "
+                                   << axis << " of size " << input[axis];
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -37,6 +37,27 @@ DenseShape(const std::vector<int64_t> &lhs, const std::vector<int64_t> &rhs,
            bool transpose_lhs, bool transpose_rhs, bool has_bias,
            const std::vector<int64_t> &bias);
 
+// The result of a pad (non-negative pads, 2 per axis; reflect needs pads
+// smaller than the axis).
+absl::StatusOr<std::vector<int64_t>> PadShape(const std::vector<int64_t> &input,
+                                              const Instruction::Pad &pad);
+
+// The result of a reduction over sorted, distinct axes.
+absl::StatusOr<std::vector<int64_t>>
+ReduceShape(const std::vector<int64_t> &input,
+            const Instruction::Reduce &reduce);
+
+// Checks that a slice of `input` reads inside it and gives `output`.
+absl::Status CheckSlice(const std::vector<int64_t> &input,
+                        const std::vector<int64_t> &output,
+                        const Instruction::Slice &slice);
+
+// Checks that a gather from `input` has its indices in range and gives
+// `output`; `outer`, `count` and `inner` are the sizes the kernel loops over.
+absl::Status CheckGather(const std::vector<int64_t> &input,
+                         const std::vector<int64_t> &output,
+                         const Instruction::Gather &gather);
+
 // Window attributes with defaults filled in, one entry per spatial axis.
 struct WindowSpec {
   std::vector<int64_t> kernel, strides, pads_begin, pads_end, dilations;

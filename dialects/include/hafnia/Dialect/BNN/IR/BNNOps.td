@@ -206,6 +206,366 @@ def BNN_TanhOp : BNN_UnaryOp<"tanh"> {
   let arguments = (ins BNN_RealTensor:$input);
 }
 
+def BNN_SqrtOp : BNN_UnaryOp<"sqrt"> {
+  let summary = "Square root, sqrt(x) (ONNX Sqrt)";
+  let description = [{
+    `output = sqrt(x)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.sqrt %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_ReciprocalOp : BNN_UnaryOp<"reciprocal"> {
+  let summary = "Reciprocal, 1 / x (ONNX Reciprocal)";
+  let description = [{
+    `output = 1 / x` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.reciprocal %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_ExpOp : BNN_UnaryOp<"exp"> {
+  let summary = "Exponential, exp(x) (ONNX Exp)";
+  let description = [{
+    `output = exp(x)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.exp %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_LogOp : BNN_UnaryOp<"log"> {
+  let summary = "Natural logarithm, log(x) (ONNX Log)";
+  let description = [{
+    `output = log(x)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.log %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_NegOp : BNN_UnaryOp<"neg"> {
+  let summary = "Negation, -x (ONNX Neg)";
+  let description = [{
+    `output = -x` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.neg %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_AbsOp : BNN_UnaryOp<"abs"> {
+  let summary = "Absolute value, |x| (ONNX Abs)";
+  let description = [{
+    `output = |x|` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.abs %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_ErfOp : BNN_UnaryOp<"erf"> {
+  let summary = "Gauss error function, erf(x) (ONNX Erf)";
+  let description = [{
+    `output = erf(x)` elementwise, in f32. GELU exports as `x * (1 + erf(x / sqrt(2))) / 2`.
+
+    ```mlir
+    %y = bnn.erf %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_SoftplusOp : BNN_UnaryOp<"softplus"> {
+  let summary = "Softplus, log(exp(x) + 1) (ONNX Softplus)";
+  let description = [{
+    `output = log(exp(x) + 1)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.softplus %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_SoftsignOp : BNN_UnaryOp<"softsign"> {
+  let summary = "Softsign, x / (1 + |x|) (ONNX Softsign)";
+  let description = [{
+    `output = x / (1 + |x|)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.softsign %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_HardSwishOp : BNN_UnaryOp<"hard_swish"> {
+  let summary = "Hard swish, x * max(0, min(1, x / 6 + 1 / 2)), MobileNetV3's activation (ONNX HardSwish)";
+  let description = [{
+    `output = x * max(0, min(1, x / 6 + 1 / 2)), MobileNetV3's activation` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.hard_swish %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_FloorOp : BNN_UnaryOp<"floor"> {
+  let summary = "Floor, the largest integer not above x (ONNX Floor)";
+  let description = [{
+    `output = the largest integer not above x` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.floor %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_CeilOp : BNN_UnaryOp<"ceil"> {
+  let summary = "Ceiling, the smallest integer not below x (ONNX Ceil)";
+  let description = [{
+    `output = the smallest integer not below x` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.ceil %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_RoundOp : BNN_UnaryOp<"round"> {
+  let summary = "Round to nearest, halves to even, as ONNX and NumPy round (ONNX Round)";
+  let description = [{
+    `output = halves to even, as ONNX and NumPy round` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.round %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_SinOp : BNN_UnaryOp<"sin"> {
+  let summary = "Sine, sin(x) (ONNX Sin)";
+  let description = [{
+    `output = sin(x)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.sin %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_CosOp : BNN_UnaryOp<"cos"> {
+  let summary = "Cosine, cos(x) (ONNX Cos)";
+  let description = [{
+    `output = cos(x)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.cos %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_TanOp : BNN_UnaryOp<"tan"> {
+  let summary = "Tangent, tan(x) (ONNX Tan)";
+  let description = [{
+    `output = tan(x)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.tan %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_AsinOp : BNN_UnaryOp<"asin"> {
+  let summary = "Arcsine, asin(x) (ONNX Asin)";
+  let description = [{
+    `output = asin(x)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.asin %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_AcosOp : BNN_UnaryOp<"acos"> {
+  let summary = "Arccosine, acos(x) (ONNX Acos)";
+  let description = [{
+    `output = acos(x)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.acos %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_AtanOp : BNN_UnaryOp<"atan"> {
+  let summary = "Arctangent, atan(x) (ONNX Atan)";
+  let description = [{
+    `output = atan(x)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.atan %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_SinhOp : BNN_UnaryOp<"sinh"> {
+  let summary = "Hyperbolic sine, sinh(x) (ONNX Sinh)";
+  let description = [{
+    `output = sinh(x)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.sinh %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_CoshOp : BNN_UnaryOp<"cosh"> {
+  let summary = "Hyperbolic cosine, cosh(x) (ONNX Cosh)";
+  let description = [{
+    `output = cosh(x)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.cosh %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_AsinhOp : BNN_UnaryOp<"asinh"> {
+  let summary = "Inverse hyperbolic sine, asinh(x) (ONNX Asinh)";
+  let description = [{
+    `output = asinh(x)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.asinh %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_AcoshOp : BNN_UnaryOp<"acosh"> {
+  let summary = "Inverse hyperbolic cosine, acosh(x) (ONNX Acosh)";
+  let description = [{
+    `output = acosh(x)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.acosh %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_AtanhOp : BNN_UnaryOp<"atanh"> {
+  let summary = "Inverse hyperbolic tangent, atanh(x) (ONNX Atanh)";
+  let description = [{
+    `output = atanh(x)` elementwise, in f32.
+
+    ```mlir
+    %y = bnn.atanh %x : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
+def BNN_LeakyReluOp : BNN_UnaryOp<"leaky_relu"> {
+  let summary = "Leaky rectifier, x < 0 ? alpha * x : x (ONNX LeakyRelu)";
+  let description = [{
+    Elementwise, in f32.
+
+    ```mlir
+    %y = bnn.leaky_relu %x {alpha = 0.01 : f32} : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, F32Attr:$alpha);
+}
+
+def BNN_EluOp : BNN_UnaryOp<"elu"> {
+  let summary = "Exponential linear unit, x < 0 ? alpha * (exp(x) - 1) : x (ONNX Elu)";
+  let description = [{
+    Elementwise, in f32.
+
+    ```mlir
+    %y = bnn.elu %x {alpha = 1.0 : f32} : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, F32Attr:$alpha);
+}
+
+def BNN_SeluOp : BNN_UnaryOp<"selu"> {
+  let summary = "Scaled exponential linear unit, gamma * (x <= 0 ? alpha * (exp(x) - 1) : x) (ONNX Selu)";
+  let description = [{
+    Elementwise, in f32.
+
+    ```mlir
+    %y = bnn.selu %x {alpha = 1.67326 : f32, gamma = 1.0507 : f32} : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, F32Attr:$alpha, F32Attr:$gamma);
+}
+
+def BNN_CeluOp : BNN_UnaryOp<"celu"> {
+  let summary = "Continuously differentiable ELU, max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (ONNX Celu)";
+  let description = [{
+    Elementwise, in f32.
+
+    ```mlir
+    %y = bnn.celu %x {alpha = 1.0 : f32} : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, F32Attr:$alpha);
+}
+
+def BNN_ThresholdedReluOp : BNN_UnaryOp<"thresholded_relu"> {
+  let summary = "Thresholded rectifier, x > alpha ? x : 0 (ONNX ThresholdedRelu)";
+  let description = [{
+    Elementwise, in f32.
+
+    ```mlir
+    %y = bnn.thresholded_relu %x {alpha = 1.0 : f32} : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, F32Attr:$alpha);
+}
+
+def BNN_ShrinkOp : BNN_UnaryOp<"shrink"> {
+  let summary = "Shrinkage, x < -lambd ? x + bias : x > lambd ? x - bias : 0 (ONNX Shrink)";
+  let description = [{
+    Elementwise, in f32.
+
+    ```mlir
+    %y = bnn.shrink %x {lambd = 0.5 : f32, bias = 0.0 : f32} : tensor<1x16xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, F32Attr:$lambd, F32Attr:$bias);
+}
+
 //===----------------------------------------------------------------------===//
 // Pooling and softmax
 //===----------------------------------------------------------------------===//
@@ -282,6 +642,114 @@ def BNN_SoftmaxOp : BNN_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+def BNN_GlobalMaxPoolOp : BNN_Op<"global_max_pool", [Pure]> {
+  let summary = "Maximum over all spatial positions (ONNX GlobalMaxPool)";
+  let description = [{
+    The spatial dimensions of the result are 1.
+
+    ```mlir
+    %y = bnn.global_max_pool %x : tensor<1x64x7x7xf32> -> tensor<1x64x1x1xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def BNN_LogSoftmaxOp : BNN_Op<"log_softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "Logarithm of the softmax along one axis (ONNX LogSoftmax)";
+  let description = [{
+    `output = x - max - log(sum(exp(x - max)))` along `axis`.
+
+    ```mlir
+    %y = bnn.log_softmax %x {axis = 1 : i64} : tensor<1x10xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, I64Attr:$axis);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization over trailing axes, reductions, padding
+//===----------------------------------------------------------------------===//
+
+def BNN_LayerNormOp : BNN_Op<"layer_norm", [Pure]> {
+  let summary = "Layer normalization over the axes from `axis` on (ONNX LayerNormalization)";
+  let description = [{
+    With `mean` and `variance` over axes `axis..rank-1` of each slice:
+    `output = (input - mean) / sqrt(variance + epsilon) * scale + bias`;
+    `scale` and the optional `bias` broadcast to the normalized shape.
+
+    ```mlir
+    %y = bnn.layer_norm %x, %g, %b {axis = 2 : i64, epsilon = 9.99999974E-6 : f32}
+        : (tensor<1x49x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<1x49x64xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, BNN_RealTensor:$scale,
+                   Optional<BNN_RealTensor>:$bias, I64Attr:$axis,
+                   F32Attr:$epsilon);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+class BNN_ReduceOp<string mnemonic, string onnx, string what>
+    : BNN_Op<mnemonic, [Pure]> {
+  let summary = what # " over `axes` (ONNX " # onnx # ")";
+  let description = [{
+    `axes` are non-negative, sorted and distinct; with `keepdims` the reduced
+    dimensions stay as 1, otherwise they are removed. Elements are combined in
+    row-major order, in f32.
+
+    ```mlir
+    %y = bnn.}] # mnemonic # [{ %x {axes = array<i64: 2, 3>, keepdims = true}
+        : tensor<1x8x4x4xf32> -> tensor<1x8x1x1xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, DenseI64ArrayAttr:$axes,
+                   BoolAttr:$keepdims);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def BNN_ReduceMeanOp : BNN_ReduceOp<"reduce_mean", "ReduceMean", "Mean">;
+def BNN_ReduceSumOp : BNN_ReduceOp<"reduce_sum", "ReduceSum", "Sum">;
+def BNN_ReduceMaxOp : BNN_ReduceOp<"reduce_max", "ReduceMax", "Maximum">;
+def BNN_ReduceMinOp : BNN_ReduceOp<"reduce_min", "ReduceMin", "Minimum">;
+def BNN_ReduceProdOp : BNN_ReduceOp<"reduce_prod", "ReduceProd", "Product">;
+def BNN_ReduceL1Op : BNN_ReduceOp<"reduce_l1", "ReduceL1", "Sum of absolute values">;
+def BNN_ReduceL2Op : BNN_ReduceOp<"reduce_l2", "ReduceL2", "Euclidean norm">;
+def BNN_ReduceSumSquareOp : BNN_ReduceOp<"reduce_sum_square", "ReduceSumSquare", "Sum of squares">;
+def BNN_ReduceLogSumOp : BNN_ReduceOp<"reduce_log_sum", "ReduceLogSum", "Logarithm of the sum">;
+def BNN_ReduceLogSumExpOp : BNN_ReduceOp<"reduce_log_sum_exp", "ReduceLogSumExp", "Logarithm of the sum of exponentials">;
+
+def BNN_PadOp : BNN_Op<"pad", [Pure]> {
+  let summary = "Pad with a constant, a reflection or the edge (ONNX Pad)";
+  let description = [{
+    `pads` holds the begins of every axis, then the ends, non-negative (a
+    negative ONNX pad, a crop, is refused at import). `mode` is `constant`
+    (new elements are `value`), `reflect` (mirrored without the edge) or
+    `edge` (the edge repeated).
+
+    ```mlir
+    %y = bnn.pad %x {mode = "reflect", pads = array<i64: 0, 0, 1, 1, 0, 0, 1, 1>,
+                     value = 0.0 : f32}
+        : tensor<1x3x8x8xf32> -> tensor<1x3x10x10xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, DenseI64ArrayAttr:$pads,
+                   StrAttr:$mode, F32Attr:$value);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Elementwise binary arithmetic
 //===----------------------------------------------------------------------===//
@@ -326,6 +794,48 @@ def BNN_DivOp : BNN_BinaryOp<"div", "Elementwise quotient (ONNX Div)"> {
   let description = [{
     ```mlir
     %y = bnn.div %x, %s : (tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
+    ```
+  }];
+}
+
+
+def BNN_PowOp : BNN_BinaryOp<"pow", "Elementwise power (ONNX Pow)"> {
+  let description = [{
+    `output = pow(lhs, rhs)` in f32; the decomposed LayerNorm squares with a
+    constant exponent 2.
+
+    ```mlir
+    %y = bnn.pow %x, %two : (tensor<1x49x64xf32>, tensor<f32>) -> tensor<1x49x64xf32>
+    ```
+  }];
+}
+
+def BNN_MaxOp : BNN_BinaryOp<"max", "Elementwise maximum (ONNX Max, two operands at a time)"> {
+  let description = [{
+    A variadic ONNX `Max` imports as a chain. NaN propagates.
+
+    ```mlir
+    %y = bnn.max %a, %b : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+    ```
+  }];
+}
+
+def BNN_MinOp : BNN_BinaryOp<"min", "Elementwise minimum (ONNX Min, two operands at a time)"> {
+  let description = [{
+    A variadic ONNX `Min` imports as a chain. NaN propagates.
+
+    ```mlir
+    %y = bnn.min %a, %b : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+    ```
+  }];
+}
+
+def BNN_PReluOp : BNN_BinaryOp<"prelu", "Parametric rectifier, lhs < 0 ? rhs * lhs : lhs (ONNX PRelu)"> {
+  let description = [{
+    The slope `rhs` broadcasts to `lhs`.
+
+    ```mlir
+    %y = bnn.prelu %x, %slope : (tensor<1x8x4x4xf32>, tensor<8x1x1xf32>) -> tensor<1x8x4x4xf32>
     ```
   }];
 }
@@ -422,6 +932,45 @@ def BNN_ConcatOp : BNN_Op<"concat", [Pure]> {
   let arguments = (ins Variadic<BNN_RealTensor>:$inputs, I64Attr:$axis);
   let results = (outs BNN_RealTensor:$output);
   let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, results)";
+  let hasVerifier = 1;
+}
+
+def BNN_SliceOp : BNN_Op<"slice", [Pure]> {
+  let summary = "Strided slice with constant parameters (ONNX Slice, Split)";
+  let description = [{
+    One `starts` and one non-zero `steps` entry per axis: result element `i`
+    of axis `d` is input element `starts[d] + i * steps[d]`; the result type
+    gives the counts. ONNX's negative, clamped and omitted parameters are
+    resolved at import; a `Split` imports as one slice per output.
+
+    ```mlir
+    %y = bnn.slice %x {starts = array<i64: 0, 2>, steps = array<i64: 1, -1>}
+        : tensor<2x5xf32> -> tensor<2x3xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, DenseI64ArrayAttr:$starts,
+                   DenseI64ArrayAttr:$steps);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def BNN_GatherOp : BNN_Op<"gather", [Pure]> {
+  let summary = "Select along an axis with constant indices (ONNX Gather)";
+  let description = [{
+    The result is `input.shape[:axis] + indices.shape + input.shape[axis+1:]`;
+    `indices` holds the row-major, non-negative indices, whose shape is the
+    result's dimensions `axis .. axis + rank(result) - rank(input)`.
+
+    ```mlir
+    %y = bnn.gather %x {axis = 1 : i64, indices = array<i64: 2, 0>}
+        : tensor<1x3x4xf32> -> tensor<1x2x4xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, I64Attr:$axis,
+                   DenseI64ArrayAttr:$indices);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
   let hasVerifier = 1;
 }
 
