@@ -251,9 +251,14 @@ private:
     case Instruction::kElementwise:
       return Elementwise(i);
     case Instruction::kReshape: {
-      NewReal(i) = Real(i.inputs(0));
+      if (program_.buffers(i.output()).type() == BIT)
+        NewBits(i) = Bits(i.inputs(0));
+      else
+        NewReal(i) = Real(i.inputs(0));
       return;
     }
+    case Instruction::kBitMaxPool:
+      return BitMaxPool(i);
     case Instruction::kTranspose:
       return Transpose(i);
     case Instruction::kConcat:
@@ -610,6 +615,31 @@ private:
             acc /=
                 static_cast<float>(pool.count_include_pad() ? padded : valid);
           y[(nc * out_h + oh) * out_w + ow] = acc;
+        }
+    stats_.set_digital_ops(stats_.digital_ops() + y.size() * win.kh * win.kw);
+  }
+
+  // An OR over each window of bits: +1 wins, the padding never does.
+  void BitMaxPool(const Instruction &i) {
+    const Instruction::BitMaxPool &pool = i.bit_max_pool();
+    const auto &x = Bits(i.inputs(0));
+    auto [n_size, channels, height, width] = To4D(In(i, 0));
+    auto [unused_n, unused_c, out_h, out_w] = To4D(Out(i));
+    Window2D win = To2D(ResolveWindow(pool.window(), In(i, 0).size() - 2));
+    auto &y = NewBits(i);
+    for (int64_t nc = 0; nc < n_size * channels; ++nc)
+      for (int64_t oh = 0; oh < out_h; ++oh)
+        for (int64_t ow = 0; ow < out_w; ++ow) {
+          uint8_t any = 0;
+          for (int64_t kh = 0; kh < win.kh; ++kh) {
+            int64_t ih = oh * win.sh - win.ph + kh * win.dh;
+            for (int64_t kw = 0; kw < win.kw; ++kw) {
+              int64_t iw = ow * win.sw - win.pw + kw * win.dw;
+              if (ih >= 0 && ih < height && iw >= 0 && iw < width)
+                any |= x[(nc * height + ih) * width + iw];
+            }
+          }
+          y[(nc * out_h + oh) * out_w + ow] = any;
         }
     stats_.set_digital_ops(stats_.digital_ops() + y.size() * win.kh * win.kw);
   }

@@ -57,6 +57,8 @@ public:
       return CheckElementwise();
     case Instruction::kReshape:
       return CheckReshape();
+    case Instruction::kBitMaxPool:
+      return CheckBitMaxPool();
     case Instruction::kTranspose:
       return CheckTranspose();
     case Instruction::kConcat:
@@ -250,8 +252,27 @@ private:
     return ExpectOut(*expected);
   }
 
+  absl::Status CheckBitMaxPool() {
+    if (auto s = Operands(1, 1, BIT, BIT); !s.ok())
+      return s;
+    const Instruction::BitMaxPool &pool = instruction_.bit_max_pool();
+    Shape input = InShape(0);
+    if (input.size() != 3 && input.size() != 4)
+      return Error("expects a 1-D or 2-D pooling input");
+    auto spatial = WindowedShape(input, pool.window(), pool.ceil_mode());
+    if (auto s = Expect(spatial); !s.ok())
+      return s;
+    Shape expected = {input[0], input[1]};
+    expected.insert(expected.end(), spatial->begin(), spatial->end());
+    return ExpectOut(expected);
+  }
+
   absl::Status CheckReshape() {
-    if (auto s = Operands(1, 1, F32, F32); !s.ok())
+    // Reals stay reals and bits bits.
+    ElementType type = instruction_.inputs_size() ? In(0).type() : F32;
+    if (auto s =
+            Operands(1, 1, type == BIT ? BIT : F32, type == BIT ? BIT : F32);
+        !s.ok())
       return s;
     if (NumElements(InShape(0)) != NumElements(OutShape()))
       return Error("reshapes to a different number of elements");

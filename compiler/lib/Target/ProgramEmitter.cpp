@@ -460,7 +460,15 @@ private:
           return success();
         })
         .Case([&](bnn::MaxPoolOp pool) {
-          Pool *attrs = instruction(pool, pool->getOperands())->mutable_pool();
+          Instruction *i = instruction(pool, pool->getOperands());
+          if (pool.getInput().getType().getElementType().isInteger(1)) {
+            auto *attrs = i->mutable_bit_max_pool();
+            setWindow(attrs->mutable_window(), pool.getKernelShape(),
+                      pool.getStrides(), pool.getPads(), pool.getDilations());
+            attrs->set_ceil_mode(pool.getCeilMode());
+            return success();
+          }
+          Pool *attrs = i->mutable_pool();
           attrs->set_kind(Pool::MAX);
           setWindow(attrs->mutable_window(), pool.getKernelShape(),
                     pool.getStrides(), pool.getPads(), pool.getDilations());

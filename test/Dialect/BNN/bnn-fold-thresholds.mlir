@@ -84,20 +84,61 @@ func.func @shared(%p: tensor<1x1xi32>) -> (tensor<1x1xi1>, tensor<1x1xf32>) {
 
 // -----
 
-// What is not a per-channel monotone step (here a pooling window, and a
-// division of a constant by the value) keeps the sign on the digital core.
+// What is not a per-channel monotone step (here a division of a constant by
+// the value) keeps the sign on the digital core.
 // CHECK-LABEL: func @not_folded
-func.func @not_folded(%p: tensor<1x1x4xi32>) -> (tensor<1x1x2xi1>, tensor<1x1x4xi1>) {
+func.func @not_folded(%p: tensor<1x1x4xi32>) -> tensor<1x1x4xi1> {
   // CHECK-NOT: bnn.threshold
   // CHECK: bnn.binarize
-  // CHECK: bnn.binarize
   %y = bnn.popcount_affine %p {bias = array<f32: 0.0>, fan_in = 4 : i64, scale = array<f32: 1.0>} : tensor<1x1x4xi32> -> tensor<1x1x4xf32>
-  %m = bnn.max_pool %y {ceil_mode = false, dilations = array<i64: 1>, kernel_shape = array<i64: 2>, pads = array<i64: 0, 0>, strides = array<i64: 2>} : tensor<1x1x4xf32> -> tensor<1x1x2xf32>
-  %s = bnn.binarize %m : tensor<1x1x2xf32> -> tensor<1x1x2xi1>
   %c = bnn.constant dense<1.0> : tensor<1xf32>
   %d = bnn.div %c, %y : (tensor<1xf32>, tensor<1x1x4xf32>) -> tensor<1x1x4xf32>
   %t = bnn.binarize %d : tensor<1x1x4xf32> -> tensor<1x1x4xi1>
-  return %s, %t : tensor<1x1x2xi1>, tensor<1x1x4xi1>
+  return %t : tensor<1x1x4xi1>
+}
+
+// -----
+
+// sign(max_pool(x)) = max_pool(sign(x)): the sign moves before the pooling
+// (through a Sign and a Flatten too), folds into a threshold, and the pool
+// and flatten work on bits.
+// CHECK-LABEL: func @max_pool
+func.func @max_pool(%p: tensor<1x1x4xi32>) -> tensor<1x2xi1> {
+  // CHECK: %[[T:.*]] = bnn.threshold %arg0 {fan_in = 4 : i64, inverted = array<i1: false>, thresholds = array<i32: 3>} : tensor<1x1x4xi32> -> tensor<1x1x4xi1>
+  // CHECK: %[[M:.*]] = bnn.max_pool %[[T]] {{.*}} : tensor<1x1x4xi1> -> tensor<1x1x2xi1>
+  // CHECK: %[[F:.*]] = bnn.flatten %[[M]] {axis = 1 : i64} : tensor<1x1x2xi1> -> tensor<1x2xi1>
+  // CHECK: return %[[F]]
+  %y = bnn.popcount_affine %p {bias = array<f32: -1.0>, fan_in = 4 : i64, scale = array<f32: 1.0>} : tensor<1x1x4xi32> -> tensor<1x1x4xf32>
+  %m = bnn.max_pool %y {ceil_mode = false, dilations = array<i64: 1>, kernel_shape = array<i64: 2>, pads = array<i64: 0, 0>, strides = array<i64: 2>} : tensor<1x1x4xf32> -> tensor<1x1x2xf32>
+  %g = bnn.sign %m : tensor<1x1x2xf32>
+  %f = bnn.flatten %g {axis = 1 : i64} : tensor<1x1x2xf32> -> tensor<1x2xf32>
+  %s = bnn.binarize %f : tensor<1x2xf32> -> tensor<1x2xi1>
+  return %s : tensor<1x2xi1>
+}
+
+// -----
+
+// PyTorch's order, conv -> max pool -> batch norm -> sign: a batch norm that
+// increases in every channel commutes with max, so it folds too; one with a
+// negative scale turns max into min, and the chain stays digital.
+// CHECK-LABEL: func @norm_after_pool
+func.func @norm_after_pool(%p: tensor<1x2x4xi32>) -> (tensor<1x2x2xi1>, tensor<1x2x2xi1>) {
+  // CHECK: %[[T:.*]] = bnn.threshold %arg0 {fan_in = 4 : i64, inverted = array<i1: false, false>, thresholds = array<i32: 3, 2>}
+  // CHECK: bnn.max_pool %[[T]] {{.*}} : tensor<1x2x4xi1> -> tensor<1x2x2xi1>
+  // CHECK: bnn.batch_norm
+  // CHECK: bnn.binarize
+  %y = bnn.popcount_affine %p {bias = array<f32: 0.0, 0.0>, fan_in = 4 : i64, scale = array<f32: 1.0, 1.0>} : tensor<1x2x4xi32> -> tensor<1x2x4xf32>
+  %m = bnn.max_pool %y {ceil_mode = false, dilations = array<i64: 1>, kernel_shape = array<i64: 2>, pads = array<i64: 0, 0>, strides = array<i64: 2>} : tensor<1x2x4xf32> -> tensor<1x2x2xf32>
+  %gamma = bnn.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %beta = bnn.constant dense<0.0> : tensor<2xf32>
+  %mean = bnn.constant dense<[1.5, 0.0]> : tensor<2xf32>
+  %var = bnn.constant dense<1.0> : tensor<2xf32>
+  %n = bnn.batch_norm %m, %gamma, %beta, %mean, %var {epsilon = 0.0 : f32} : tensor<1x2x2xf32>, tensor<2xf32>
+  %s = bnn.binarize %n : tensor<1x2x2xf32> -> tensor<1x2x2xi1>
+  %negative = bnn.constant dense<[-1.0, 1.0]> : tensor<2xf32>
+  %o = bnn.batch_norm %m, %negative, %beta, %mean, %var {epsilon = 0.0 : f32} : tensor<1x2x2xf32>, tensor<2xf32>
+  %t = bnn.binarize %o : tensor<1x2x2xf32> -> tensor<1x2x2xi1>
+  return %s, %t : tensor<1x2x2xi1>, tensor<1x2x2xi1>
 }
 
 // -----

@@ -113,14 +113,21 @@ FailureOr<SmallVector<float>> readChannelBias(Value bias, int64_t outputs) {
 /// ReLU that feeds the layer directly is looked through too: its output is
 /// positive exactly where its input is, so sign(input) keeps what the ReLU
 /// passes on (binarized networks replace it by a sign; a warning says so).
-/// `sign` is set to the last Sign looked through, `relu` to the ReLU.
-Value signSource(Value input, SignOp *sign = nullptr, ReluOp *relu = nullptr) {
+/// `sign` is set to the last Sign looked through, `relu` to the ReLU. With
+/// `throughMoves`, reshapes and max pools are looked through too: signs
+/// commute with them (bnn-fold-thresholds moves the sign there).
+Value signSource(Value input, SignOp *sign = nullptr, ReluOp *relu = nullptr,
+                 bool throughMoves = false) {
   if (auto op = input.getDefiningOp<ReluOp>()) {
     if (relu)
       *relu = op;
     return op.getInput();
   }
   while (Operation *producer = input.getDefiningOp()) {
+    if (throughMoves && isa<FlattenOp, ReshapeOp, MaxPoolOp>(producer)) {
+      input = producer->getOperand(0);
+      continue;
+    }
     if (auto clip = dyn_cast<ClipOp>(producer)) {
       bool keepsSign = (!clip.getMin() || *clip.getMin() < APFloat(0.0f)) &&
                        (!clip.getMax() || *clip.getMax() >= APFloat(0.0f));
@@ -234,8 +241,9 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
     ValueSigns signs(getOperation());
     for (Operation *layer : layers) {
       InputSigns &input = inputSigns[layer];
-      input.range = signs.lookup(
-          signSource(layer->getOperand(0), &input.sign, &input.relu));
+      input.range =
+          signs.lookup(signSource(layer->getOperand(0), &input.sign,
+                                  &input.relu, /*throughMoves=*/true));
     }
     for (Operation *layer : layers) {
       LogicalResult binarized = isa<DenseOp>(layer)
@@ -516,6 +524,7 @@ hafnia::bnn::getLayersToBinarize(func::FuncOp function, BinarizeMode mode,
 
 bool hafnia::bnn::needsCalibration(Operation *layer, const ValueSigns &signs) {
   SignOp sign;
-  Value source = signSource(layer->getOperand(0), &sign);
+  Value source = signSource(layer->getOperand(0), &sign, /*relu=*/nullptr,
+                            /*throughMoves=*/true);
   return !sign || !signs.lookup(source).canBeNegative();
 }

@@ -5,6 +5,7 @@
 #include "hafnia/Dialect/BNN/Transforms/ThresholdFolding.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
 
@@ -116,13 +117,118 @@ Value chainInput(Operation *op, ShapedType result) {
              : op->getOperand(1);
 }
 
+/// Whether a batch norm increases in every channel: scale > 0 (and a
+/// variance that keeps the square root real), so that it commutes with max.
+bool isIncreasing(BatchNormOp norm) {
+  auto read = [](Value value) -> std::optional<SmallVector<float>> {
+    auto constant = value.getDefiningOp<ConstantOp>();
+    if (!constant)
+      return std::nullopt;
+    return SmallVector<float>(constant.getValue().getValues<float>());
+  };
+  auto scale = read(norm.getScale()), variance = read(norm.getVariance());
+  if (!scale || !variance)
+    return false;
+  float epsilon = norm.getEpsilon().convertToFloat();
+  return llvm::all_of(*scale, [](float s) { return s > 0; }) &&
+         llvm::all_of(*variance, [&](float v) { return v + epsilon > 0; });
+}
+
+/// Moves a sign one step towards the binary layer whose output it takes, so
+/// that the whole chain can fold into a threshold and the values between
+/// layers stay bits: through a Sign or Tanh (same sign), a reshape (signs are
+/// elementwise) or a max pool (sign(max(x)) = max(sign(x)), an OR of bits),
+/// and through a batch norm increasing in every channel over a max pool
+/// (bn(max(x)) = max(bn(x)), PyTorch's conv -> pool -> norm order). Returns
+/// the sign that now reads a value nearer the popcount, or null.
+BinarizeOp sink(BinarizeOp sign) {
+  Operation *producer = sign.getInput().getDefiningOp();
+  if (!producer)
+    return nullptr;
+  // Per-channel thresholds survive a max pool, not a reshape or a Sign.
+  bool elementwise = !sign.getThresholds();
+  OpBuilder builder(sign);
+  Location loc = sign.getLoc();
+  auto bitsOf = [&](Value value) {
+    auto type = cast<ShapedType>(value.getType());
+    return builder.create<BinarizeOp>(loc, type.clone(builder.getI1Type()),
+                                      value, sign.getThresholdsAttr());
+  };
+  auto bitType = [&](Value value) {
+    return cast<ShapedType>(value.getType()).clone(builder.getI1Type());
+  };
+  if (isa<SignOp, TanhOp>(producer) && elementwise) {
+    BinarizeOp bits = bitsOf(producer->getOperand(0));
+    sign.replaceAllUsesWith(bits.getOutput());
+    sign.erase();
+    return bits;
+  }
+  if (isa<FlattenOp, ReshapeOp>(producer) && elementwise) {
+    BinarizeOp bits = bitsOf(producer->getOperand(0));
+    Operation *moved = builder.clone(*producer);
+    moved->setOperand(0, bits);
+    moved->getResult(0).setType(bitType(producer->getResult(0)));
+    sign.replaceAllUsesWith(moved->getResult(0));
+    sign.erase();
+    return bits;
+  }
+  if (auto norm = dyn_cast<BatchNormOp>(producer)) {
+    auto pool = norm.getInput().getDefiningOp<MaxPoolOp>();
+    if (!pool || !isIncreasing(norm))
+      return nullptr;
+    auto normalized = builder.create<BatchNormOp>(
+        norm.getLoc(), pool.getInput().getType(), pool.getInput(),
+        norm.getScale(), norm.getBias(), norm.getMean(), norm.getVariance(),
+        norm.getEpsilonAttr());
+    IRMapping mapping;
+    mapping.map(pool.getInput(), normalized.getResult());
+    Operation *moved = builder.clone(*pool, mapping);
+    sign.setOperand(moved->getResult(0));
+    return sign;
+  }
+  if (auto pool = dyn_cast<MaxPoolOp>(producer)) {
+    BinarizeOp bits = bitsOf(pool.getInput());
+    Operation *moved = builder.clone(*pool);
+    moved->setOperand(0, bits);
+    moved->getResult(0).setType(bitType(pool.getOutput()));
+    sign.replaceAllUsesWith(moved->getResult(0));
+    sign.erase();
+    return bits;
+  }
+  return nullptr;
+}
+
+/// Whether the value a sign reads comes from a binary layer's popcount
+/// through steps the sign can move across or fold: only then is moving it
+/// worth anything (bits between binary layers).
+bool comesFromPopcount(Value value) {
+  auto type = cast<ShapedType>(value.getType());
+  while (Operation *producer = value.getDefiningOp()) {
+    if (isa<PopcountAffineOp>(producer))
+      return true;
+    if (isa<SignOp, TanhOp, FlattenOp, ReshapeOp, MaxPoolOp>(producer)) {
+      value = producer->getOperand(0);
+      type = cast<ShapedType>(value.getType());
+      continue;
+    }
+    if (type.getRank() < 2 || failed(readSteps(producer, type)))
+      return false;
+    value = chainInput(producer, type);
+  }
+  return false;
+}
+
 struct FoldThresholdsPass
     : hafnia::bnn::impl::FoldThresholdsPassBase<FoldThresholdsPass> {
   void runOnOperation() override {
     SmallVector<BinarizeOp> signs;
     getOperation().walk([&](BinarizeOp op) { signs.push_back(op); });
-    for (BinarizeOp sign : signs)
+    for (BinarizeOp sign : signs) {
+      if (comesFromPopcount(sign.getInput()))
+        while (BinarizeOp moved = sink(sign))
+          sign = moved;
       fold(sign);
+    }
     // What fed only the folded signs is dead now.
     Block &body = getOperation().getBody().front();
     for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))

@@ -49,4 +49,8 @@ def BNN_BitTensor : StaticShapeTensorOf<[I1]>;
 // Popcounts of XNOR products: the number of agreeing input/weight pairs.
 def BNN_PopcountTensor : StaticShapeTensorOf<[I32]>;
 
+// Ops that move values without computing keep real values real and bits
+// bits (a flatten between a binary layer and the next, a max pool of signs).
+def BNN_RealOrBitTensor : StaticShapeTensorOf<[F32, I1]>;
+
 #endif // HAFNIA_DIALECT_BNN_IR_BNNDIALECT_TD

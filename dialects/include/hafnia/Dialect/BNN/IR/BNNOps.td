@@ -570,12 +570,15 @@ def BNN_ShrinkOp : BNN_UnaryOp<"shrink"> {
 // Pooling and softmax
 //===----------------------------------------------------------------------===//
 
-def BNN_MaxPoolOp : BNN_Op<"max_pool", [Pure]> {
+def BNN_MaxPoolOp : BNN_Op<"max_pool", [Pure,
+    AllElementTypesMatch<["input", "output"]>]> {
   let summary = "1-D or 2-D max pooling (ONNX MaxPool)";
   let description = [{
     Windows of `kernel_shape` elements, spaced by `dilations`, every `strides`
     positions; padded positions never win. With `ceil_mode` the last partial
-    window is kept.
+    window is kept. On bits it is an OR (+1 wins): `sign(max_pool(x)) =
+    max_pool(sign(x))`, so binarization moves the sign before the pooling
+    and keeps a binary layer's output binary.
 
     ```mlir
     %y = bnn.max_pool %x {ceil_mode = false, dilations = array<i64: 1>,
@@ -584,10 +587,10 @@ def BNN_MaxPoolOp : BNN_Op<"max_pool", [Pure]> {
         : tensor<1x32x738xf32> -> tensor<1x32x369xf32>
     ```
   }];
-  let arguments = (ins BNN_RealTensor:$input, DenseI64ArrayAttr:$kernel_shape,
+  let arguments = (ins BNN_RealOrBitTensor:$input, DenseI64ArrayAttr:$kernel_shape,
                    DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
                    DenseI64ArrayAttr:$dilations, BoolAttr:$ceil_mode);
-  let results = (outs BNN_RealTensor:$output);
+  let results = (outs BNN_RealOrBitTensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
   let hasVerifier = 1;
 }
@@ -844,7 +847,8 @@ def BNN_PReluOp : BNN_BinaryOp<"prelu", "Parametric rectifier, lhs < 0 ? rhs * l
 // Shape manipulation
 //===----------------------------------------------------------------------===//
 
-def BNN_ReshapeOp : BNN_Op<"reshape", [Pure]> {
+def BNN_ReshapeOp : BNN_Op<"reshape", [Pure,
+    AllElementTypesMatch<["input", "output"]>]> {
   let summary = "Same elements, new shape (ONNX Reshape)";
   let description = [{
     The new shape is the result type; ONNX's `0` and `-1` entries are resolved
@@ -854,13 +858,14 @@ def BNN_ReshapeOp : BNN_Op<"reshape", [Pure]> {
     %y = bnn.reshape %x : tensor<1x32x161xf32> -> tensor<1x5152xf32>
     ```
   }];
-  let arguments = (ins BNN_RealTensor:$input);
-  let results = (outs BNN_RealTensor:$output);
+  let arguments = (ins BNN_RealOrBitTensor:$input);
+  let results = (outs BNN_RealOrBitTensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
   let hasVerifier = 1;
 }
 
-def BNN_FlattenOp : BNN_Op<"flatten", [Pure]> {
+def BNN_FlattenOp : BNN_Op<"flatten", [Pure,
+    AllElementTypesMatch<["input", "output"]>]> {
   let summary = "Collapse to 2-D around an axis (ONNX Flatten)";
   let description = [{
     The result is `prod(shape[:axis]) x prod(shape[axis:])`. Flatten marks the
@@ -870,8 +875,8 @@ def BNN_FlattenOp : BNN_Op<"flatten", [Pure]> {
     %y = bnn.flatten %x {axis = 1 : i64} : tensor<1x40x63x1xf32> -> tensor<1x2520xf32>
     ```
   }];
-  let arguments = (ins BNN_RealTensor:$input, I64Attr:$axis);
-  let results = (outs BNN_RealTensor:$output);
+  let arguments = (ins BNN_RealOrBitTensor:$input, I64Attr:$axis);
+  let results = (outs BNN_RealOrBitTensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
   let hasVerifier = 1;
 }
