@@ -993,6 +993,7 @@ private:
     int64_t out_h = (height + pad_h - win.dh * (win.kh - 1) - 1) / win.sh + 1;
     int64_t out_w = (width + pad_w - win.dw * (win.kw - 1) - 1) / win.sw + 1;
     int64_t fan_in = attrs.channels() * win.kh * win.kw;
+    uint8_t padding = attrs.pads_read_minus_one() ? 0 : 1;
     auto &y = NewBits(i);
     int64_t row = 0;
     for (int64_t n = 0; n < n_size; ++n)
@@ -1004,7 +1005,8 @@ private:
               for (int64_t kw = 0; kw < win.kw; ++kw) {
                 int64_t ih = oh * win.sh - win.ph + kh * win.dh;
                 int64_t iw = ow * win.sw - win.pw + kw * win.dw;
-                // The padding reads +1; the border tables correct for it.
+                // The padding reads +1 (the border tables correct for it
+                // after a zero padding), or -1 when asked.
                 bool inside = ih >= 0 && ih < height && iw >= 0 && iw < width;
                 *out++ = inside
                              ? x[((n * channels + attrs.channel_offset() + c) *
@@ -1012,7 +1014,7 @@ private:
                                   ih) *
                                      width +
                                  iw]
-                             : 1;
+                             : padding;
               }
         }
   }

@@ -553,6 +553,7 @@ private:
                     im2col.getDilations());
           attrs->set_channel_offset(im2col.getChannelOffset());
           attrs->set_channels(im2col.getChannels());
+          attrs->set_pads_read_minus_one(im2col.getPadsReadMinusOne());
           return success();
         })
         .Case([&](rram::XnorReadOp read) {

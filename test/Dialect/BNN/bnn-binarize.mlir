@@ -148,3 +148,26 @@ func.func @convolutions(%x: tensor<1x2x8xf32>) -> tensor<1x2x4xf32> {
   %3 = bnn.conv %2, %w {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 1, 1>, strides = array<i64: 1>} : (tensor<1x2x4xf32>, tensor<2x2x3xf32>) -> tensor<1x2x4xf32> loc("padded")
   return %3 : tensor<1x2x4xf32>
 }
+
+// -----
+
+// A +1 or -1 constant Pad in front of an unpadded binary convolution (Larq's
+// pad_values) is what the arrays read themselves: the convolution takes the
+// Pad's spatial pads, without border corrections; -1 padding reads -1.
+// ALL-LABEL: func @sign_pads
+func.func @sign_pads(%x: tensor<1x1x4xf32>) -> (tensor<1x1x4xf32>, tensor<1x1x4xf32>) {
+  %w = bnn.constant dense<[[[1.0, -1.0, 1.0]]]> : tensor<1x1x3xf32>
+  %h = bnn.conv %x, %w {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 1, 1>, strides = array<i64: 1>} : (tensor<1x1x4xf32>, tensor<1x1x3xf32>) -> tensor<1x1x4xf32>
+  %s = bnn.sign %h : tensor<1x1x4xf32>
+  // ALL: %[[BITS:.*]] = bnn.binarize %{{.*}} : tensor<1x1x4xf32> -> tensor<1x1x4xi1>
+  // ALL: bnn.xnor_conv %[[BITS]], %{{.*}} {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 2, 0>, strides = array<i64: 1>}
+  // ALL-NOT: border_positions
+  // ALL: %[[BITS2:.*]] = bnn.binarize %{{.*}} : tensor<1x1x4xf32> -> tensor<1x1x4xi1>
+  // ALL: bnn.xnor_conv %[[BITS2]], %{{.*}} {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 0, 2>, pads_read_minus_one, strides = array<i64: 1>}
+  // ALL-NOT: border_positions
+  %p = bnn.pad %s {mode = "constant", pads = array<i64: 0, 0, 2, 0, 0, 0>, value = 1.0 : f32} : tensor<1x1x4xf32> -> tensor<1x1x6xf32>
+  %y = bnn.conv %p, %w {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 0, 0>, strides = array<i64: 1>} : (tensor<1x1x6xf32>, tensor<1x1x3xf32>) -> tensor<1x1x4xf32>
+  %q = bnn.pad %s {mode = "constant", pads = array<i64: 0, 0, 0, 0, 0, 2>, value = -1.0 : f32} : tensor<1x1x4xf32> -> tensor<1x1x6xf32>
+  %z = bnn.conv %q, %w {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 0, 0>, strides = array<i64: 1>} : (tensor<1x1x6xf32>, tensor<1x1x3xf32>) -> tensor<1x1x4xf32>
+  return %y, %z : tensor<1x1x4xf32>, tensor<1x1x4xf32>
+}

@@ -74,7 +74,7 @@ struct ConvertBNNToRRAMPass
             loc, fieldsType, input,
             conv.getWeight().getType().getShape().drop_front(2),
             conv.getStrides(), conv.getDilations(), g * groupChannels,
-            groupChannels, conv.getPadsAttr());
+            groupChannels, conv.getPadsAttr(), conv.getPadsReadMinusOne());
         ArrayRef<bool> groupBits = ArrayRef<bool>(bits).slice(
             g * groupOutputs * fanIn, groupOutputs * fanIn);
         tileDense(builder, loc, name, fields, groupBits, groupOutputs, fanIn,

@@ -152,6 +152,13 @@ void SignAnalysis::visitOperation(Operation *op,
             // An average keeps the signs of what it averages.
             return sumSigns(in[0]);
           })
+          .Case([&](PadOp pad) {
+            // New elements: the constant, or copies of the input's.
+            return pad.getMode() == "constant"
+                       ? Signs(in[0] |
+                               bitOf(signOf(pad.getValue().convertToFloat())))
+                       : in[0];
+          })
           .Case([&](ConcatOp) {
             Signs set = 0;
             for (Signs operand : in)

@@ -114,8 +114,9 @@ FailureOr<SmallVector<float>> readChannelBias(Value bias, int64_t outputs) {
 /// positive exactly where its input is, so sign(input) keeps what the ReLU
 /// passes on (binarized networks replace it by a sign; a warning says so).
 /// `sign` is set to the last Sign looked through, `relu` to the ReLU. With
-/// `throughMoves`, reshapes and max pools are looked through too: signs
-/// commute with them (bnn-fold-thresholds moves the sign there).
+/// `throughMoves`, reshapes, max pools and +1/-1 pads are looked through too:
+/// signs commute with them (bnn-fold-thresholds moves the sign there, and a
+/// binary convolution takes a +1/-1 pad in front of it).
 Value signSource(Value input, SignOp *sign = nullptr, ReluOp *relu = nullptr,
                  bool throughMoves = false) {
   if (auto op = input.getDefiningOp<ReluOp>()) {
@@ -126,6 +127,13 @@ Value signSource(Value input, SignOp *sign = nullptr, ReluOp *relu = nullptr,
   while (Operation *producer = input.getDefiningOp()) {
     if (throughMoves && isa<FlattenOp, ReshapeOp, MaxPoolOp>(producer)) {
       input = producer->getOperand(0);
+      continue;
+    }
+    // A +1/-1 constant padding keeps a sign a sign.
+    if (auto pad = dyn_cast<PadOp>(producer);
+        throughMoves && pad && pad.getMode() == "constant" &&
+        std::fabs(pad.getValue().convertToFloat()) == 1.0f) {
+      input = pad.getInput();
       continue;
     }
     if (auto clip = dyn_cast<ClipOp>(producer)) {
@@ -436,6 +444,21 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
     return success();
   }
 
+  /// A constant +1 or -1 Pad of the spatial axes of an unpadded
+  /// convolution's input (Larq's `pad_values`): the arrays read it as such.
+  static PadOp getSignPad(ConvOp conv) {
+    auto pad = conv.getInput().getDefiningOp<PadOp>();
+    if (!pad || pad.getMode() != "constant" ||
+        std::fabs(pad.getValue().convertToFloat()) != 1.0f ||
+        llvm::any_of(conv.getPads(), [](int64_t p) { return p != 0; }))
+      return nullptr;
+    ArrayRef<int64_t> pads = pad.getPads();
+    int64_t rank = pads.size() / 2;
+    if (pads[0] || pads[1] || pads[rank] || pads[rank + 1])
+      return nullptr;
+    return pad;
+  }
+
   LogicalResult binarizeConv(ConvOp conv) {
     auto weightType = conv.getWeight().getType();
     int64_t outputs = weightType.getDimSize(0);
@@ -473,16 +496,28 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
 
     OpBuilder builder(conv);
     Location loc = conv.getLoc();
-    Value bits = binarizeInput(builder, conv.getInput(), conv, calibration);
+    PadOp signPad = calibration ? nullptr : getSignPad(conv);
+    Value bits =
+        binarizeInput(builder, signPad ? signPad.getInput() : conv.getInput(),
+                      conv, calibration);
     Value weightBits =
         weightConstant(builder, loc, weightType.getShape(), weights->bits);
     auto outputType = conv.getOutput().getType();
     bool padded =
         llvm::any_of(conv.getPads(), [](int64_t pad) { return pad != 0; });
+    DenseI64ArrayAttr pads = padded ? conv.getPadsAttr() : DenseI64ArrayAttr();
+    if (signPad) {
+      // The Pad's spatial begins and ends, in the convolution's order.
+      ArrayRef<int64_t> all = signPad.getPads();
+      int64_t rank = all.size() / 2;
+      SmallVector<int64_t> spatial(all.begin() + 2, all.begin() + rank);
+      spatial.append(all.begin() + rank + 2, all.end());
+      pads = builder.getDenseI64ArrayAttr(spatial);
+    }
     auto popcount = builder.create<XnorConvOp>(
         loc, outputType.clone(builder.getI32Type()), bits, weightBits,
-        conv.getStrides(), conv.getDilations(), conv.getGroup(),
-        padded ? conv.getPadsAttr() : DenseI64ArrayAttr());
+        conv.getStrides(), conv.getDilations(), conv.getGroup(), pads,
+        signPad && signPad.getValue().convertToFloat() < 0);
     DenseI64ArrayAttr borderPositions;
     DenseI32ArrayAttr borderOffsets;
     if (padded) {

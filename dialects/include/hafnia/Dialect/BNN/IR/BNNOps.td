@@ -1048,7 +1048,9 @@ def BNN_XnorConvOp : BNN_Op<"xnor_conv", [Pure]> {
     positions in the padding read +1, as the arrays see them: a zero pad is
     neither +1 nor -1, so the ops that read the popcounts subtract, at each
     border position, what the weights on the padding added (their
-    `border_positions`).
+    `border_positions`). With `pads_read_minus_one` the padding reads -1: a
+    Pad of -1 (or of +1, without it) in front of the convolution, as Larq
+    exports `pad_values`, is exact without any correction.
 
     ```mlir
     %p = bnn.xnor_conv %x, %w {dilations = array<i64: 1>, group = 1 : i64,
@@ -1058,7 +1060,8 @@ def BNN_XnorConvOp : BNN_Op<"xnor_conv", [Pure]> {
   }];
   let arguments = (ins BNN_BitTensor:$input, BNN_BitTensor:$weight,
                    DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$dilations,
-                   I64Attr:$group, OptionalAttr<DenseI64ArrayAttr>:$pads);
+                   I64Attr:$group, OptionalAttr<DenseI64ArrayAttr>:$pads,
+                   UnitAttr:$pads_read_minus_one);
   let results = (outs BNN_PopcountTensor:$output);
   let assemblyFormat = [{
     $input `,` $weight attr-dict `:` functional-type(operands, results)

@@ -42,7 +42,8 @@ def RRAM_Im2colOp : RRAM_Op<"im2col", [Pure]> {
     `channel_offset` (one group), channel-major then kernel position, as
     the weights of a filter are laid out. `P` is the number of output
     positions. With `pads` (all begins, then all ends), the positions in the
-    padding read +1: the ops after the arrays correct the border positions.
+    padding read +1 (-1 with `pads_read_minus_one`); after a zero padding the
+    ops after the arrays correct the border positions.
 
     ```mlir
     %r = rram.im2col %x {channel_offset = 0 : i64, channels = 2 : i64,
@@ -54,7 +55,8 @@ def RRAM_Im2colOp : RRAM_Op<"im2col", [Pure]> {
   let arguments = (ins RRAM_BitTensor:$input, DenseI64ArrayAttr:$kernel_shape,
                    DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$dilations,
                    I64Attr:$channel_offset, I64Attr:$channels,
-                   OptionalAttr<DenseI64ArrayAttr>:$pads);
+                   OptionalAttr<DenseI64ArrayAttr>:$pads,
+                   UnitAttr:$pads_read_minus_one);
   let results = (outs RRAM_BitTensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
   let hasVerifier = 1;
