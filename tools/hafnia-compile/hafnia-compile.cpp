@@ -8,9 +8,11 @@
 #include "hafnia/Calibration/Calibration.h"
 #include "hafnia/Dialect/RRAM/IR/RRAMDialect.h"
 #include "hafnia/Import/OnnxImporter.h"
+#include "hafnia/Import/OnnxModelLoader.h"
 #include "hafnia/Pipelines/Pipelines.h"
 #include "hafnia/Target/LayerSummary.h"
 #include "hafnia/Target/MappingReport.h"
+#include "hafnia/Target/OnnxExport.h"
 #include "hafnia/Target/ProgramEmitter.h"
 #include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/MappingReport.h"
@@ -33,7 +35,7 @@ using namespace llvm;
 
 namespace {
 
-enum class EmitKind { BNN, RRAM, ASM, Program };
+enum class EmitKind { BNN, RRAM, ASM, Program, Onnx };
 
 cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.onnx>"),
                                    cl::Required);
@@ -50,7 +52,10 @@ cl::opt<EmitKind> emitKind(
         clEnumValN(EmitKind::ASM, "asm",
                    "the program's instruction stream as text"),
         clEnumValN(EmitKind::Program, "program",
-                   "the program the chip runs (.hfp, needs -o)")));
+                   "the program the chip runs (.hfp, needs -o)"),
+        clEnumValN(EmitKind::Onnx, "onnx",
+                   "the program as a standard ONNX model (opset 17) that "
+                   "computes what the error-free chip computes (needs -o)")));
 cl::opt<hafnia::bnn::BinarizeMode> binarizeMode(
     "binarize", cl::desc("Which layers to binarize"),
     cl::init(hafnia::bnn::BinarizeMode::Classifier),
@@ -180,6 +185,8 @@ int main(int argc, char **argv) {
   if (emitKind == EmitKind::Program && outputFilename == "-")
     return fail("a program is binary: give -o FILE.hfp (or --emit=asm to "
                 "read it)");
+  if (emitKind == EmitKind::Onnx && outputFilename == "-")
+    return fail("an ONNX model is binary: give -o FILE.onnx");
 
   FailureOr<hafnia::ChipConfig> chip = loadChip();
   if (failed(chip))
@@ -276,6 +283,20 @@ int main(int argc, char **argv) {
       return 1;
     if (emitKind == EmitKind::ASM) {
       text = hafnia::Disassemble(*program);
+    } else if (emitKind == EmitKind::Onnx) {
+      // Checked by ONNX before anything is written.
+      onnx::ModelProto onnxModel;
+      if (std::optional<std::string> error =
+              hafnia::exportProgramToOnnx(*program, onnxModel))
+        return fail("cannot export the program to ONNX: " + *error);
+      if (std::optional<std::string> error = hafnia::checkOnnxModel(onnxModel))
+        return fail(*error);
+      std::string bytes;
+      if (!onnxModel.SerializeToString(&bytes))
+        return fail("cannot serialize the ONNX model (larger than protobuf's "
+                    "2 GiB limit?)");
+      if (!writeFile(outputFilename, bytes))
+        return 1;
     } else if (absl::Status status =
                    hafnia::WriteProgram(outputFilename, *program);
                !status.ok()) {
@@ -291,7 +312,8 @@ int main(int argc, char **argv) {
       outs() << (emitKind == EmitKind::ASM ? "; " : "// ") << line << "\n";
     return 0;
   }
-  if (emitKind != EmitKind::Program && !writeFile(outputFilename, text))
+  if (emitKind != EmitKind::Program && emitKind != EmitKind::Onnx &&
+      !writeFile(outputFilename, text))
     return 1;
   outs() << summary;
   return 0;

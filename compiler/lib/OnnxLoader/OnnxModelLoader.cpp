@@ -392,6 +392,23 @@ std::optional<std::string> loadOnnxModel(std::string_view bytes,
   }
 }
 
+std::optional<std::string> checkOnnxModel(const onnx::ModelProto &model) {
+  try {
+    onnx::checker::check_model(model);
+    onnx::ModelProto inferred = model;
+    onnx::ShapeInferenceOptions inference(/*check_type=*/true,
+                                          /*strict_mode=*/1,
+                                          /*data_prop=*/true);
+    onnx::shape_inference::InferShapes(
+        inferred, onnx::OpSchemaRegistry::Instance(), inference);
+  } catch (const std::exception &e) {
+    return "the ONNX model fails ONNX's checker: " + oneLine(e.what());
+  } catch (...) {
+    return std::string("the ONNX model fails ONNX's checker: unknown error");
+  }
+  return std::nullopt;
+}
+
 std::string describeOnnxNode(const onnx::NodeProto &node) {
   if (!node.name().empty())
     return "node '" + node.name() + "'";

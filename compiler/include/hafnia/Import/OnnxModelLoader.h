@@ -46,6 +46,12 @@ std::optional<std::string> loadOnnxModel(std::string_view bytes,
                                          const OnnxLoadOptions &options,
                                          onnx::ModelProto &model);
 
+/// Runs ONNX's checker and strict shape inference (every node's types and
+/// shapes, and the declared graph outputs against the inferred ones) on a
+/// model made by the compiler, e.g. by --emit=onnx. Returns a one-line error
+/// when ONNX rejects it.
+std::optional<std::string> checkOnnxModel(const onnx::ModelProto &model);
+
 /// How diagnostics name a node: by its name, else by its first output.
 std::string describeOnnxNode(const onnx::NodeProto &node);
 

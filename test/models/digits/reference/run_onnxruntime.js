@@ -4,7 +4,8 @@
 //
 // Usage: node run_onnxruntime.js [--ort=DIR] MODEL.onnx INPUT.npy OUTPUT.npy
 //   INPUT.npy:  float32 ('<f4'), C order, NumPy format version 1.0 or 2.0;
-//               the whole array is fed as one batch to the model's only input.
+//               the whole array is fed as one batch to the model's only input,
+//               or in batches of its size when the model fixes its first axis.
 //   OUTPUT.npy: float32 '<f4', version 1.0, header padded to 64 bytes (as np.save).
 // onnxruntime-node is looked up in --ort=DIR if given, else through NODE_PATH,
 // else in /opt/hafnia-ort/node_modules. It is kept outside the repository (~113 MB).
@@ -99,12 +100,32 @@ async function main() {
     graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, interOpNumThreads: 1,
   });
   if (session.inputNames.length !== 1) die(`model has ${session.inputNames.length} inputs, expected 1`);
-  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x.data, x.dims) };
+  // A model with a fixed batch (hafnia-compile --emit=onnx keeps the
+  // program's) runs the samples in batches of that size.
+  const meta = session.inputMetadata ? session.inputMetadata[0] : null;
+  let batch = x.dims[0];
+  if (meta && meta.isTensor && typeof meta.shape[0] === 'number' && meta.shape[0] > 0 &&
+      meta.shape.length === x.dims.length && meta.shape[0] !== x.dims[0]) {
+    batch = meta.shape[0];
+    if (x.dims[0] % batch) die(`${x.dims[0]} samples do not split into the model's batches of ${batch}`);
+  }
   const outName = session.outputNames[0];
-  const result = await session.run(feeds, [outName]);
-  const y = result[outName];
-  writeNpyF32(outPath, y.dims.map(Number), y.data);
-  process.stderr.write(`${path.basename(modelPath)}: ${outName} [${y.dims.join(',')}] -> ${outPath}\n`);
+  const sample = x.dims.slice(1).reduce((a, b) => a * b, 1);
+  const chunks = [];
+  let dims = null;
+  for (let first = 0; first < x.dims[0]; first += batch) {
+    const data = x.data.subarray(first * sample, (first + batch) * sample);
+    const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [batch, ...x.dims.slice(1)]) };
+    const result = await session.run(feeds, [outName]);
+    const y = result[outName];
+    dims = y.dims.map(Number);
+    chunks.push(Float32Array.from(y.data));
+  }
+  if (batch !== x.dims[0]) dims[0] *= chunks.length;
+  const all = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+  chunks.reduce((at, c) => { all.set(c, at); return at + c.length; }, 0);
+  writeNpyF32(outPath, dims, all);
+  process.stderr.write(`${path.basename(modelPath)}: ${outName} [${dims.join(',')}] -> ${outPath}\n`);
 }
 
 main().catch(e => die(e && e.stack ? e.stack : String(e)));
