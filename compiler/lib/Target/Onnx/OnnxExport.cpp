@@ -379,6 +379,14 @@ private:
       return threshold(i);
     case Instruction::kPopcountAffine:
       return popcountAffine(i);
+    case Instruction::kBitMaxPool: {
+      // On +1/-1 values, max is the OR of bits.
+      const Instruction::BitMaxPool &p = i.bit_max_pool();
+      onnx::NodeProto *n = node("MaxPool", inputs(i), output(i));
+      setWindow(n, ResolveWindow(p.window(), in(i, 0).size() - 2));
+      setInt(n, "ceil_mode", p.ceil_mode());
+      return std::nullopt;
+    }
     case Instruction::OP_NOT_SET:
       break;
     }
@@ -719,7 +727,9 @@ private:
                       : area);
             }
     std::string flat = out(node("Reshape", {input(i, 0), ints({n, area})}));
-    std::string ones = floats({n, 1}, std::vector<float>(n, 1.0f));
+    // The padding's column: +1, or -1 when the padding reads -1.
+    float padding = attrs.pads_read_minus_one() ? -1.0f : 1.0f;
+    std::string ones = floats({n, 1}, std::vector<float>(n, padding));
     onnx::NodeProto *joined = node("Concat", {flat, ones});
     setInt(joined, "axis", 1);
     onnx::NodeProto *fields =
