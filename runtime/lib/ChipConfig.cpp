@@ -51,9 +51,10 @@ absl::StatusOr<ChipConfig> LoadChipConfig(absl::string_view name_or_path) {
     path = absl::StrCat(HAFNIA_CONFIG_DIR, "/", path, ".textproto");
   std::ifstream file(path);
   if (!file)
-    return absl::NotFoundError(absl::StrCat(
-        "cannot read chip configuration '", path,
-        "': give a file or a preset of configs/ (paper-testchip, default)"));
+    return absl::NotFoundError(
+        absl::StrCat("cannot read chip configuration '", path,
+                     "': give a file or a preset of configs/ (paper-testchip, "
+                     "default, large)"));
   std::stringstream text;
   text << file.rdbuf();
   return ParseChipConfig(text.str(), path);

@@ -3,6 +3,7 @@
 #include "hafnia/runtime/Shapes.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 
@@ -229,6 +230,93 @@ absl::Status CheckGather(const std::vector<int64_t> &input,
     if (index < 0 || index >= input[axis])
       return absl::InvalidArgumentError("has an index out of range");
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int64_t>>
+ConvTransposeShape(const std::vector<int64_t> &input,
+                   const std::vector<int64_t> &weight,
+                   const Instruction::ConvTranspose &conv) {
+  if (input.size() != 3 && input.size() != 4)
+    return absl::InvalidArgumentError(
+        "expects a 1-D or 2-D transposed convolution input");
+  if (weight.size() != input.size())
+    return absl::InvalidArgumentError("has a weight of the wrong rank");
+  int64_t group = conv.group(), channels = input[1];
+  if (group < 1 || channels % group || weight[0] != channels)
+    return absl::InvalidArgumentError(
+        "has a group count or weight that does not match its channels");
+  size_t spatial = input.size() - 2;
+  const Window &window = conv.window();
+  if (window.kernel_size() != static_cast<int>(spatial) ||
+      !std::equal(window.kernel().begin(), window.kernel().end(),
+                  weight.begin() + 2))
+    return absl::InvalidArgumentError(
+        "has a window that does not match its weight");
+  if (conv.output_padding_size() != 0 &&
+      conv.output_padding_size() != static_cast<int>(spatial))
+    return absl::InvalidArgumentError("has output padding of the wrong length");
+  if ((window.strides_size() && window.strides_size() != int(spatial)) ||
+      (window.dilations_size() && window.dilations_size() != int(spatial)) ||
+      (window.pads_size() && window.pads_size() != int(2 * spatial)))
+    return absl::InvalidArgumentError("has a window of the wrong length");
+  WindowSpec spec = ResolveWindow(window, spatial);
+  std::vector<int64_t> output = {input[0], weight[1] * group};
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t extra = conv.output_padding_size() ? conv.output_padding(i) : 0;
+    if (spec.strides[i] < 1 || spec.dilations[i] < 1 ||
+        spec.pads_begin[i] < 0 || spec.pads_end[i] < 0 || extra < 0 ||
+        spec.kernel[i] < 1 || spec.strides[i] > (1 << 20) ||
+        spec.dilations[i] > (1 << 20) || extra > (1 << 20))
+      return absl::InvalidArgumentError(
+          "has a non-positive or too large stride, dilation, kernel or pad");
+    int64_t size = (input[i + 2] - 1) * spec.strides[i] - spec.pads_begin[i] -
+                   spec.pads_end[i] + spec.dilations[i] * (spec.kernel[i] - 1) +
+                   1 + extra;
+    if (size < 1)
+      return absl::InvalidArgumentError("gives no output positions");
+    output.push_back(size);
+  }
+  return output;
+}
+
+absl::Status CheckResizeShape(const std::vector<int64_t> &input,
+                              const std::vector<int64_t> &output,
+                              const Instruction::Resize &resize) {
+  if (input.size() != output.size() ||
+      resize.scales_size() != static_cast<int>(input.size()))
+    return absl::InvalidArgumentError(
+        "expects an output of its input's rank and one scale per axis");
+  for (size_t i = 0; i < input.size(); ++i)
+    if (input[i] < 1 || output[i] < 1 || !(resize.scales(i) > 0) ||
+        !std::isfinite(resize.scales(i)))
+      return absl::InvalidArgumentError(
+          "expects non-empty axes and positive, finite scales");
+  if (resize.mode() == Instruction::Resize::MODE_UNSPECIFIED ||
+      !Instruction::Resize::Mode_IsValid(resize.mode()) ||
+      resize.coordinate_mode() ==
+          Instruction::Resize::COORDINATE_MODE_UNSPECIFIED ||
+      !Instruction::Resize::CoordinateMode_IsValid(resize.coordinate_mode()) ||
+      resize.nearest_mode() == Instruction::Resize::NEAREST_MODE_UNSPECIFIED ||
+      !Instruction::Resize::NearestMode_IsValid(resize.nearest_mode()))
+    return absl::InvalidArgumentError("has an unknown resize mode");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int64_t>>
+ArgMaxShape(const std::vector<int64_t> &input,
+            const Instruction::ArgMax &arg_max) {
+  int64_t axis = arg_max.axis();
+  if (axis < 0 || axis >= static_cast<int64_t>(input.size()))
+    return absl::InvalidArgumentError("has an axis outside its input's rank");
+  if (input[axis] > (int64_t{1} << 24))
+    return absl::InvalidArgumentError(
+        "has an axis longer than 2^24, whose indices f32 cannot hold");
+  std::vector<int64_t> output = input;
+  if (arg_max.keepdims())
+    output[axis] = 1;
+  else
+    output.erase(output.begin() + axis);
+  return output;
 }
 
 } // namespace hafnia

@@ -273,6 +273,14 @@ private:
       return Slice(i);
     case Instruction::kGather:
       return Gather(i);
+    case Instruction::kConvTranspose:
+      return ConvTranspose(i);
+    case Instruction::kResize:
+      return Resize(i);
+    case Instruction::kArgMax:
+      return ArgMax(i);
+    case Instruction::kHardmax:
+      return Hardmax(i);
     case Instruction::kBinarize:
       return Binarize(i);
     case Instruction::kInputSlice:
@@ -351,6 +359,233 @@ private:
         }
       }
     stats_.set_digital_macs(stats_.digital_macs() + macs);
+  }
+
+  // Each input element scatters into the output; every output element sums
+  // its contributions in (input channel, input position, kernel tap) order,
+  // whatever the thread count.
+  void ConvTranspose(const Instruction &i) {
+    const auto &x = Real(i.inputs(0));
+    const auto &w = Real(i.inputs(1));
+    const float *bias =
+        i.inputs_size() == 3 ? Real(i.inputs(2)).data() : nullptr;
+    auto [n_size, channels, height, width] = To4D(In(i, 0));
+    auto [unused, filters, out_h, out_w] = To4D(Out(i));
+    const Instruction::ConvTranspose &attrs = i.conv_transpose();
+    Window2D win = To2D(ResolveWindow(attrs.window(), In(i, 1).size() - 2));
+    int64_t group = attrs.group();
+    int64_t group_channels = channels / group, group_filters = filters / group;
+    auto &y = NewReal(i);
+    uint64_t macs = 0;
+    for (int64_t n = 0; n < n_size; ++n)
+      for (int64_t m = 0; m < filters; ++m) {
+        float *ym = y.data() + (n * filters + m) * out_h * out_w;
+        std::fill(ym, ym + out_h * out_w, bias ? bias[m] : 0.0f);
+        int64_t g = m / group_filters, mo = m % group_filters;
+        for (int64_t c = 0; c < group_channels; ++c) {
+          int64_t ci = g * group_channels + c;
+          const float *xc = x.data() + (n * channels + ci) * height * width;
+          const float *wc =
+              w.data() + (ci * group_filters + mo) * win.kh * win.kw;
+          for (int64_t ih = 0; ih < height; ++ih)
+            for (int64_t kh = 0; kh < win.kh; ++kh) {
+              int64_t oh = ih * win.sh - win.ph + kh * win.dh;
+              if (oh < 0 || oh >= out_h)
+                continue;
+              for (int64_t iw = 0; iw < width; ++iw) {
+                float xv = xc[ih * width + iw];
+                for (int64_t kw = 0; kw < win.kw; ++kw) {
+                  int64_t ow = iw * win.sw - win.pw + kw * win.dw;
+                  if (ow < 0 || ow >= out_w)
+                    continue;
+                  ym[oh * out_w + ow] += xv * wc[kh * win.kw + kw];
+                  ++macs;
+                }
+              }
+            }
+        }
+      }
+    stats_.set_digital_macs(stats_.digital_macs() + macs);
+  }
+
+  // The input positions and weights that one output index of one axis reads:
+  // ONNX's coordinate transformation, then its nearest, linear or cubic
+  // neighbours, read at the edge when they fall outside.
+  struct Taps {
+    std::vector<int64_t> index;
+    std::vector<double> weight;
+    int64_t count = 0; // taps per output index
+  };
+  static Taps ResizeTaps(const Instruction::Resize &r, int64_t in, int64_t out,
+                         double scale) {
+    using R = Instruction::Resize;
+    Taps taps;
+    taps.count = r.mode() == R::NEAREST ? 1 : r.mode() == R::LINEAR ? 2 : 4;
+    for (int64_t x = 0; x < out; ++x) {
+      double xo;
+      switch (r.coordinate_mode()) {
+      case R::PYTORCH_HALF_PIXEL:
+        xo = out > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
+        break;
+      case R::ALIGN_CORNERS:
+        xo = out > 1 ? x * static_cast<double>(in - 1) / (out - 1) : 0.0;
+        break;
+      case R::ASYMMETRIC:
+        xo = x / scale;
+        break;
+      case R::TF_HALF_PIXEL_FOR_NN:
+        xo = (x + 0.5) / scale;
+        break;
+      default: // HALF_PIXEL
+        xo = (x + 0.5) / scale - 0.5;
+        break;
+      }
+      auto clamp = [&](int64_t k) {
+        return std::min<int64_t>(std::max<int64_t>(k, 0), in - 1);
+      };
+      if (r.mode() == R::NEAREST) {
+        double base = std::floor(xo), frac = xo - base;
+        int64_t k = static_cast<int64_t>(base);
+        switch (r.nearest_mode()) {
+        case R::ROUND_PREFER_CEIL:
+          k += frac >= 0.5 ? 1 : 0;
+          break;
+        case R::FLOOR:
+          break;
+        case R::CEIL:
+          k += frac > 0 ? 1 : 0;
+          break;
+        default: // ROUND_PREFER_FLOOR
+          k += frac > 0.5 ? 1 : 0;
+          break;
+        }
+        taps.index.push_back(clamp(k));
+        taps.weight.push_back(1.0);
+        continue;
+      }
+      double base = std::floor(xo), t = xo - base;
+      int64_t k0 = static_cast<int64_t>(base);
+      if (r.mode() == R::LINEAR) {
+        taps.index.push_back(clamp(k0));
+        taps.index.push_back(clamp(k0 + 1));
+        taps.weight.push_back(1.0 - t);
+        taps.weight.push_back(t);
+        continue;
+      }
+      double a = r.cubic_coeff_a();
+      auto near = [&](double d) { // |d| <= 1
+        return ((a + 2) * d - (a + 3)) * d * d + 1;
+      };
+      auto far = [&](double d) { // 1 < |d| < 2
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
+      };
+      double w[4] = {far(t + 1), near(t), near(1 - t), far(2 - t)};
+      double sum = 0;
+      for (int j = 0; j < 4; ++j) {
+        int64_t k = k0 - 1 + j;
+        if (r.exclude_outside() && (k < 0 || k >= in))
+          w[j] = 0;
+        sum += w[j];
+      }
+      for (int j = 0; j < 4; ++j) {
+        taps.index.push_back(clamp(k0 - 1 + j));
+        taps.weight.push_back(r.exclude_outside() ? w[j] / sum : w[j]);
+      }
+    }
+    return taps;
+  }
+
+  // Separable: each output element is the weighted sum of the product of
+  // its axes' taps, accumulated in double in row-major tap order.
+  void Resize(const Instruction &i) {
+    const Instruction::Resize &r = i.resize();
+    const auto &x = Real(i.inputs(0));
+    Shape xs = In(i, 0), ys = Out(i);
+    size_t rank = xs.size();
+    std::vector<Taps> axes;
+    for (size_t d = 0; d < rank; ++d)
+      axes.push_back(ResizeTaps(r, xs[d], ys[d], r.scales(d)));
+    Shape in_strides = Strides(xs);
+    auto &y = NewReal(i);
+    std::vector<int64_t> out_index(rank, 0), tap(rank, 0);
+    int64_t taps_per_output = 1;
+    for (const Taps &t : axes)
+      taps_per_output *= t.count;
+    for (size_t e = 0; e < y.size(); ++e) {
+      double sum = 0;
+      std::fill(tap.begin(), tap.end(), 0);
+      for (int64_t k = 0; k < taps_per_output; ++k) {
+        double weight = 1;
+        int64_t offset = 0;
+        for (size_t d = 0; d < rank; ++d) {
+          int64_t at = out_index[d] * axes[d].count + tap[d];
+          weight *= axes[d].weight[at];
+          offset += axes[d].index[at] * in_strides[d];
+        }
+        if (weight != 0)
+          sum += weight * x[offset];
+        for (size_t d = rank; d-- > 0;) {
+          if (++tap[d] < axes[d].count)
+            break;
+          tap[d] = 0;
+        }
+      }
+      y[e] = static_cast<float>(sum);
+      for (size_t d = rank; d-- > 0;) {
+        if (++out_index[d] < ys[d])
+          break;
+        out_index[d] = 0;
+      }
+    }
+    stats_.set_digital_ops(stats_.digital_ops() + y.size() * taps_per_output);
+  }
+
+  // The index of the first (or last) largest (or smallest) element of each
+  // line along the axis; as in NumPy, the first NaN is selected.
+  void ArgMax(const Instruction &i) {
+    const Instruction::ArgMax &attrs = i.arg_max();
+    const auto &x = Real(i.inputs(0));
+    Shape xs = In(i, 0);
+    int64_t axis = attrs.axis(), size = xs[axis], inner = 1;
+    for (size_t d = axis + 1; d < xs.size(); ++d)
+      inner *= xs[d];
+    int64_t outer = size ? NumElements(xs) / (size * inner) : 0;
+    auto &y = NewReal(i);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t in = 0; in < inner; ++in) {
+        const float *xp = x.data() + o * size * inner + in;
+        int64_t best = 0;
+        for (int64_t k = 1; k < size; ++k) {
+          float v = xp[k * inner], b = xp[best * inner];
+          if (std::isnan(b))
+            break;
+          bool better = attrs.min() ? v < b : v > b;
+          if (better || std::isnan(v) || (v == b && attrs.select_last_index()))
+            best = k;
+        }
+        y[o * inner + in] = static_cast<float>(best);
+      }
+    stats_.set_digital_ops(stats_.digital_ops() + x.size());
+  }
+
+  void Hardmax(const Instruction &i) {
+    const auto &x = Real(i.inputs(0));
+    Shape xs = In(i, 0);
+    int64_t axis = i.hardmax().axis(), size = xs[axis], inner = 1;
+    for (size_t d = axis + 1; d < xs.size(); ++d)
+      inner *= xs[d];
+    int64_t outer = size ? NumElements(xs) / (size * inner) : 0;
+    auto &y = NewReal(i);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t in = 0; in < inner; ++in) {
+        const float *xp = x.data() + o * size * inner + in;
+        int64_t best = 0;
+        for (int64_t k = 1; k < size; ++k)
+          if (xp[k * inner] > xp[best * inner])
+            best = k;
+        y[o * size * inner + best * inner + in] = 1.0f;
+      }
+    stats_.set_digital_ops(stats_.digital_ops() + x.size());
   }
 
   void Dense(const Instruction &i) {
@@ -1462,7 +1697,8 @@ Simulator::RunSuffix(const Prefix &prefix, const ChipState *chip,
   std::vector<Tensor> outputs;
   for (const TensorBinding &binding : program_.outputs())
     outputs.push_back(Tensor{ShapeOf(program_.buffers(binding.buffer())),
-                             execution.Output(binding.buffer())});
+                             execution.Output(binding.buffer()),
+                             program_.buffers(binding.buffer()).type() == I64});
   run_stats.set_estimated_cycles(run_stats.row_reads() +
                                  run_stats.digital_macs() +
                                  run_stats.digital_ops());

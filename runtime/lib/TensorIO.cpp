@@ -604,9 +604,9 @@ absl::StatusOr<std::string> EncodeNpy(const Tensor &tensor) {
         "tensor shape ", PythonShape(tensor.shape), " has ", *count,
         " elements but the tensor holds ", tensor.data.size(), " values"));
 
-  std::string header =
-      absl::StrCat("{'descr': '<f4', 'fortran_order': False, 'shape': ",
-                   PythonShape(tensor.shape), ", }");
+  std::string header = absl::StrCat(
+      "{'descr': '", tensor.int64 ? "<i8" : "<f4",
+      "', 'fortran_order': False, 'shape': ", PythonShape(tensor.shape), ", }");
   // NumPy leaves room for the first axis to grow to 21 digits, so a header
   // can be rewritten in place while appending; doing the same keeps the
   // files byte-identical to numpy.save's.
@@ -637,8 +637,17 @@ absl::StatusOr<std::string> EncodeNpy(const Tensor &tensor) {
   const uint32_t header_size = static_cast<uint32_t>(header.size());
   for (size_t i = 0; i < prefix - 8; ++i)
     bytes.push_back(static_cast<char>((header_size >> (8 * i)) & 0xff));
-  bytes.reserve(bytes.size() + header.size() + 4 * tensor.data.size());
+  bytes.reserve(bytes.size() + header.size() +
+                (tensor.int64 ? 8 : 4) * tensor.data.size());
   bytes += header;
+  if (tensor.int64) {
+    for (float value : tensor.data) {
+      uint64_t bits = static_cast<uint64_t>(static_cast<int64_t>(value));
+      AppendLittleEndian32(static_cast<uint32_t>(bits), bytes);
+      AppendLittleEndian32(static_cast<uint32_t>(bits >> 32), bytes);
+    }
+    return bytes;
+  }
   for (float value : tensor.data) {
     uint32_t bits;
     std::memcpy(&bits, &value, sizeof bits);
@@ -1028,6 +1037,15 @@ absl::StatusOr<Tensor> ReadTensor(const std::string &path) {
 absl::StatusOr<std::vector<Tensor>>
 SplitBatch(const Tensor &tensor, const std::string &source,
            const std::string &name, const std::vector<int64_t> &shape) {
+  // A scalar input has no batch axis: the program runs once on it.
+  if (shape.empty()) {
+    if (!tensor.shape.empty())
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": input '", name, "' has shape [",
+                       absl::StrJoin(tensor.shape, ","),
+                       "], the program expects a scalar (shape [])"));
+    return std::vector<Tensor>{tensor};
+  }
   std::vector<int64_t> sample(shape.begin() + 1, shape.end());
   if (tensor.shape.size() != shape.size() ||
       !std::equal(sample.begin(), sample.end(), tensor.shape.begin() + 1) ||

@@ -73,6 +73,14 @@ public:
       return CheckSliceOp();
     case Instruction::kGather:
       return CheckGatherOp();
+    case Instruction::kConvTranspose:
+      return CheckConvTranspose();
+    case Instruction::kResize:
+      return CheckResize();
+    case Instruction::kArgMax:
+      return CheckArgMax();
+    case Instruction::kHardmax:
+      return CheckHardmax();
     case Instruction::kBinarize:
       return CheckBinarize();
     case Instruction::kInputSlice:
@@ -168,6 +176,47 @@ private:
     Shape expected = {input[0], filters};
     expected.insert(expected.end(), spatial->begin(), spatial->end());
     return ExpectOut(expected);
+  }
+
+  absl::Status CheckConvTranspose() {
+    if (auto s = Operands(2, 3, F32, F32); !s.ok())
+      return s;
+    auto expected = ConvTransposeShape(InShape(0), InShape(1),
+                                       instruction_.conv_transpose());
+    if (auto s = Expect(expected); !s.ok())
+      return s;
+    if (instruction_.inputs_size() == 3 && InShape(2) != Shape{(*expected)[1]})
+      return Error("has a bias of the wrong shape");
+    return ExpectOut(*expected);
+  }
+
+  absl::Status CheckResize() {
+    if (auto s = Operands(1, 1, F32, F32); !s.ok())
+      return s;
+    if (absl::Status s =
+            CheckResizeShape(InShape(0), OutShape(), instruction_.resize());
+        !s.ok())
+      return Error(s.message());
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckArgMax() {
+    if (auto s = Operands(1, 1, F32, I64); !s.ok())
+      return s;
+    auto expected = ArgMaxShape(InShape(0), instruction_.arg_max());
+    if (auto s = Expect(expected); !s.ok())
+      return s;
+    return ExpectOut(*expected);
+  }
+
+  absl::Status CheckHardmax() {
+    if (auto s = Operands(1, 1, F32, F32); !s.ok())
+      return s;
+    Shape input = InShape(0);
+    int64_t axis = instruction_.hardmax().axis();
+    if (axis < 0 || axis >= static_cast<int64_t>(input.size()))
+      return Error("has an axis outside its input's rank");
+    return ExpectOut(input);
   }
 
   absl::Status CheckDense() {
@@ -531,7 +580,8 @@ absl::Status ValidateProgram(const Program &program) {
     return absl::InvalidArgumentError(absl::StrCat("chip: ", status.message()));
   for (int i = 0; i < program.buffers_size(); ++i) {
     const Buffer &buffer = program.buffers(i);
-    if (buffer.type() != F32 && buffer.type() != BIT && buffer.type() != I32)
+    if (buffer.type() != F32 && buffer.type() != BIT && buffer.type() != I32 &&
+        buffer.type() != I64)
       return absl::InvalidArgumentError(
           absl::StrCat("buffer ", i, " has no element type"));
     int64_t elements = 1;
@@ -634,10 +684,11 @@ absl::Status ValidateProgram(const Program &program) {
     return absl::InvalidArgumentError("the program has no outputs");
   for (const TensorBinding &output : program.outputs()) {
     if (!valid_buffer(output.buffer()) || !defined[output.buffer()] ||
-        program.buffers(output.buffer()).type() != F32)
+        (program.buffers(output.buffer()).type() != F32 &&
+         program.buffers(output.buffer()).type() != I64))
       return absl::InvalidArgumentError(
           absl::StrCat("output '", output.name(),
-                       "' is not a real tensor the program "
+                       "' is not a real or index tensor the program "
                        "computes"));
   }
   return absl::OkStatus();

@@ -164,9 +164,73 @@ class Misc(nn.Module):
         return F.log_softmax(y + torch.exp(-x.abs()), dim=-1)
 
 
+class UpsampleNearest(nn.Module):
+    ops = {"Resize"}
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+
+    def forward(self, x):
+        return self.up(x) + F.interpolate(x, size=(12, 20), mode="nearest")[
+            :, :, :8, :8].mean(dim=(2, 3), keepdim=True)
+
+
+class UpsampleBilinear(nn.Module):
+    ops = {"Resize"}
+
+    def forward(self, x):
+        a = F.interpolate(x, scale_factor=2, mode="bilinear",
+                          align_corners=False)
+        b = F.interpolate(x, size=(16, 16), mode="bilinear",
+                          align_corners=True)
+        c = F.interpolate(x, size=(16, 16), mode="bicubic",
+                          align_corners=False)
+        return a + b * 0.5 - c
+
+
+class ConvTranspose(nn.Module):
+    ops = {"ConvTranspose"}
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1,
+                                     output_padding=1)
+        self.grouped = nn.ConvTranspose2d(4, 6, 3, stride=(1, 2), groups=2,
+                                          dilation=2, bias=False)
+
+    def forward(self, x):
+        return self.grouped(self.up(x))
+
+
+class ConvTranspose1d(nn.Module):
+    ops = {"ConvTranspose"}
+    shape = (3, 10)
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose1d(3, 5, 4, stride=3, padding=2,
+                                     output_padding=1, dilation=2)
+
+    def forward(self, x):
+        return self.up(x)
+
+
+class ArgMax(nn.Module):
+    ops = {"ArgMax"}
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return torch.argmax(self.conv(x), dim=1, keepdim=True)
+
+
 NETS = [View, PadConstant, PadReflect, PadEdge, PadZeroConv,
         AvgPoolIncludePad, AvgPoolExcludePad, EegPool, LayerNorm, Gelu,
-        LeakyRelu, SliceGather, Misc]
+        LeakyRelu, SliceGather, Misc, UpsampleNearest, UpsampleBilinear,
+        ConvTranspose, ConvTranspose1d, ArgMax]
 
 
 def shape_of(net):

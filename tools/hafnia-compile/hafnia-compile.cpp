@@ -80,7 +80,7 @@ cl::opt<std::string> calibrationFilename(
 cl::opt<std::string>
     chipName("chip",
              cl::desc("Chip configuration: a preset of configs/ "
-                      "(paper-testchip, default) or a .textproto file"),
+                      "(paper-testchip, default, large) or a .textproto file"),
              cl::value_desc("name|file"), cl::init("default"));
 cl::opt<std::string>
     arrayGeometry("array",

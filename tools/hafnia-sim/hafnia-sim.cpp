@@ -102,14 +102,19 @@ auto ParallelMap(size_t count, int threads, const Work &work) -> absl::StatusOr<
 }
 
 // The first output of every chunk, joined along the batch axis.
+// A scalar output of several runs is stacked into a vector, one per run.
 Tensor JoinFirstOutputs(const std::vector<std::vector<Tensor>> &outputs) {
+  if (outputs.size() == 1)
+    return outputs[0][0];
   Tensor joined;
+  joined.int64 = outputs[0][0].int64;
+  bool scalar = outputs[0][0].shape.empty();
   for (const std::vector<Tensor> &chunk : outputs) {
     if (joined.shape.empty()) {
-      joined.shape = chunk[0].shape;
+      joined.shape = scalar ? std::vector<int64_t>{0} : chunk[0].shape;
       joined.shape[0] = 0;
     }
-    joined.shape[0] += chunk[0].shape[0];
+    joined.shape[0] += scalar ? 1 : chunk[0].shape[0];
     joined.data.insert(joined.data.end(), chunk[0].data.begin(),
                        chunk[0].data.end());
   }
@@ -118,7 +123,7 @@ Tensor JoinFirstOutputs(const std::vector<std::vector<Tensor>> &outputs) {
 
 // The predicted class of each sample: argmax over the first output's rest.
 std::vector<int64_t> Predict(const Tensor &output) {
-  int64_t samples = output.shape[0];
+  int64_t samples = output.shape.empty() ? 1 : output.shape[0];
   int64_t classes = samples ? output.data.size() / samples : 0;
   std::vector<int64_t> predicted(samples);
   for (int64_t s = 0; s < samples; ++s) {
@@ -357,6 +362,9 @@ int main(int argc, char **argv) {
                              " input(s): give as many files to --input, got ",
                              files.size()));
   std::vector<std::vector<Tensor>> chunks;
+  // A program without inputs (all constants) runs once.
+  if (p.inputs_size() == 0)
+    chunks.emplace_back();
   for (size_t k = 0; k < files.size(); ++k) {
     absl::StatusOr<Tensor> tensor = hafnia::ReadTensor(files[k]);
     if (!tensor.ok())
@@ -392,11 +400,15 @@ int main(int argc, char **argv) {
   for (uint64_t count : simulator.programming_cycles())
     programmed += count;
   report.mutable_stats()->set_programming_cycles(programmed);
-  int64_t samples = ideal->shape[0];
+  // A program without inputs, or with a scalar output, ran once.
+  int64_t samples =
+      p.inputs_size() == 0 || ideal->shape.empty() ? 1 : ideal->shape[0];
   report.set_samples(samples);
   std::vector<int64_t> ideal_predictions = Predict(*ideal);
 
   std::optional<std::vector<int64_t>> labels;
+  if (!absl::GetFlag(FLAGS_labels).empty() && p.inputs_size() == 0)
+    return Fail("--labels: the program has no inputs, so no samples to label");
   if (!absl::GetFlag(FLAGS_labels).empty()) {
     absl::StatusOr<std::vector<int64_t>> read =
         hafnia::ReadNpyLabels(absl::GetFlag(FLAGS_labels));

@@ -62,8 +62,10 @@ private:
   Location nodeLoc(const onnx::NodeProto &node);
 
   // Values, constants and types.
+  /// With `indices`, INT64 tensors (ArgMax results) are accepted too.
   FailureOr<RankedTensorType> getTensorType(const std::string &name,
-                                            const onnx::TypeProto &type);
+                                            const onnx::TypeProto &type,
+                                            bool indices = false);
   FailureOr<Value> getOperand(const onnx::NodeProto &node, int index);
   Value getOptionalOperand(const onnx::NodeProto &node, int index,
                            bool &failed);
@@ -164,6 +166,14 @@ private:
   LogicalResult importSlice(const onnx::NodeProto &node);
   LogicalResult importSplit(const onnx::NodeProto &node);
   LogicalResult importGather(const onnx::NodeProto &node);
+  LogicalResult importConvTranspose(const onnx::NodeProto &node);
+  /// Resize and (opset 7-9) Upsample.
+  LogicalResult importResize(const onnx::NodeProto &node);
+  /// ArgMax and ArgMin.
+  LogicalResult importArgMax(const onnx::NodeProto &node);
+  LogicalResult importHardmax(const onnx::NodeProto &node);
+  /// Tile with constant repeats: copies joined by bnn.concat, axis by axis.
+  LogicalResult importTile(const onnx::NodeProto &node);
   /// Folds zero constant pads into the convolution or average pool that is
   /// their only user.
   void foldPadsIntoWindows(func::FuncOp function);
@@ -187,6 +197,8 @@ ArrayRef<Importer::OpEntry> Importer::opTable() {
       {"Acos", &Importer::importUnary<bnn::AcosOp>},
       {"Acosh", &Importer::importUnary<bnn::AcoshOp>},
       {"Add", &Importer::importBinary<bnn::AddOp>},
+      {"ArgMax", &Importer::importArgMax},
+      {"ArgMin", &Importer::importArgMax},
       {"Asin", &Importer::importUnary<bnn::AsinOp>},
       {"Asinh", &Importer::importUnary<bnn::AsinhOp>},
       {"Atan", &Importer::importUnary<bnn::AtanOp>},
@@ -200,6 +212,7 @@ ArrayRef<Importer::OpEntry> Importer::opTable() {
       {"Concat", &Importer::importConcat},
       {"Constant", &Importer::importConstant},
       {"Conv", &Importer::importConv},
+      {"ConvTranspose", &Importer::importConvTranspose},
       {"Cos", &Importer::importUnary<bnn::CosOp>},
       {"Cosh", &Importer::importUnary<bnn::CoshOp>},
       {"DepthToSpace", &Importer::importDepthToSpace},
@@ -216,6 +229,7 @@ ArrayRef<Importer::OpEntry> Importer::opTable() {
       {"GlobalMaxPool", &Importer::importGlobalMaxPool},
       {"HardSigmoid", &Importer::importHardSigmoid},
       {"HardSwish", &Importer::importUnary<bnn::HardSwishOp>},
+      {"Hardmax", &Importer::importHardmax},
       {"Identity", &Importer::importIdentity},
       {"InstanceNormalization", &Importer::importInstanceNorm},
       {"LayerNormalization", &Importer::importLayerNorm},
@@ -245,6 +259,7 @@ ArrayRef<Importer::OpEntry> Importer::opTable() {
       {"ReduceSumSquare", &Importer::importReduce<bnn::ReduceSumSquareOp>},
       {"Relu", &Importer::importUnary<bnn::ReluOp>},
       {"Reshape", &Importer::importReshape},
+      {"Resize", &Importer::importResize},
       {"Round", &Importer::importUnary<bnn::RoundOp>},
       {"Selu", &Importer::importSelu},
       {"Shrink", &Importer::importShrink},
@@ -265,8 +280,10 @@ ArrayRef<Importer::OpEntry> Importer::opTable() {
       {"Tan", &Importer::importUnary<bnn::TanOp>},
       {"Tanh", &Importer::importUnary<bnn::TanhOp>},
       {"ThresholdedRelu", &Importer::importThresholdedRelu},
+      {"Tile", &Importer::importTile},
       {"Transpose", &Importer::importTranspose},
       {"Unsqueeze", &Importer::importUnsqueeze},
+      {"Upsample", &Importer::importResize},
   };
   return table;
 }
@@ -292,14 +309,16 @@ Location Importer::nodeLoc(const onnx::NodeProto &node) {
 // Values, constants and types
 //===----------------------------------------------------------------------===//
 
-FailureOr<RankedTensorType>
-Importer::getTensorType(const std::string &name, const onnx::TypeProto &type) {
+FailureOr<RankedTensorType> Importer::getTensorType(const std::string &name,
+                                                    const onnx::TypeProto &type,
+                                                    bool indices) {
   if (!type.has_tensor_type())
     return error() << "tensor '" << name
                    << "' is not a tensor (sequences, maps and optionals are "
                       "not supported)";
   const auto &tensorType = type.tensor_type();
-  if (tensorType.elem_type() != onnx::TensorProto::FLOAT)
+  bool index = indices && tensorType.elem_type() == onnx::TensorProto::INT64;
+  if (tensorType.elem_type() != onnx::TensorProto::FLOAT && !index)
     return error() << "tensor '" << name << "' has element type "
                    << onnxDataTypeName(tensorType.elem_type())
                    << "; Hafnia computes in FLOAT (float32)";
@@ -314,7 +333,8 @@ Importer::getTensorType(const std::string &name, const onnx::TypeProto &type) {
                         "only the batch dimension of an input may be symbolic";
     shape.push_back(dim.dim_value());
   }
-  return RankedTensorType::get(shape, builder.getF32Type());
+  return RankedTensorType::get(shape, index ? Type(builder.getI64Type())
+                                            : builder.getF32Type());
 }
 
 FailureOr<ElementsAttr>
@@ -1471,6 +1491,208 @@ LogicalResult Importer::importGather(const onnx::NodeProto &node) {
                                                  *input, *axis, *indices));
 }
 
+LogicalResult Importer::importConvTranspose(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  FailureOr<Value> weight = getOperand(node, 1);
+  bool failedBias = false;
+  Value bias = getOptionalOperand(node, 2, failedBias);
+  FailureOr<RankedTensorType> resultType = getResultType(node);
+  if (failed(input) || failed(weight) || failedBias || failed(resultType))
+    return failure();
+  auto inputType = cast<RankedTensorType>(input->getType());
+  auto weightType = cast<RankedTensorType>(weight->getType());
+  int64_t rank = inputType.getRank();
+  if (rank != 3 && rank != 4)
+    return error(node) << "only 1-D and 2-D transposed convolutions are "
+                          "supported, the input has rank "
+                       << rank;
+  size_t spatial = rank - 2;
+  SmallVector<int64_t> ones(spatial, 1), zeros(spatial, 0);
+  SmallVector<int64_t> kernel(weightType.getShape().drop_front(2));
+  SmallVector<int64_t> strides = intsAttr(node, "strides", ones);
+  SmallVector<int64_t> dilations = intsAttr(node, "dilations", ones);
+  SmallVector<int64_t> outputPadding = intsAttr(node, "output_padding", zeros);
+  SmallVector<int64_t> outputShape = intsAttr(node, "output_shape", {});
+  if (strides.size() != spatial || dilations.size() != spatial ||
+      outputPadding.size() != spatial || kernel.size() != spatial)
+    return error(node) << "expects one kernel size, stride, dilation and "
+                          "output padding per spatial axis ("
+                       << spatial << ")";
+  std::string autoPad = stringAttr(node, "auto_pad", "NOTSET");
+  SmallVector<int64_t> pads(2 * spatial, 0);
+  if (outputShape.empty() && autoPad == "NOTSET")
+    pads = intsAttr(node, "pads", pads);
+  if (pads.size() != 2 * spatial)
+    return error(node) << "expects " << 2 * spatial << " pads";
+  if (!outputShape.empty() || autoPad == "SAME_UPPER" ||
+      autoPad == "SAME_LOWER") {
+    // ONNX: total_padding = stride * (in - 1) + output_padding + (k - 1) *
+    // dilation + 1 - output_shape, split as auto_pad says (SAME_UPPER when
+    // only output_shape is given).
+    if (outputShape.size() > spatial)
+      outputShape.erase(outputShape.begin(),
+                        outputShape.end() - spatial); // N, C given too
+    for (size_t i = 0; i < spatial; ++i) {
+      int64_t in = inputType.getDimSize(i + 2);
+      int64_t out = outputShape.empty() ? in * strides[i] : outputShape[i];
+      int64_t total = strides[i] * (in - 1) + outputPadding[i] +
+                      (kernel[i] - 1) * dilations[i] + 1 - out;
+      bool lower = autoPad == "SAME_LOWER";
+      pads[i] = lower ? total - total / 2 : total / 2;
+      pads[i + spatial] = lower ? total / 2 : total - total / 2;
+      // A negative end pad adds positions at the end: output padding.
+      if (pads[i + spatial] < 0) {
+        outputPadding[i] -= pads[i + spatial];
+        pads[i + spatial] = 0;
+      }
+      if (pads[i] < 0)
+        return error(node) << "output_shape " << out << " of spatial axis " << i
+                           << " needs negative padding at the beginning; "
+                              "give pads and output_padding instead";
+    }
+  } else if (autoPad != "NOTSET" && autoPad != "VALID") {
+    return error(node) << "unknown auto_pad '" << autoPad << "'";
+  }
+  auto conv = builder.create<bnn::ConvTransposeOp>(
+      nodeLoc(node), *resultType, *input, *weight, bias, strides, pads,
+      dilations, outputPadding, intAttr(node, "group", 1));
+  return setResult(node, conv);
+}
+
+LogicalResult Importer::importResize(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  FailureOr<RankedTensorType> resultType = getResultType(node);
+  if (failed(input) || failed(resultType))
+    return failure();
+  bool upsample = node.op_type() == "Upsample";
+  std::string mode = stringAttr(node, "mode", "nearest");
+  if (upsample && mode == "bilinear")
+    mode = "linear";
+  std::string coordinate =
+      upsample
+          ? "asymmetric"
+          : stringAttr(node, "coordinate_transformation_mode", "half_pixel");
+  std::string nearest =
+      upsample ? "floor"
+               : stringAttr(node, "nearest_mode", "round_prefer_floor");
+  if (coordinate == "tf_crop_and_resize")
+    return error(node) << "coordinate_transformation_mode tf_crop_and_resize "
+                          "is not supported";
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return error(node) << "unknown mode '" << mode << "'";
+  auto inputType = cast<RankedTensorType>(input->getType());
+  int64_t rank = inputType.getRank();
+  // Resize: X, roi, scales, sizes; Upsample: X, scales.
+  int scalesIndex = upsample ? 1 : 2, sizesIndex = 3;
+  SmallVector<double> scales;
+  auto constantOf = [&](int index) -> const onnx::TensorProto * {
+    if (!hasInput(node, index))
+      return nullptr;
+    return constants.lookup(node.input(index));
+  };
+  for (int index : {scalesIndex, sizesIndex})
+    if (hasInput(node, index) && !constantOf(index))
+      return error(node) << "input '" << node.input(index)
+                         << "' must be a constant (an initializer or a "
+                            "Constant node): Hafnia needs static shapes";
+  const onnx::TensorProto *scalesTensor = constantOf(scalesIndex);
+  if (scalesTensor && scalesTensor->dims_size() == 1 &&
+      scalesTensor->dims(0) > 0) {
+    FailureOr<ElementsAttr> data = getFloatData(*scalesTensor);
+    if (failed(data))
+      return failure();
+    for (float scale : data->getValues<float>())
+      scales.push_back(scale);
+  } else if (const onnx::TensorProto *sizes = constantOf(sizesIndex)) {
+    FailureOr<SmallVector<int64_t>> values = getConstantInts(node, sizesIndex);
+    if (failed(values))
+      return failure();
+    (void)sizes;
+    for (auto [i, size] : llvm::enumerate(*values))
+      scales.push_back(static_cast<double>(size) /
+                       (i < size_t(rank) ? inputType.getDimSize(i) : 1));
+  } else if (const onnx::AttributeProto *attr = findAttr(node, "scales")) {
+    for (float scale : attr->floats()) // Upsample before opset 9
+      scales.push_back(scale);
+  } else {
+    return error(node) << "needs constant scales or sizes";
+  }
+  if (scales.size() != static_cast<size_t>(rank))
+    return error(node) << "expects one scale or size per axis (" << rank
+                       << "), got " << scales.size();
+  for (double scale : scales)
+    if (!(scale > 0))
+      return error(node) << "expects positive scales";
+  auto resize = builder.create<bnn::ResizeOp>(
+      nodeLoc(node), *resultType, *input, mode, coordinate, nearest,
+      APFloat(floatAttr(node, "cubic_coeff_a", -0.75f)),
+      intAttr(node, "exclude_outside", 0) != 0, scales);
+  return setResult(node, resize);
+}
+
+LogicalResult Importer::importArgMax(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  auto inputType = cast<RankedTensorType>(input->getType());
+  FailureOr<int64_t> axis =
+      normalizeAxis(node, intAttr(node, "axis", 0), inputType.getRank());
+  if (failed(axis))
+    return failure();
+  bool keepdims = intAttr(node, "keepdims", 1) != 0;
+  SmallVector<int64_t> shape(inputType.getShape());
+  if (keepdims)
+    shape[*axis] = 1;
+  else
+    shape.erase(shape.begin() + *axis);
+  auto op = builder.create<bnn::ArgMaxOp>(
+      nodeLoc(node), RankedTensorType::get(shape, builder.getI64Type()), *input,
+      *axis, keepdims, node.op_type() == "ArgMin",
+      intAttr(node, "select_last_index", 0) != 0);
+  return setResult(node, op);
+}
+
+LogicalResult Importer::importHardmax(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  FailureOr<int64_t> axis =
+      normalizeAxis(node, intAttr(node, "axis", -1),
+                    cast<RankedTensorType>(input->getType()).getRank());
+  if (failed(axis))
+    return failure();
+  return setResult(
+      node, builder.create<bnn::HardmaxOp>(nodeLoc(node), *input, *axis));
+}
+
+LogicalResult Importer::importTile(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  FailureOr<SmallVector<int64_t>> repeats = getConstantInts(node, 1);
+  if (failed(repeats))
+    return failure();
+  auto type = cast<RankedTensorType>(input->getType());
+  if (repeats->size() != static_cast<size_t>(type.getRank()))
+    return error(node) << "expects one repeat per axis (" << type.getRank()
+                       << "), got " << repeats->size();
+  Value value = *input;
+  for (auto [axis, repeat] : llvm::enumerate(*repeats)) {
+    if (repeat < 1)
+      return error(node) << "expects positive repeats, got " << repeat;
+    if (repeat == 1)
+      continue;
+    auto current = cast<RankedTensorType>(value.getType());
+    SmallVector<int64_t> shape(current.getShape());
+    shape[axis] *= repeat;
+    SmallVector<Value> copies(repeat, value);
+    value = builder.create<bnn::ConcatOp>(
+        nodeLoc(node), RankedTensorType::get(shape, current.getElementType()),
+        copies, static_cast<int64_t>(axis));
+  }
+  return setResult(node, value);
+}
+
 void Importer::foldPadsIntoWindows(func::FuncOp function) {
   SmallVector<bnn::PadOp> pads;
   function.walk([&](bnn::PadOp pad) { pads.push_back(pad); });
@@ -1562,7 +1784,7 @@ OwningOpRef<ModuleOp> Importer::run() {
   SmallVector<Type> outputTypes;
   for (const onnx::ValueInfoProto &output : graph.output()) {
     FailureOr<RankedTensorType> type =
-        getTensorType(output.name(), output.type());
+        getTensorType(output.name(), output.type(), /*indices=*/true);
     if (failed(type))
       return nullptr;
     outputTypes.push_back(*type);

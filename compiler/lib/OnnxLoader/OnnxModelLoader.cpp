@@ -346,6 +346,16 @@ std::optional<std::string> loadChecked(std::string_view bytes,
                                         /*strict_mode=*/1,
                                         /*data_prop=*/true);
   if (opset != kImportOpsetVersion) {
+    // ONNX 1.12's adapters turn Upsample (and Resize-10) into a Resize
+    // with the default half_pixel coordinates, which is not what they
+    // compute: output i reads input floor(i / scale) (asymmetric, floor).
+    // Their outputs are remembered here and the Resize fixed after.
+    std::set<std::string> asymmetric;
+    if (opset <= 10)
+      for (const onnx::NodeProto &node : model.graph().node())
+        if ((node.op_type() == "Upsample" || node.op_type() == "Resize") &&
+            node.domain().empty() && node.output_size() > 0)
+          asymmetric.insert(node.output(0));
     try {
       // Some adapters (Softmax 12 to 13) need the shapes of their inputs.
       onnx::shape_inference::InferShapes(
@@ -356,6 +366,24 @@ std::optional<std::string> loadChecked(std::string_view bytes,
       return "cannot convert the model from opset " + std::to_string(opset) +
              " to opset " + std::to_string(kImportOpsetVersion) + ": " +
              oneLine(e.what());
+    }
+    for (onnx::NodeProto &node : *model.mutable_graph()->mutable_node()) {
+      if (node.op_type() != "Resize" || node.output_size() == 0 ||
+          !asymmetric.count(node.output(0)))
+        continue;
+      auto set = [&](const char *name, const char *value) {
+        for (onnx::AttributeProto &attr : *node.mutable_attribute())
+          if (attr.name() == name) {
+            attr.set_s(value);
+            return;
+          }
+        onnx::AttributeProto *attr = node.add_attribute();
+        attr->set_name(name);
+        attr->set_type(onnx::AttributeProto::STRING);
+        attr->set_s(value);
+      };
+      set("coordinate_transformation_mode", "asymmetric");
+      set("nearest_mode", "floor");
     }
   }
 

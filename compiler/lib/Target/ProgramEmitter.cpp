@@ -7,6 +7,7 @@
 #include "hafnia/runtime/Program.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
@@ -45,7 +46,10 @@ private:
     for (int64_t dim : type.getShape())
       buffer->add_shape(dim);
     Type element = type.getElementType();
-    buffer->set_type(element.isF32() ? F32 : element.isInteger(1) ? BIT : I32);
+    buffer->set_type(element.isF32()         ? F32
+                     : element.isInteger(1)  ? BIT
+                     : element.isInteger(64) ? I64
+                                             : I32);
     buffer->set_name(name.str());
     uint32_t index = program.buffers_size() - 1;
     buffers[value] = index;
@@ -457,6 +461,59 @@ private:
           attrs->set_axis(gather.getAxis());
           for (int64_t index : gather.getIndices())
             attrs->add_indices(index);
+          return success();
+        })
+        .Case([&](bnn::ConvTransposeOp conv) {
+          auto *attrs =
+              instruction(conv, conv->getOperands())->mutable_conv_transpose();
+          setWindow(attrs->mutable_window(),
+                    conv.getWeight().getType().getShape().drop_front(2),
+                    conv.getStrides(), conv.getPads(), conv.getDilations());
+          attrs->set_group(conv.getGroup());
+          for (int64_t p : conv.getOutputPadding())
+            attrs->add_output_padding(p);
+          return success();
+        })
+        .Case([&](bnn::ResizeOp resize) {
+          using Resize = Instruction::Resize;
+          auto *attrs =
+              instruction(resize, resize->getOperands())->mutable_resize();
+          StringRef mode = resize.getMode();
+          attrs->set_mode(mode == "nearest"  ? Resize::NEAREST
+                          : mode == "linear" ? Resize::LINEAR
+                                             : Resize::CUBIC);
+          attrs->set_coordinate_mode(
+              llvm::StringSwitch<Resize::CoordinateMode>(
+                  resize.getCoordinateMode())
+                  .Case("pytorch_half_pixel", Resize::PYTORCH_HALF_PIXEL)
+                  .Case("align_corners", Resize::ALIGN_CORNERS)
+                  .Case("asymmetric", Resize::ASYMMETRIC)
+                  .Case("tf_half_pixel_for_nn", Resize::TF_HALF_PIXEL_FOR_NN)
+                  .Default(Resize::HALF_PIXEL));
+          attrs->set_nearest_mode(
+              llvm::StringSwitch<Resize::NearestMode>(resize.getNearestMode())
+                  .Case("round_prefer_ceil", Resize::ROUND_PREFER_CEIL)
+                  .Case("floor", Resize::FLOOR)
+                  .Case("ceil", Resize::CEIL)
+                  .Default(Resize::ROUND_PREFER_FLOOR));
+          attrs->set_cubic_coeff_a(resize.getCubicCoeffA().convertToFloat());
+          attrs->set_exclude_outside(resize.getExcludeOutside());
+          for (double scale : resize.getScales())
+            attrs->add_scales(scale);
+          return success();
+        })
+        .Case([&](bnn::ArgMaxOp op) {
+          auto *attrs = instruction(op, op->getOperands())->mutable_arg_max();
+          attrs->set_axis(op.getAxis());
+          attrs->set_keepdims(op.getKeepdims());
+          attrs->set_min(op.getMin());
+          attrs->set_select_last_index(op.getSelectLastIndex());
+          return success();
+        })
+        .Case([&](bnn::HardmaxOp op) {
+          instruction(op, op->getOperands())
+              ->mutable_hardmax()
+              ->set_axis(op.getAxis());
           return success();
         })
         .Case([&](bnn::MaxPoolOp pool) {

@@ -478,3 +478,51 @@ func.func @global_max_pool_result(%x: tensor<1x4x3x3xf32>) {
   %0 = bnn.global_max_pool %x : tensor<1x4x3x3xf32> -> tensor<1x4x3x1xf32>
   return
 }
+
+// -----
+
+func.func @conv_transpose_shape(%x: tensor<1x4x3x3xf32>, %w: tensor<4x3x3x3xf32>) {
+  // expected-error @+1 {{expects result shape 1x6x6x6, got 1x6x5x5}}
+  %0 = bnn.conv_transpose %x, %w {dilations = array<i64: 1, 1>, group = 2 : i64, output_padding = array<i64: 0, 0>, pads = array<i64: 1, 1, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x4x3x3xf32>, tensor<4x3x3x3xf32>) -> tensor<1x6x5x5xf32>
+  return
+}
+
+// -----
+
+func.func @conv_transpose_weight(%x: tensor<1x4x3x3xf32>, %w: tensor<3x3x3x3xf32>) {
+  // expected-error @+1 {{expects a weight of 4 input channels, got 3}}
+  %0 = bnn.conv_transpose %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, output_padding = array<i64: 0, 0>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x3x3xf32>, tensor<3x3x3x3xf32>) -> tensor<1x3x5x5xf32>
+  return
+}
+
+// -----
+
+func.func @resize_scales(%x: tensor<1x4x3x3xf32>) {
+  // expected-error @+1 {{expects one scale per axis (4), got 2}}
+  %0 = bnn.resize %x {coordinate_mode = "asymmetric", cubic_coeff_a = -0.75 : f32, exclude_outside = false, mode = "nearest", nearest_mode = "floor", scales = array<f64: 2.0, 2.0>} : tensor<1x4x3x3xf32> -> tensor<1x4x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @resize_mode(%x: tensor<1x4x3x3xf32>) {
+  // expected-error @+1 {{expects mode nearest, linear or cubic, got 'area'}}
+  %0 = bnn.resize %x {coordinate_mode = "asymmetric", cubic_coeff_a = -0.75 : f32, exclude_outside = false, mode = "area", nearest_mode = "floor", scales = array<f64: 1.0, 1.0, 2.0, 2.0>} : tensor<1x4x3x3xf32> -> tensor<1x4x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @arg_max_shape(%x: tensor<2x5xf32>) {
+  // expected-error @+1 {{expects result shape 2, got 2x1}}
+  %0 = bnn.arg_max %x {axis = 1 : i64, keepdims = false, min = false, select_last_index = false} : tensor<2x5xf32> -> tensor<2x1xi64>
+  return
+}
+
+// -----
+
+func.func @hardmax_axis(%x: tensor<2x5xf32>) {
+  // expected-error @+1 {{expects axis in [0, 2), got 2}}
+  %0 = bnn.hardmax %x {axis = 2 : i64} : tensor<2x5xf32>
+  return
+}

@@ -159,3 +159,16 @@ func.func @onnx_coverage_ops(%x: tensor<2x3x4xf32>, %g: tensor<4xf32>) -> (tenso
   %11 = bnn.log_softmax %x {axis = 2 : i64} : tensor<2x3x4xf32>
   return %6, %7, %8, %9, %10, %11 : tensor<2x3x4xf32>, tensor<2x3x1xf32>, tensor<2x5x6xf32>, tensor<2x3x2xf32>, tensor<2x2x4xf32>, tensor<2x3x4xf32>
 }
+
+// CHECK-LABEL: func @resampling_ops
+func.func @resampling_ops(%x: tensor<1x4x3x3xf32>, %w: tensor<4x3x3x3xf32>) -> (tensor<1x6x7x7xf32>, tensor<1x4x6x6xf32>, tensor<1x1x3x3xi64>, tensor<1x4x3x3xf32>) {
+  // CHECK: bnn.conv_transpose %{{.*}}, %{{.*}} {dilations = array<i64: 1, 1>, group = 2 : i64, output_padding = array<i64: 1, 1>, pads = array<i64: 1, 1, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x4x3x3xf32>, tensor<4x3x3x3xf32>) -> tensor<1x6x7x7xf32>
+  %0 = bnn.conv_transpose %x, %w {dilations = array<i64: 1, 1>, group = 2 : i64, output_padding = array<i64: 1, 1>, pads = array<i64: 1, 1, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x4x3x3xf32>, tensor<4x3x3x3xf32>) -> tensor<1x6x7x7xf32>
+  // CHECK: bnn.resize %{{.*}} {coordinate_mode = "asymmetric", cubic_coeff_a = -7.500000e-01 : f32, exclude_outside = false, mode = "nearest", nearest_mode = "floor", scales = array<f64: 1.000000e+00, 1.000000e+00, 2.000000e+00, 2.000000e+00>} : tensor<1x4x3x3xf32> -> tensor<1x4x6x6xf32>
+  %1 = bnn.resize %x {coordinate_mode = "asymmetric", cubic_coeff_a = -0.75 : f32, exclude_outside = false, mode = "nearest", nearest_mode = "floor", scales = array<f64: 1.0, 1.0, 2.0, 2.0>} : tensor<1x4x3x3xf32> -> tensor<1x4x6x6xf32>
+  // CHECK: bnn.arg_max %{{.*}} {axis = 1 : i64, keepdims = true, min = false, select_last_index = false} : tensor<1x4x3x3xf32> -> tensor<1x1x3x3xi64>
+  %2 = bnn.arg_max %x {axis = 1 : i64, keepdims = true, min = false, select_last_index = false} : tensor<1x4x3x3xf32> -> tensor<1x1x3x3xi64>
+  // CHECK: bnn.hardmax %{{.*}} {axis = 1 : i64} : tensor<1x4x3x3xf32>
+  %3 = bnn.hardmax %x {axis = 1 : i64} : tensor<1x4x3x3xf32>
+  return %0, %1, %2, %3 : tensor<1x6x7x7xf32>, tensor<1x4x6x6xf32>, tensor<1x1x3x3xi64>, tensor<1x4x3x3xf32>
+}

@@ -696,5 +696,105 @@ LogicalResult BinarizeOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// ConvTransposeOp, ResizeOp, ArgMaxOp, HardmaxOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConvTransposeOp::verify() {
+  auto input = getInput().getType();
+  auto weight = getWeight().getType();
+  int64_t rank = input.getRank();
+  if (rank != 3 && rank != 4)
+    return emitOpError("expects a 1-D (N x C x L) or 2-D (N x C x H x W) "
+                       "input, got rank ")
+           << rank;
+  if (weight.getRank() != rank)
+    return emitOpError("expects a weight of rank ")
+           << rank << " (C x M/group x kernel), got rank " << weight.getRank();
+  int64_t group = getGroup(), channels = input.getDimSize(1);
+  if (group < 1 || channels % group != 0)
+    return emitOpError("expects group (")
+           << group << ") to divide the input channels (" << channels << ")";
+  if (weight.getDimSize(0) != channels)
+    return emitOpError("expects a weight of ")
+           << channels << " input channels, got " << weight.getDimSize(0);
+  int64_t filters = weight.getDimSize(1) * group;
+  if (getBias()) {
+    auto bias = getBias().getType();
+    if (bias.getRank() != 1 || bias.getDimSize(0) != filters)
+      return emitOpError("expects a bias of ") << filters << " elements";
+  }
+  size_t spatial = rank - 2;
+  ArrayRef<int64_t> strides = getStrides(), pads = getPads(),
+                    dilations = getDilations(),
+                    outputPadding = getOutputPadding();
+  if (strides.size() != spatial || dilations.size() != spatial ||
+      outputPadding.size() != spatial || pads.size() != 2 * spatial)
+    return emitOpError("expects one stride, dilation and output padding per "
+                       "spatial axis and two pads (")
+           << spatial << " axes)";
+  SmallVector<int64_t> expected = {input.getDimSize(0), filters};
+  for (size_t i = 0; i < spatial; ++i) {
+    if (strides[i] < 1 || dilations[i] < 1)
+      return emitOpError("expects positive strides and dilations");
+    if (pads[i] < 0 || pads[i + spatial] < 0 || outputPadding[i] < 0)
+      return emitOpError("expects non-negative pads and output padding");
+    int64_t size = (input.getDimSize(i + 2) - 1) * strides[i] - pads[i] -
+                   pads[i + spatial] +
+                   dilations[i] * (weight.getDimSize(i + 2) - 1) + 1 +
+                   outputPadding[i];
+    if (size < 1)
+      return emitOpError("gives no output positions on spatial axis ") << i;
+    expected.push_back(size);
+  }
+  return verifyResultShape(*this, expected, getOutput().getType().getShape());
+}
+
+LogicalResult ResizeOp::verify() {
+  auto input = getInput().getType();
+  auto output = getOutput().getType();
+  if (input.getRank() != output.getRank())
+    return emitOpError("expects a result of rank ") << input.getRank();
+  if (getScales().size() != static_cast<size_t>(input.getRank()))
+    return emitOpError("expects one scale per axis (")
+           << input.getRank() << "), got " << getScales().size();
+  for (double scale : getScales())
+    if (!(scale > 0))
+      return emitOpError("expects positive scales");
+  for (int64_t i = 0; i < input.getRank(); ++i)
+    if (output.getDimSize(i) < 1 || input.getDimSize(i) < 1)
+      return emitOpError("expects non-empty axes");
+  StringRef mode = getMode(), coordinate = getCoordinateMode(),
+            nearest = getNearestMode();
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return emitOpError("expects mode nearest, linear or cubic, got '")
+           << mode << "'";
+  if (!llvm::is_contained({"half_pixel", "pytorch_half_pixel", "align_corners",
+                           "asymmetric", "tf_half_pixel_for_nn"},
+                          coordinate))
+    return emitOpError("has an unknown coordinate mode '") << coordinate << "'";
+  if (!llvm::is_contained(
+          {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"},
+          nearest))
+    return emitOpError("has an unknown nearest mode '") << nearest << "'";
+  return success();
+}
+
+LogicalResult ArgMaxOp::verify() {
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  if (failed(verifyAxis(*this, getAxis(), input.size())))
+    return failure();
+  SmallVector<int64_t> expected(input);
+  if (getKeepdims())
+    expected[getAxis()] = 1;
+  else
+    expected.erase(expected.begin() + getAxis());
+  return verifyResultShape(*this, expected, getOutput().getType().getShape());
+}
+
+LogicalResult HardmaxOp::verify() {
+  return verifyAxis(*this, getAxis(), getInput().getType().getRank());
+}
+
 #define GET_OP_CLASSES
 #include "hafnia/Dialect/BNN/IR/BNNOps.cpp.inc"

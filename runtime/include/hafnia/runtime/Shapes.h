@@ -58,6 +58,25 @@ absl::Status CheckGather(const std::vector<int64_t> &input,
                          const std::vector<int64_t> &output,
                          const Instruction::Gather &gather);
 
+// The result of a transposed convolution of `input` (N x C x spatial) with
+// `weight` (C x M/group x kernel).
+absl::StatusOr<std::vector<int64_t>>
+ConvTransposeShape(const std::vector<int64_t> &input,
+                   const std::vector<int64_t> &weight,
+                   const Instruction::ConvTranspose &conv);
+
+// Checks a resize from `input` to `output`: same rank, non-empty axes, one
+// positive scale per axis, known modes.
+absl::Status CheckResizeShape(const std::vector<int64_t> &input,
+                              const std::vector<int64_t> &output,
+                              const Instruction::Resize &resize);
+
+// The result of an ArgMax; the axis may hold at most 2^24 elements, so that
+// every index is exact in f32.
+absl::StatusOr<std::vector<int64_t>>
+ArgMaxShape(const std::vector<int64_t> &input,
+            const Instruction::ArgMax &arg_max);
+
 // Window attributes with defaults filled in, one entry per spatial axis.
 struct WindowSpec {
   std::vector<int64_t> kernel, strides, pads_begin, pads_end, dilations;

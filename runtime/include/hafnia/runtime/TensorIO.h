@@ -21,6 +21,8 @@ namespace hafnia {
 struct Tensor {
   std::vector<int64_t> shape;
   std::vector<float> data;
+  // Indices (an ArgMax output): whole numbers, written as '<i8'.
+  bool int64 = false;
   // The product of shape (1 for rank 0).
   int64_t NumElements() const;
 };
@@ -36,8 +38,9 @@ absl::StatusOr<Tensor> ReadNpy(const std::string &path);
 // dtype holding whole numbers; other floats are an error naming the element.
 absl::StatusOr<std::vector<int64_t>> ReadNpyLabels(const std::string &path);
 
-// Writes a float32 '<f4' .npy, format 1.0 with the header NumPy writes (the
-// same bytes as numpy.save), through WriteFileAtomically.
+// Writes a float32 '<f4' .npy (int64 '<i8' for an index tensor), format 1.0
+// with the header NumPy writes (the same bytes as numpy.save), through
+// WriteFileAtomically.
 absl::Status WriteNpy(const std::string &path, const Tensor &tensor);
 
 // Reads an ONNX TensorProto .pb file: FLOAT from float_data or raw_data;
@@ -51,7 +54,8 @@ absl::StatusOr<Tensor> ReadTensorProto(const std::string &path);
 absl::StatusOr<Tensor> ReadTensor(const std::string &path);
 
 // Splits `tensor`, a batch of samples along its first axis, into chunks of
-// `shape` (a program input's: its first axis is the program's batch); fails,
+// `shape` (a program input's: its first axis is the program's batch; a
+// scalar input, shape [], takes a scalar and runs once); fails,
 // naming `source` and the input `name`, when the shapes do not fit.
 absl::StatusOr<std::vector<Tensor>>
 SplitBatch(const Tensor &tensor, const std::string &source,

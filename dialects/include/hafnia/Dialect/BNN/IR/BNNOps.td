@@ -979,6 +979,105 @@ def BNN_GatherOp : BNN_Op<"gather", [Pure]> {
   let hasVerifier = 1;
 }
 
+def BNN_ConvTransposeOp : BNN_Op<"conv_transpose", [Pure]> {
+  let summary = "1-D or 2-D transposed convolution, grouped (ONNX ConvTranspose)";
+  let description = [{
+    Every input element scatters into the output: `output[n, g*M/G + m, i*s
+    + k*d - pad_begin] += input[n, g*C/G + c, i] * weight[g*C/G + c, m, k]`
+    for the channels `c` of group `g`, plus `bias[m]`. The weight is
+    `C x M/group x K...`. Each output axis has `(L - 1) * s - pad_begin -
+    pad_end + d * (K - 1) + 1 + output_padding` positions; ONNX's
+    `output_shape` and `auto_pad` are resolved into `pads` at import.
+
+    ```mlir
+    %y = bnn.conv_transpose %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64,
+                                    output_padding = array<i64: 1, 1>,
+                                    pads = array<i64: 1, 1, 1, 1>,
+                                    strides = array<i64: 2, 2>}
+        : (tensor<1x8x4x4xf32>, tensor<8x4x3x3xf32>) -> tensor<1x4x8x8xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, BNN_RealTensor:$weight,
+                   Optional<BNN_RealTensor>:$bias,
+                   DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                   DenseI64ArrayAttr:$dilations,
+                   DenseI64ArrayAttr:$output_padding, I64Attr:$group);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def BNN_ResizeOp : BNN_Op<"resize", [Pure]> {
+  let summary = "Nearest, linear or cubic resampling (ONNX Resize, Upsample)";
+  let description = [{
+    Every axis `d` is resampled on its own, and the N-D result is the product
+    of the 1-D interpolations: output index `x` maps to the input coordinate
+    given by `coordinate_mode` (`half_pixel`: `(x + 0.5) / scale - 0.5`;
+    `pytorch_half_pixel`: the same, 0 when the output axis has one element;
+    `align_corners`: `x * (in - 1) / (out - 1)`; `asymmetric`: `x / scale`;
+    `tf_half_pixel_for_nn`: `(x + 0.5) / scale`), with `scales[d]` the
+    ONNX scale (`out / in` when the model gives sizes). `mode = "nearest"`
+    takes the input element `nearest_mode` rounds to (`round_prefer_floor`,
+    `round_prefer_ceil`, `floor`, `ceil`), `linear` interpolates between the
+    two neighbours, `cubic` uses four with coefficient `cubic_coeff_a`
+    (`exclude_outside` renormalizes the weights inside the input);
+    neighbours outside the input read the edge.
+
+    ```mlir
+    %y = bnn.resize %x {coordinate_mode = "asymmetric", cubic_coeff_a = -7.5e-01 : f32,
+                        exclude_outside = false, mode = "nearest",
+                        nearest_mode = "floor", scales = array<f64: 1.0, 1.0, 2.0, 2.0>}
+        : tensor<1x3x4x4xf32> -> tensor<1x3x8x8xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, StrAttr:$mode,
+                   StrAttr:$coordinate_mode, StrAttr:$nearest_mode,
+                   F32Attr:$cubic_coeff_a, BoolAttr:$exclude_outside,
+                   DenseF64ArrayAttr:$scales);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def BNN_ArgMaxOp : BNN_Op<"arg_max", [Pure]> {
+  let summary = "Index of the largest or smallest element (ONNX ArgMax, ArgMin)";
+  let description = [{
+    Along `axis`, the index of the largest element (the smallest with `min`),
+    the first one unless `select_last_index`; the result is int64, with the
+    axis kept as 1 (`keepdims`) or removed. NaN compares as neither larger
+    nor smaller.
+
+    ```mlir
+    %i = bnn.arg_max %x {axis = 1 : i64, keepdims = false, min = false,
+                         select_last_index = false}
+        : tensor<2x10xf32> -> tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, I64Attr:$axis, BoolAttr:$keepdims,
+                   BoolAttr:$min, BoolAttr:$select_last_index);
+  let results = (outs StaticShapeTensorOf<[I64]>:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+}
+
+def BNN_HardmaxOp : BNN_Op<"hardmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "One at the first largest element along an axis (ONNX Hardmax)";
+  let description = [{
+    Along `axis`, 1 at the first largest element, 0 elsewhere (opset-13
+    semantics: one axis).
+
+    ```mlir
+    %y = bnn.hardmax %x {axis = 1 : i64} : tensor<2x10xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input, I64Attr:$axis);
+  let results = (outs BNN_RealTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Binary domain
 //===----------------------------------------------------------------------===//
