@@ -682,6 +682,9 @@ private:
       case Instruction::Activation::SIGN:
         v = static_cast<float>((v > 0) - (v < 0));
         break;
+      case Instruction::Activation::BIPOLAR:
+        v = v >= 0 ? 1.0f : -1.0f;
+        break;
       case Instruction::Activation::SIGMOID:
         v = 1.0f / (1.0f + std::exp(-v));
         break;

@@ -148,6 +148,7 @@ private:
   LogicalResult importSpaceToDepth(const onnx::NodeProto &node);
   LogicalResult importInstanceNorm(const onnx::NodeProto &node);
   LogicalResult importPRelu(const onnx::NodeProto &node);
+  LogicalResult importBipolarQuant(const onnx::NodeProto &node);
   LogicalResult importElu(const onnx::NodeProto &node);
   LogicalResult importCelu(const onnx::NodeProto &node);
   LogicalResult importThresholdedRelu(const onnx::NodeProto &node);
@@ -205,6 +206,8 @@ ArrayRef<Importer::OpEntry> Importer::opTable() {
       {"Atanh", &Importer::importUnary<bnn::AtanhOp>},
       {"AveragePool", &Importer::importAveragePool},
       {"BatchNormalization", &Importer::importBatchNorm},
+      // QONNX (domain qonnx.custom_op.general); the loader names it so.
+      {"BipolarQuant", &Importer::importBipolarQuant},
       {"Cast", &Importer::importCast},
       {"Ceil", &Importer::importUnary<bnn::CeilOp>},
       {"Celu", &Importer::importCelu},
@@ -1096,6 +1099,62 @@ LogicalResult Importer::importInstanceNorm(const onnx::NodeProto &node) {
   Value beta = builder.create<bnn::ReshapeOp>(loc, channelType, *bias);
   Value scaled = builder.create<bnn::MulOp>(loc, type, normalized, gamma);
   return setResult(node, builder.create<bnn::AddOp>(loc, type, scaled, beta));
+}
+
+LogicalResult Importer::importBipolarQuant(const onnx::NodeProto &node) {
+  // QONNX: Y = scale * (X >= 0 ? +1 : -1), the chip's own sign rule.
+  auto scaleTensor = constants.find(hasInput(node, 1) ? node.input(1) : "");
+  if (scaleTensor == constants.end())
+    return error(node) << "the scale must be a constant (an initializer)";
+  FailureOr<ElementsAttr> scale = getFloatData(*scaleTensor->second);
+  FailureOr<RankedTensorType> resultType = getResultType(node);
+  if (failed(scale) || failed(resultType))
+    return failure();
+  SmallVector<float> scales(scale->getValues<float>());
+  auto scaleType = cast<RankedTensorType>(scale->getType());
+  // A constant input (a weight) is evaluated: +-scale, the scale broadcast
+  // NumPy's way, so that binarization sees each filter's level.
+  auto weight = constants.find(node.input(0));
+  if (!values.count(node.input(0)) && weight != constants.end()) {
+    FailureOr<ElementsAttr> data = getFloatData(*weight->second);
+    if (failed(data))
+      return failure();
+    ArrayRef<int64_t> shape = resultType->getShape();
+    ArrayRef<int64_t> scaleShape = scaleType.getShape();
+    SmallVector<float> result;
+    int64_t index = 0;
+    for (float value : data->getValues<float>()) {
+      // The scale's element for this position, aligned on the right.
+      int64_t scaleIndex = 0, rest = index++, stride = 1;
+      SmallVector<int64_t> position(shape.size());
+      for (int64_t d = shape.size() - 1; d >= 0; --d) {
+        position[d] = rest % shape[d];
+        rest /= shape[d];
+      }
+      for (int64_t d = scaleShape.size() - 1, k = shape.size() - 1; d >= 0;
+           --d, --k) {
+        if (scaleShape[d] != 1)
+          scaleIndex += position[k] * stride;
+        stride *= scaleShape[d];
+      }
+      float s = scales[scaleIndex];
+      result.push_back(value >= 0 ? s : -s);
+    }
+    return setResult(node, builder.create<bnn::ConstantOp>(
+                               nodeLoc(node), *resultType,
+                               DenseElementsAttr::get(
+                                   *resultType, ArrayRef<float>(result))));
+  }
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  Value signs = builder.create<bnn::BipolarOp>(nodeLoc(node), *input);
+  if (scales.size() == 1 && scales.front() == 1.0f)
+    return setResult(node, signs);
+  Value factor =
+      builder.create<bnn::ConstantOp>(nodeLoc(node), scaleType, *scale);
+  return setResult(node, builder.create<bnn::MulOp>(nodeLoc(node), *resultType,
+                                                    signs, factor));
 }
 
 LogicalResult Importer::importPRelu(const onnx::NodeProto &node) {

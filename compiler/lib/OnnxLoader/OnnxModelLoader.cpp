@@ -311,11 +311,53 @@ bool foldConstantsForInference(onnx::GraphProto &graph) {
   return true;
 }
 
+/// QONNX's BipolarQuant (Brevitas and FINN binary layers), in the domains
+/// QONNX has used for it.
+bool isBipolarQuant(const onnx::NodeProto &node) {
+  return node.op_type() == "BipolarQuant" &&
+         (node.domain() == "qonnx.custom_op.general" ||
+          node.domain() == "finn.custom_op.general");
+}
+
+/// ONNX's checker, converter and shape inference know only the default
+/// domain, and BipolarQuant(x, scale) has the shapes of PRelu(x, scale) (a
+/// scale broadcast to x; PRelu, unlike Mul, is never folded as shape
+/// arithmetic): it stands in as one through them. Returns the outputs of the
+/// stand-ins.
+std::set<std::string> standInForBipolarQuant(onnx::ModelProto &model) {
+  std::set<std::string> outputs, domains;
+  for (onnx::NodeProto &node : *model.mutable_graph()->mutable_node())
+    if (isBipolarQuant(node) && node.output_size() == 1) {
+      domains.insert(node.domain());
+      node.clear_domain();
+      node.set_op_type("PRelu");
+      outputs.insert(node.output(0));
+    }
+  // Drop the QONNX opsets nothing uses any more.
+  for (const onnx::NodeProto &node : model.graph().node())
+    domains.erase(node.domain());
+  auto *imports = model.mutable_opset_import();
+  for (int i = imports->size() - 1; i >= 0; --i)
+    if (domains.count(imports->Get(i).domain()))
+      imports->DeleteSubrange(i, 1);
+  return outputs;
+}
+
+/// The importer's name for BipolarQuant, back on its stand-ins.
+void restoreBipolarQuant(onnx::ModelProto &model,
+                         const std::set<std::string> &outputs) {
+  for (onnx::NodeProto &node : *model.mutable_graph()->mutable_node())
+    if (node.op_type() == "PRelu" && node.output_size() == 1 &&
+        outputs.count(node.output(0)))
+      node.set_op_type("BipolarQuant");
+}
+
 std::optional<std::string> loadChecked(std::string_view bytes,
                                        const OnnxLoadOptions &options,
                                        onnx::ModelProto &model) {
   if (auto error = parse(bytes, model))
     return error;
+  std::set<std::string> bipolar = standInForBipolarQuant(model);
 
   int64_t opset = -1;
   for (const onnx::OperatorSetIdProto &import : model.opset_import())
@@ -402,6 +444,7 @@ std::optional<std::string> loadChecked(std::string_view bytes,
   } catch (const std::exception &e) {
     return "ONNX shape inference failed: " + oneLine(e.what());
   }
+  restoreBipolarQuant(model, bipolar);
   return std::nullopt;
 }
 

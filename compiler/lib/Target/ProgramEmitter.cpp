@@ -214,6 +214,10 @@ private:
           activation(op, Activation::SIGN);
           return success();
         })
+        .Case([&](bnn::BipolarOp op) {
+          activation(op, Activation::BIPOLAR);
+          return success();
+        })
         .Case([&](bnn::SigmoidOp op) {
           activation(op, Activation::SIGMOID);
           return success();

@@ -68,3 +68,22 @@ func.func @combinations(%x: tensor<1x2x4xf32>) {
   %c = bnn.concat %r, %o {axis = 1 : i64} : (tensor<1x2x4xf32>, tensor<1x2x4xf32>) -> tensor<1x4x4xf32>
   return
 }
+
+// -----
+
+// Operators of real exports: square roots, exponentials and absolute values
+// are never negative; leaky ReLUs keep signs; a negation flips them; a
+// maximum with a non-negative value is non-negative.
+func.func @more_operators(%x: tensor<1x4xf32>) {
+  // expected-remark @+1 {{signs: zero|positive (non-negative from 'bnn.exp')}}
+  %e = bnn.exp %x : tensor<1x4xf32>
+  // expected-remark @+1 {{signs: zero|positive (non-negative from 'bnn.abs')}}
+  %a = bnn.abs %x : tensor<1x4xf32>
+  // expected-remark @+1 {{signs: negative|zero}}
+  %n = bnn.neg %a : tensor<1x4xf32>
+  // expected-remark @+1 {{signs: negative|positive}}
+  %l = bnn.leaky_relu %x {alpha = 0.01 : f32} : tensor<1x4xf32>
+  // expected-remark @+1 {{signs: zero|positive (non-negative from 'bnn.exp')}}
+  %m = bnn.max %l, %e : (tensor<1x4xf32>, tensor<1x4xf32>) -> tensor<1x4xf32>
+  return
+}

@@ -461,6 +461,10 @@ private:
       return std::nullopt;
     }
     switch (a.kind()) {
+    case A::BIPOLAR:
+      bitsOf(out(node("GreaterOrEqual", {input(i, 0), scalar(0.0f)})),
+             output(i));
+      return std::nullopt;
     case A::CLIP: {
       // An absent bound is an absent input.
       std::vector<std::string> operands = {input(i, 0),

@@ -146,8 +146,37 @@ void SignAnalysis::visitOperation(Operation *op,
           // exp underflows to zero in f32, so sigmoid and softmax can be 0.
           .Case<SigmoidOp, SoftmaxOp, HardSigmoidOp>(
               [&](auto) { return kZero | kPos; })
-          .Case<TanhOp, SignOp, MaxPoolOp, ReshapeOp, FlattenOp, TransposeOp,
-                SqueezeOp, UnsqueezeOp>([&](auto) { return in[0]; })
+          // Never negative.
+          .Case<SqrtOp, AbsOp, ExpOp, SoftplusOp, CoshOp, AcosOp, HardmaxOp,
+                ReduceSumSquareOp, ReduceL1Op, ReduceL2Op>(
+              [&](auto) { return kZero | kPos; })
+          .Case([&](LogSoftmaxOp) { return kNeg | kZero; })
+          .Case([&](BipolarOp) { return kNeg | kPos; })
+          // The signs of the input, whatever the values: monotone through
+          // zero, or picking among the input's elements.
+          .Case<TanhOp, SignOp, ErfOp, SoftsignOp, SinhOp, AsinhOp, AtanhOp,
+                AtanOp, SeluOp, CeluOp, MaxPoolOp, GlobalMaxPoolOp, ReduceMaxOp,
+                ReduceMinOp, ReshapeOp, FlattenOp, TransposeOp, SqueezeOp,
+                UnsqueezeOp, SliceOp, GatherOp>([&](auto) { return in[0]; })
+          .Case<LeakyReluOp, EluOp>([&](auto op) {
+            // alpha * x (or alpha * (exp(x) - 1)) below zero.
+            float alpha = op.getAlpha().convertToFloat();
+            return alpha > 0 ? in[0] : maxSigns(in[0], 0);
+          })
+          .Case([&](NegOp) { return negateSigns(in[0]); })
+          .Case([&](ReciprocalOp) { return divSigns(kPos, in[0]); })
+          .Case<ReduceSumOp, ReduceMeanOp>(
+              [&](auto) { return sumSigns(in[0]); })
+          .Case([&](MaxOp) {
+            return forEachPair(in[0], in[1], [](int a, int b) {
+              return bitOf(std::max(a, b));
+            });
+          })
+          .Case([&](MinOp) {
+            return forEachPair(in[0], in[1], [](int a, int b) {
+              return bitOf(std::min(a, b));
+            });
+          })
           .Case<AveragePoolOp, GlobalAveragePoolOp>([&](auto) {
             // An average keeps the signs of what it averages.
             return sumSigns(in[0]);

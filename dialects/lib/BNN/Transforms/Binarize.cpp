@@ -50,10 +50,14 @@ readWeights(Value weight, int64_t outputs, int64_t fanIn, bool kByM,
     weight = transpose.getInput();
     kByM = !kByM;
   }
-  bool applySign = false;
+  bool applySign = false, chipSign = false;
   if (auto sign = weight.getDefiningOp<SignOp>()) {
     weight = sign.getInput();
     applySign = true;
+  } else if (auto bipolar = weight.getDefiningOp<BipolarOp>()) {
+    // BipolarQuant: the chip's own sign, zero included.
+    weight = bipolar.getInput();
+    applySign = chipSign = true;
   }
   auto constant = weight.getDefiningOp<ConstantOp>();
   if (!constant)
@@ -65,14 +69,19 @@ readWeights(Value weight, int64_t outputs, int64_t fanIn, bool kByM,
   result.offsetSums.assign(outputs, 0.0f);
   for (int64_t out = 0; out < outputs; ++out) {
     double magnitude = 0, offsetSum = 0;
+    // A neuron whose weights are all +a or -a (a > 0) is exactly binary
+    // with scale a: +1/-1, or a per-channel scaled binary export.
+    float level = 0;
     for (int64_t in = 0; in < fanIn; ++in) {
       float value =
           kByM ? values[in * outputs + out] : values[out * fanIn + in];
       if (applySign) {
-        result.zeroSigns += value == 0;
+        result.zeroSigns += value == 0 && !chipSign;
         value = value >= 0 ? 1.0f : -1.0f;
       }
-      result.exact &= value == 1.0f || value == -1.0f;
+      if (in == 0)
+        level = std::fabs(value);
+      result.exact &= level > 0 && std::fabs(value) == level;
       result.bits[out * fanIn + in] = value >= 0;
       magnitude += std::fabs(value);
       if (inputOffset)
@@ -81,10 +90,9 @@ readWeights(Value weight, int64_t outputs, int64_t fanIn, bool kByM,
     result.scales[out] = static_cast<float>(magnitude / fanIn);
     result.offsetSums[out] = static_cast<float>(offsetSum);
   }
-  // +1/-1 weights need no scale; anything else keeps its mean magnitude so
-  // that the layer's output stays on the scale the network was trained with.
-  if (result.exact)
-    result.scales.assign(outputs, 1.0f);
+  // Exactly binary weights keep their level as the scale (1 for +1/-1);
+  // others their mean magnitude, so that the layer's output stays on the
+  // scale the network was trained with. Both are the mean magnitude.
   return result;
 }
 
@@ -108,6 +116,17 @@ FailureOr<SmallVector<float>> readChannelBias(Value bias, int64_t outputs) {
   return values;
 }
 
+/// The value of a constant holding one positive number, if it is one.
+std::optional<float> getPositiveScalar(Value value) {
+  auto constant = value.getDefiningOp<ConstantOp>();
+  if (!constant || constant.getValue().getNumElements() != 1)
+    return std::nullopt;
+  float factor = *constant.getValue().getValues<float>().begin();
+  if (!(factor > 0))
+    return std::nullopt;
+  return factor;
+}
+
 /// What a layer's input bits are computed from: the input, looking through
 /// activations that keep the sign (`Sign`, `Tanh`, `Clip` around zero). A
 /// ReLU that feeds the layer directly is looked through too: its output is
@@ -118,7 +137,7 @@ FailureOr<SmallVector<float>> readChannelBias(Value bias, int64_t outputs) {
 /// signs commute with them (bnn-fold-thresholds moves the sign there, and a
 /// binary convolution takes a +1/-1 pad in front of it).
 Value signSource(Value input, SignOp *sign = nullptr, ReluOp *relu = nullptr,
-                 bool throughMoves = false) {
+                 bool throughMoves = false, float *scale = nullptr) {
   if (auto op = input.getDefiningOp<ReluOp>()) {
     if (relu)
       *relu = op;
@@ -141,7 +160,17 @@ Value signSource(Value input, SignOp *sign = nullptr, ReluOp *relu = nullptr,
                        (!clip.getMax() || *clip.getMax() >= APFloat(0.0f));
       if (!keepsSign)
         break;
-    } else if (!isa<SignOp, TanhOp>(producer)) {
+    } else if (auto mul = dyn_cast<MulOp>(producer)) {
+      // A positive scalar factor (BipolarQuant's scale) keeps the signs;
+      // the layer's output takes it in its scale.
+      std::optional<float> factor = getPositiveScalar(mul.getRhs());
+      if (!factor || mul.getLhs().getType() != mul.getType())
+        break;
+      if (scale)
+        *scale *= *factor;
+      input = mul.getLhs();
+      continue;
+    } else if (!isa<SignOp, BipolarOp, TanhOp>(producer)) {
       break;
     }
     if (auto op = dyn_cast<SignOp>(producer); op && sign)
@@ -328,6 +357,16 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
         layer->getLoc(), type.clone(builder.getI1Type()), input, thresholds);
   }
 
+  /// The positive scalar factors (QONNX BipolarQuant scales) between a
+  /// layer's input bits and the layer: its output takes them in its scale.
+  static float inputScale(Value input,
+                          const std::optional<Calibration> &calibration) {
+    float scale = 1.0f;
+    if (!calibration)
+      signSource(input, nullptr, nullptr, /*throughMoves=*/false, &scale);
+    return scale;
+  }
+
   /// A calibrated input stands for offset + step * bit per channel: the
   /// layer's output gains the weights times the offsets as a bias, and its
   /// scale the mean step.
@@ -423,8 +462,9 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
     reportWeights(dense, *weights);
     float alpha = dense.getAlpha().convertToFloat();
     SmallVector<float> scales;
+    float gain = alpha * inputScale(dense.getLhs(), calibration);
     for (float scale : weights->scales)
-      scales.push_back(alpha * scale);
+      scales.push_back(gain * scale);
     applyCalibration(calibration, *weights, alpha, scales, bias);
 
     OpBuilder builder(dense);
@@ -491,12 +531,16 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
       bias = *values;
     }
     reportWeights(conv, *weights);
-    SmallVector<float> scales = weights->scales;
+    PadOp signPad = calibration ? nullptr : getSignPad(conv);
+    float gain =
+        inputScale(signPad ? signPad.getInput() : conv.getInput(), calibration);
+    SmallVector<float> scales;
+    for (float scale : weights->scales)
+      scales.push_back(gain * scale);
     applyCalibration(calibration, *weights, 1.0f, scales, bias);
 
     OpBuilder builder(conv);
     Location loc = conv.getLoc();
-    PadOp signPad = calibration ? nullptr : getSignPad(conv);
     Value bits =
         binarizeInput(builder, signPad ? signPad.getInput() : conv.getInput(),
                       conv, calibration);

@@ -157,7 +157,7 @@ BinarizeOp sink(BinarizeOp sign) {
   auto bitType = [&](Value value) {
     return cast<ShapedType>(value.getType()).clone(builder.getI1Type());
   };
-  if (isa<SignOp, TanhOp>(producer) && elementwise) {
+  if (isa<SignOp, BipolarOp, TanhOp>(producer) && elementwise) {
     BinarizeOp bits = bitsOf(producer->getOperand(0));
     sign.replaceAllUsesWith(bits.getOutput());
     sign.erase();
@@ -206,7 +206,8 @@ bool comesFromPopcount(Value value) {
   while (Operation *producer = value.getDefiningOp()) {
     if (isa<PopcountAffineOp>(producer))
       return true;
-    if (isa<SignOp, TanhOp, FlattenOp, ReshapeOp, MaxPoolOp>(producer)) {
+    if (isa<SignOp, BipolarOp, TanhOp, FlattenOp, ReshapeOp, MaxPoolOp>(
+            producer)) {
       value = producer->getOperand(0);
       type = cast<ShapedType>(value.getType());
       continue;

@@ -176,6 +176,21 @@ def BNN_SignOp : BNN_UnaryOp<"sign"> {
   let arguments = (ins BNN_RealTensor:$input);
 }
 
+def BNN_BipolarOp : BNN_UnaryOp<"bipolar"> {
+  let summary = "+1 where x >= 0, else -1: the chip's sign (QONNX BipolarQuant)";
+  let description = [{
+    The sign rule of the chip, as a real value: +1 for `x >= 0` (zero
+    included), -1 otherwise (NaN too). QONNX's `BipolarQuant(x, scale)`
+    imports as this op times the scale; binarization takes it as exactly as a
+    `Sign`, and it has no zero to warn about.
+
+    ```mlir
+    %y = bnn.bipolar %x : tensor<1x75xf32>
+    ```
+  }];
+  let arguments = (ins BNN_RealTensor:$input);
+}
+
 def BNN_SigmoidOp : BNN_UnaryOp<"sigmoid"> {
   let summary = "Logistic function 1 / (1 + exp(-x)) (ONNX Sigmoid)";
   let description = [{

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Binarized networks in QONNX form, as Brevitas and FINN export them:
+BipolarQuant (domain qonnx.custom_op.general; Y = scale * (X >= 0 ? 1 : -1))
+on the weights, with one scale per output channel, and on the activations,
+with scale 1. Built with onnx.helper from QONNX's published operator
+definition, random weights.
+
+Writes NAME.onnx (QONNX) and NAME.ref.onnx, the same network in standard
+ONNX (BipolarQuant written as GreaterOrEqual, Where and Mul) for onnxruntime,
+and NAME.x.npy, random inputs.
+
+Usage: generate_qonnx_bnns.py OUTDIR [--samples N]
+"""
+import argparse
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+QONNX = "qonnx.custom_op.general"
+
+
+class Graph:
+    def __init__(self, rng, reference):
+        self.rng, self.reference = rng, reference
+        self.nodes, self.inits, self.count = [], [], 0
+
+    def name(self, prefix):
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def init(self, array):
+        name = self.name("c")
+        self.inits.append(numpy_helper.from_array(np.asarray(array, np.float32), name))
+        return name
+
+    def node(self, op, inputs, domain="", **attrs):
+        out = self.name(op.lower())
+        self.nodes.append(helper.make_node(op, inputs, [out], name=out, domain=domain, **attrs))
+        return out
+
+    def bipolar(self, x, scale):
+        s = self.init(scale)
+        if not self.reference:
+            return self.node("BipolarQuant", [x, s], domain=QONNX)
+        condition = self.node("GreaterOrEqual", [x, self.init(0.0)])
+        signs = self.node("Where", [condition, self.init(1.0), self.init(-1.0)])
+        return self.node("Mul", [signs, s])
+
+    def batch_norm(self, x, channels):
+        r = self.rng
+        params = [r.randn(channels), r.randn(channels), r.randn(channels) * 2,
+                  r.rand(channels) + 0.5]
+        return self.node("BatchNormalization", [x] + [self.init(p) for p in params])
+
+
+def mlp(g):
+    # FINN's TFC pattern: a real first layer, then binary ones.
+    x = g.node("MatMul", ["x", g.init(g.rng.randn(12, 16))])
+    x = g.bipolar(g.batch_norm(x, 16), 1.0)
+    w = g.bipolar(g.init(g.rng.randn(16, 8)), g.rng.rand(1, 8) + 0.5)
+    x = g.bipolar(g.batch_norm(g.node("MatMul", [x, w]), 8), 1.0)
+    w = g.bipolar(g.init(g.rng.randn(8, 3)), g.rng.rand(1, 3) + 0.5)
+    return g.node("MatMul", [x, w]), [12], 3
+
+
+def cnn(g):
+    x = g.node("Conv", ["x", g.init(g.rng.randn(6, 2, 3, 3))])
+    x = g.bipolar(g.batch_norm(x, 6), 1.0)
+    w = g.bipolar(g.init(g.rng.randn(5, 6, 3, 3)), g.rng.rand(5, 1, 1, 1) + 0.5)
+    x = g.bipolar(g.batch_norm(g.node("Conv", [x, w]), 5), 1.0)
+    x = g.node("Flatten", [x])
+    w = g.bipolar(g.init(g.rng.randn(4, 5 * 4 * 4)), g.rng.rand(4, 1) + 0.5)
+    return g.node("Gemm", [x, w], transB=1), [2, 8, 8], 4
+
+
+MODELS = {"qonnx_mlp": mlp, "qonnx_cnn": cnn}
+
+
+def build(name, seed, reference):
+    g = Graph(np.random.RandomState(seed), reference)
+    y, shape, outputs = MODELS[name](g)
+    graph = helper.make_graph(
+        g.nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"] + shape)],
+        [helper.make_tensor_value_info(y, TensorProto.FLOAT, ["N", outputs])], g.inits)
+    opsets = [helper.make_opsetid("", 13)]
+    if not reference:
+        opsets.append(helper.make_opsetid(QONNX, 1))
+    model = helper.make_model(graph, opset_imports=opsets)
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model, shape
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--samples", type=int, default=1000)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    for i, name in enumerate(MODELS):
+        for reference in (False, True):
+            model, shape = build(name, i, reference)
+            onnx.save(model, os.path.join(args.out, name + (".ref.onnx" if reference else ".onnx")))
+        x = np.random.RandomState(i).randn(args.samples, *shape).astype(np.float32)
+        np.save(os.path.join(args.out, name + ".x.npy"), x)
+        print(name, "x".join(map(str, shape)))
+
+
+if __name__ == "__main__":
+    main()
