@@ -96,6 +96,23 @@ module attributes {rram.target = #rram.target<rows = 2, columns = 4, arrays = 16
 
 // -----
 
+// A padded binary convolution: im2col takes its pads (the padding reads +1,
+// or -1 with pads_read_minus_one), and the receptive fields grow to the
+// padded output positions.
+module attributes {rram.target = #rram.target<rows = 2, columns = 4, arrays = 16, digital_memory_bytes = 1024, real_bits = 32>} {
+  // CHECK-LABEL: func @padded_conv
+  func.func @padded_conv(%x: tensor<1x1x4xi1>) -> (tensor<1x2x4xi32>, tensor<1x2x5xi32>) {
+    // CHECK: rram.im2col %arg0 {channel_offset = 0 : i64, channels = 1 : i64, dilations = array<i64: 1>, kernel_shape = array<i64: 3>, pads = array<i64: 1, 1>, strides = array<i64: 1>} : tensor<1x1x4xi1> -> tensor<4x3xi1>
+    // CHECK: rram.im2col %arg0 {channel_offset = 0 : i64, channels = 1 : i64, dilations = array<i64: 1>, kernel_shape = array<i64: 3>, pads = array<i64: 2, 1>, pads_read_minus_one, strides = array<i64: 1>} : tensor<1x1x4xi1> -> tensor<5x3xi1>
+    %w = bnn.constant dense<true> : tensor<2x1x3xi1>
+    %p = bnn.xnor_conv %x, %w {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 1, 1>, strides = array<i64: 1>} : (tensor<1x1x4xi1>, tensor<2x1x3xi1>) -> tensor<1x2x4xi32>
+    %q = bnn.xnor_conv %x, %w {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 2, 1>, pads_read_minus_one, strides = array<i64: 1>} : (tensor<1x1x4xi1>, tensor<2x1x3xi1>) -> tensor<1x2x5xi32>
+    return %p, %q : tensor<1x2x4xi32>, tensor<1x2x5xi32>
+  }
+}
+
+// -----
+
 // expected-error @+1 {{no chip to map onto: the module needs an 'rram.target' attribute (hafnia-compile sets it from --chip)}}
 module {
   func.func @no_target(%x: tensor<1x5xi1>, %w: tensor<3x5xi1>) -> tensor<1x3xi32> {
