@@ -17,11 +17,10 @@ accepts it; 224 x 224 takes the simulator minutes per model on 2 cores).
 """
 import argparse
 import os
-import subprocess
 import sys
-import time
 
 import numpy as np
+from against_onnxruntime import compare
 import torch
 import torchvision
 
@@ -29,13 +28,6 @@ import torchvision
 # after ONNX shape inference (hafnia-compile refuses it).
 MODELS = ["resnet18", "mobilenet_v2", "mobilenet_v3_small", "squeezenet1_0",
           "efficientnet_b0"]
-
-
-def run(command):
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{os.path.basename(command[0])} failed: "
-                           f"{done.stderr.strip()}")
 
 
 def main():
@@ -60,39 +52,12 @@ def main():
         for opset in (int(o) for o in args.opsets.split(",")):
             tag = f"{name}_{opset}"
             model = os.path.join(args.out, tag + ".onnx")
-            program = os.path.join(args.out, tag + ".hfp")
-            simulated = os.path.join(args.out, tag + "_hafnia.npy")
-            reference = os.path.join(args.out, tag + "_ort.npy")
-            start = time.time()
-            try:
-                with torch.no_grad():
-                    torch.onnx.export(net, x, model, opset_version=opset,
-                                      input_names=["x"],
-                                      output_names=["y"],
-                                      dynamic_axes={"x": {0: "N"},
-                                                    "y": {0: "N"}})
-                run(["hafnia-compile", model, "--binarize=none",
-                     f"--chip={args.chip}", "-o", program])
-                run(["hafnia-sim", program, "--input", x_path, "--output",
-                     simulated])
-                run(["node", args.node_script, model, x_path, reference])
-            except RuntimeError as error:
-                print(f"{tag}: {error}")
-                failures += 1
-                continue
-            actual, expected = np.load(simulated), np.load(reference)
-            if actual.shape != expected.shape:
-                print(f"{tag}: shape {actual.shape}, onnxruntime gives "
-                      f"{expected.shape}")
-                failures += 1
-                continue
-            error = float(np.abs(actual - expected).max() /
-                          np.abs(expected).max())
-            ok = error <= args.tolerance
-            print(f"{tag}: {'ok' if ok else 'MISMATCH'} (max error / max "
-                  f"output {error:.1e}, {time.time() - start:.0f} s)",
-                  flush=True)
-            failures += not ok
+            with torch.no_grad():
+                torch.onnx.export(net, x, model, opset_version=opset,
+                                  input_names=["x"], output_names=["y"],
+                                  dynamic_axes={"x": {0: "N"}, "y": {0: "N"}})
+            failures += not compare(tag, model, x_path, args.out, args.chip,
+                                    args.node_script, args.tolerance)
     if failures:
         sys.exit(f"{failures} failure(s)")
 
