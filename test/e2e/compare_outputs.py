@@ -4,7 +4,8 @@
 Usage: compare_outputs.py A.npy B.npy (--exact | --rtol 1e-5)
 
 --exact: the two arrays must be equal bit for bit (same shape, same f32
-bits everywhere). --rtol R: every element must satisfy
+bits everywhere); int64 arrays (indices, such as ArgMax's) are compared
+exactly, and only with --exact. --rtol R: every element must satisfy
 |a - b| <= R * max |a[n]|, relative to the largest magnitude of its sample n
 (a logit near zero is a difference of large terms, so an elementwise
 relative bound would measure cancellation, not agreement). Prints the number
@@ -27,6 +28,18 @@ def main():
     args = parser.parse_args()
     a = np.load(args.a)
     b = np.load(args.b)
+    if a.dtype == np.int64 and b.dtype == np.int64:
+        if a.shape != b.shape:
+            sys.exit(f"shapes differ: {a.shape} vs {b.shape}")
+        if a.size == 0:
+            sys.exit("no values to compare")
+        differing = int(np.count_nonzero(a != b))
+        print(f"{a.shape[0]} samples, {a.size} values: {differing} differ")
+        if not args.exact:
+            sys.exit("int64 outputs are compared with --exact only")
+        if differing:
+            sys.exit(f"{differing} values differ, expected equal indices")
+        return
     if a.dtype != np.float32 or b.dtype != np.float32:
         sys.exit(f"expected float32 arrays, got {a.dtype} and {b.dtype}")
     if a.shape != b.shape:

@@ -105,6 +105,10 @@ cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("NAME:1x3x48x192 fixes the symbolic dimensions of an input "
              "(repeatable)"));
+cl::list<std::string> constantInputs(
+    "constant-input",
+    cl::desc("NAME:FILE.pb binds an input to the ONNX TensorProto in the "
+             "file, as an initializer (repeatable)"));
 cl::opt<bool> fullWeights(
     "full-weights",
     cl::desc("Print every weight in the IR instead of eliding large tensors"),
@@ -209,6 +213,10 @@ int main(int argc, char **argv) {
   for (const std::string &spec : inputShapes)
     if (std::optional<std::string> message =
             hafnia::addInputShape(spec, importOptions))
+      return fail(*message);
+  for (const std::string &spec : constantInputs)
+    if (std::optional<std::string> message =
+            hafnia::addConstantInput(spec, importOptions))
       return fail(*message);
   mlir::OwningOpRef<mlir::ModuleOp> module = hafnia::importOnnxModel(
       input->getBuffer(), inputFilename, &context, importOptions);

@@ -23,6 +23,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 
 #include <algorithm>
@@ -1919,6 +1920,7 @@ OwningOpRef<ModuleOp> importOnnxModel(StringRef bytes, StringRef fileName,
   OnnxLoadOptions loadOptions;
   loadOptions.batchSize = options.batchSize;
   loadOptions.inputShapes = options.inputShapes;
+  loadOptions.constantInputs = options.constantInputs;
   loadOptions.isSupportedOp = [](const std::string &opType) {
     return llvm::is_contained(getSupportedOnnxOps(), StringRef(opType)) ||
            isFoldableOp(opType);
@@ -1955,6 +1957,20 @@ std::optional<std::string> addInputShape(StringRef spec,
   return std::nullopt;
 }
 
+std::optional<std::string> addConstantInput(StringRef spec,
+                                            OnnxImportOptions &options) {
+  auto [name, file] = spec.split(':');
+  if (name.empty() || file.empty() || spec.find(':') == StringRef::npos)
+    return "--constant-input='" + spec.str() +
+           "' is not NAME:FILE.pb (e.g. scales:input_1.pb)";
+  auto buffer = llvm::MemoryBuffer::getFile(file, /*IsText=*/false);
+  if (!buffer)
+    return "--constant-input='" + spec.str() + "': cannot read '" + file.str() +
+           "': " + buffer.getError().message();
+  options.constantInputs.emplace_back(name.str(), (*buffer)->getBuffer().str());
+  return std::nullopt;
+}
+
 ArrayRef<StringRef> getSupportedOnnxOps() {
   static const SmallVector<StringRef> names = [] {
     SmallVector<StringRef> result;
@@ -1973,6 +1989,10 @@ void registerOnnxImportTranslation() {
       "input-shape",
       llvm::cl::desc("NAME:1x3x48x192 fixes the symbolic dimensions of an "
                      "input (repeatable)"));
+  static llvm::cl::list<std::string> constantInputs(
+      "constant-input",
+      llvm::cl::desc("NAME:FILE.pb binds an input to the TensorProto in the "
+                     "file, as an initializer (repeatable)"));
   TranslateToMLIRRegistration registration(
       "import-onnx", "Import an ONNX model into the bnn dialect",
       [](llvm::SourceMgr &sourceMgr,
@@ -1984,6 +2004,12 @@ void registerOnnxImportTranslation() {
         for (const std::string &spec : inputShapes)
           if (std::optional<std::string> message =
                   addInputShape(spec, options)) {
+            emitError(UnknownLoc::get(context)) << *message;
+            return nullptr;
+          }
+        for (const std::string &spec : constantInputs)
+          if (std::optional<std::string> message =
+                  addConstantInput(spec, options)) {
             emitError(UnknownLoc::get(context)) << *message;
             return nullptr;
           }

@@ -146,6 +146,54 @@ std::string example(
   return text;
 }
 
+/// Turns the graph inputs named in `constants` into initializers of the
+/// given values: their element type must be the input's, their shape agree
+/// with its static dimensions.
+std::optional<std::string> bindConstantInputs(
+    onnx::GraphProto &graph,
+    const std::vector<std::pair<std::string, std::string>> &constants) {
+  for (const auto &[name, bytes] : constants) {
+    auto *inputs = graph.mutable_input();
+    auto input = std::find_if(
+        inputs->begin(), inputs->end(),
+        [&](const onnx::ValueInfoProto &info) { return info.name() == name; });
+    if (input == inputs->end())
+      return "--constant-input names '" + name +
+             "', which is not an input of the model";
+    onnx::TensorProto tensor;
+    if (!tensor.ParseFromString(bytes))
+      return "--constant-input for '" + name +
+             "' is not a serialized ONNX TensorProto";
+    const onnx::TypeProto &type = input->type();
+    if (!type.has_tensor_type() ||
+        type.tensor_type().elem_type() != tensor.data_type())
+      return "--constant-input gives input '" + name + "' a " +
+             onnxDataTypeName(tensor.data_type()) +
+             " tensor, the model declares another type";
+    if (type.tensor_type().has_shape()) {
+      const onnx::TensorShapeProto &shape = type.tensor_type().shape();
+      bool same = shape.dim_size() == tensor.dims_size();
+      for (int d = 0; same && d < shape.dim_size(); ++d)
+        same = !shape.dim(d).has_dim_value() ||
+               shape.dim(d).dim_value() == tensor.dims(d);
+      if (!same)
+        return "--constant-input gives input '" + name +
+               "' a shape the model's declaration does not allow";
+    }
+    tensor.set_name(name);
+    auto *initializers = graph.mutable_initializer();
+    auto existing = std::find_if(
+        initializers->begin(), initializers->end(),
+        [&](const onnx::TensorProto &t) { return t.name() == name; });
+    if (existing != initializers->end())
+      *existing = tensor;
+    else
+      *graph.add_initializer() = tensor;
+    inputs->erase(input);
+  }
+  return std::nullopt;
+}
+
 /// Binds a symbolic batch dimension of the graph inputs to `batchSize`; any
 /// other unknown dimension is an error naming the input.
 std::optional<std::string> bindBatchDimension(
@@ -380,6 +428,9 @@ std::optional<std::string> loadChecked(std::string_view bytes,
   } catch (const std::exception &e) {
     return "the model fails the ONNX checker: " + oneLine(e.what());
   }
+  if (auto error =
+          bindConstantInputs(*model.mutable_graph(), options.constantInputs))
+    return error;
   if (auto error = bindBatchDimension(*model.mutable_graph(), options.batchSize,
                                       options.inputShapes))
     return error;

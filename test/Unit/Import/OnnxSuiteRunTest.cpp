@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SuiteConstantInputs.h"
 #include "hafnia/Dialect/RRAM/IR/RRAMDialect.h"
 #include "hafnia/Import/OnnxImporter.h"
 #include "hafnia/Pipelines/Pipelines.h"
@@ -37,6 +38,18 @@ namespace {
 // Tests whose ops need a looser tolerance than 1e-4, and why.
 const std::map<std::string, double> kTolerances = {};
 
+// Tests whose expected outputs do not follow the ONNX definition, and why.
+// They must keep mismatching: one that matches fails, to be removed here.
+const std::map<std::string, std::string> kExpectedMismatches = {
+    // ONNX 1.12's reference takes align_corners' resized length as the
+    // fractional in * scale (2.4), the operator's definition (and
+    // onnxruntime, which excludes these two tests) the output's length (2).
+    {"node/test_resize_downsample_scales_cubic_align_corners",
+     "reference uses a fractional resized length"},
+    {"node/test_resize_downsample_scales_linear_align_corners",
+     "reference uses a fractional resized length"},
+};
+
 std::vector<std::string> readList(const char *path) {
   std::vector<std::string> names;
   auto list = llvm::MemoryBuffer::getFile(path);
@@ -53,6 +66,7 @@ std::vector<std::string> readList(const char *path) {
 /// Compiles a suite model into a validated program; returns the error text on
 /// failure.
 std::string compile(const std::string &path, const hafnia::ChipConfig &chip,
+                    const hafnia::OnnxImportOptions &options,
                     hafnia::Program &program) {
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer)
@@ -65,8 +79,8 @@ std::string compile(const std::string &path, const hafnia::ChipConfig &chip,
       diagnostics += diag.str() + "\n";
     return mlir::success();
   });
-  auto module = hafnia::importOnnxModel((*buffer)->getBuffer(), path, &context,
-                                        hafnia::OnnxImportOptions());
+  auto module =
+      hafnia::importOnnxModel((*buffer)->getBuffer(), path, &context, options);
   if (!module)
     return "import: " + diagnostics;
   (*module)->setAttr(hafnia::rram::RRAMDialect::kTargetAttrName,
@@ -95,7 +109,10 @@ std::string runModel(const std::string &name, const hafnia::ChipConfig &chip,
                      int &sets) {
   std::string dir = std::string(HAFNIA_ONNX_TESTDATA) + "/" + name;
   hafnia::Program program;
-  std::string error = compile(dir + "/model.onnx", chip, program);
+  hafnia::OnnxImportOptions options;
+  std::map<std::string, int> inputIndices =
+      hafnia::test::bindSuiteConstantInputs(dir, options);
+  std::string error = compile(dir + "/model.onnx", chip, options, program);
   if (!error.empty())
     return error;
   absl::StatusOr<std::unique_ptr<hafnia::Simulator>> simulator =
@@ -110,8 +127,11 @@ std::string runModel(const std::string &name, const hafnia::ChipConfig &chip,
       break;
     std::vector<hafnia::Tensor> inputs;
     for (int k = 0; k < program.inputs_size(); ++k) {
-      auto input =
-          hafnia::ReadTensorProto(data + "/input_" + std::to_string(k) + ".pb");
+      // Bound inputs are not the program's: its inputs by name.
+      auto index = inputIndices.find(program.inputs(k).name());
+      int file = index == inputIndices.end() ? k : index->second;
+      auto input = hafnia::ReadTensorProto(data + "/input_" +
+                                           std::to_string(file) + ".pb");
       if (!input.ok())
         return "input: " + std::string(input.status().message());
       inputs.push_back(*input);
@@ -165,6 +185,15 @@ TEST(OnnxSuite, SimulatedOutputsMatchExpected) {
   int checked = 0;
   for (const std::string &name : names) {
     std::string error = runModel(name, *chip, checked);
+    auto expected = kExpectedMismatches.find(name);
+    if (expected != kExpectedMismatches.end()) {
+      if (error.empty() || error.find("set ") != 0)
+        ADD_FAILURE() << name << " was expected to mismatch ("
+                      << expected->second
+                      << "), got: " << (error.empty() ? "a match" : error)
+                      << "; update kExpectedMismatches";
+      continue;
+    }
     if (!error.empty())
       ADD_FAILURE() << name << ": " << error;
   }

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SuiteConstantInputs.h"
 #include "hafnia/Import/OnnxImporter.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -60,8 +61,11 @@ std::string importModel(const std::string &name) {
     diagnostics += diag.str();
     return mlir::success();
   });
-  auto module = hafnia::importOnnxModel((*buffer)->getBuffer(), path, &context,
-                                        hafnia::OnnxImportOptions());
+  hafnia::OnnxImportOptions options;
+  hafnia::test::bindSuiteConstantInputs(
+      std::string(HAFNIA_ONNX_TESTDATA) + "/" + name, options);
+  auto module =
+      hafnia::importOnnxModel((*buffer)->getBuffer(), path, &context, options);
   if (module)
     return "";
   return diagnostics.empty() ? "failed without a diagnostic" : diagnostics;

@@ -21,12 +21,21 @@ struct OnnxImportOptions {
   /// Shapes of graph inputs given on the command line (`--input-shape`):
   /// they fix symbolic dimensions; static ones must agree.
   std::vector<std::pair<std::string, std::vector<int64_t>>> inputShapes;
+  /// Graph inputs bound to constants (`--constant-input`): the input's name
+  /// and a serialized ONNX TensorProto (a `.pb` file of the ONNX test
+  /// suites). The input becomes an initializer of that value.
+  std::vector<std::pair<std::string, std::string>> constantInputs;
 };
 
 /// Parses `NAME:1x3x48x192` (an `--input-shape` value) into `options`;
 /// returns an error message naming the value on failure.
 std::optional<std::string> addInputShape(llvm::StringRef spec,
                                          OnnxImportOptions &options);
+
+/// Parses `NAME:FILE.pb` (a `--constant-input` value) and reads the file
+/// into `options`; returns an error message naming the value on failure.
+std::optional<std::string> addConstantInput(llvm::StringRef spec,
+                                            OnnxImportOptions &options);
 
 /// Imports an ONNX model (binary protobuf or ONNX text format) held in
 /// `bytes` into a module with one `func.func @main` of `bnn` ops. Reports

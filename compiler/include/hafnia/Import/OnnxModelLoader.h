@@ -33,6 +33,10 @@ struct OnnxLoadOptions {
   /// Shapes for graph inputs by name: they fix symbolic dimensions (the
   /// batch too); static dimensions must agree.
   std::vector<std::pair<std::string, std::vector<int64_t>>> inputShapes;
+  /// Graph inputs bound to constants (`--constant-input`): the name and a
+  /// serialized TensorProto. Each becomes an initializer and stops being an
+  /// input, so that operands such as Resize's scales are known at import.
+  std::vector<std::pair<std::string, std::string>> constantInputs;
   /// Says whether the importer handles an operator of the default domain;
   /// every node it rejects is listed in one error before any conversion.
   std::function<bool(const std::string &opType)> isSupportedOp;

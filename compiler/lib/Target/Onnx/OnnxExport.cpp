@@ -14,6 +14,7 @@
 #include "hafnia/runtime/Program.h"
 #include "hafnia/runtime/Shapes.h"
 
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -57,7 +58,7 @@ public:
     for (const TensorBinding &input : program.inputs()) {
       names[input.buffer()] = input.name();
       addValueInfo(graph->add_input(), input.name(),
-                   ShapeOf(program.buffers(input.buffer())));
+                   program.buffers(input.buffer()));
     }
     // An output an instruction computes is named as the program names it;
     // one that is an input or a constant, or a second name of a value, is
@@ -98,7 +99,7 @@ public:
       if (names[output.buffer()] != output.name())
         node("Identity", {names[output.buffer()]}, output.name());
       addValueInfo(graph->add_output(), output.name(),
-                   ShapeOf(program.buffers(output.buffer())));
+                   program.buffers(output.buffer()));
     }
     return std::nullopt;
   }
@@ -112,14 +113,17 @@ private:
     return "hafnia/%" + std::to_string(buffer);
   }
 
+  /// Every buffer is a float tensor but an I64 one (arg_max indices), which
+  /// is an int64 tensor as ONNX's ArgMax writes it.
   static void addValueInfo(onnx::ValueInfoProto *info, const std::string &name,
-                           const Shape &shape) {
+                           const Buffer &buffer) {
     info->set_name(name);
     onnx::TypeProto_Tensor *tensor =
         info->mutable_type()->mutable_tensor_type();
-    tensor->set_elem_type(onnx::TensorProto::FLOAT);
+    tensor->set_elem_type(buffer.type() == I64 ? onnx::TensorProto::INT64
+                                               : onnx::TensorProto::FLOAT);
     onnx::TensorShapeProto *dims = tensor->mutable_shape();
-    for (int64_t dim : shape)
+    for (int64_t dim : ShapeOf(buffer))
       dims->add_dim()->set_dim_value(dim);
   }
 
@@ -363,6 +367,14 @@ private:
       return slice(i);
     case Instruction::kGather:
       return gather(i);
+    case Instruction::kConvTranspose:
+      return convTranspose(i);
+    case Instruction::kResize:
+      return resize(i);
+    case Instruction::kArgMax:
+      return argMax(i);
+    case Instruction::kHardmax:
+      return hardmax(i);
     case Instruction::kBinarize:
       return binarize(i);
     case Instruction::kInputSlice:
@@ -397,6 +409,116 @@ private:
     onnx::NodeProto *n = node("Conv", inputs(i), output(i));
     setWindow(n, ResolveWindow(i.conv().window(), in(i, 1).size() - 2));
     setInt(n, "group", i.conv().group());
+    return std::nullopt;
+  }
+
+  /// The program's pads are ONNX's (output_shape already resolved into
+  /// them), so the output's size is the same formula.
+  std::optional<Unsupported> convTranspose(const Instruction &i) {
+    const Instruction::ConvTranspose &attrs = i.conv_transpose();
+    onnx::NodeProto *n = node("ConvTranspose", inputs(i), output(i));
+    setWindow(n, ResolveWindow(attrs.window(), in(i, 1).size() - 2));
+    setInt(n, "group", attrs.group());
+    if (!attrs.output_padding().empty())
+      setInts(
+          n, "output_padding",
+          Shape(attrs.output_padding().begin(), attrs.output_padding().end()));
+    return std::nullopt;
+  }
+
+  /// Resize with the program's scales, which ONNX takes as f32; where the
+  /// f32 scale would not give the output's size, the sizes instead (ONNX
+  /// then computes each scale as out / in, what the importer stored).
+  std::optional<Unsupported> resize(const Instruction &i) {
+    using R = Instruction::Resize;
+    const R &r = i.resize();
+    Shape xs = in(i, 0), ys = outShape(i);
+    std::vector<float> scales;
+    bool sizesNeeded = false;
+    for (size_t d = 0; d < xs.size(); ++d) {
+      float scale = static_cast<float>(r.scales(d));
+      scales.push_back(scale);
+      float size = scale * static_cast<float>(xs[d]);
+      sizesNeeded |= static_cast<int64_t>(std::floor(size)) != ys[d] ||
+                     static_cast<int64_t>(std::floor(
+                         static_cast<double>(scale) * xs[d])) != ys[d];
+    }
+    std::vector<std::string> operands = {input(i, 0), ""};
+    if (sizesNeeded) {
+      operands.push_back("");
+      operands.push_back(ints(ys));
+    } else {
+      operands.push_back(floats({static_cast<int64_t>(scales.size())}, scales));
+    }
+    onnx::NodeProto *n = node("Resize", operands, output(i));
+    setString(n, "mode",
+              r.mode() == R::NEAREST  ? "nearest"
+              : r.mode() == R::LINEAR ? "linear"
+                                      : "cubic");
+    static const std::map<int, const char *> coordinates = {
+        {R::HALF_PIXEL, "half_pixel"},
+        {R::PYTORCH_HALF_PIXEL, "pytorch_half_pixel"},
+        {R::ALIGN_CORNERS, "align_corners"},
+        {R::ASYMMETRIC, "asymmetric"},
+        {R::TF_HALF_PIXEL_FOR_NN, "tf_half_pixel_for_nn"},
+    };
+    static const std::map<int, const char *> nearest = {
+        {R::ROUND_PREFER_FLOOR, "round_prefer_floor"},
+        {R::ROUND_PREFER_CEIL, "round_prefer_ceil"},
+        {R::FLOOR, "floor"},
+        {R::CEIL, "ceil"},
+    };
+    auto coordinate = coordinates.find(r.coordinate_mode());
+    auto rounding = nearest.find(r.nearest_mode());
+    if (coordinate == coordinates.end() || rounding == nearest.end())
+      return Unsupported{"an unknown resize mode"};
+    setString(n, "coordinate_transformation_mode", coordinate->second);
+    setString(n, "nearest_mode", rounding->second);
+    setFloat(n, "cubic_coeff_a", r.cubic_coeff_a());
+    setInt(n, "exclude_outside", r.exclude_outside());
+    return std::nullopt;
+  }
+
+  /// ONNX leaves NaN to the runtime; the simulator, as NumPy, selects the
+  /// first NaN of a line. Where a line holds one, the result is the ArgMax
+  /// of the NaN mask (its first 1), else ArgMax (ArgMin) of the values.
+  std::optional<Unsupported> argMax(const Instruction &i) {
+    const Instruction::ArgMax &attrs = i.arg_max();
+    auto reduction = [&](const char *op, const std::string &x, bool lastIndex) {
+      onnx::NodeProto *n = node(op, {x});
+      setInt(n, "axis", attrs.axis());
+      setInt(n, "keepdims", attrs.keepdims());
+      setInt(n, "select_last_index", lastIndex);
+      return out(n);
+    };
+    onnx::NodeProto *mask = node("Cast", {out(node("IsNaN", {input(i, 0)}))});
+    setInt(mask, "to", onnx::TensorProto::FLOAT);
+    onnx::NodeProto *any = node("ReduceMax", {out(mask)});
+    setInts(any, "axes", {attrs.axis()});
+    setInt(any, "keepdims", attrs.keepdims());
+    std::string firstNan = reduction("ArgMax", out(mask), false);
+    std::string plain = reduction(attrs.min() ? "ArgMin" : "ArgMax",
+                                  input(i, 0), attrs.select_last_index());
+    node("Where",
+         {out(node("Greater", {out(any), scalar(0.0f)})), firstNan, plain},
+         output(i));
+    return std::nullopt;
+  }
+
+  /// ONNX's Hardmax selects the first largest element, as the simulator's
+  /// `x[k] > x[best]` scan does; NaN, which compares false there, is made
+  /// to lose (-inf) except at the first position of a line, where it keeps
+  /// the scan at 0 (+inf).
+  std::optional<Unsupported> hardmax(const Instruction &i) {
+    Shape xs = in(i, 0);
+    int64_t axis = i.hardmax().axis();
+    Shape shape(xs.size(), 1);
+    shape[axis] = xs[axis];
+    std::vector<float> fill(xs[axis], -std::numeric_limits<float>::infinity());
+    fill[0] = std::numeric_limits<float>::infinity();
+    std::string x = out(node("Where", {out(node("IsNaN", {input(i, 0)})),
+                                       floats(shape, fill), input(i, 0)}));
+    setInt(node("Hardmax", {x}, output(i)), "axis", axis);
     return std::nullopt;
   }
 

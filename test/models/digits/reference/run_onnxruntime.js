@@ -6,7 +6,8 @@
 //   INPUT.npy:  float32 ('<f4'), C order, NumPy format version 1.0 or 2.0;
 //               the whole array is fed as one batch to the model's only input,
 //               or in batches of its size when the model fixes its first axis.
-//   OUTPUT.npy: float32 '<f4', version 1.0, header padded to 64 bytes (as np.save).
+//   OUTPUT.npy: float32 '<f4' (int64 '<i8' for an int64 output, such as
+//               ArgMax's), version 1.0, header padded to 64 bytes (as np.save).
 // onnxruntime-node is looked up in --ort=DIR if given, else through NODE_PATH,
 // else in /opt/hafnia-ort/node_modules. It is kept outside the repository (~113 MB).
 'use strict';
@@ -65,17 +66,19 @@ function readNpyF32(file) {
   return { dims, data };
 }
 
-// Write float32 data as .npy version 1.0, byte-identical to numpy.save.
-function writeNpyF32(file, dims, data) {
+// Write float32 (or, with int64, BigInt64Array) data as .npy version 1.0,
+// byte-identical to numpy.save.
+function writeNpy(file, dims, data, int64) {
   const shapeStr = dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeStr}, }`;
+  let header = `{'descr': '${int64 ? '<i8' : '<f4'}', 'fortran_order': False, 'shape': ${shapeStr}, }`;
   const total = 10 + header.length + 1; // magic+version+len, header, '\n'
   header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
   const pre = Buffer.alloc(10);
   pre.writeUInt8(0x93, 0); pre.write('NUMPY', 1, 'latin1');
   pre.writeUInt8(1, 6); pre.writeUInt8(0, 7); pre.writeUInt16LE(header.length, 8);
-  const f32 = Float32Array.from(data); // also converts if the output is not float32
-  const body = Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength);
+  // Float32Array.from also converts an output that is not float32.
+  const values = int64 ? BigInt64Array.from(data) : Float32Array.from(data);
+  const body = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
   if (!(new Uint8Array(new Uint16Array([1]).buffer))[0]) die('big-endian host not supported');
   fs.writeFileSync(file, Buffer.concat([pre, Buffer.from(header, 'latin1'), body]));
 }
@@ -113,18 +116,21 @@ async function main() {
   const sample = x.dims.slice(1).reduce((a, b) => a * b, 1);
   const chunks = [];
   let dims = null;
+  let int64 = false;
   for (let first = 0; first < x.dims[0]; first += batch) {
     const data = x.data.subarray(first * sample, (first + batch) * sample);
     const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [batch, ...x.dims.slice(1)]) };
     const result = await session.run(feeds, [outName]);
     const y = result[outName];
     dims = y.dims.map(Number);
-    chunks.push(Float32Array.from(y.data));
+    int64 = y.type === 'int64';
+    chunks.push(int64 ? BigInt64Array.from(y.data) : Float32Array.from(y.data));
   }
   if (batch !== x.dims[0]) dims[0] *= chunks.length;
-  const all = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const all = int64 ? new BigInt64Array(total) : new Float32Array(total);
   chunks.reduce((at, c) => { all.set(c, at); return at + c.length; }, 0);
-  writeNpyF32(outPath, dims, all);
+  writeNpy(outPath, dims, all, int64);
   process.stderr.write(`${path.basename(modelPath)}: ${outName} [${dims.join(',')}] -> ${outPath}\n`);
 }
 
