@@ -72,11 +72,19 @@ LogicalResult calibrateBinarization(ModuleOp module, const ChipConfig &chip,
   if (!main)
     return fail() << "the module has no main function";
   bnn::ValueSigns signs(main);
-  SmallVector<Operation *> sites;
+  // Sites: the layers to calibrate, whose inputs are recorded, then the
+  // Signs that can see an exact zero, whose zeros are counted.
+  SmallVector<Operation *> sites, zeroSigns, zeroLayers;
   for (Operation *layer :
        bnn::getLayersToBinarize(main, options.mode, options.binarizeFirstLayer))
-    if (bnn::needsCalibration(layer, signs))
+    if (bnn::needsCalibration(layer, signs)) {
       sites.push_back(layer);
+    } else if (Operation *sign = bnn::getZeroSign(layer, signs)) {
+      zeroSigns.push_back(sign);
+      zeroLayers.push_back(layer);
+    }
+  size_t calibrated = sites.size();
+  sites.append(zeroSigns);
   if (sites.empty())
     return success();
 
@@ -160,7 +168,21 @@ LogicalResult calibrateBinarization(ModuleOp module, const ChipConfig &chip,
     }
   }
 
-  for (auto [site, channels] : llvm::zip(sites, values)) {
+  for (auto [layer, channels] :
+       llvm::zip(zeroLayers, ArrayRef(values).drop_front(calibrated))) {
+    int64_t zeros = 0, count = 0;
+    for (const std::vector<float> &channel : channels) {
+      zeros += llvm::count(channel, 0.0f);
+      count += channel.size();
+    }
+    layer->setAttr(
+        bnn::kSignZerosAttrName,
+        builder.getDictionaryAttr(
+            {builder.getNamedAttr("values", builder.getI64IntegerAttr(count)),
+             builder.getNamedAttr("zeros", builder.getI64IntegerAttr(zeros))}));
+  }
+  for (auto [site, channels] :
+       llvm::zip(ArrayRef(sites).take_front(calibrated), values)) {
     SmallVector<float> thresholds, low, high;
     for (std::vector<float> &channel : channels) {
       ChannelCalibration calibration = calibrateChannel(std::move(channel));

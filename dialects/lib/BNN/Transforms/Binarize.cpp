@@ -334,12 +334,22 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
           << layerName(layer) << ": its input passes through a ReLU, which "
           << "would binarize to +1 everywhere; the ReLU is replaced by a "
              "sign";
-    if (input.sign && input.range.canBeZero())
-      layer->emitWarning()
-          << layerName(layer) << ": the input of Sign '"
-          << getLayerName(input.sign)
-          << "' can be exactly zero, where ONNX's Sign gives 0 and the chip "
-             "+1; the outputs differ from the ONNX model's wherever it is";
+    if (input.sign && input.range.canBeZero()) {
+      InFlightDiagnostic warning = layer->emitWarning();
+      warning << layerName(layer) << ": the input of Sign '"
+              << getLayerName(input.sign)
+              << "' can be exactly zero, where ONNX's Sign gives 0 and the "
+                 "chip +1; the outputs differ from the ONNX model's wherever "
+                 "it is";
+      if (auto counts =
+              layer->getAttrOfType<DictionaryAttr>(kSignZerosAttrName)) {
+        auto zeros = counts.getAs<IntegerAttr>("zeros");
+        auto values = counts.getAs<IntegerAttr>("values");
+        if (zeros && values)
+          warning << " (on the calibration data, " << zeros.getInt() << " of "
+                  << values.getInt() << " values)";
+      }
+    }
     return success();
   }
 
@@ -606,4 +616,11 @@ bool hafnia::bnn::needsCalibration(Operation *layer, const ValueSigns &signs) {
   Value source = signSource(layer->getOperand(0), &sign, /*relu=*/nullptr,
                             /*throughMoves=*/true);
   return !sign || !signs.lookup(source).canBeNegative();
+}
+
+Operation *hafnia::bnn::getZeroSign(Operation *layer, const ValueSigns &signs) {
+  SignOp sign;
+  Value source = signSource(layer->getOperand(0), &sign, /*relu=*/nullptr,
+                            /*throughMoves=*/true);
+  return sign && signs.lookup(source).canBeZero() ? sign : nullptr;
 }

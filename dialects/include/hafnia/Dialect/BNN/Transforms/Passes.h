@@ -20,6 +20,11 @@ constexpr llvm::StringLiteral kClassifierAttrName = "bnn.classifier";
 /// mean input below and at or above it.
 constexpr llvm::StringLiteral kCalibrationAttrName = "bnn.calibration";
 
+/// How often a Sign's input was exactly zero on calibration data (where
+/// ONNX and the chip disagree): a dictionary of two i64, `zeros` and
+/// `values`, on the layer the Sign feeds.
+constexpr llvm::StringLiteral kSignZerosAttrName = "bnn.sign_zeros";
+
 class ValueSigns;
 
 /// The conv and dense layers bnn-binarize turns into binary layers (unless
@@ -32,6 +37,10 @@ getLayersToBinarize(mlir::func::FuncOp function, BinarizeMode mode,
 /// input is not already a sign (of a model trained binarized), or it is one
 /// that can never be negative.
 bool needsCalibration(mlir::Operation *layer, const ValueSigns &signs);
+
+/// The Sign through which a layer reads its input, when that Sign's input
+/// can be exactly zero (the warning of bnn-binarize); null otherwise.
+mlir::Operation *getZeroSign(mlir::Operation *layer, const ValueSigns &signs);
 
 #define GEN_PASS_DECL
 #include "hafnia/Dialect/BNN/Transforms/Passes.h.inc"
