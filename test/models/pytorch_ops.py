@@ -3,10 +3,13 @@
 AvgPool2d with padding, LayerNorm, GELU, LeakyReLU, slicing and indexing,
 x.view(x.size(0), -1) with a dynamic batch axis, ...) at opsets 13 and 17,
 compiles each with hafnia-compile --binarize=none, simulates a batch of 2
-with hafnia-sim and compares with PyTorch's own outputs:
-|hafnia - torch| <= 1e-4 * |torch| + 1e-5 everywhere.
+with hafnia-sim and compares with PyTorch's own outputs and with
+onnxruntime's on the exported file (npm onnxruntime-node, through
+--node-script run_onnxruntime.js): |hafnia - ref| <= 1e-4 * |ref| + 1e-5
+everywhere, for both references.
 
-Usage: pytorch_ops.py --out DIR   (hafnia-compile and hafnia-sim on PATH)
+Usage: pytorch_ops.py --out DIR --node-script run_onnxruntime.js
+(hafnia-compile and hafnia-sim on PATH)
 Random weights, fixed seeds; nothing is downloaded.
 """
 import argparse
@@ -242,6 +245,7 @@ def shape_of(net):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
+    parser.add_argument("--node-script", required=True)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     failures = 0
@@ -271,11 +275,13 @@ def main():
                 continue
             program = os.path.join(args.out, name + ".hfp")
             output = os.path.join(args.out, name + "_y.npy")
+            reference = os.path.join(args.out, name + "_ort.npy")
             for command in (
                     ["hafnia-compile", model, "--binarize=none", "-o",
                      program],
                     ["hafnia-sim", program, "--input", x_path,
-                     "--output", output]):
+                     "--output", output],
+                    ["node", args.node_script, model, x_path, reference]):
                 run = subprocess.run(command, capture_output=True, text=True)
                 if run.returncode != 0:
                     print(f"{name}: {command[0]} failed: "
@@ -284,19 +290,25 @@ def main():
                     break
             else:
                 actual = np.load(output)
-                if actual.shape != expected.shape:
-                    print(f"{name}: shape {actual.shape}, torch gives "
-                          f"{expected.shape}")
-                    failures += 1
-                    continue
-                error = np.abs(actual - expected)
-                bad = error > 1e-4 * np.abs(expected) + 1e-5
-                relative = float((error / np.maximum(np.abs(expected),
-                                                     1e-5)).max())
-                print(f"{name}: {'ok' if not bad.any() else 'MISMATCH'} "
-                      f"({int(bad.sum())} of {bad.size} differ, largest "
-                      f"relative error {relative:.1e})")
-                failures += int(bad.any())
+                results, ok = [], True
+                for source, wanted in (("torch", expected),
+                                       ("onnxruntime", np.load(reference))):
+                    if actual.shape != wanted.shape:
+                        results.append(f"shape {actual.shape}, {source} "
+                                       f"gives {wanted.shape}")
+                        ok = False
+                        continue
+                    error = np.abs(actual - wanted)
+                    bad = error > 1e-4 * np.abs(wanted) + 1e-5
+                    ok &= not bad.any()
+                    relative = float((error / np.maximum(np.abs(wanted),
+                                                         1e-5)).max())
+                    results.append(f"{source}: {int(bad.sum())} of "
+                                   f"{bad.size} differ, largest relative "
+                                   f"error {relative:.1e}")
+                print(f"{name}: {'ok' if ok else 'MISMATCH'} "
+                      f"({'; '.join(results)})")
+                failures += not ok
     if failures:
         sys.exit(f"{failures} failure(s)")
 
