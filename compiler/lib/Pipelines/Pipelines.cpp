@@ -9,7 +9,9 @@
 namespace hafnia {
 
 void buildClassifierDetectionPipeline(mlir::OpPassManager &pm) {
-  pm.nest<mlir::func::FuncOp>().addPass(bnn::createDetectClassifierPass());
+  mlir::OpPassManager &functions = pm.nest<mlir::func::FuncOp>();
+  functions.addPass(bnn::createFuseLayerNormPass());
+  functions.addPass(bnn::createDetectClassifierPass());
 }
 
 void buildBinarizationPipeline(mlir::OpPassManager &pm,

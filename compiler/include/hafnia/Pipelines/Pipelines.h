@@ -13,7 +13,8 @@ struct BinarizationOptions {
   bool binarizeFirstLayer = false;
 };
 
-/// bnn-detect-classifier on every function of a module imported from ONNX.
+/// bnn-fuse-layer-norm and bnn-detect-classifier on every function of a
+/// module imported from ONNX: the network tidied, its classifier marked.
 void buildClassifierDetectionPipeline(mlir::OpPassManager &pm);
 
 /// bnn-binarize and bnn-fold-thresholds (after classifier detection).
