@@ -809,6 +809,51 @@ std::optional<std::string> Evaluator::run(std::vector<Value> &outputs) {
     out.resize(numElements(shape));
     for (int64_t e = 0; e < out.size(); ++e)
       out.copy(e, fill, 0);
+  } else if (op == "QuantizeLinear" || op == "DequantizeLinear") {
+    // QDQ weights: y = (x - zero_point) * scale, and x = saturate(round(
+    // y / scale) + zero_point) (half to even), with one scale (and zero
+    // point) per tensor or per slice of `axis`.
+    bool quantize = op == "QuantizeLinear";
+    const Value &x = in[0], &scale = in[1];
+    int64_t rank = x.shape.size(), along = intAttr(node, "axis", 1);
+    if (scale.size() > 1)
+      if (auto error = axis(along, rank))
+        return error;
+    int64_t inner = 1;
+    if (scale.size() > 1) {
+      if (scale.size() != x.shape[along])
+        return std::string("has a scale that is neither one value nor one "
+                           "per slice of its axis");
+      for (int64_t d = along + 1; d < rank; ++d)
+        inner *= x.shape[d];
+    }
+    auto slice = [&](int64_t e) {
+      return scale.size() > 1 ? (e / inner) % scale.size() : 0;
+    };
+    auto zeroPoint = [&](int64_t e) {
+      return has(2) ? in[2].asInt(in[2].size() > 1 ? slice(e) : 0) : 0;
+    };
+    out.shape = x.shape;
+    if (quantize) {
+      out.type = has(2) ? in[2].type : TensorProto::UINT8;
+      if (out.type != TensorProto::UINT8 && out.type != TensorProto::INT8)
+        return std::string("quantizes to a type other than INT8 and UINT8");
+      int64_t low = out.type == TensorProto::INT8 ? -128 : 0;
+      int64_t high = out.type == TensorProto::INT8 ? 127 : 255;
+      for (int64_t e = 0; e < x.size(); ++e) {
+        double q = std::nearbyint(static_cast<float>(x.asReal(e)) /
+                                  static_cast<float>(scale.asReal(slice(e)))) +
+                   zeroPoint(e);
+        out.ints.push_back(
+            std::clamp<int64_t>(static_cast<int64_t>(q), low, high));
+      }
+    } else {
+      out.type = TensorProto::FLOAT;
+      for (int64_t e = 0; e < x.size(); ++e)
+        out.reals.push_back(
+            static_cast<float>(static_cast<float>(x.asInt(e) - zeroPoint(e)) *
+                               static_cast<float>(scale.asReal(slice(e)))));
+    }
   } else if (op == "Range") {
     out.type = in[0].type;
     if (out.real()) {
@@ -915,12 +960,26 @@ std::optional<std::string> Evaluator::run(std::vector<Value> &outputs) {
 } // namespace
 
 bool isFoldOnlyOp(const std::string &opType) {
-  static const std::set<std::string> ops = {
-      "And",   "Cast",        "CastLike", "ConstantOfShape",
-      "Equal", "Expand",      "Greater",  "GreaterOrEqual",
-      "Less",  "LessOrEqual", "Mod",      "Not",
-      "Or",    "Range",       "Shape",    "Size",
-      "Where", "Xor"};
+  static const std::set<std::string> ops = {"And",
+                                            "Cast",
+                                            "CastLike",
+                                            "ConstantOfShape",
+                                            "DequantizeLinear",
+                                            "QuantizeLinear",
+                                            "Equal",
+                                            "Expand",
+                                            "Greater",
+                                            "GreaterOrEqual",
+                                            "Less",
+                                            "LessOrEqual",
+                                            "Mod",
+                                            "Not",
+                                            "Or",
+                                            "Range",
+                                            "Shape",
+                                            "Size",
+                                            "Where",
+                                            "Xor"};
   return ops.count(opType) != 0;
 }
 
