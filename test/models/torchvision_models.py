@@ -24,10 +24,8 @@ from against_onnxruntime import compare
 import torch
 import torchvision
 
-# shufflenet_v2_x0_5 is left out for now: its export's output has no shape
-# after ONNX shape inference (hafnia-compile refuses it).
-MODELS = ["resnet18", "mobilenet_v2", "mobilenet_v3_small", "squeezenet1_0",
-          "efficientnet_b0"]
+MODELS = ["resnet18", "mobilenet_v2", "mobilenet_v3_small",
+          "shufflenet_v2_x0_5", "squeezenet1_0", "efficientnet_b0"]
 
 
 def main():

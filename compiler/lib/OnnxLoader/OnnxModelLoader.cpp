@@ -484,9 +484,12 @@ std::optional<std::string> loadChecked(std::string_view bytes,
     onnx::shape_inference::InferShapes(
         model, onnx::OpSchemaRegistry::Instance(), inference);
     // Where data propagation stops short, evaluate shape arithmetic and
-    // infer again, until every shape is static or nothing more folds.
-    for (int round = 0; round < 16 && hasUnknownShapes(model.graph()) &&
-                        foldConstantsForInference(*model.mutable_graph());
+    // infer again, until every shape is static or nothing more folds (each
+    // round folds a node at least: a network's worth of reshapes, such as
+    // ShuffleNet's channel shuffles, may take a round each).
+    for (int round = 0;
+         round < model.graph().node_size() && hasUnknownShapes(model.graph()) &&
+         foldConstantsForInference(*model.mutable_graph());
          ++round) {
       model.mutable_graph()->clear_value_info();
       onnx::shape_inference::InferShapes(
