@@ -104,6 +104,21 @@ void ForEachBroadcast(const Shape &result, const Shape &a_strides,
   }
 }
 
+// Calls `body(index, position)` for every element of `shape` in row-major
+// order, `position` holding its coordinates.
+template <typename Body> void ForEachPosition(const Shape &shape, Body body) {
+  int64_t count = NumElements(shape);
+  Shape position(shape.size(), 0);
+  for (int64_t e = 0; e < count; ++e) {
+    body(e, static_cast<const Shape &>(position));
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+      if (++position[d] < shape[d])
+        break;
+      position[d] = 0;
+    }
+  }
+}
+
 // The values of one run: each buffer holds reals, bits or popcounts.
 
 // Views a 1-D or 2-D window as 2-D: 1-D axes get a leading axis of size 1.
@@ -995,9 +1010,9 @@ private:
     const auto &x = Real(i.inputs(0));
     Shape xs = In(i, 0), ys = Out(i);
     size_t rank = xs.size();
-    Shape x_strides = Strides(xs), position(rank, 0);
+    Shape x_strides = Strides(xs);
     auto &y = NewReal(i);
-    for (size_t e = 0; e < y.size(); ++e) {
+    ForEachPosition(ys, [&](int64_t e, const Shape &position) {
       int64_t from = 0;
       bool outside = false;
       for (size_t d = 0; d < rank; ++d) {
@@ -1013,12 +1028,7 @@ private:
         from += k * x_strides[d];
       }
       y[e] = outside ? pad.value() : x[from];
-      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; --d) {
-        if (++position[d] < ys[d])
-          break;
-        position[d] = 0;
-      }
-    }
+    });
     stats_.set_digital_ops(stats_.digital_ops() + y.size());
   }
 
@@ -1150,19 +1160,14 @@ private:
     const auto &x = Real(i.inputs(0));
     Shape xs = In(i, 0), ys = Out(i);
     size_t rank = xs.size();
-    Shape x_strides = Strides(xs), position(rank, 0);
+    Shape x_strides = Strides(xs);
     auto &y = NewReal(i);
-    for (size_t e = 0; e < y.size(); ++e) {
+    ForEachPosition(ys, [&](int64_t e, const Shape &position) {
       int64_t from = 0;
       for (size_t d = 0; d < rank; ++d)
         from += (slice.starts(d) + position[d] * slice.steps(d)) * x_strides[d];
       y[e] = x[from];
-      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; --d) {
-        if (++position[d] < ys[d])
-          break;
-        position[d] = 0;
-      }
-    }
+    });
   }
 
   void Gather(const Instruction &i) {
