@@ -59,10 +59,6 @@ namespace {
 
 using Shape = std::vector<int64_t>;
 
-Shape ShapeOf(const Buffer &buffer) {
-  return Shape(buffer.shape().begin(), buffer.shape().end());
-}
-
 // Row-major strides.
 Shape Strides(const Shape &shape) {
   Shape strides(shape.size(), 1);
@@ -1426,18 +1422,8 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
     ++simulator->programming_cycles_[image.array()];
   }
   simulator->constants_.resize(p.buffers_size());
-  for (const Constant &constant : p.constants()) {
-    std::vector<float> &values = simulator->constants_[constant.buffer()];
-    const std::string &data = constant.data();
-    if (constant.int8()) {
-      values.resize(data.size());
-      for (size_t e = 0; e < data.size(); ++e)
-        values[e] = constant.scale() * static_cast<int8_t>(data[e]);
-    } else {
-      values.resize(data.size() / 4);
-      std::memcpy(values.data(), data.data(), data.size());
-    }
-  }
+  for (const Constant &constant : p.constants())
+    simulator->constants_[constant.buffer()] = RealConstantValues(constant);
   simulator->bit_constants_.resize(p.buffers_size());
   for (const BitConstant &constant : p.bit_constants()) {
     int64_t count = NumElements(ShapeOf(p.buffers(constant.buffer())));
