@@ -28,7 +28,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <limits>
 #include <numeric>
 
 using namespace mlir;
@@ -1446,20 +1445,7 @@ LogicalResult Importer::importSlice(const onnx::NodeProto &node) {
       return error(node) << "a step of 0 is not allowed";
     int64_t dim = type.getDimSize(*axis);
     int64_t first = (*starts)[k], last = (*ends)[k];
-    // ONNX: add the dimension to negative values, then clamp.
-    if (first < 0)
-      first += dim;
-    if (last < 0 && last > std::numeric_limits<int64_t>::min() / 2)
-      last += dim;
-    if (s > 0) {
-      first = std::clamp<int64_t>(first, 0, dim);
-      last = std::clamp<int64_t>(last, 0, dim);
-      shape[*axis] = last > first ? (last - first + s - 1) / s : 0;
-    } else {
-      first = std::clamp<int64_t>(first, 0, dim - 1);
-      last = std::clamp<int64_t>(last, -1, dim - 1);
-      shape[*axis] = first > last ? (first - last - s - 1) / -s : 0;
-    }
+    shape[*axis] = resolveSliceAxis(dim, s, first, last);
     begin[*axis] = shape[*axis] ? first : 0;
     step[*axis] = s;
   }

@@ -633,20 +633,7 @@ std::optional<std::string> Evaluator::slice(Value &out) {
       return std::string("has a step of 0");
     int64_t dim = data.shape[a];
     int64_t first = starts.asInt(k), last = ends.asInt(k);
-    // ONNX clamps starts and ends after adding the dimension to negatives.
-    if (first < 0)
-      first += dim;
-    if (last < 0 && last > std::numeric_limits<int64_t>::min() / 2)
-      last += dim;
-    if (s > 0) {
-      first = std::clamp<int64_t>(first, 0, dim);
-      last = std::clamp<int64_t>(last, 0, dim);
-      size[a] = last > first ? (last - first + s - 1) / s : 0;
-    } else {
-      first = std::clamp<int64_t>(first, 0, dim - 1);
-      last = std::clamp<int64_t>(last, -1, dim - 1);
-      size[a] = first > last ? (first - last - s - 1) / -s : 0;
-    }
+    size[a] = resolveSliceAxis(dim, s, first, last);
     begin[a] = first;
     step[a] = s;
   }
@@ -905,6 +892,23 @@ std::optional<std::string> Evaluator::run(std::vector<Value> &outputs) {
 }
 
 } // namespace
+
+int64_t resolveSliceAxis(int64_t dim, int64_t step, int64_t &start,
+                         int64_t &end) {
+  // ONNX clamps starts and ends after adding the dimension to negatives.
+  if (start < 0)
+    start += dim;
+  if (end < 0 && end > std::numeric_limits<int64_t>::min() / 2)
+    end += dim;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+    return end > start ? (end - start + step - 1) / step : 0;
+  }
+  start = std::clamp<int64_t>(start, 0, dim - 1);
+  end = std::clamp<int64_t>(end, -1, dim - 1);
+  return start > end ? (start - end - step - 1) / -step : 0;
+}
 
 bool isFoldOnlyOp(const std::string &opType) {
   static const std::set<std::string> ops = {
