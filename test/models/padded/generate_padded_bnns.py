@@ -13,42 +13,26 @@ Usage: generate_padded_bnns.py OUTDIR [--samples N] [--seed S]
 """
 import argparse
 import os
+import sys
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from onnx_graph_builder import GraphBuilder  # noqa: E402
 
-class Graph:
+
+class Graph(GraphBuilder):
     def __init__(self, rng, chip_rule):
-        self.rng, self.chip_rule = rng, chip_rule
-        self.nodes, self.inits, self.count = [], [], 0
-
-    def name(self, prefix):
-        self.count += 1
-        return f"{prefix}{self.count}"
-
-    def init(self, array):
-        name = self.name("w")
-        self.inits.append(numpy_helper.from_array(array.astype(np.float32), name))
-        return name
-
-    def node(self, op, inputs, **attrs):
-        out = self.name(op.lower())
-        self.nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
-        return out
+        super().__init__(rng, init_prefix="w", mean_scale=3)
+        self.chip_rule = chip_rule
 
     def signs(self, shape):
         return np.where(self.rng.rand(*shape) < 0.5, -1.0, 1.0)
 
     def conv(self, x, weight, **attrs):
         return self.node("Conv", [x, self.init(weight)], **attrs)
-
-    def batch_norm(self, x, channels):
-        r = self.rng
-        params = [r.randn(channels), r.randn(channels), r.randn(channels) * 3,
-                  r.rand(channels) + 0.5]
-        return self.node("BatchNormalization", [x] + [self.init(p) for p in params])
 
     def sign(self, x):
         if not self.chip_rule:
