@@ -1,11 +1,13 @@
 """A small ONNX graph builder shared by the generators of random test BNNs
 (padded/generate_padded_bnns.py, qonnx/generate_qonnx_bnns.py): fresh names,
-float32 initializers, one-output nodes and random batch norms.
+float32 initializers, one-output nodes, random batch norms and the checked
+model.
 
 The generators import it with this directory on sys.path.
 """
 import numpy as np
-from onnx import helper, numpy_helper
+import onnx
+from onnx import TensorProto, helper, numpy_helper
 
 
 class GraphBuilder:
@@ -34,3 +36,14 @@ class GraphBuilder:
         params = [r.randn(channels), r.randn(channels), r.randn(channels) * self.mean_scale,
                   r.rand(channels) + 0.5]
         return self.node("BatchNormalization", [x] + [self.init(p) for p in params])
+
+    def model(self, name, y, shape, outputs, opsets):
+        """The checked IR-8 model of the graph: input x of N x `shape`, output
+        `y` of N x `outputs`."""
+        graph = helper.make_graph(
+            self.nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"] + shape)],
+            [helper.make_tensor_value_info(y, TensorProto.FLOAT, ["N", outputs])], self.inits)
+        model = helper.make_model(graph, opset_imports=opsets)
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        return model

@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from onnx_graph_builder import GraphBuilder  # noqa: E402
@@ -109,13 +109,7 @@ MODELS = {"padded2d": model_2d, "padded1d": model_1d, "grouped": model_grouped,
 def build(name, seed, chip_rule):
     g = Graph(np.random.RandomState(seed), chip_rule)
     y, shape, outputs = MODELS[name](g)
-    graph = helper.make_graph(
-        g.nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"] + shape)],
-        [helper.make_tensor_value_info(y, TensorProto.FLOAT, ["N", outputs])], g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model, shape
+    return g.model(name, y, shape, outputs, [helper.make_opsetid("", 17)]), shape
 
 
 def main():

@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import helper
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from onnx_graph_builder import GraphBuilder  # noqa: E402
@@ -69,16 +69,10 @@ MODELS = {"qonnx_mlp": mlp, "qonnx_cnn": cnn}
 def build(name, seed, reference):
     g = Graph(np.random.RandomState(seed), reference)
     y, shape, outputs = MODELS[name](g)
-    graph = helper.make_graph(
-        g.nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"] + shape)],
-        [helper.make_tensor_value_info(y, TensorProto.FLOAT, ["N", outputs])], g.inits)
     opsets = [helper.make_opsetid("", 13)]
     if not reference:
         opsets.append(helper.make_opsetid(QONNX, 1))
-    model = helper.make_model(graph, opset_imports=opsets)
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model, shape
+    return g.model(name, y, shape, outputs, opsets), shape
 
 
 def main():
