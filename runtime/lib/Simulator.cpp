@@ -59,10 +59,6 @@ namespace {
 
 using Shape = std::vector<int64_t>;
 
-Shape ShapeOf(const Buffer &buffer) {
-  return Shape(buffer.shape().begin(), buffer.shape().end());
-}
-
 // Row-major strides.
 Shape Strides(const Shape &shape) {
   Shape strides(shape.size(), 1);
@@ -100,6 +96,21 @@ void ForEachBroadcast(const Shape &result, const Shape &a_strides,
       a -= a_strides[d] * (result[d] - 1);
       b -= b_strides[d] * (result[d] - 1);
       index[d] = 0;
+    }
+  }
+}
+
+// Calls `body(index, position)` for every element of `shape` in row-major
+// order, `position` holding its coordinates.
+template <typename Body> void ForEachPosition(const Shape &shape, Body body) {
+  int64_t count = NumElements(shape);
+  Shape position(shape.size(), 0);
+  for (int64_t e = 0; e < count; ++e) {
+    body(e, static_cast<const Shape &>(position));
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+      if (++position[d] < shape[d])
+        break;
+      position[d] = 0;
     }
   }
 }
@@ -995,9 +1006,9 @@ private:
     const auto &x = Real(i.inputs(0));
     Shape xs = In(i, 0), ys = Out(i);
     size_t rank = xs.size();
-    Shape x_strides = Strides(xs), position(rank, 0);
+    Shape x_strides = Strides(xs);
     auto &y = NewReal(i);
-    for (size_t e = 0; e < y.size(); ++e) {
+    ForEachPosition(ys, [&](int64_t e, const Shape &position) {
       int64_t from = 0;
       bool outside = false;
       for (size_t d = 0; d < rank; ++d) {
@@ -1013,12 +1024,7 @@ private:
         from += k * x_strides[d];
       }
       y[e] = outside ? pad.value() : x[from];
-      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; --d) {
-        if (++position[d] < ys[d])
-          break;
-        position[d] = 0;
-      }
-    }
+    });
     stats_.set_digital_ops(stats_.digital_ops() + y.size());
   }
 
@@ -1150,19 +1156,14 @@ private:
     const auto &x = Real(i.inputs(0));
     Shape xs = In(i, 0), ys = Out(i);
     size_t rank = xs.size();
-    Shape x_strides = Strides(xs), position(rank, 0);
+    Shape x_strides = Strides(xs);
     auto &y = NewReal(i);
-    for (size_t e = 0; e < y.size(); ++e) {
+    ForEachPosition(ys, [&](int64_t e, const Shape &position) {
       int64_t from = 0;
       for (size_t d = 0; d < rank; ++d)
         from += (slice.starts(d) + position[d] * slice.steps(d)) * x_strides[d];
       y[e] = x[from];
-      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; --d) {
-        if (++position[d] < ys[d])
-          break;
-        position[d] = 0;
-      }
-    }
+    });
   }
 
   void Gather(const Instruction &i) {
@@ -1421,18 +1422,8 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
     ++simulator->programming_cycles_[image.array()];
   }
   simulator->constants_.resize(p.buffers_size());
-  for (const Constant &constant : p.constants()) {
-    std::vector<float> &values = simulator->constants_[constant.buffer()];
-    const std::string &data = constant.data();
-    if (constant.int8()) {
-      values.resize(data.size());
-      for (size_t e = 0; e < data.size(); ++e)
-        values[e] = constant.scale() * static_cast<int8_t>(data[e]);
-    } else {
-      values.resize(data.size() / 4);
-      std::memcpy(values.data(), data.data(), data.size());
-    }
-  }
+  for (const Constant &constant : p.constants())
+    simulator->constants_[constant.buffer()] = RealConstantValues(constant);
   simulator->bit_constants_.resize(p.buffers_size());
   for (const BitConstant &constant : p.bit_constants()) {
     int64_t count = NumElements(ShapeOf(p.buffers(constant.buffer())));

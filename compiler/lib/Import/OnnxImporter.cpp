@@ -28,7 +28,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <limits>
 #include <numeric>
 
 using namespace mlir;
@@ -72,6 +71,13 @@ private:
                            bool &failed);
   FailureOr<RankedTensorType> getResultType(const onnx::NodeProto &node,
                                             int index = 0);
+  /// Inputs 0 to operands.size() - 1, the optional input after them when
+  /// `optional` is given, and the type of output 0: each is fetched, and
+  /// diagnosed, in that order before any failure returns.
+  LogicalResult getOperandsAndResultType(const onnx::NodeProto &node,
+                                         ArrayRef<Value *> operands,
+                                         RankedTensorType &resultType,
+                                         Value *optional = nullptr);
   FailureOr<ElementsAttr> getFloatData(const onnx::TensorProto &tensor);
   FailureOr<SmallVector<int64_t>> getConstantInts(const onnx::NodeProto &node,
                                                   int index);
@@ -123,15 +129,25 @@ private:
   LogicalResult importBatchNorm(const onnx::NodeProto &node);
   template <typename OpTy>
   LogicalResult importUnary(const onnx::NodeProto &node);
+  /// Input 0 as the inferred type of output 0: Reshape (whose target shape,
+  /// with ONNX's 0 and -1 resolved, is that type), GlobalAveragePool and
+  /// GlobalMaxPool.
+  template <typename OpTy>
+  LogicalResult importTypedUnary(const onnx::NodeProto &node);
+  /// Softmax, LogSoftmax and Hardmax: input 0 along `axis` (default -1).
+  template <typename OpTy>
+  LogicalResult importAxisOp(const onnx::NodeProto &node);
+  /// An activation of two float attributes, `first` and `second`, with their
+  /// ONNX defaults.
+  template <typename OpTy>
+  LogicalResult importTwoAttrActivation(const onnx::NodeProto &node,
+                                        StringRef first, float firstDefault,
+                                        StringRef second, float secondDefault);
   LogicalResult importClip(const onnx::NodeProto &node);
-  LogicalResult importHardSigmoid(const onnx::NodeProto &node);
   LogicalResult importMaxPool(const onnx::NodeProto &node);
   LogicalResult importAveragePool(const onnx::NodeProto &node);
-  LogicalResult importGlobalAveragePool(const onnx::NodeProto &node);
-  LogicalResult importSoftmax(const onnx::NodeProto &node);
   template <typename OpTy>
   LogicalResult importBinary(const onnx::NodeProto &node);
-  LogicalResult importReshape(const onnx::NodeProto &node);
   LogicalResult importFlatten(const onnx::NodeProto &node);
   LogicalResult importTranspose(const onnx::NodeProto &node);
   LogicalResult importSqueeze(const onnx::NodeProto &node);
@@ -140,6 +156,9 @@ private:
   template <typename OpTy>
   LogicalResult importAlphaActivation(const onnx::NodeProto &node, float alpha);
   LogicalResult importLeakyRelu(const onnx::NodeProto &node);
+  LogicalResult importHardSigmoid(const onnx::NodeProto &node);
+  LogicalResult importSelu(const onnx::NodeProto &node);
+  LogicalResult importShrink(const onnx::NodeProto &node);
   LogicalResult importCast(const onnx::NodeProto &node);
   /// DepthToSpace and SpaceToDepth: reshape, transpose, reshape.
   LogicalResult importBlockShuffle(const onnx::NodeProto &node,
@@ -153,16 +172,12 @@ private:
   LogicalResult importElu(const onnx::NodeProto &node);
   LogicalResult importCelu(const onnx::NodeProto &node);
   LogicalResult importThresholdedRelu(const onnx::NodeProto &node);
-  LogicalResult importSelu(const onnx::NodeProto &node);
-  LogicalResult importShrink(const onnx::NodeProto &node);
   /// Max, Min, Sum and Mean: a chain of binary ops.
   template <typename OpTy>
   LogicalResult importVariadic(const onnx::NodeProto &node);
   LogicalResult importMean(const onnx::NodeProto &node);
   template <typename OpTy>
   LogicalResult importReduce(const onnx::NodeProto &node);
-  LogicalResult importGlobalMaxPool(const onnx::NodeProto &node);
-  LogicalResult importLogSoftmax(const onnx::NodeProto &node);
   LogicalResult importLayerNorm(const onnx::NodeProto &node);
   LogicalResult importPad(const onnx::NodeProto &node);
   LogicalResult importSlice(const onnx::NodeProto &node);
@@ -173,7 +188,6 @@ private:
   LogicalResult importResize(const onnx::NodeProto &node);
   /// ArgMax and ArgMin.
   LogicalResult importArgMax(const onnx::NodeProto &node);
-  LogicalResult importHardmax(const onnx::NodeProto &node);
   /// Tile with constant repeats: copies joined by bnn.concat, axis by axis.
   LogicalResult importTile(const onnx::NodeProto &node);
   /// Folds zero constant pads into the convolution or average pool that is
@@ -229,17 +243,18 @@ ArrayRef<Importer::OpEntry> Importer::opTable() {
       {"Floor", &Importer::importUnary<bnn::FloorOp>},
       {"Gather", &Importer::importGather},
       {"Gemm", &Importer::importGemm},
-      {"GlobalAveragePool", &Importer::importGlobalAveragePool},
-      {"GlobalMaxPool", &Importer::importGlobalMaxPool},
+      {"GlobalAveragePool",
+       &Importer::importTypedUnary<bnn::GlobalAveragePoolOp>},
+      {"GlobalMaxPool", &Importer::importTypedUnary<bnn::GlobalMaxPoolOp>},
       {"HardSigmoid", &Importer::importHardSigmoid},
       {"HardSwish", &Importer::importUnary<bnn::HardSwishOp>},
-      {"Hardmax", &Importer::importHardmax},
+      {"Hardmax", &Importer::importAxisOp<bnn::HardmaxOp>},
       {"Identity", &Importer::importIdentity},
       {"InstanceNormalization", &Importer::importInstanceNorm},
       {"LayerNormalization", &Importer::importLayerNorm},
       {"LeakyRelu", &Importer::importLeakyRelu},
       {"Log", &Importer::importUnary<bnn::LogOp>},
-      {"LogSoftmax", &Importer::importLogSoftmax},
+      {"LogSoftmax", &Importer::importAxisOp<bnn::LogSoftmaxOp>},
       {"MatMul", &Importer::importMatMul},
       {"Max", &Importer::importVariadic<bnn::MaxOp>},
       {"MaxPool", &Importer::importMaxPool},
@@ -262,7 +277,7 @@ ArrayRef<Importer::OpEntry> Importer::opTable() {
       {"ReduceSum", &Importer::importReduce<bnn::ReduceSumOp>},
       {"ReduceSumSquare", &Importer::importReduce<bnn::ReduceSumSquareOp>},
       {"Relu", &Importer::importUnary<bnn::ReluOp>},
-      {"Reshape", &Importer::importReshape},
+      {"Reshape", &Importer::importTypedUnary<bnn::ReshapeOp>},
       {"Resize", &Importer::importResize},
       {"Round", &Importer::importUnary<bnn::RoundOp>},
       {"Selu", &Importer::importSelu},
@@ -272,7 +287,7 @@ ArrayRef<Importer::OpEntry> Importer::opTable() {
       {"Sin", &Importer::importUnary<bnn::SinOp>},
       {"Sinh", &Importer::importUnary<bnn::SinhOp>},
       {"Slice", &Importer::importSlice},
-      {"Softmax", &Importer::importSoftmax},
+      {"Softmax", &Importer::importAxisOp<bnn::SoftmaxOp>},
       {"Softplus", &Importer::importUnary<bnn::SoftplusOp>},
       {"Softsign", &Importer::importUnary<bnn::SoftsignOp>},
       {"SpaceToDepth", &Importer::importSpaceToDepth},
@@ -415,6 +430,25 @@ FailureOr<RankedTensorType> Importer::getResultType(const onnx::NodeProto &node,
     return error(node) << "ONNX shape inference gave no type for output '"
                        << name << "'";
   return getTensorType(name, *type->second);
+}
+
+LogicalResult Importer::getOperandsAndResultType(const onnx::NodeProto &node,
+                                                 ArrayRef<Value *> operands,
+                                                 RankedTensorType &resultType,
+                                                 Value *optional) {
+  bool anyFailed = false;
+  for (auto [i, operand] : llvm::enumerate(operands)) {
+    FailureOr<Value> value = getOperand(node, i);
+    anyFailed |= failed(value);
+    *operand = succeeded(value) ? *value : Value();
+  }
+  if (optional)
+    *optional = getOptionalOperand(node, operands.size(), anyFailed);
+  FailureOr<RankedTensorType> type = getResultType(node);
+  if (anyFailed || failed(type))
+    return failure();
+  resultType = *type;
+  return success();
 }
 
 LogicalResult Importer::setResult(const onnx::NodeProto &node, Value value) {
@@ -691,35 +725,30 @@ LogicalResult Importer::importDropout(const onnx::NodeProto &node) {
 }
 
 LogicalResult Importer::importConv(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<Value> weight = getOperand(node, 1);
-  bool failedBias = false;
-  Value bias = getOptionalOperand(node, 2, failedBias);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(input) || failed(weight) || failedBias || failed(resultType))
+  Value input, weight, bias;
+  RankedTensorType resultType;
+  if (failed(
+          getOperandsAndResultType(node, {&input, &weight}, resultType, &bias)))
     return failure();
   ArrayRef<int64_t> kernel =
-      cast<RankedTensorType>(weight->getType()).getShape().drop_front(2);
+      cast<RankedTensorType>(weight.getType()).getShape().drop_front(2);
   FailureOr<Window> window =
-      getWindow(node, cast<RankedTensorType>(input->getType()), kernel);
+      getWindow(node, cast<RankedTensorType>(input.getType()), kernel);
   if (failed(window))
     return failure();
   auto conv = builder.create<bnn::ConvOp>(
-      nodeLoc(node), *resultType, *input, *weight, bias, window->strides,
+      nodeLoc(node), resultType, input, weight, bias, window->strides,
       window->pads, window->dilations, intAttr(node, "group", 1));
   return setResult(node, conv);
 }
 
 LogicalResult Importer::importGemm(const onnx::NodeProto &node) {
-  FailureOr<Value> lhs = getOperand(node, 0);
-  FailureOr<Value> rhs = getOperand(node, 1);
-  bool failedBias = false;
-  Value bias = getOptionalOperand(node, 2, failedBias);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(lhs) || failed(rhs) || failedBias || failed(resultType))
+  Value lhs, rhs, bias;
+  RankedTensorType resultType;
+  if (failed(getOperandsAndResultType(node, {&lhs, &rhs}, resultType, &bias)))
     return failure();
   auto dense = builder.create<bnn::DenseOp>(
-      nodeLoc(node), *resultType, *lhs, *rhs, bias,
+      nodeLoc(node), resultType, lhs, rhs, bias,
       intAttr(node, "transA", 0) != 0, intAttr(node, "transB", 0) != 0,
       APFloat(floatAttr(node, "alpha", 1.0f)),
       APFloat(floatAttr(node, "beta", 1.0f)));
@@ -727,14 +756,13 @@ LogicalResult Importer::importGemm(const onnx::NodeProto &node) {
 }
 
 LogicalResult Importer::importMatMul(const onnx::NodeProto &node) {
-  FailureOr<Value> lhs = getOperand(node, 0);
-  FailureOr<Value> rhs = getOperand(node, 1);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(lhs) || failed(rhs) || failed(resultType))
+  Value lhs, rhs;
+  RankedTensorType resultType;
+  if (failed(getOperandsAndResultType(node, {&lhs, &rhs}, resultType)))
     return failure();
-  auto dense = builder.create<bnn::DenseOp>(nodeLoc(node), *resultType, *lhs,
-                                            *rhs, Value(), false, false,
-                                            APFloat(1.0f), APFloat(1.0f));
+  auto dense =
+      builder.create<bnn::DenseOp>(nodeLoc(node), resultType, lhs, rhs, Value(),
+                                   false, false, APFloat(1.0f), APFloat(1.0f));
   return setResult(node, dense);
 }
 
@@ -766,6 +794,43 @@ LogicalResult Importer::importUnary(const onnx::NodeProto &node) {
   if (failed(input))
     return failure();
   return setResult(node, builder.create<OpTy>(nodeLoc(node), *input));
+}
+
+template <typename OpTy>
+LogicalResult Importer::importTypedUnary(const onnx::NodeProto &node) {
+  Value input;
+  RankedTensorType resultType;
+  if (failed(getOperandsAndResultType(node, {&input}, resultType)))
+    return failure();
+  return setResult(node,
+                   builder.create<OpTy>(nodeLoc(node), resultType, input));
+}
+
+template <typename OpTy>
+LogicalResult Importer::importAxisOp(const onnx::NodeProto &node) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  FailureOr<int64_t> axis =
+      normalizeAxis(node, intAttr(node, "axis", -1),
+                    cast<RankedTensorType>(input->getType()).getRank());
+  if (failed(axis))
+    return failure();
+  return setResult(node, builder.create<OpTy>(nodeLoc(node), *input, *axis));
+}
+
+template <typename OpTy>
+LogicalResult
+Importer::importTwoAttrActivation(const onnx::NodeProto &node, StringRef first,
+                                  float firstDefault, StringRef second,
+                                  float secondDefault) {
+  FailureOr<Value> input = getOperand(node, 0);
+  if (failed(input))
+    return failure();
+  return setResult(node, builder.create<OpTy>(
+                             nodeLoc(node), *input,
+                             APFloat(floatAttr(node, first, firstDefault)),
+                             APFloat(floatAttr(node, second, secondDefault))));
 }
 
 LogicalResult Importer::importClip(const onnx::NodeProto &node) {
@@ -804,129 +869,86 @@ LogicalResult Importer::importClip(const onnx::NodeProto &node) {
       node, builder.create<bnn::ClipOp>(nodeLoc(node), *input, *min, *max));
 }
 
-LogicalResult Importer::importHardSigmoid(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  if (failed(input))
-    return failure();
-  return setResult(node, builder.create<bnn::HardSigmoidOp>(
-                             nodeLoc(node), *input,
-                             APFloat(floatAttr(node, "alpha", 0.2f)),
-                             APFloat(floatAttr(node, "beta", 0.5f))));
-}
-
 LogicalResult Importer::importMaxPool(const onnx::NodeProto &node) {
   if (failed(rejectExtraOutputs(node, "Indices")))
     return failure();
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(input) || failed(resultType))
+  Value input;
+  RankedTensorType resultType;
+  if (failed(getOperandsAndResultType(node, {&input}, resultType)))
     return failure();
   FailureOr<Window> window =
-      getWindow(node, cast<RankedTensorType>(input->getType()),
+      getWindow(node, cast<RankedTensorType>(input.getType()),
                 intsAttr(node, "kernel_shape", {}));
   if (failed(window))
     return failure();
   auto pool = builder.create<bnn::MaxPoolOp>(
-      nodeLoc(node), *resultType, *input, window->kernel, window->strides,
+      nodeLoc(node), resultType, input, window->kernel, window->strides,
       window->pads, window->dilations, intAttr(node, "ceil_mode", 0) != 0);
   return setResult(node, pool);
 }
 
 LogicalResult Importer::importAveragePool(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(input) || failed(resultType))
+  Value input;
+  RankedTensorType resultType;
+  if (failed(getOperandsAndResultType(node, {&input}, resultType)))
     return failure();
   // Opset 17's AveragePool has no dilations: the window's are all 1.
   FailureOr<Window> window =
-      getWindow(node, cast<RankedTensorType>(input->getType()),
+      getWindow(node, cast<RankedTensorType>(input.getType()),
                 intsAttr(node, "kernel_shape", {}));
   if (failed(window))
     return failure();
   auto pool = builder.create<bnn::AveragePoolOp>(
-      nodeLoc(node), *resultType, *input, window->kernel, window->strides,
+      nodeLoc(node), resultType, input, window->kernel, window->strides,
       window->pads, intAttr(node, "count_include_pad", 0) != 0,
       intAttr(node, "ceil_mode", 0) != 0);
   return setResult(node, pool);
 }
 
-LogicalResult Importer::importGlobalAveragePool(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(input) || failed(resultType))
-    return failure();
-  return setResult(node, builder.create<bnn::GlobalAveragePoolOp>(
-                             nodeLoc(node), *resultType, *input));
-}
-
-LogicalResult Importer::importSoftmax(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  if (failed(input))
-    return failure();
-  FailureOr<int64_t> axis =
-      normalizeAxis(node, intAttr(node, "axis", -1),
-                    cast<RankedTensorType>(input->getType()).getRank());
-  if (failed(axis))
-    return failure();
-  return setResult(
-      node, builder.create<bnn::SoftmaxOp>(nodeLoc(node), *input, *axis));
-}
-
 template <typename OpTy>
 LogicalResult Importer::importBinary(const onnx::NodeProto &node) {
-  FailureOr<Value> lhs = getOperand(node, 0);
-  FailureOr<Value> rhs = getOperand(node, 1);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(lhs) || failed(rhs) || failed(resultType))
+  Value lhs, rhs;
+  RankedTensorType resultType;
+  if (failed(getOperandsAndResultType(node, {&lhs, &rhs}, resultType)))
     return failure();
-  return setResult(
-      node, builder.create<OpTy>(nodeLoc(node), *resultType, *lhs, *rhs));
-}
-
-LogicalResult Importer::importReshape(const onnx::NodeProto &node) {
-  // The target shape, with ONNX's 0 and -1 resolved, is the inferred type.
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(input) || failed(resultType))
-    return failure();
-  return setResult(
-      node, builder.create<bnn::ReshapeOp>(nodeLoc(node), *resultType, *input));
+  return setResult(node,
+                   builder.create<OpTy>(nodeLoc(node), resultType, lhs, rhs));
 }
 
 LogicalResult Importer::importFlatten(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(input) || failed(resultType))
+  Value input;
+  RankedTensorType resultType;
+  if (failed(getOperandsAndResultType(node, {&input}, resultType)))
     return failure();
-  int64_t rank = cast<RankedTensorType>(input->getType()).getRank();
+  int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
   int64_t axis = intAttr(node, "axis", 1);
   if (axis < -rank || axis > rank)
     return error(node) << "axis " << axis << " is out of range for rank "
                        << rank;
   return setResult(
-      node, builder.create<bnn::FlattenOp>(nodeLoc(node), *resultType, *input,
+      node, builder.create<bnn::FlattenOp>(nodeLoc(node), resultType, input,
                                            axis < 0 ? axis + rank : axis));
 }
 
 LogicalResult Importer::importTranspose(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(input) || failed(resultType))
+  Value input;
+  RankedTensorType resultType;
+  if (failed(getOperandsAndResultType(node, {&input}, resultType)))
     return failure();
-  int64_t rank = cast<RankedTensorType>(input->getType()).getRank();
+  int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
   SmallVector<int64_t> reversed(rank);
   std::iota(reversed.rbegin(), reversed.rend(), 0);
   return setResult(
-      node, builder.create<bnn::TransposeOp>(nodeLoc(node), *resultType, *input,
+      node, builder.create<bnn::TransposeOp>(nodeLoc(node), resultType, input,
                                              intsAttr(node, "perm", reversed)));
 }
 
 LogicalResult Importer::importSqueeze(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(input) || failed(resultType))
+  Value input;
+  RankedTensorType resultType;
+  if (failed(getOperandsAndResultType(node, {&input}, resultType)))
     return failure();
-  ArrayRef<int64_t> shape = cast<RankedTensorType>(input->getType()).getShape();
+  ArrayRef<int64_t> shape = cast<RankedTensorType>(input.getType()).getShape();
   SmallVector<int64_t> axes;
   if (hasInput(node, 1)) {
     FailureOr<SmallVector<int64_t>> given = getConstantInts(node, 1);
@@ -945,26 +967,27 @@ LogicalResult Importer::importSqueeze(const onnx::NodeProto &node) {
   }
   llvm::sort(axes);
   return setResult(node, builder.create<bnn::SqueezeOp>(
-                             nodeLoc(node), *resultType, *input, axes));
+                             nodeLoc(node), resultType, input, axes));
 }
 
 LogicalResult Importer::importUnsqueeze(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
+  Value input;
+  RankedTensorType resultType;
+  LogicalResult operands = getOperandsAndResultType(node, {&input}, resultType);
   FailureOr<SmallVector<int64_t>> given = getConstantInts(node, 1);
-  if (failed(input) || failed(resultType) || failed(given))
+  if (failed(operands) || failed(given))
     return failure();
   SmallVector<int64_t> axes;
   for (int64_t axis : *given) {
     FailureOr<int64_t> normalized =
-        normalizeAxis(node, axis, resultType->getRank());
+        normalizeAxis(node, axis, resultType.getRank());
     if (failed(normalized))
       return failure();
     axes.push_back(*normalized);
   }
   llvm::sort(axes);
   return setResult(node, builder.create<bnn::UnsqueezeOp>(
-                             nodeLoc(node), *resultType, *input, axes));
+                             nodeLoc(node), resultType, input, axes));
 }
 
 LogicalResult Importer::importConcat(const onnx::NodeProto &node) {
@@ -1014,21 +1037,21 @@ LogicalResult Importer::importCast(const onnx::NodeProto &node) {
 LogicalResult Importer::importBlockShuffle(const onnx::NodeProto &node,
                                            ArrayRef<int64_t> blocked,
                                            ArrayRef<int64_t> permutation) {
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(input) || failed(resultType))
+  Value input;
+  RankedTensorType resultType;
+  if (failed(getOperandsAndResultType(node, {&input}, resultType)))
     return failure();
   Location loc = nodeLoc(node);
   auto f32 = builder.getF32Type();
   Value split = builder.create<bnn::ReshapeOp>(
-      loc, RankedTensorType::get(blocked, f32), *input);
+      loc, RankedTensorType::get(blocked, f32), input);
   SmallVector<int64_t> permuted;
   for (int64_t axis : permutation)
     permuted.push_back(blocked[axis]);
   Value moved = builder.create<bnn::TransposeOp>(
       loc, RankedTensorType::get(permuted, f32), split, permutation);
   return setResult(node,
-                   builder.create<bnn::ReshapeOp>(loc, *resultType, moved));
+                   builder.create<bnn::ReshapeOp>(loc, resultType, moved));
 }
 
 LogicalResult Importer::importDepthToSpace(const onnx::NodeProto &node) {
@@ -1159,13 +1182,12 @@ LogicalResult Importer::importBipolarQuant(const onnx::NodeProto &node) {
 }
 
 LogicalResult Importer::importPRelu(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<Value> slope = getOperand(node, 1);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(input) || failed(slope) || failed(resultType))
+  Value input, slope;
+  RankedTensorType resultType;
+  if (failed(getOperandsAndResultType(node, {&input, &slope}, resultType)))
     return failure();
-  auto inputType = cast<RankedTensorType>(input->getType());
-  auto slopeType = cast<RankedTensorType>(slope->getType());
+  auto inputType = cast<RankedTensorType>(input.getType());
+  auto slopeType = cast<RankedTensorType>(slope.getType());
   SmallVector<int64_t> shape;
   // Opset 6 and older models (converted here) give one slope per channel
   // (axis 1) as a vector, which NumPy broadcasting would align with the last
@@ -1178,12 +1200,12 @@ LogicalResult Importer::importPRelu(const onnx::NodeProto &node) {
       return error(node) << "the slope does not broadcast to the input";
     SmallVector<int64_t> channel(inputType.getRank() - 1, 1);
     channel[0] = inputType.getDimSize(1);
-    *slope = builder.create<bnn::ReshapeOp>(
+    slope = builder.create<bnn::ReshapeOp>(
         nodeLoc(node), RankedTensorType::get(channel, builder.getF32Type()),
-        *slope);
+        slope);
   }
   return setResult(node, builder.create<bnn::PReluOp>(nodeLoc(node), inputType,
-                                                      *input, *slope));
+                                                      input, slope));
 }
 
 LogicalResult Importer::importLeakyRelu(const onnx::NodeProto &node) {
@@ -1202,26 +1224,21 @@ LogicalResult Importer::importThresholdedRelu(const onnx::NodeProto &node) {
   return importAlphaActivation<bnn::ThresholdedReluOp>(node, 1.0f);
 }
 
+LogicalResult Importer::importHardSigmoid(const onnx::NodeProto &node) {
+  return importTwoAttrActivation<bnn::HardSigmoidOp>(node, "alpha", 0.2f,
+                                                     "beta", 0.5f);
+}
+
 LogicalResult Importer::importSelu(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  if (failed(input))
-    return failure();
   // ONNX's defaults, as float32.
-  return setResult(
-      node, builder.create<bnn::SeluOp>(
-                nodeLoc(node), *input,
-                APFloat(floatAttr(node, "alpha", 1.67326319217681884765625f)),
-                APFloat(floatAttr(node, "gamma", 1.05070102214813232421875f))));
+  return importTwoAttrActivation<bnn::SeluOp>(
+      node, "alpha", 1.67326319217681884765625f, "gamma",
+      1.05070102214813232421875f);
 }
 
 LogicalResult Importer::importShrink(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  if (failed(input))
-    return failure();
-  return setResult(node, builder.create<bnn::ShrinkOp>(
-                             nodeLoc(node), *input,
-                             APFloat(floatAttr(node, "lambd", 0.5f)),
-                             APFloat(floatAttr(node, "bias", 0.0f))));
+  return importTwoAttrActivation<bnn::ShrinkOp>(node, "lambd", 0.5f, "bias",
+                                                0.0f);
 }
 
 template <typename OpTy>
@@ -1270,11 +1287,11 @@ LogicalResult Importer::importMean(const onnx::NodeProto &node) {
 
 template <typename OpTy>
 LogicalResult Importer::importReduce(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(input) || failed(resultType))
+  Value input;
+  RankedTensorType resultType;
+  if (failed(getOperandsAndResultType(node, {&input}, resultType)))
     return failure();
-  int64_t rank = cast<RankedTensorType>(input->getType()).getRank();
+  int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
   // Opset 17: ReduceSum takes its axes as an input, the others as an
   // attribute.
   SmallVector<int64_t> given;
@@ -1287,7 +1304,7 @@ LogicalResult Importer::importReduce(const onnx::NodeProto &node) {
     given = intsAttr(node, "axes", {});
   }
   if (given.empty() && intAttr(node, "noop_with_empty_axes", 0))
-    return setResult(node, *input);
+    return setResult(node, input);
   SmallVector<int64_t> axes;
   for (int64_t axis : given) {
     FailureOr<int64_t> normalized = normalizeAxis(node, axis, rank);
@@ -1300,31 +1317,9 @@ LogicalResult Importer::importReduce(const onnx::NodeProto &node) {
     for (int64_t axis = 0; axis < rank; ++axis)
       axes.push_back(axis);
   llvm::sort(axes);
-  return setResult(
-      node, builder.create<OpTy>(nodeLoc(node), *resultType, *input, axes,
-                                 intAttr(node, "keepdims", 1) != 0));
-}
-
-LogicalResult Importer::importGlobalMaxPool(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(input) || failed(resultType))
-    return failure();
-  return setResult(node, builder.create<bnn::GlobalMaxPoolOp>(
-                             nodeLoc(node), *resultType, *input));
-}
-
-LogicalResult Importer::importLogSoftmax(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  if (failed(input))
-    return failure();
-  FailureOr<int64_t> axis =
-      normalizeAxis(node, intAttr(node, "axis", -1),
-                    cast<RankedTensorType>(input->getType()).getRank());
-  if (failed(axis))
-    return failure();
-  return setResult(
-      node, builder.create<bnn::LogSoftmaxOp>(nodeLoc(node), *input, *axis));
+  return setResult(node,
+                   builder.create<OpTy>(nodeLoc(node), resultType, input, axes,
+                                        intAttr(node, "keepdims", 1) != 0));
 }
 
 LogicalResult Importer::importLayerNorm(const onnx::NodeProto &node) {
@@ -1450,20 +1445,7 @@ LogicalResult Importer::importSlice(const onnx::NodeProto &node) {
       return error(node) << "a step of 0 is not allowed";
     int64_t dim = type.getDimSize(*axis);
     int64_t first = (*starts)[k], last = (*ends)[k];
-    // ONNX: add the dimension to negative values, then clamp.
-    if (first < 0)
-      first += dim;
-    if (last < 0 && last > std::numeric_limits<int64_t>::min() / 2)
-      last += dim;
-    if (s > 0) {
-      first = std::clamp<int64_t>(first, 0, dim);
-      last = std::clamp<int64_t>(last, 0, dim);
-      shape[*axis] = last > first ? (last - first + s - 1) / s : 0;
-    } else {
-      first = std::clamp<int64_t>(first, 0, dim - 1);
-      last = std::clamp<int64_t>(last, -1, dim - 1);
-      shape[*axis] = first > last ? (first - last - s - 1) / -s : 0;
-    }
+    shape[*axis] = resolveSliceAxis(dim, s, first, last);
     begin[*axis] = shape[*axis] ? first : 0;
     step[*axis] = s;
   }
@@ -1552,15 +1534,13 @@ LogicalResult Importer::importGather(const onnx::NodeProto &node) {
 }
 
 LogicalResult Importer::importConvTranspose(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<Value> weight = getOperand(node, 1);
-  bool failedBias = false;
-  Value bias = getOptionalOperand(node, 2, failedBias);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(input) || failed(weight) || failedBias || failed(resultType))
+  Value input, weight, bias;
+  RankedTensorType resultType;
+  if (failed(
+          getOperandsAndResultType(node, {&input, &weight}, resultType, &bias)))
     return failure();
-  auto inputType = cast<RankedTensorType>(input->getType());
-  auto weightType = cast<RankedTensorType>(weight->getType());
+  auto inputType = cast<RankedTensorType>(input.getType());
+  auto weightType = cast<RankedTensorType>(weight.getType());
   int64_t rank = inputType.getRank();
   if (rank != 3 && rank != 4)
     return error(node) << "only 1-D and 2-D transposed convolutions are "
@@ -1614,15 +1594,15 @@ LogicalResult Importer::importConvTranspose(const onnx::NodeProto &node) {
     return error(node) << "unknown auto_pad '" << autoPad << "'";
   }
   auto conv = builder.create<bnn::ConvTransposeOp>(
-      nodeLoc(node), *resultType, *input, *weight, bias, strides, pads,
-      dilations, outputPadding, intAttr(node, "group", 1));
+      nodeLoc(node), resultType, input, weight, bias, strides, pads, dilations,
+      outputPadding, intAttr(node, "group", 1));
   return setResult(node, conv);
 }
 
 LogicalResult Importer::importResize(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  FailureOr<RankedTensorType> resultType = getResultType(node);
-  if (failed(input) || failed(resultType))
+  Value input;
+  RankedTensorType resultType;
+  if (failed(getOperandsAndResultType(node, {&input}, resultType)))
     return failure();
   bool upsample = node.op_type() == "Upsample";
   std::string mode = stringAttr(node, "mode", "nearest");
@@ -1640,7 +1620,7 @@ LogicalResult Importer::importResize(const onnx::NodeProto &node) {
                           "is not supported";
   if (mode != "nearest" && mode != "linear" && mode != "cubic")
     return error(node) << "unknown mode '" << mode << "'";
-  auto inputType = cast<RankedTensorType>(input->getType());
+  auto inputType = cast<RankedTensorType>(input.getType());
   int64_t rank = inputType.getRank();
   // Resize: X, roi, scales, sizes; Upsample: X, scales.
   int scalesIndex = upsample ? 1 : 2, sizesIndex = 3;
@@ -1684,7 +1664,7 @@ LogicalResult Importer::importResize(const onnx::NodeProto &node) {
     if (!(scale > 0))
       return error(node) << "expects positive scales";
   auto resize = builder.create<bnn::ResizeOp>(
-      nodeLoc(node), *resultType, *input, mode, coordinate, nearest,
+      nodeLoc(node), resultType, input, mode, coordinate, nearest,
       APFloat(floatAttr(node, "cubic_coeff_a", -0.75f)),
       intAttr(node, "exclude_outside", 0) != 0, scales);
   return setResult(node, resize);
@@ -1710,19 +1690,6 @@ LogicalResult Importer::importArgMax(const onnx::NodeProto &node) {
       *axis, keepdims, node.op_type() == "ArgMin",
       intAttr(node, "select_last_index", 0) != 0);
   return setResult(node, op);
-}
-
-LogicalResult Importer::importHardmax(const onnx::NodeProto &node) {
-  FailureOr<Value> input = getOperand(node, 0);
-  if (failed(input))
-    return failure();
-  FailureOr<int64_t> axis =
-      normalizeAxis(node, intAttr(node, "axis", -1),
-                    cast<RankedTensorType>(input->getType()).getRank());
-  if (failed(axis))
-    return failure();
-  return setResult(
-      node, builder.create<bnn::HardmaxOp>(nodeLoc(node), *input, *axis));
 }
 
 LogicalResult Importer::importTile(const onnx::NodeProto &node) {

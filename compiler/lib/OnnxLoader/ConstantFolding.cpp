@@ -82,6 +82,15 @@ int64_t numElements(const Shape &shape) {
   return count;
 }
 
+/// Steps `position` to the next element of `shape` in row-major order.
+void advance(Shape &position, const Shape &shape) {
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+    if (++position[d] < shape[d])
+      return;
+    position[d] = 0;
+  }
+}
+
 Shape strides(const Shape &shape) {
   Shape result(shape.size(), 1);
   for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
@@ -135,9 +144,15 @@ bool readRaw(const std::string &raw, int64_t count, std::vector<T> &out) {
   return true;
 }
 
+/// Reads `count` elements of type T from `raw` and widens them into `out`
+/// (left empty when the size is wrong).
 template <typename T, typename U>
-void widen(const std::vector<T> &in, std::vector<U> &out) {
-  out.assign(in.begin(), in.end());
+bool readRawWidened(const std::string &raw, int64_t count,
+                    std::vector<U> &out) {
+  std::vector<T> data;
+  bool ok = readRaw(raw, count, data);
+  out.assign(data.begin(), data.end());
+  return ok;
 }
 
 std::optional<Value> decode(const TensorProto &tensor) {
@@ -152,12 +167,11 @@ std::optional<Value> decode(const TensorProto &tensor) {
   bool ok = true;
   switch (value.type) {
   case TensorProto::FLOAT: {
-    std::vector<float> data;
     if (raw)
-      ok = readRaw(bytes, count, data);
+      ok = readRawWidened<float>(bytes, count, value.reals);
     else
-      data.assign(tensor.float_data().begin(), tensor.float_data().end());
-    widen(data, value.reals);
+      value.reals.assign(tensor.float_data().begin(),
+                         tensor.float_data().end());
     break;
   }
   case TensorProto::DOUBLE: {
@@ -178,13 +192,9 @@ std::optional<Value> decode(const TensorProto &tensor) {
   case TensorProto::UINT32:
   case TensorProto::UINT64: {
     if (raw && value.type == TensorProto::UINT32) {
-      std::vector<uint32_t> data;
-      ok = readRaw(bytes, count, data);
-      widen(data, value.ints);
+      ok = readRawWidened<uint32_t>(bytes, count, value.ints);
     } else if (raw) {
-      std::vector<uint64_t> data;
-      ok = readRaw(bytes, count, data);
-      widen(data, value.ints);
+      ok = readRawWidened<uint64_t>(bytes, count, value.ints);
     } else {
       value.ints.assign(tensor.uint64_data().begin(),
                         tensor.uint64_data().end());
@@ -202,25 +212,15 @@ std::optional<Value> decode(const TensorProto &tensor) {
       break;
     }
     if (value.type == TensorProto::INT32) {
-      std::vector<int32_t> data;
-      ok = readRaw(bytes, count, data);
-      widen(data, value.ints);
+      ok = readRawWidened<int32_t>(bytes, count, value.ints);
     } else if (value.type == TensorProto::INT16) {
-      std::vector<int16_t> data;
-      ok = readRaw(bytes, count, data);
-      widen(data, value.ints);
+      ok = readRawWidened<int16_t>(bytes, count, value.ints);
     } else if (value.type == TensorProto::UINT16) {
-      std::vector<uint16_t> data;
-      ok = readRaw(bytes, count, data);
-      widen(data, value.ints);
+      ok = readRawWidened<uint16_t>(bytes, count, value.ints);
     } else if (value.type == TensorProto::INT8) {
-      std::vector<int8_t> data;
-      ok = readRaw(bytes, count, data);
-      widen(data, value.ints);
+      ok = readRawWidened<int8_t>(bytes, count, value.ints);
     } else {
-      std::vector<uint8_t> data;
-      ok = readRaw(bytes, count, data);
-      widen(data, value.ints);
+      ok = readRawWidened<uint8_t>(bytes, count, value.ints);
     }
     break;
   }
@@ -633,20 +633,7 @@ std::optional<std::string> Evaluator::slice(Value &out) {
       return std::string("has a step of 0");
     int64_t dim = data.shape[a];
     int64_t first = starts.asInt(k), last = ends.asInt(k);
-    // ONNX clamps starts and ends after adding the dimension to negatives.
-    if (first < 0)
-      first += dim;
-    if (last < 0 && last > std::numeric_limits<int64_t>::min() / 2)
-      last += dim;
-    if (s > 0) {
-      first = std::clamp<int64_t>(first, 0, dim);
-      last = std::clamp<int64_t>(last, 0, dim);
-      size[a] = last > first ? (last - first + s - 1) / s : 0;
-    } else {
-      first = std::clamp<int64_t>(first, 0, dim - 1);
-      last = std::clamp<int64_t>(last, -1, dim - 1);
-      size[a] = first > last ? (first - last - s - 1) / -s : 0;
-    }
+    size[a] = resolveSliceAxis(dim, s, first, last);
     begin[a] = first;
     step[a] = s;
   }
@@ -660,11 +647,7 @@ std::optional<std::string> Evaluator::slice(Value &out) {
     for (int64_t d = 0; d < rank; ++d)
       from += (begin[d] + position[d] * step[d]) * inStrides[d];
     out.copy(e, data, from);
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      if (++position[d] < size[d])
-        break;
-      position[d] = 0;
-    }
+    advance(position, size);
   }
   return std::nullopt;
 }
@@ -722,11 +705,7 @@ std::optional<std::string> Evaluator::transpose(Value &out) {
     for (int64_t d = 0; d < rank; ++d)
       from += position[d] * inStrides[perm[d]];
     out.copy(e, data, from);
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      if (++position[d] < out.shape[d])
-        break;
-      position[d] = 0;
-    }
+    advance(position, out.shape);
   }
   return std::nullopt;
 }
@@ -958,6 +937,23 @@ std::optional<std::string> Evaluator::run(std::vector<Value> &outputs) {
 }
 
 } // namespace
+
+int64_t resolveSliceAxis(int64_t dim, int64_t step, int64_t &start,
+                         int64_t &end) {
+  // ONNX clamps starts and ends after adding the dimension to negatives.
+  if (start < 0)
+    start += dim;
+  if (end < 0 && end > std::numeric_limits<int64_t>::min() / 2)
+    end += dim;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+    return end > start ? (end - start + step - 1) / step : 0;
+  }
+  start = std::clamp<int64_t>(start, 0, dim - 1);
+  end = std::clamp<int64_t>(end, -1, dim - 1);
+  return start > end ? (start - end - step - 1) / -step : 0;
+}
 
 bool isFoldOnlyOp(const std::string &opType) {
   static const std::set<std::string> ops = {"And",

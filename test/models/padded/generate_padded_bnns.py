@@ -13,42 +13,26 @@ Usage: generate_padded_bnns.py OUTDIR [--samples N] [--seed S]
 """
 import argparse
 import os
+import sys
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from onnx_graph_builder import GraphBuilder  # noqa: E402
 
 
-class Graph:
+class Graph(GraphBuilder):
     def __init__(self, rng, chip_rule):
-        self.rng, self.chip_rule = rng, chip_rule
-        self.nodes, self.inits, self.count = [], [], 0
-
-    def name(self, prefix):
-        self.count += 1
-        return f"{prefix}{self.count}"
-
-    def init(self, array):
-        name = self.name("w")
-        self.inits.append(numpy_helper.from_array(array.astype(np.float32), name))
-        return name
-
-    def node(self, op, inputs, **attrs):
-        out = self.name(op.lower())
-        self.nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
-        return out
+        super().__init__(rng, init_prefix="w", mean_scale=3)
+        self.chip_rule = chip_rule
 
     def signs(self, shape):
         return np.where(self.rng.rand(*shape) < 0.5, -1.0, 1.0)
 
     def conv(self, x, weight, **attrs):
         return self.node("Conv", [x, self.init(weight)], **attrs)
-
-    def batch_norm(self, x, channels):
-        r = self.rng
-        params = [r.randn(channels), r.randn(channels), r.randn(channels) * 3,
-                  r.rand(channels) + 0.5]
-        return self.node("BatchNormalization", [x] + [self.init(p) for p in params])
 
     def sign(self, x):
         if not self.chip_rule:
@@ -125,13 +109,7 @@ MODELS = {"padded2d": model_2d, "padded1d": model_1d, "grouped": model_grouped,
 def build(name, seed, chip_rule):
     g = Graph(np.random.RandomState(seed), chip_rule)
     y, shape, outputs = MODELS[name](g)
-    graph = helper.make_graph(
-        g.nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"] + shape)],
-        [helper.make_tensor_value_info(y, TensorProto.FLOAT, ["N", outputs])], g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model, shape
+    return g.model(name, y, shape, outputs, [helper.make_opsetid("", 17)]), shape
 
 
 def main():

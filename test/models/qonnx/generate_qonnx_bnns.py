@@ -13,32 +13,26 @@ Usage: generate_qonnx_bnns.py OUTDIR [--samples N]
 """
 import argparse
 import os
+import sys
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from onnx_graph_builder import GraphBuilder  # noqa: E402
 
 QONNX = "qonnx.custom_op.general"
 
 
-class Graph:
+class Graph(GraphBuilder):
     def __init__(self, rng, reference):
-        self.rng, self.reference = rng, reference
-        self.nodes, self.inits, self.count = [], [], 0
-
-    def name(self, prefix):
-        self.count += 1
-        return f"{prefix}{self.count}"
-
-    def init(self, array):
-        name = self.name("c")
-        self.inits.append(numpy_helper.from_array(np.asarray(array, np.float32), name))
-        return name
+        super().__init__(rng, init_prefix="c", mean_scale=2)
+        self.reference = reference
 
     def node(self, op, inputs, domain="", **attrs):
-        out = self.name(op.lower())
-        self.nodes.append(helper.make_node(op, inputs, [out], name=out, domain=domain, **attrs))
-        return out
+        # Every node names its domain, the standard one as "".
+        return super().node(op, inputs, domain=domain, **attrs)
 
     def bipolar(self, x, scale):
         s = self.init(scale)
@@ -47,12 +41,6 @@ class Graph:
         condition = self.node("GreaterOrEqual", [x, self.init(0.0)])
         signs = self.node("Where", [condition, self.init(1.0), self.init(-1.0)])
         return self.node("Mul", [signs, s])
-
-    def batch_norm(self, x, channels):
-        r = self.rng
-        params = [r.randn(channels), r.randn(channels), r.randn(channels) * 2,
-                  r.rand(channels) + 0.5]
-        return self.node("BatchNormalization", [x] + [self.init(p) for p in params])
 
 
 def mlp(g):
@@ -81,16 +69,10 @@ MODELS = {"qonnx_mlp": mlp, "qonnx_cnn": cnn}
 def build(name, seed, reference):
     g = Graph(np.random.RandomState(seed), reference)
     y, shape, outputs = MODELS[name](g)
-    graph = helper.make_graph(
-        g.nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"] + shape)],
-        [helper.make_tensor_value_info(y, TensorProto.FLOAT, ["N", outputs])], g.inits)
     opsets = [helper.make_opsetid("", 13)]
     if not reference:
         opsets.append(helper.make_opsetid(QONNX, 1))
-    model = helper.make_model(graph, opset_imports=opsets)
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model, shape
+    return g.model(name, y, shape, outputs, opsets), shape
 
 
 def main():

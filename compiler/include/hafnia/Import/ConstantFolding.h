@@ -40,6 +40,13 @@ foldConstantNode(const onnx::NodeProto &node,
                  const std::vector<int64_t> *inputShape,
                  std::vector<std::unique_ptr<onnx::TensorProto>> &outputs);
 
+/// ONNX Slice along one axis of size `dim` with a non-zero `step`: resolves
+/// `start` and `end` in place (negative ones count from the end, then both
+/// are clamped) and returns how many elements the slice takes, `start` being
+/// the first of them.
+int64_t resolveSliceAxis(int64_t dim, int64_t step, int64_t &start,
+                         int64_t &end);
+
 /// The values of an integer or boolean constant (INT64, INT32, ... BOOL) as
 /// int64; nullopt for other element types or malformed data.
 std::optional<std::vector<int64_t>>

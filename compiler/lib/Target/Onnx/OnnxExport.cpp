@@ -25,10 +25,6 @@ namespace {
 
 using Shape = std::vector<int64_t>;
 
-Shape ShapeOf(const Buffer &buffer) {
-  return Shape(buffer.shape().begin(), buffer.shape().end());
-}
-
 /// An instruction that has no ONNX translation, with the reason.
 struct Unsupported {
   std::string reason;
@@ -226,18 +222,8 @@ private:
   /// Real constants, int8 ones dequantized as the simulator does it (the
   /// f32 product of the scale and the int8 value).
   void addRealConstant(const Constant &constant) {
-    const std::string &data = constant.data();
-    std::vector<float> values;
-    if (constant.int8()) {
-      values.resize(data.size());
-      for (size_t e = 0; e < data.size(); ++e)
-        values[e] = constant.scale() * static_cast<int8_t>(data[e]);
-    } else {
-      values.resize(data.size() / 4);
-      std::memcpy(values.data(), data.data(), values.size() * sizeof(float));
-    }
-    floats(ShapeOf(program.buffers(constant.buffer())), values,
-           names[constant.buffer()]);
+    floats(ShapeOf(program.buffers(constant.buffer())),
+           RealConstantValues(constant), names[constant.buffer()]);
     if (constant.int8())
       graph->mutable_initializer(graph->initializer_size() - 1)
           ->set_doc_string("int8 on the chip, scale " +

@@ -244,6 +244,28 @@ LogicalResult SoftmaxOp::verify() {
 // Pooling
 //===----------------------------------------------------------------------===//
 
+/// Checks that `actual` equals `expected`, naming both on failure.
+static LogicalResult verifyResultShape(Operation *op,
+                                       ArrayRef<int64_t> expected,
+                                       ArrayRef<int64_t> actual) {
+  if (expected != actual)
+    return op->emitOpError("expects result shape ")
+           << formatShape(expected) << ", got " << formatShape(actual);
+  return success();
+}
+
+/// Checks a global pool: N x C x spatial... into N x C x 1 x ... x 1.
+static LogicalResult verifyGlobalPool(Operation *op, ArrayRef<int64_t> input,
+                                      ArrayRef<int64_t> output) {
+  if (input.size() < 3)
+    return op->emitOpError("expects N x C x spatial..., got rank ")
+           << input.size();
+  SmallVector<int64_t> expected(input.size(), 1);
+  expected[0] = input[0];
+  expected[1] = input[1];
+  return verifyResultShape(op, expected, output);
+}
+
 LogicalResult MaxPoolOp::verify() {
   auto input = getInput().getType();
   return verifyWindowedOp(*this, input, getOutput().getType(),
@@ -262,17 +284,8 @@ LogicalResult AveragePoolOp::verify() {
 }
 
 LogicalResult GlobalAveragePoolOp::verify() {
-  ArrayRef<int64_t> input = getInput().getType().getShape();
-  if (input.size() < 3)
-    return emitOpError("expects N x C x spatial..., got rank ") << input.size();
-  SmallVector<int64_t> expected(input.size(), 1);
-  expected[0] = input[0];
-  expected[1] = input[1];
-  if (getOutput().getType().getShape() != ArrayRef<int64_t>(expected))
-    return emitOpError("expects result shape ")
-           << formatShape(expected) << ", got "
-           << formatShape(getOutput().getType().getShape());
-  return success();
+  return verifyGlobalPool(*this, getInput().getType().getShape(),
+                          getOutput().getType().getShape());
 }
 
 LogicalResult LogSoftmaxOp::verify() {
@@ -280,32 +293,13 @@ LogicalResult LogSoftmaxOp::verify() {
 }
 
 LogicalResult GlobalMaxPoolOp::verify() {
-  ArrayRef<int64_t> input = getInput().getType().getShape();
-  if (input.size() < 3)
-    return emitOpError("expects N x C x spatial..., got rank ") << input.size();
-  SmallVector<int64_t> expected(input.size(), 1);
-  expected[0] = input[0];
-  expected[1] = input[1];
-  if (getOutput().getType().getShape() != ArrayRef<int64_t>(expected))
-    return emitOpError("expects result shape ")
-           << formatShape(expected) << ", got "
-           << formatShape(getOutput().getType().getShape());
-  return success();
+  return verifyGlobalPool(*this, getInput().getType().getShape(),
+                          getOutput().getType().getShape());
 }
 
 //===----------------------------------------------------------------------===//
 // Shape manipulation
 //===----------------------------------------------------------------------===//
-
-/// Checks that `actual` equals `expected`, naming both on failure.
-static LogicalResult verifyResultShape(Operation *op,
-                                       ArrayRef<int64_t> expected,
-                                       ArrayRef<int64_t> actual) {
-  if (expected != actual)
-    return op->emitOpError("expects result shape ")
-           << formatShape(expected) << ", got " << formatShape(actual);
-  return success();
-}
 
 LogicalResult ReshapeOp::verify() {
   if (getInput().getType().getNumElements() !=

@@ -10,6 +10,7 @@
 #define HAFNIA_RUNTIME_PROGRAM_H
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,27 @@ absl::Status ValidateProgram(const Program &program);
 std::string PackBits(const std::vector<bool> &bits);
 inline bool GetBit(absl::string_view packed, int64_t index) {
   return (static_cast<uint8_t>(packed[index / 8]) >> (index % 8)) & 1;
+}
+
+// The shape of a buffer.
+inline std::vector<int64_t> ShapeOf(const Buffer &buffer) {
+  return std::vector<int64_t>(buffer.shape().begin(), buffer.shape().end());
+}
+
+// The values of a real constant: f32 data as stored, int8 data dequantized as
+// the f32 product of the scale and the int8 value.
+inline std::vector<float> RealConstantValues(const Constant &constant) {
+  const std::string &data = constant.data();
+  std::vector<float> values;
+  if (constant.int8()) {
+    values.resize(data.size());
+    for (size_t e = 0; e < data.size(); ++e)
+      values[e] = constant.scale() * static_cast<int8_t>(data[e]);
+  } else {
+    values.resize(data.size() / 4);
+    std::memcpy(values.data(), data.data(), values.size() * sizeof(float));
+  }
+  return values;
 }
 
 // The instruction stream as text, one instruction per line.
