@@ -630,6 +630,13 @@ absl::Status ValidateProgram(const Program &program) {
       return absl::InvalidArgumentError(absl::StrCat(
           "constant ", i, " ('", buffer.name(), "') holds ",
           constant.data().size(), " bytes, its buffer needs ", bytes));
+    if (constant.channel_scales_size() &&
+        (!constant.int8() || buffer.shape_size() == 0 ||
+         constant.channel_scales_size() != buffer.shape(0)))
+      return absl::InvalidArgumentError(absl::StrCat(
+          "constant ", i, " ('", buffer.name(), "') has ",
+          constant.channel_scales_size(),
+          " channel scales: int8 data needs one per slice of axis 0"));
   }
   for (int i = 0; i < program.bit_constants_size(); ++i) {
     const BitConstant &constant = program.bit_constants(i);

@@ -51,6 +51,7 @@ public:
     return buffer;
   }
   const Program &program() const { return program_; }
+  Constant *mutable_constant(int i) { return program_.mutable_constants(i); }
 
   std::vector<float> Run(const std::vector<float> &x) {
     absl::Status valid = ValidateProgram(program_);
@@ -194,6 +195,28 @@ TEST(RealKernels, ActivationsAndElementwiseKinds) {
   round.instruction().mutable_activation()->set_kind(
       Instruction::Activation::ROUND);
   EXPECT_THAT(round.Run({0.5f, 1.5f, 2.5f, -0.5f}), ElementsAre(0, 2, 2, 0));
+}
+
+// A QDQ model's int8 weight with one scale per slice of axis 0.
+TEST(RealKernels, Int8ConstantsWithChannelScales) {
+  OneInstruction mul({2, 3}, {2, 3});
+  uint32_t buffer = mul.AddConstant({2, 3}, {0, 0, 0, 0, 0, 0});
+  Constant *constant = mul.mutable_constant(0);
+  const int8_t data[] = {1, 2, 3, -1, -2, -3};
+  constant->set_data(std::string(reinterpret_cast<const char *>(data), 6));
+  constant->set_int8(true);
+  constant->add_channel_scales(0.5f);
+  constant->add_channel_scales(2.0f);
+  mul.instruction().add_inputs(buffer);
+  mul.instruction().mutable_elementwise()->set_kind(
+      Instruction::Elementwise::MUL);
+  EXPECT_THAT(mul.Run({1, 1, 1, 1, 1, 1}),
+              ElementsAre(0.5f, 1.0f, 1.5f, -2.0f, -4.0f, -6.0f));
+  constant->add_channel_scales(3.0f);
+  absl::Status status = ValidateProgram(mul.program());
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("3 channel scales: int8 data needs one per slice of "
+                        "axis 0"));
 }
 
 TEST(RealKernels, ValidatorRefusesInconsistentForms) {

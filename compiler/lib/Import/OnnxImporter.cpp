@@ -117,6 +117,10 @@ private:
   /// The error for a node that can only be evaluated at import but whose
   /// inputs are not all constants.
   LogicalResult rejectDynamic(const onnx::NodeProto &node);
+  /// Keeps the int8 values and scales of a DequantizeLinear of a weight.
+  void recordInt8Weight(const onnx::NodeProto &node,
+                        const std::vector<const onnx::TensorProto *> &inputs);
+  llvm::StringMap<DictionaryAttr> int8Weights;
   std::optional<SmallVector<int64_t>> staticShapeOf(const std::string &name);
 
   // Operators.
@@ -408,6 +412,8 @@ FailureOr<Value> Importer::getOperand(const onnx::NodeProto &node, int index) {
     materialized = builder.create<bnn::ConstantOp>(
         NameLoc::get(StringAttr::get(context, name), fileLoc), data->getType(),
         *data);
+    if (DictionaryAttr int8 = int8Weights.lookup(name))
+      materialized.getDefiningOp()->setAttr(bnn::kInt8WeightAttrName, int8);
   }
   values[name] = materialized;
   return materialized;
@@ -641,7 +647,47 @@ LogicalResult Importer::foldNode(const onnx::NodeProto &node) {
     constants[output->name()] = output.get();
     ownedConstants.push_back(std::move(output));
   }
+  recordInt8Weight(node, inputs);
   return success();
+}
+
+void Importer::recordInt8Weight(
+    const onnx::NodeProto &node,
+    const std::vector<const onnx::TensorProto *> &inputs) {
+  // A QDQ weight: int8 values, zero points 0, one scale or one per slice of
+  // axis 0. An int8 chip stores exactly these.
+  if (node.op_type() != "DequantizeLinear" || !inputs[0] ||
+      inputs[0]->data_type() != onnx::TensorProto::INT8 ||
+      inputs[1]->data_type() != onnx::TensorProto::FLOAT)
+    return;
+  std::optional<std::vector<int64_t>> values = getIntegerValues(*inputs[0]);
+  if (!values)
+    return;
+  if (inputs.size() > 2 && inputs[2]) {
+    std::optional<std::vector<int64_t>> zeros = getIntegerValues(*inputs[2]);
+    if (!zeros || llvm::any_of(*zeros, [](int64_t z) { return z != 0; }))
+      return;
+  }
+  FailureOr<ElementsAttr> scales = getFloatData(*inputs[1]);
+  if (failed(scales))
+    return;
+  int64_t count = scales->getNumElements();
+  int64_t axis = intAttr(node, "axis", 1);
+  if (axis < 0)
+    axis += inputs[0]->dims_size();
+  if (count != 1 &&
+      (axis != 0 || inputs[0]->dims_size() == 0 || inputs[0]->dims(0) != count))
+    return;
+  SmallVector<int64_t> shape(inputs[0]->dims().begin(),
+                             inputs[0]->dims().end());
+  auto type = RankedTensorType::get(shape, builder.getI8Type());
+  SmallVector<int8_t> narrow(values->begin(), values->end());
+  int8Weights[node.output(0)] = builder.getDictionaryAttr(
+      {builder.getNamedAttr(
+           "scales", builder.getDenseF32ArrayAttr(
+                         SmallVector<float>(scales->getValues<float>()))),
+       builder.getNamedAttr(
+           "values", DenseElementsAttr::get(type, ArrayRef<int8_t>(narrow)))});
 }
 
 LogicalResult Importer::rejectDynamic(const onnx::NodeProto &node) {

@@ -100,6 +100,24 @@ private:
       return use.getOperandNumber() == 1 &&
              isa<bnn::ConvOp, bnn::DenseOp>(use.getOwner());
     });
+    auto int8 =
+        constant->getAttrOfType<DictionaryAttr>(bnn::kInt8WeightAttrName);
+    if (chip.real_precision() == REAL_INT8 && weight && int8) {
+      // A QDQ model's own int8 values and scales.
+      std::string data;
+      for (int8_t value :
+           cast<DenseElementsAttr>(int8.get("values")).getValues<int8_t>())
+        data.push_back(static_cast<char>(value));
+      ArrayRef<float> scales =
+          cast<DenseF32ArrayAttr>(int8.get("scales")).asArrayRef();
+      real->set_int8(true);
+      if (scales.size() == 1)
+        real->set_scale(scales.front());
+      else
+        real->mutable_channel_scales()->Add(scales.begin(), scales.end());
+      real->set_data(data);
+      return;
+    }
     if (chip.real_precision() == REAL_INT8 && weight) {
       float peak = 0;
       for (float value : values)

@@ -5,7 +5,12 @@ DequantizeLinear, and a float weight through a QuantizeLinear/
 DequantizeLinear pair (uint8, zero point 3); plus a variant that also
 quantizes an activation at run time. Random values, fixed seed.
 
-Usage: generate_qdq.py OUTDIR   (writes qdq.onnx, qdq_activation.onnx, qdq_x.npy)
+Also qdq_conv.onnx: only the int8 per-channel weight, so that a chip with
+int8 weights storing the model's own values computes exactly what the model
+does.
+
+Usage: generate_qdq.py OUTDIR
+(writes qdq.onnx, qdq_activation.onnx, qdq_conv.onnx, qdq_x.npy)
 """
 import os
 import sys
@@ -13,6 +18,23 @@ import sys
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+
+def build_conv():
+    r = np.random.RandomState(0)
+    inits = [
+        numpy_helper.from_array(r.randint(-127, 128, (4, 3, 3, 3)).astype(np.int8), "wq"),
+        numpy_helper.from_array((r.rand(4) * 0.02 + 0.01).astype(np.float32), "ws"),
+    ]
+    nodes = [helper.make_node("DequantizeLinear", ["wq", "ws"], ["w"], axis=0),
+             helper.make_node("Conv", ["x", "w"], ["y"], name="conv")]
+    graph = helper.make_graph(
+        nodes, "qdq_conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 4, 4])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
 
 
 def build(quantize_activation):
@@ -51,6 +73,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     onnx.save(build(False), os.path.join(out, "qdq.onnx"))
     onnx.save(build(True), os.path.join(out, "qdq_activation.onnx"))
+    onnx.save(build_conv(), os.path.join(out, "qdq_conv.onnx"))
     x = np.random.RandomState(1).randn(4, 3, 6, 6).astype(np.float32)
     np.save(os.path.join(out, "qdq_x.npy"), x)
 

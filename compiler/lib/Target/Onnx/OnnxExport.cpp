@@ -226,8 +226,10 @@ private:
            RealConstantValues(constant), names[constant.buffer()]);
     if (constant.int8())
       graph->mutable_initializer(graph->initializer_size() - 1)
-          ->set_doc_string("int8 on the chip, scale " +
-                           std::to_string(constant.scale()));
+          ->set_doc_string(constant.channel_scales_size()
+                               ? "int8 on the chip, one scale per channel"
+                               : "int8 on the chip, scale " +
+                                     std::to_string(constant.scale()));
   }
 
   void addBitConstant(const BitConstant &constant) {

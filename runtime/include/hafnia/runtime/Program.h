@@ -54,14 +54,19 @@ inline std::vector<int64_t> ShapeOf(const Buffer &buffer) {
 }
 
 // The values of a real constant: f32 data as stored, int8 data dequantized as
-// the f32 product of the scale and the int8 value.
+// the f32 product of the scale (of its slice of axis 0, with channel_scales)
+// and the int8 value.
 inline std::vector<float> RealConstantValues(const Constant &constant) {
   const std::string &data = constant.data();
   std::vector<float> values;
   if (constant.int8()) {
     values.resize(data.size());
+    size_t channels = constant.channel_scales_size();
+    size_t slice = channels ? data.size() / channels : 0;
     for (size_t e = 0; e < data.size(); ++e)
-      values[e] = constant.scale() * static_cast<int8_t>(data[e]);
+      values[e] =
+          (channels ? constant.channel_scales(e / slice) : constant.scale()) *
+          static_cast<int8_t>(data[e]);
   } else {
     values.resize(data.size() / 4);
     std::memcpy(values.data(), data.data(), values.size() * sizeof(float));

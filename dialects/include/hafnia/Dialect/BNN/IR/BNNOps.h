@@ -22,6 +22,11 @@ int64_t windowedOutputSize(int64_t input, int64_t kernel, int64_t stride,
                            int64_t padBegin, int64_t padEnd, int64_t dilation,
                            bool ceilMode);
 
+/// On a bnn.constant dequantized from a QDQ model's int8 weight: the model's
+/// own int8 `values` (an i8 tensor of the constant's shape) and `scales` (one,
+/// or one per slice of axis 0), which a chip with int8 weights stores.
+constexpr llvm::StringLiteral kInt8WeightAttrName = "bnn.int8";
+
 /// The layer an op belongs to: the name of the ONNX node it came from (its
 /// NameLoc), or its op name when it has none.
 std::string getLayerName(mlir::Operation *op);
