@@ -93,6 +93,16 @@ std::optional<std::string> findUnsupportedOps(const onnx::ModelProto &model,
            ": recurrent layers (LSTM, GRU, RNN) are not supported; Hafnia "
            "compiles feed-forward networks";
   }
+  // QONNX's integer quantizer: its 1-bit form has levels -scale and 0, not
+  // +1/-1; Brevitas writes binary layers as BipolarQuant.
+  for (const onnx::NodeProto &node : model.graph().node())
+    if ((node.domain() == "qonnx.custom_op.general" ||
+         node.domain() == "finn.custom_op.general") &&
+        (node.op_type() == "Quant" || node.op_type() == "IntQuant"))
+      return describeNode(node) + " (" + node.op_type() +
+             "): QONNX's integer quantization is not supported (even at 1 "
+             "bit its levels are not +1/-1); export binary layers with "
+             "BipolarQuant, which Hafnia maps onto the arrays";
   constexpr size_t kListedNodes = 10;
   std::vector<std::string> unsupported;
   std::vector<std::string> types;
