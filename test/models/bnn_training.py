@@ -278,3 +278,36 @@ def describe(model):
                 break
             p = producers.get(src)
     return ops, binary
+
+
+# --------------------------------------------------------------------------- train, export
+def train_model(model, xtr, ytr, seed, epochs, batch, lr):
+    """Adam at `lr` with a cosine schedule over `epochs` mini-batch epochs in a
+    seeded order, latent binary weights clipped first; the model in eval mode."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
+    xt, yt = torch.from_numpy(xtr), torch.from_numpy(ytr)
+    gen = torch.Generator().manual_seed(seed)
+    clip_latent(model)
+    for _ in range(epochs):
+        train_epoch(model, opt, xt, yt, torch.randperm(len(xt), generator=gen), batch)
+        sched.step()
+    model.eval()
+    return model
+
+
+def export_onnx(model, path, sample_shape, constant_folding):
+    """The model as the examples ship it: opset 13, batch norms kept
+    (TrainingMode.PRESERVE in eval mode), input `input` and output `logits`
+    with a symbolic batch `N`, checked by onnx.checker."""
+    model.eval()
+    torch.onnx.export(
+        model, torch.zeros(1, *sample_shape), path,
+        opset_version=13,
+        training=torch.onnx.TrainingMode.PRESERVE,
+        do_constant_folding=constant_folding,
+        input_names=["input"], output_names=["logits"],
+        dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+    return m

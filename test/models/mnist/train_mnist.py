@@ -45,15 +45,14 @@ import tempfile
 import time
 
 import numpy as np
-import onnx
 import torch
 import torch.nn as nn
 
 # Shared with the other training scripts in test/models.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bnn_training import (  # noqa: E402
-    BinaryConv2d, BinaryLinear, Net, SignAct, bake, clip_latent, describe, run_onnx, seed_all,
-    train_epoch)
+    BinaryConv2d, BinaryLinear, Net, SignAct, bake, describe, export_onnx, run_onnx, seed_all,
+    train_model)
 
 OUT = os.path.dirname(os.path.abspath(__file__))
 SEED = 0
@@ -172,30 +171,11 @@ def train(variant, xtr, ytr):
     model = build(variant)
     binary = variant != "float"
     lr = 1e-2 if binary else 3e-3
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, EPOCHS)
-    xt, yt = torch.from_numpy(xtr), torch.from_numpy(ytr)
-    gen = torch.Generator().manual_seed(SEED)
-    clip_latent(model)
-    for _ in range(EPOCHS):
-        train_epoch(model, opt, xt, yt, torch.randperm(len(xt), generator=gen), BATCH)
-        sched.step()
-    model.eval()
-    return model
+    return train_model(model, xtr, ytr, SEED, EPOCHS, BATCH, lr)
 
 
 def export(model, path, constant_folding):
-    model.eval()
-    torch.onnx.export(
-        model, torch.zeros(1, 1, 28, 28), path,
-        opset_version=13,
-        training=torch.onnx.TrainingMode.PRESERVE,
-        do_constant_folding=constant_folding,
-        input_names=["input"], output_names=["logits"],
-        dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
-    m = onnx.load(path)
-    onnx.checker.check_model(m)
-    return m
+    return export_onnx(model, path, (1, 28, 28), constant_folding)
 
 
 def main():
