@@ -155,6 +155,10 @@ template <typename Body>
 void ForEachChannelWithBorder(
     const std::vector<int64_t> &shape,
     const google::protobuf::RepeatedField<int64_t> &positions, Body body) {
+  // Most layers have no border: no table to build on every run.
+  if (positions.empty())
+    return ForEachChannel(
+        shape, [&](int64_t e, int64_t c) { body(e, c, int64_t{-1}); });
   int64_t channels = shape[1];
   int64_t inner = NumElements(shape) / (shape[0] * channels);
   std::vector<int64_t> border(inner, -1);

@@ -83,10 +83,7 @@ std::string compile(const std::string &path, const hafnia::ChipConfig &chip,
       hafnia::importOnnxModel((*buffer)->getBuffer(), path, &context, options);
   if (!module)
     return "import: " + diagnostics;
-  (*module)->setAttr(hafnia::rram::RRAMDialect::kTargetAttrName,
-                     hafnia::rram::TargetAttr::get(
-                         &context, chip.array().rows(), chip.array().columns(),
-                         chip.arrays(), chip.digital_memory_bytes(), 32));
+  hafnia::setChipTarget(*module, chip);
   mlir::PassManager pm(&context);
   hafnia::buildMappingPipeline(pm);
   if (failed(pm.run(*module)))
