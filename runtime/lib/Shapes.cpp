@@ -2,6 +2,8 @@
 
 #include "hafnia/runtime/Shapes.h"
 
+#include "hafnia/runtime/WindowArithmetic.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -14,19 +16,6 @@ int64_t NumElements(const std::vector<int64_t> &shape) {
   for (int64_t dim : shape)
     count *= dim;
   return count;
-}
-
-int64_t WindowedSize(int64_t input, int64_t kernel, int64_t stride,
-                     int64_t pad_begin, int64_t pad_end, int64_t dilation,
-                     bool ceil_mode) {
-  int64_t span = input + pad_begin + pad_end - (dilation * (kernel - 1) + 1);
-  if (span < 0)
-    return -1;
-  int64_t size = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
-  // ONNX drops a last ceil-mode window that would start in the end padding.
-  if (ceil_mode && (size - 1) * stride >= input + pad_begin)
-    --size;
-  return size;
 }
 
 WindowSpec ResolveWindow(const Window &window, size_t spatial) {
@@ -70,9 +59,9 @@ WindowedShape(const std::vector<int64_t> &input, const Window &window,
     if (spec.kernel[i] < 1 || spec.strides[i] < 1 || spec.dilations[i] < 1 ||
         spec.pads_begin[i] < 0 || spec.pads_end[i] < 0)
       return absl::InvalidArgumentError("has a window with invalid sizes");
-    int64_t size = WindowedSize(input[i + 2], spec.kernel[i], spec.strides[i],
-                                spec.pads_begin[i], spec.pads_end[i],
-                                spec.dilations[i], ceil_mode);
+    int64_t size = WindowedOutputSize(
+        input[i + 2], spec.kernel[i], spec.strides[i], spec.pads_begin[i],
+        spec.pads_end[i], spec.dilations[i], ceil_mode);
     if (size < 1)
       return absl::InvalidArgumentError(
           "has a window that does not fit its input");
@@ -269,9 +258,9 @@ ConvTransposeShape(const std::vector<int64_t> &input,
         spec.dilations[i] > (1 << 20) || extra > (1 << 20))
       return absl::InvalidArgumentError(
           "has a non-positive or too large stride, dilation, kernel or pad");
-    int64_t size = (input[i + 2] - 1) * spec.strides[i] - spec.pads_begin[i] -
-                   spec.pads_end[i] + spec.dilations[i] * (spec.kernel[i] - 1) +
-                   1 + extra;
+    int64_t size = TransposedOutputSize(
+        input[i + 2], spec.kernel[i], spec.strides[i], spec.pads_begin[i],
+        spec.pads_end[i], spec.dilations[i], extra);
     if (size < 1)
       return absl::InvalidArgumentError("gives no output positions");
     output.push_back(size);

@@ -11,6 +11,7 @@
 #include "hafnia/Dialect/BNN/IR/BNNOps.h"
 #include "hafnia/Import/ConstantFolding.h"
 #include "hafnia/Import/OnnxModelLoader.h"
+#include "hafnia/runtime/WindowArithmetic.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Traits.h"
@@ -573,10 +574,10 @@ FailureOr<Importer::Window> Importer::getWindow(const onnx::NodeProto &node,
   // the end (SAME_UPPER) or the beginning (SAME_LOWER).
   for (size_t i = 0; i < spatial; ++i) {
     int64_t size = input.getDimSize(i + 2), stride = window.strides[i];
-    int64_t output = (size + stride - 1) / stride;
-    int64_t total = std::max<int64_t>(
-        0, (output - 1) * stride + (kernel[i] - 1) * window.dilations[i] + 1 -
-               size);
+    int64_t total =
+        std::max<int64_t>(0, WindowSpan(SameOutputSize(size, stride), kernel[i],
+                                        stride, window.dilations[i]) -
+                                 size);
     int64_t small = total / 2, large = total - small;
     window.pads[i] = autoPad == "SAME_UPPER" ? small : large;
     window.pads[i + spatial] = autoPad == "SAME_UPPER" ? large : small;
@@ -1621,8 +1622,9 @@ LogicalResult Importer::importConvTranspose(const onnx::NodeProto &node) {
     for (size_t i = 0; i < spatial; ++i) {
       int64_t in = inputType.getDimSize(i + 2);
       int64_t out = outputShape.empty() ? in * strides[i] : outputShape[i];
-      int64_t total = strides[i] * (in - 1) + outputPadding[i] +
-                      (kernel[i] - 1) * dilations[i] + 1 - out;
+      int64_t total = TransposedOutputSize(in, kernel[i], strides[i], 0, 0,
+                                           dilations[i], outputPadding[i]) -
+                      out;
       bool lower = autoPad == "SAME_LOWER";
       pads[i] = lower ? total - total / 2 : total / 2;
       pads[i + spatial] = lower ? total / 2 : total - total / 2;

@@ -4,6 +4,7 @@
 #include "hafnia/Dialect/BNN/IR/BNNOps.h"
 #include "hafnia/Dialect/RRAM/IR/RRAMOps.h"
 #include "hafnia/Dialect/RRAM/IR/Tiling.h"
+#include "hafnia/runtime/WindowArithmetic.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -110,7 +111,7 @@ struct ConvertBNNToRRAMPass
     // Row tiles of the groups of one convolution are numbered in sequence.
     int64_t firstRowTile = rowTiles.size();
     for (int64_t r = 0; r < grid.rowTiles; ++r) {
-      int64_t used = std::min(rows, outputs - r * rows);
+      int64_t used = TileExtent(outputs, rows, r);
       SmallVector<Value> partials;
       for (int64_t c = 0; c < grid.columnTiles; ++c) {
         SmallVector<bool> image =
@@ -118,7 +119,7 @@ struct ConvertBNNToRRAMPass
         Value tile = builder.create<rram::TileOp>(
             loc, rram::TileType::get(builder.getContext()),
             DenseElementsAttr::get(imageType, ArrayRef<bool>(image)), name,
-            firstRowTile + r, c, used, std::min(columns, fanIn - c * columns),
+            firstRowTile + r, c, used, TileExtent(fanIn, columns, c),
             IntegerAttr());
         partials.push_back(builder.create<rram::XnorReadOp>(loc, partialType,
                                                             tile, slices[c]));

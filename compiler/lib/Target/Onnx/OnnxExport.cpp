@@ -13,6 +13,7 @@
 
 #include "hafnia/runtime/Program.h"
 #include "hafnia/runtime/Shapes.h"
+#include "hafnia/runtime/WindowArithmetic.h"
 
 #include <cmath>
 #include <cstring>
@@ -821,8 +822,8 @@ private:
     int64_t dh = oneD ? 1 : spec.dilations[0], dw = spec.dilations.back();
     int64_t padH = oneD ? 0 : spec.pads_begin[0] + spec.pads_end[0];
     int64_t padW = spec.pads_begin.back() + spec.pads_end.back();
-    int64_t outH = (height + padH - dh * (kh - 1) - 1) / sh + 1;
-    int64_t outW = (width + padW - dw * (kw - 1) - 1) / sw + 1;
+    int64_t outH = WindowedOutputSize(height, kh, sh, 0, padH, dh, false);
+    int64_t outW = WindowedOutputSize(width, kw, sw, 0, padW, dw, false);
     int64_t fanIn = attrs.channels() * kh * kw;
     int64_t area = channels * height * width;
     Shape indices;
@@ -832,7 +833,8 @@ private:
         for (int64_t c = 0; c < attrs.channels(); ++c)
           for (int64_t y = 0; y < kh; ++y)
             for (int64_t x = 0; x < kw; ++x) {
-              int64_t ih = oh * sh - ph + y * dh, iw = ow * sw - pw + x * dw;
+              int64_t ih = WindowInput(oh, y, sh, ph, dh);
+              int64_t iw = WindowInput(ow, x, sw, pw, dw);
               bool inside = ih >= 0 && ih < height && iw >= 0 && iw < width;
               indices.push_back(
                   inside

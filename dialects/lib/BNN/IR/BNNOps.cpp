@@ -2,6 +2,8 @@
 
 #include "hafnia/Dialect/BNN/IR/BNNOps.h"
 
+#include "hafnia/runtime/WindowArithmetic.h"
+
 #include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -10,20 +12,6 @@
 
 using namespace mlir;
 using namespace hafnia::bnn;
-
-int64_t hafnia::bnn::windowedOutputSize(int64_t input, int64_t kernel,
-                                        int64_t stride, int64_t padBegin,
-                                        int64_t padEnd, int64_t dilation,
-                                        bool ceilMode) {
-  int64_t span = input + padBegin + padEnd - (dilation * (kernel - 1) + 1);
-  if (span < 0)
-    return -1;
-  int64_t size = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1;
-  // ONNX drops a last ceil-mode window that would start in the end padding.
-  if (ceilMode && (size - 1) * stride >= input + padBegin)
-    --size;
-  return size;
-}
 
 std::string hafnia::bnn::getLayerName(Operation *op) {
   if (auto name = dyn_cast<NameLoc>(op->getLoc()))
@@ -71,9 +59,9 @@ verifyWindowedOp(Operation *op, ShapedType input, ShapedType output,
   }
   SmallVector<int64_t> expected = {input.getDimSize(0), outputChannels};
   for (size_t i = 0; i < spatial; ++i) {
-    int64_t size =
-        windowedOutputSize(input.getDimSize(i + 2), kernel[i], strides[i],
-                           pads[i], pads[i + spatial], dilations[i], ceilMode);
+    int64_t size = hafnia::WindowedOutputSize(
+        input.getDimSize(i + 2), kernel[i], strides[i], pads[i],
+        pads[i + spatial], dilations[i], ceilMode);
     if (size < 1)
       return op->emitOpError("window of spatial axis ")
              << i << " does not fit in the padded input";
@@ -733,10 +721,9 @@ LogicalResult ConvTransposeOp::verify() {
       return emitOpError("expects positive strides and dilations");
     if (pads[i] < 0 || pads[i + spatial] < 0 || outputPadding[i] < 0)
       return emitOpError("expects non-negative pads and output padding");
-    int64_t size = (input.getDimSize(i + 2) - 1) * strides[i] - pads[i] -
-                   pads[i + spatial] +
-                   dilations[i] * (weight.getDimSize(i + 2) - 1) + 1 +
-                   outputPadding[i];
+    int64_t size = hafnia::TransposedOutputSize(
+        input.getDimSize(i + 2), weight.getDimSize(i + 2), strides[i], pads[i],
+        pads[i + spatial], dilations[i], outputPadding[i]);
     if (size < 1)
       return emitOpError("gives no output positions on spatial axis ") << i;
     expected.push_back(size);

@@ -3,6 +3,7 @@
 #include "hafnia/Dialect/BNN/Analysis/SignAnalysis.h"
 #include "hafnia/Dialect/BNN/IR/BNNOps.h"
 #include "hafnia/Dialect/BNN/Transforms/Passes.h"
+#include "hafnia/runtime/WindowArithmetic.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/STLExtras.h"
@@ -241,8 +242,9 @@ BorderCorrection getBorderCorrection(ConvOp conv, ArrayRef<bool> bits) {
         int64_t o = p % output.getDimSize(i + 2), k = t % kernel[i];
         p /= output.getDimSize(i + 2);
         t /= kernel[i];
-        int64_t at = o * conv.getStrides()[i] - conv.getPads()[i] +
-                     k * conv.getDilations()[i];
+        int64_t at =
+            hafnia::WindowInput(o, k, conv.getStrides()[i], conv.getPads()[i],
+                                conv.getDilations()[i]);
         inPadding |= at < 0 || at >= input.getDimSize(i + 2);
       }
       if (inPadding)

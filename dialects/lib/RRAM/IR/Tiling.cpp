@@ -2,14 +2,17 @@
 
 #include "hafnia/Dialect/RRAM/IR/Tiling.h"
 
+#include "hafnia/runtime/WindowArithmetic.h"
+
+using namespace hafnia;
 using namespace hafnia::rram;
 
 TileGrid hafnia::rram::getTileGrid(int64_t outputs, int64_t fanIn, int64_t rows,
                                    int64_t columns) {
   TileGrid grid;
-  grid.rowTiles = (outputs + rows - 1) / rows;
-  grid.columnTiles = (fanIn + columns - 1) / columns;
-  grid.paddedColumns = grid.columnTiles * columns - fanIn;
+  grid.rowTiles = TileCount(outputs, rows);
+  grid.columnTiles = TileCount(fanIn, columns);
+  grid.paddedColumns = PaddedColumns(fanIn, columns);
   return grid;
 }
 

@@ -14,12 +14,6 @@ namespace hafnia {
 
 int64_t NumElements(const std::vector<int64_t> &shape);
 
-// Output length of one windowed axis (ONNX rules, ceil_mode included), or -1
-// when the window does not fit.
-int64_t WindowedSize(int64_t input, int64_t kernel, int64_t stride,
-                     int64_t pad_begin, int64_t pad_end, int64_t dilation,
-                     bool ceil_mode);
-
 // The spatial output shape of a window over an N x C x spatial... input;
 // checks the window's sizes (empty strides, pads and dilations mean 1, 0, 1).
 absl::StatusOr<std::vector<int64_t>>

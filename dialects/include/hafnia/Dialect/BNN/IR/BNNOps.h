@@ -14,14 +14,6 @@
 
 namespace hafnia::bnn {
 
-/// Length of one spatial axis after a window of `kernel` taps spaced by
-/// `dilation`, moved by `stride`, over `input` positions padded by
-/// `padBegin` and `padEnd`; ONNX's rule for `ceil_mode` included. Returns a
-/// negative value when the window does not fit in the padded input.
-int64_t windowedOutputSize(int64_t input, int64_t kernel, int64_t stride,
-                           int64_t padBegin, int64_t padEnd, int64_t dilation,
-                           bool ceilMode);
-
 /// On a bnn.constant dequantized from a QDQ model's int8 weight: the model's
 /// own int8 `values` (an i8 tensor of the constant's shape) and `scales` (one,
 /// or one per slice of axis 0), which a chip with int8 weights stores.
