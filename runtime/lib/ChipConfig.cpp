@@ -60,6 +60,24 @@ absl::StatusOr<ChipConfig> LoadChipConfig(absl::string_view name_or_path) {
   return ParseChipConfig(text.str(), path);
 }
 
+const char *CellName(CellType cell) {
+  switch (cell) {
+  case CELL_2T2R:
+    return "2T2R";
+  case CELL_1T1R:
+    return "1T1R";
+  default:
+    return "unspecified";
+  }
+}
+
+std::optional<CellType> ParseCellType(absl::string_view name) {
+  for (CellType cell : {CELL_2T2R, CELL_1T1R})
+    if (name == CellName(cell))
+      return cell;
+  return std::nullopt;
+}
+
 absl::Status ValidateChipConfig(const ChipConfig &config) {
   auto missing = [](absl::string_view field, absl::string_view what) {
     return absl::InvalidArgumentError(

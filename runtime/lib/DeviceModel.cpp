@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/TensorIO.h"
 
 namespace hafnia {
@@ -38,7 +39,8 @@ int CellIndex(CellType cell) {
   }
 }
 
-const char *CellName(int index) { return index == 0 ? "1T1R" : "2T2R"; }
+// The cell of an index into BerTable::ber_.
+constexpr CellType kCellOfIndex[2] = {CELL_1T1R, CELL_2T2R};
 
 } // namespace
 
@@ -76,8 +78,9 @@ absl::StatusOr<BerTable> BerTable::Load(const std::string &path) {
 
 absl::StatusOr<BerTable> BerTable::Parse(absl::string_view text,
                                          absl::string_view source) {
-  constexpr absl::string_view kExpected =
-      "expected 'cycles,ber' or 'cycles,1T1R,2T2R'";
+  const std::string expected_header =
+      absl::StrCat("expected 'cycles,ber' or 'cycles,", CellName(CELL_1T1R),
+                   ",", CellName(CELL_2T2R), "'");
   BerTable table;
   table.source_ = std::string(source);
   // The column of cycles, of a BER for both cells, and of each cell's BER.
@@ -108,29 +111,31 @@ absl::StatusOr<BerTable> BerTable::Parse(absl::string_view text,
       columns = fields.size();
       for (size_t i = 0; i < fields.size(); ++i) {
         std::string name = absl::AsciiStrToLower(fields[i]);
+        std::optional<CellType> cell =
+            ParseCellType(absl::AsciiStrToUpper(fields[i]));
         int *column = name == "cycles" ? &cycles_column
                       : name == "ber"  ? &both_column
-                      : name == "1t1r" ? &cell_column[0]
-                      : name == "2t2r" ? &cell_column[1]
+                      : cell           ? &cell_column[CellIndex(*cell)]
                                        : nullptr;
         if (column == nullptr)
           return error(absl::StrCat("unknown column '", fields[i],
-                                    "' in the header: ", kExpected));
+                                    "' in the header: ", expected_header));
         if (*column >= 0)
           return error(absl::StrCat("column '", fields[i],
                                     "' appears twice in the header"));
         *column = static_cast<int>(i);
       }
       if (cycles_column < 0)
-        return error(
-            absl::StrCat("the header has no 'cycles' column: ", kExpected));
+        return error(absl::StrCat("the header has no 'cycles' column: ",
+                                  expected_header));
       bool has_cell = cell_column[0] >= 0 || cell_column[1] >= 0;
       if (both_column >= 0 && has_cell)
         return error(absl::StrCat("the header mixes 'ber' with per-cell "
                                   "columns: ",
-                                  kExpected));
+                                  expected_header));
       if (both_column < 0 && !has_cell)
-        return error(absl::StrCat("the header has no BER column: ", kExpected));
+        return error(
+            absl::StrCat("the header has no BER column: ", expected_header));
       continue;
     }
 
@@ -169,7 +174,7 @@ absl::StatusOr<BerTable> BerTable::Parse(absl::string_view text,
 
   if (header_line == 0)
     return absl::InvalidArgumentError(absl::StrCat(
-        source, ": empty BER table: ", kExpected, " and then rows"));
+        source, ": empty BER table: ", expected_header, " and then rows"));
   if (table.decades_.empty())
     return absl::InvalidArgumentError(absl::StrCat(
         source, ":", header_line, ": the BER table has a header but no rows"));
@@ -179,15 +184,16 @@ absl::StatusOr<BerTable> BerTable::Parse(absl::string_view text,
 absl::StatusOr<double> BerTable::Lookup(CellType cell, double cycles) const {
   int index = CellIndex(cell);
   if (index < 0)
-    return absl::InvalidArgumentError(
-        absl::StrCat(source_, ": no BER for an unspecified cell type: expected "
-                              "1T1R or 2T2R"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        source_, ": no BER for an unspecified cell type: expected ",
+        CellName(CELL_1T1R), " or ", CellName(CELL_2T2R)));
   const std::vector<double> &ber = ber_[index];
   if (ber.empty())
-    return absl::InvalidArgumentError(absl::StrCat(
-        source_, ": the BER table has no column for ", CellName(index),
-        " cells (header '", header_, "'): add a '", CellName(index),
-        "' column or use a single 'ber' column"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_, ": the BER table has no column for ",
+                     CellName(kCellOfIndex[index]), " cells (header '", header_,
+                     "'): add a '", CellName(kCellOfIndex[index]),
+                     "' column or use a single 'ber' column"));
   if (!(cycles >= 0))
     return absl::InvalidArgumentError(
         absl::StrCat(source_, ": cannot look up the BER at ", cycles,

@@ -91,5 +91,14 @@ TEST(ChipConfig, UnknownPresetSaysWhatExists) {
               HasSubstr("paper-testchip"));
 }
 
+TEST(ChipConfig, CellNamesRoundTrip) {
+  for (CellType cell : {CELL_2T2R, CELL_1T1R})
+    EXPECT_EQ(ParseCellType(CellName(cell)), cell);
+  EXPECT_STREQ(CellName(CELL_2T2R), "2T2R");
+  EXPECT_STREQ(CellName(CELL_1T1R), "1T1R");
+  EXPECT_EQ(ParseCellType("2t2r"), std::nullopt);
+  EXPECT_EQ(ParseCellType("unspecified"), std::nullopt);
+}
+
 } // namespace
 } // namespace hafnia

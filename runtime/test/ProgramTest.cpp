@@ -204,8 +204,7 @@ TEST_F(ErrorInjectionTest, ObservedFlipsFollowTheDeviceModel) {
       double expected = ber * cells * trials;
       double sigma = std::sqrt(expected * (1 - ber));
       EXPECT_NEAR(static_cast<double>(flipped), expected, 5 * sigma + 1)
-          << (cell == CELL_1T1R ? "1T1R" : "2T2R") << " at " << cycles
-          << " cycles, BER " << ber;
+          << CellName(cell) << " at " << cycles << " cycles, BER " << ber;
     }
 }
 

@@ -46,9 +46,9 @@ std::vector<LayerInfo> summarizeLayers(ModuleOp module) {
       layer.params += type.getNumElements();
       layer.bits += type.getNumElements() * type.getElementTypeBitWidth();
     }
-    // Thresholds and popcount affines are stored as 32-bit values.
+    // Thresholds and popcount affines, as the chip stores them.
     layer.params += bnn::getStoredPerChannelValues(&op);
-    layer.bits += 32 * bnn::getStoredPerChannelValues(&op);
+    layer.bits += 8 * bnn::getStoredBytes(&op, /*int8Weights=*/false);
   }
   return layers;
 }

@@ -4,6 +4,8 @@
 
 #include "hafnia/Dialect/BNN/IR/BNNOps.h"
 #include "hafnia/Dialect/RRAM/IR/RRAMOps.h"
+#include "hafnia/runtime/ChipConfig.h"
+#include "hafnia/runtime/StorageCost.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -26,10 +28,6 @@ std::string nameOf(Operation *op) {
   return bnn::getLayerName(op);
 }
 
-const char *cellName(CellType cell) {
-  return cell == CELL_1T1R ? "1T1R" : "2T2R";
-}
-
 } // namespace
 
 MappingReport buildMappingReport(const std::vector<LayerInfo> &imported,
@@ -44,14 +42,14 @@ MappingReport buildMappingReport(const std::vector<LayerInfo> &imported,
   summaryOfChip->set_array_cols(chip.array().columns());
   summaryOfChip->set_arrays(chip.arrays());
   summaryOfChip->set_digital_memory_bytes(chip.digital_memory_bytes());
-  summaryOfChip->set_cell(cellName(chip.cell()));
+  summaryOfChip->set_cell(CellName(chip.cell()));
   bool int8 = chip.real_precision() == REAL_INT8;
   summaryOfChip->set_real_precision(int8 ? "int8" : "float32");
-  int64_t bytesPerReal = int8 ? 1 : 4;
   double cellsPerArray =
       static_cast<double>(chip.array().rows()) * chip.array().columns();
 
   llvm::StringMap<MappedLayer> layers;
+  int64_t thresholdBytes = 0;
   mapped.walk([&](Operation *op) {
     if (isa<ModuleOp, func::FuncOp, func::ReturnOp, bnn::ConstantOp>(op))
       return;
@@ -59,10 +57,18 @@ MappingReport buildMappingReport(const std::vector<LayerInfo> &imported,
     if (auto tile = dyn_cast<rram::TileOp>(op)) {
       layer.binary = true;
       layer.tiles.push_back(tile);
-    } else {
-      layer.perChannelValues += bnn::getStoredPerChannelValues(op);
+    } else if (int64_t values = bnn::getStoredPerChannelValues(op)) {
+      layer.perChannelValues += values;
+      thresholdBytes += bnn::getStoredBytes(op, int8);
     }
   });
+  // Digital memory as the program stores it, by the rule the budget check
+  // of rram-allocate-arrays applies.
+  std::map<std::string, int64_t> storedBytes =
+      bnn::getStoredBytesByLayer(mapped, int8);
+  int64_t digitalBytes = 0;
+  for (const auto &entry : storedBytes)
+    digitalBytes += entry.second;
 
   MappingSummary *summary = report.mutable_summary();
   int64_t usedCells = 0;
@@ -84,16 +90,12 @@ MappingReport buildMappingReport(const std::vector<LayerInfo> &imported,
                                      info.params);
     if (binary)
       summary->set_binary_params(summary->binary_params() + info.params);
-    else
-      layer->set_digital_bytes(info.params * bytesPerReal);
+    if (auto bytes = storedBytes.find(info.name); bytes != storedBytes.end())
+      layer->set_digital_bytes(bytes->second);
     if (found == layers.end())
       continue;
     const MappedLayer &mappedLayer = found->second;
     layer->set_thresholds(mappedLayer.perChannelValues);
-    layer->set_digital_bytes(layer->digital_bytes() +
-                             4 * mappedLayer.perChannelValues);
-    summary->set_threshold_bytes(summary->threshold_bytes() +
-                                 4 * mappedLayer.perChannelValues);
     int64_t cells = 0;
     for (rram::TileOp tile : mappedLayer.tiles) {
       TilePlacement *placement = layer->add_tiles();
@@ -111,23 +113,30 @@ MappingReport buildMappingReport(const std::vector<LayerInfo> &imported,
     summary->set_arrays_used(summary->arrays_used() + mappedLayer.tiles.size());
   }
 
-  uint64_t total = summary->total_params(), binary = summary->binary_params();
-  uint64_t real = total - binary;
-  uint64_t binaryBytes = (binary + 7) / 8;
+  // The paper's Table IV convention: every parameter is a weight, at 32 or
+  // 8 bits when real, at 1 bit when binary.
+  int64_t total = summary->total_params(), binary = summary->binary_params();
+  int64_t real = total - binary;
+  auto weightBytes = [](int64_t count, bool int8Weights) {
+    return StoredBytes(StoredRole::kRealWeight, count, int8Weights);
+  };
+  int64_t binaryBytes = StoredBytes(StoredRole::kBinaryWeight, binary, int8);
   summary->set_real_params(real);
   summary->set_arrays_available(chip.arrays());
-  summary->set_bytes_fp32(4 * total);
-  summary->set_bytes_int8(total);
-  summary->set_bytes_mapped(real * bytesPerReal + binaryBytes);
+  summary->set_bytes_fp32(weightBytes(total, false));
+  summary->set_bytes_int8(weightBytes(total, true));
+  summary->set_bytes_mapped(weightBytes(real, int8) + binaryBytes);
   // Each saving compares real parameters at the baseline's own precision.
   if (total) {
-    summary->set_saving_vs_fp32(1.0 - double(4 * real + binaryBytes) /
-                                          double(4 * total));
+    summary->set_saving_vs_fp32(1.0 -
+                                double(weightBytes(real, false) + binaryBytes) /
+                                    double(weightBytes(total, false)));
     summary->set_saving_vs_int8(1.0 -
-                                double(real + binaryBytes) / double(total));
+                                double(weightBytes(real, true) + binaryBytes) /
+                                    double(weightBytes(total, true)));
   }
-  summary->set_digital_bytes_used(real * bytesPerReal +
-                                  summary->threshold_bytes());
+  summary->set_threshold_bytes(thresholdBytes);
+  summary->set_digital_bytes_used(digitalBytes);
   summary->set_digital_bytes_available(chip.digital_memory_bytes());
   if (summary->arrays_used())
     summary->set_array_fill(usedCells /

@@ -79,8 +79,10 @@ private:
       window->add_dilations(d);
   }
 
-  /// Real constants: f32, or int8 with one scale per tensor for the weights
-  /// of convolutions and dense layers on an int8 chip.
+  /// Real constants: f32, or int8 with one scale per tensor (or a QDQ
+  /// model's own scales) for the weights of convolutions and dense layers on
+  /// an int8 chip; biases and every other real parameter stay f32. What
+  /// bnn::getStoredBytes counts for the report and the budget check.
   void emitConstant(bnn::ConstantOp constant) {
     uint32_t buffer = newBuffer(constant, bnn::getLayerName(constant));
     auto type = cast<ShapedType>(constant.getType());
@@ -96,13 +98,11 @@ private:
     SmallVector<float> values(constant.getValue().getValues<float>());
     Constant *real = program.add_constants();
     real->set_buffer(buffer);
-    bool weight = llvm::any_of(constant->getUses(), [](OpOperand &use) {
-      return use.getOperandNumber() == 1 &&
-             isa<bnn::ConvOp, bnn::DenseOp>(use.getOwner());
-    });
+    bool int8Weight =
+        chip.real_precision() == REAL_INT8 && bnn::isRealWeight(constant);
     auto int8 =
         constant->getAttrOfType<DictionaryAttr>(bnn::kInt8WeightAttrName);
-    if (chip.real_precision() == REAL_INT8 && weight && int8) {
+    if (int8Weight && int8) {
       // A QDQ model's own int8 values and scales.
       std::string data;
       for (int8_t value :
@@ -118,7 +118,7 @@ private:
       real->set_data(data);
       return;
     }
-    if (chip.real_precision() == REAL_INT8 && weight) {
+    if (int8Weight) {
       float peak = 0;
       for (float value : values)
         peak = std::max(peak, std::fabs(value));

@@ -1,4 +1,5 @@
 // RUN: hafnia-opt %s --rram-allocate-arrays -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: not hafnia-opt %s --rram-allocate-arrays -split-input-file 2>&1 | FileCheck %s --check-prefix=NO-ADVICE
 
 // Tiles get physical arrays in program order.
 module attributes {rram.target = #rram.target<rows = 2, columns = 4, arrays = 3, digital_memory_bytes = 64, real_bits = 32>} {
@@ -37,24 +38,43 @@ module attributes {rram.target = #rram.target<rows = 2, columns = 4, arrays = 2,
 // -----
 
 // Real weights over the digital memory; binarizing the classifier layer that
-// holds them would make the model fit.
+// holds them would make the model fit. (The first layer, which reads the
+// model's input and whose weight is computed at run time here, stays real
+// under --binarize=classifier, as bnn-binarize keeps it.)
 // expected-error @+1 {{the model does not fit the 32x32 chip: it needs 4.0 KiB of digital memory for real-valued parameters and thresholds, the chip has 1.0 KiB (largest: 'fc' 4.0 KiB); with --binarize=classifier it would fit (1 arrays, 0 B)}}
 module attributes {rram.target = #rram.target<rows = 32, columns = 32, arrays = 1, digital_memory_bytes = 1024, real_bits = 32>} {
-  func.func @too_many_bytes(%x: tensor<1x32xf32>) -> tensor<1x32xf32> {
+  func.func @too_many_bytes(%x: tensor<1x32xf32>, %v: tensor<32x32xf32>) -> tensor<1x32xf32> {
+    %h = bnn.dense %x, %v : (tensor<1x32xf32>, tensor<32x32xf32>) -> tensor<1x32xf32> loc("first")
     %w = bnn.constant dense<1.0> : tensor<32x32xf32>
-    %y = bnn.dense %x, %w {bnn.classifier} : (tensor<1x32xf32>, tensor<32x32xf32>) -> tensor<1x32xf32> loc("fc")
+    %y = bnn.dense %h, %w {bnn.classifier} : (tensor<1x32xf32>, tensor<32x32xf32>) -> tensor<1x32xf32> loc("fc")
     return %y : tensor<1x32xf32>
   }
 }
 
 // -----
 
-// At 8 bits per real parameter the same layer fits.
-module attributes {rram.target = #rram.target<rows = 32, columns = 32, arrays = 1, digital_memory_bytes = 1024, real_bits = 8>} {
+// At 8 bits per real weight the same layer fits: 1,024 bytes of int8 weights
+// and their 4-byte f32 scale.
+module attributes {rram.target = #rram.target<rows = 32, columns = 32, arrays = 1, digital_memory_bytes = 1028, real_bits = 8>} {
   // CHECK-LABEL: func @int8
   func.func @int8(%x: tensor<1x32xf32>) -> tensor<1x32xf32> {
     %w = bnn.constant dense<1.0> : tensor<32x32xf32>
     %y = bnn.dense %x, %w : (tensor<1x32xf32>, tensor<32x32xf32>) -> tensor<1x32xf32>
+    return %y : tensor<1x32xf32>
+  }
+}
+
+// -----
+
+// The advice follows bnn-binarize's rule: the layer that reads the model's
+// input stays real under --binarize=classifier and =all alike, so binarizing
+// would not help and no advice is given.
+// NO-ADVICE: error: the model does not fit the 32x32 chip: {{.*}} (largest: 'fc' 4.0 KiB){{$}}
+// expected-error @+1 {{the model does not fit the 32x32 chip: it needs 4.0 KiB of digital memory for real-valued parameters and thresholds, the chip has 1.0 KiB (largest: 'fc' 4.0 KiB)}}
+module attributes {rram.target = #rram.target<rows = 32, columns = 32, arrays = 1, digital_memory_bytes = 1024, real_bits = 32>} {
+  func.func @first_layer(%x: tensor<1x32xf32>) -> tensor<1x32xf32> {
+    %w = bnn.constant dense<1.0> : tensor<32x32xf32>
+    %y = bnn.dense %x, %w {bnn.classifier} : (tensor<1x32xf32>, tensor<32x32xf32>) -> tensor<1x32xf32> loc("fc")
     return %y : tensor<1x32xf32>
   }
 }

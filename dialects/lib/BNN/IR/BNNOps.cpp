@@ -2,6 +2,7 @@
 
 #include "hafnia/Dialect/BNN/IR/BNNOps.h"
 
+#include "hafnia/runtime/StorageCost.h"
 #include "hafnia/runtime/WindowArithmetic.h"
 
 #include "mlir/Dialect/Traits.h"
@@ -12,6 +13,8 @@
 
 using namespace mlir;
 using namespace hafnia::bnn;
+using hafnia::StoredBytes;
+using hafnia::StoredRole;
 
 std::string hafnia::bnn::getLayerName(Operation *op) {
   if (auto name = dyn_cast<NameLoc>(op->getLoc()))
@@ -654,6 +657,80 @@ int64_t hafnia::bnn::getStoredPerChannelValues(Operation *op) {
                                             affine.getBorderPositions()->size()
                                       : 0);
   return 0;
+}
+
+bool hafnia::bnn::isRealWeight(ConstantOp constant) {
+  return llvm::any_of(constant->getUses(), [](OpOperand &use) {
+    return use.getOperandNumber() == 1 && isa<ConvOp, DenseOp>(use.getOwner());
+  });
+}
+
+int64_t hafnia::bnn::getStoredBytes(Operation *op, bool int8Weights) {
+  auto bytes = [&](StoredRole role, int64_t count) {
+    return StoredBytes(role, count, int8Weights);
+  };
+  if (auto constant = dyn_cast<ConstantOp>(op)) {
+    auto type = cast<ShapedType>(constant.getType());
+    int64_t count = type.getNumElements();
+    if (type.getElementType().isInteger(1))
+      return bytes(StoredRole::kBinaryWeight, count);
+    if (!isRealWeight(constant))
+      return bytes(StoredRole::kRealParameter, count);
+    // int8 weights keep a QDQ model's own scales (one, or one per output
+    // channel), or get one.
+    int64_t scales = 0;
+    if (int8Weights) {
+      auto int8 = constant->getAttrOfType<DictionaryAttr>(kInt8WeightAttrName);
+      scales = int8 ? cast<DenseF32ArrayAttr>(int8.get("scales")).size() : 1;
+    }
+    return bytes(StoredRole::kRealWeight, count) +
+           bytes(StoredRole::kWeightScale, scales);
+  }
+  if (auto binarize = dyn_cast<BinarizeOp>(op))
+    return bytes(StoredRole::kInputThreshold,
+                 binarize.getThresholds() ? binarize.getThresholds()->size()
+                                          : 0);
+  if (auto threshold = dyn_cast<ThresholdOp>(op)) {
+    int64_t border = threshold.getBorderThresholds()
+                         ? threshold.getBorderThresholds()->size()
+                         : 0;
+    int64_t positions = threshold.getBorderPositions()
+                            ? threshold.getBorderPositions()->size()
+                            : 0;
+    return bytes(StoredRole::kThreshold,
+                 threshold.getThresholds().size() + border) +
+           bytes(StoredRole::kBorderCorrection, positions);
+  }
+  if (auto affine = dyn_cast<PopcountAffineOp>(op)) {
+    int64_t border = affine.getBorderOffsets()
+                         ? affine.getBorderOffsets()->size() +
+                               affine.getBorderPositions()->size()
+                         : 0;
+    return bytes(StoredRole::kPopcountAffine,
+                 affine.getScale().size() + affine.getBias().size()) +
+           bytes(StoredRole::kBorderCorrection, border);
+  }
+  return 0;
+}
+
+std::string hafnia::bnn::getStorageLayer(Operation *op) {
+  Operation *reader = nullptr;
+  if (isa<ConstantOp>(op))
+    for (Operation *user : op->getUsers())
+      if (!reader || (user->getBlock() == reader->getBlock() &&
+                      user->isBeforeInBlock(reader)))
+        reader = user;
+  return getLayerName(reader ? reader : op);
+}
+
+std::map<std::string, int64_t>
+hafnia::bnn::getStoredBytesByLayer(Operation *root, bool int8Weights) {
+  std::map<std::string, int64_t> bytes;
+  root->walk([&](Operation *op) {
+    if (int64_t stored = getStoredBytes(op, int8Weights))
+      bytes[getStorageLayer(op)] += stored;
+  });
+  return bytes;
 }
 
 LogicalResult PopcountAffineOp::verify() {

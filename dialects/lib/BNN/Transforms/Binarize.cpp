@@ -37,33 +37,50 @@ struct BinaryWeights {
   SmallVector<float> offsetSums;
 };
 
+/// The constant a layer's weight operand is read from, looking through what
+/// exports put between them.
+struct WeightSource {
+  ConstantOp constant;
+  bool transposed = false; // through a 2-D Transpose
+  bool applySign = false;  // through a Sign (or the chip's sign)
+  bool chipSign = false;   // through a BipolarQuant: zero is +1
+};
+std::optional<WeightSource> findWeightSource(Value weight) {
+  WeightSource source;
+  // PyTorch exports a bias-free Linear whose weight goes through Sign as
+  // Sign -> Transpose -> MatMul.
+  if (auto transpose = weight.getDefiningOp<TransposeOp>()) {
+    if (transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
+      return std::nullopt;
+    weight = transpose.getInput();
+    source.transposed = true;
+  }
+  if (auto sign = weight.getDefiningOp<SignOp>()) {
+    weight = sign.getInput();
+    source.applySign = true;
+  } else if (auto bipolar = weight.getDefiningOp<BipolarOp>()) {
+    // BipolarQuant: the chip's own sign, zero included.
+    weight = bipolar.getInput();
+    source.applySign = source.chipSign = true;
+  }
+  source.constant = weight.getDefiningOp<ConstantOp>();
+  if (!source.constant)
+    return std::nullopt;
+  return source;
+}
+
 /// Reads the weights of a layer as `outputs x fanIn` rows (`kByM`: stored
 /// `fanIn x outputs`, as a MatMul weight), and sums each row's products with
 /// `inputOffset` when given. Fails for a weight computed at run time.
 FailureOr<BinaryWeights>
 readWeights(Value weight, int64_t outputs, int64_t fanIn, bool kByM,
             llvm::function_ref<float(int64_t out, int64_t in)> inputOffset) {
-  // PyTorch exports a bias-free Linear whose weight goes through Sign as
-  // Sign -> Transpose -> MatMul.
-  if (auto transpose = weight.getDefiningOp<TransposeOp>()) {
-    if (transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
-      return failure();
-    weight = transpose.getInput();
-    kByM = !kByM;
-  }
-  bool applySign = false, chipSign = false;
-  if (auto sign = weight.getDefiningOp<SignOp>()) {
-    weight = sign.getInput();
-    applySign = true;
-  } else if (auto bipolar = weight.getDefiningOp<BipolarOp>()) {
-    // BipolarQuant: the chip's own sign, zero included.
-    weight = bipolar.getInput();
-    applySign = chipSign = true;
-  }
-  auto constant = weight.getDefiningOp<ConstantOp>();
-  if (!constant)
+  std::optional<WeightSource> source = findWeightSource(weight);
+  if (!source)
     return failure();
-  SmallVector<float> values(constant.getValue().getValues<float>());
+  kByM ^= source->transposed;
+  bool applySign = source->applySign, chipSign = source->chipSign;
+  SmallVector<float> values(source->constant.getValue().getValues<float>());
   BinaryWeights result;
   result.bits.resize(outputs * fanIn);
   result.scales.assign(outputs, 0.0f);
@@ -442,11 +459,9 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
   }
 
   LogicalResult binarizeDense(DenseOp dense) {
+    if (std::optional<std::string> obstacle = getBinarizationObstacle(dense))
+      return keepReal(dense, *obstacle);
     auto lhs = dense.getLhs().getType();
-    auto rhs = dense.getRhs().getType();
-    if (lhs.getRank() != 2 || rhs.getRank() != 2 || dense.getTransposeLhs())
-      return keepReal(dense, "only a matrix-times-weight product (rank-2 "
-                             "operands, no transposed input) maps to arrays");
     int64_t fanIn = lhs.getDimSize(1);
     int64_t outputs = dense.getOutput().getType().getDimSize(1);
     std::optional<Calibration> calibration = getCalibration(dense);
@@ -458,15 +473,13 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
         /*kByM=*/!dense.getTransposeRhs(),
         calibration ? llvm::function_ref<float(int64_t, int64_t)>(offset)
                     : nullptr);
-    if (failed(weights))
-      return keepReal(dense, "its weight is computed at run time, not a "
-                             "constant");
+    // getBinarizationObstacle found the weight and bias constants.
+    assert(succeeded(weights) && "binarizing a weight computed at run time");
     SmallVector<float> bias(outputs, 0.0f);
     if (dense.getBias()) {
       FailureOr<SmallVector<float>> values =
           readChannelBias(dense.getBias(), outputs);
-      if (failed(values))
-        return keepReal(dense, "its bias is not a per-neuron constant");
+      assert(succeeded(values) && "binarizing a bias computed at run time");
       float beta = dense.getBeta().convertToFloat();
       for (auto [b, value] : llvm::zip(bias, *values))
         b = beta * value;
@@ -512,6 +525,8 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
   }
 
   LogicalResult binarizeConv(ConvOp conv) {
+    if (std::optional<std::string> obstacle = getBinarizationObstacle(conv))
+      return keepReal(conv, *obstacle);
     auto weightType = conv.getWeight().getType();
     int64_t outputs = weightType.getDimSize(0);
     int64_t fanIn = weightType.getNumElements() / outputs;
@@ -531,15 +546,13 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
         conv.getWeight(), outputs, fanIn, /*kByM=*/false,
         calibration ? llvm::function_ref<float(int64_t, int64_t)>(offset)
                     : nullptr);
-    if (failed(weights))
-      return keepReal(conv, "its weight is computed at run time, not a "
-                            "constant");
+    // getBinarizationObstacle found the weight and bias constants.
+    assert(succeeded(weights) && "binarizing a weight computed at run time");
     SmallVector<float> bias(outputs, 0.0f);
     if (conv.getBias()) {
       FailureOr<SmallVector<float>> values =
           readChannelBias(conv.getBias(), outputs);
-      if (failed(values))
-        return keepReal(conv, "its bias is not a constant");
+      assert(succeeded(values) && "binarizing a bias computed at run time");
       bias = *values;
     }
     reportWeights(conv, *weights);
@@ -591,24 +604,51 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
 
 } // namespace
 
+bool hafnia::bnn::isSelectedForBinarization(Operation *layer, BinarizeMode mode,
+                                            bool binarizeFirstLayer,
+                                            bool firstLayer) {
+  // The layer that reads the model's input stays real unless asked: its
+  // input is the raw signal, whose sign alone says little.
+  return mode != BinarizeMode::None && (!firstLayer || binarizeFirstLayer) &&
+         (mode == BinarizeMode::All || layer->hasAttr(kClassifierAttrName));
+}
+
+std::optional<std::string>
+hafnia::bnn::getBinarizationObstacle(Operation *layer) {
+  int64_t outputs = 0;
+  if (auto dense = dyn_cast<DenseOp>(layer)) {
+    if (dense.getLhs().getType().getRank() != 2 ||
+        dense.getRhs().getType().getRank() != 2 || dense.getTransposeLhs())
+      return std::string("only a matrix-times-weight product (rank-2 "
+                         "operands, no transposed input) maps to arrays");
+    outputs = dense.getOutput().getType().getDimSize(1);
+  } else if (auto conv = dyn_cast<ConvOp>(layer)) {
+    outputs = conv.getWeight().getType().getDimSize(0);
+  } else {
+    return std::string("only convolutions and dense layers map to arrays");
+  }
+  if (!findWeightSource(layer->getOperand(1)))
+    return std::string("its weight is computed at run time, not a constant");
+  Value bias = isa<DenseOp>(layer) ? cast<DenseOp>(layer).getBias()
+                                   : cast<ConvOp>(layer).getBias();
+  if (bias && failed(readChannelBias(bias, outputs)))
+    return std::string(isa<DenseOp>(layer)
+                           ? "its bias is not a per-neuron constant"
+                           : "its bias is not a constant");
+  return std::nullopt;
+}
+
 SmallVector<Operation *>
 hafnia::bnn::getLayersToBinarize(func::FuncOp function, BinarizeMode mode,
                                  bool binarizeFirstLayer) {
   SmallVector<Operation *> layers;
-  if (mode == BinarizeMode::None)
-    return layers;
-  // The layer that reads the model's input stays real unless asked: its
-  // input is the raw signal, whose sign alone says little.
   bool first = true;
   function.walk([&](Operation *op) {
     if (!isa<ConvOp, DenseOp>(op))
       return;
-    bool selected =
-        (!first || binarizeFirstLayer) &&
-        (mode == BinarizeMode::All || op->hasAttr(kClassifierAttrName));
-    first = false;
-    if (selected)
+    if (isSelectedForBinarization(op, mode, binarizeFirstLayer, first))
       layers.push_back(op);
+    first = false;
   });
   return layers;
 }

@@ -49,28 +49,19 @@ struct AllocateArraysPass
           << RRAMDialect::kTargetAttrName << "' attribute";
       return signalPassFailure();
     }
-    bytesPerReal = target.getRealBits() / 8;
+    int8Weights = target.getRealBits() == 8;
 
     std::map<std::string, Cost> costs;
     SmallVector<TileOp> tiles;
-    module.walk([&](Operation *op) {
-      if (auto tile = dyn_cast<TileOp>(op)) {
-        tiles.push_back(tile);
-        ++costs[tile.getLayer().str()].arrays;
-      } else if (auto constant = dyn_cast<bnn::ConstantOp>(op)) {
-        auto type = cast<ShapedType>(constant.getType());
-        if (!type.getElementType().isF32() || constant->use_empty())
-          return;
-        // A weight is charged to the layer that reads it.
-        Operation *user = *constant->getUsers().begin();
-        costs[bnn::getLayerName(user)].bytes +=
-            type.getNumElements() * bytesPerReal;
-      } else if (int64_t values = bnn::getStoredPerChannelValues(op)) {
-        // Thresholds and popcount affines live in digital memory, 32 bits
-        // each.
-        costs[bnn::getLayerName(op)].bytes += 4 * values;
-      }
+    module.walk([&](TileOp tile) {
+      tiles.push_back(tile);
+      ++costs[tile.getLayer().str()].arrays;
     });
+    // Real parameters, thresholds and popcount affines, as the program
+    // stores them.
+    for (const auto &[layer, bytes] :
+         bnn::getStoredBytesByLayer(module, int8Weights))
+      costs[layer].bytes += bytes;
     Cost total;
     for (const auto &entry : costs) {
       total.arrays += entry.second.arrays;
@@ -90,40 +81,32 @@ struct AllocateArraysPass
            cost.bytes <= static_cast<int64_t>(target.getDigitalMemoryBytes());
   }
 
-  /// What binarizing a real layer would change: the arrays its weights would
-  /// take, and (negative) the digital memory they would free.
-  std::optional<Cost> binarizationDelta(Operation *op) const {
+  /// What binarizing a real conv or dense layer would change: the arrays its
+  /// weights would take, and (negative) the digital memory they would free.
+  Cost binarizationDelta(Operation *op) const {
     Value weight;
     int64_t outputs = 0, fanIn = 0, groups = 1;
     if (auto dense = dyn_cast<bnn::DenseOp>(op)) {
-      if (dense.getLhs().getType().getRank() != 2 ||
-          dense.getRhs().getType().getRank() != 2 || dense.getTransposeLhs())
-        return std::nullopt;
       weight = dense.getRhs();
       outputs = dense.getOutput().getType().getDimSize(1);
       fanIn = dense.getLhs().getType().getDimSize(1);
-    } else if (auto conv = dyn_cast<bnn::ConvOp>(op)) {
-      if (llvm::any_of(conv.getPads(), [](int64_t pad) { return pad != 0; }))
-        return std::nullopt;
+    } else {
+      auto conv = cast<bnn::ConvOp>(op);
       weight = conv.getWeight();
       groups = conv.getGroup();
       outputs = conv.getWeight().getType().getDimSize(0) / groups;
       fanIn = conv.getWeight().getType().getNumElements() /
               conv.getWeight().getType().getDimSize(0);
-    } else {
-      return std::nullopt;
     }
-    if (!weight.getDefiningOp<bnn::ConstantOp>())
-      return std::nullopt;
     TileGrid grid =
         getTileGrid(outputs, fanIn, target.getRows(), target.getColumns());
+    Operation *constant = weight.getDefiningOp<bnn::ConstantOp>();
     return Cost{groups * grid.arrays(),
-                -cast<ShapedType>(weight.getType()).getNumElements() *
-                    bytesPerReal};
+                constant ? -bnn::getStoredBytes(constant, int8Weights) : 0};
   }
 
   /// The cost of the model if `--binarize=classifier` (or `all`) had
-  /// binarized the real layers it would.
+  /// binarized the real layers it would, by bnn-binarize's rule.
   Cost costIfBinarized(ModuleOp module, Cost total, bool all) const {
     bool first = true;
     module.walk([&](Operation *op) {
@@ -132,13 +115,15 @@ struct AllocateArraysPass
         return;
       bool isFirst = first;
       first = false;
-      bool candidate = all ? !isFirst : op->hasAttr(bnn::kClassifierAttrName);
-      if (!candidate)
+      if (!isa<bnn::DenseOp, bnn::ConvOp>(op) ||
+          !bnn::isSelectedForBinarization(
+              op, all ? bnn::BinarizeMode::All : bnn::BinarizeMode::Classifier,
+              /*binarizeFirstLayer=*/false, isFirst) ||
+          bnn::getBinarizationObstacle(op))
         return;
-      if (std::optional<Cost> delta = binarizationDelta(op)) {
-        total.arrays += delta->arrays;
-        total.bytes += delta->bytes;
-      }
+      Cost delta = binarizationDelta(op);
+      total.arrays += delta.arrays;
+      total.bytes += delta.bytes;
     });
     return total;
   }
@@ -193,7 +178,7 @@ struct AllocateArraysPass
   }
 
   TargetAttr target;
-  int64_t bytesPerReal = 4;
+  bool int8Weights = false;
 };
 
 } // namespace

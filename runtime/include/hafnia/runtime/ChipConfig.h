@@ -3,6 +3,7 @@
 #ifndef HAFNIA_RUNTIME_CHIPCONFIG_H
 #define HAFNIA_RUNTIME_CHIPCONFIG_H
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -20,6 +21,13 @@ absl::StatusOr<ChipConfig> ParseChipConfig(absl::string_view text,
 // Reads `name_or_path`: a file path, or the name of a preset in configs/
 // (e.g. "paper-testchip", "default").
 absl::StatusOr<ChipConfig> LoadChipConfig(absl::string_view name_or_path);
+
+// The name of a cell type in documents, reports and flags: "2T2R" or "1T1R"
+// ("unspecified" for CELL_TYPE_UNSPECIFIED).
+const char *CellName(CellType cell);
+
+// The cell type named "2T2R" or "1T1R" (exactly); nullopt for anything else.
+std::optional<CellType> ParseCellType(absl::string_view name);
 
 // Checks every field; the error names the first one that is wrong or missing
 // and says what is allowed.

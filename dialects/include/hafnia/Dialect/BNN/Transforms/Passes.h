@@ -27,8 +27,21 @@ constexpr llvm::StringLiteral kSignZerosAttrName = "bnn.sign_zeros";
 
 class ValueSigns;
 
+/// The binarization-eligibility rule of bnn-binarize, shared with the advice
+/// of rram-allocate-arrays, in two halves. First: whether `mode` selects a
+/// conv or dense `layer` (`firstLayer`: the one that reads the model's input,
+/// which stays real unless `binarizeFirstLayer`).
+bool isSelectedForBinarization(mlir::Operation *layer, BinarizeMode mode,
+                               bool binarizeFirstLayer, bool firstLayer);
+
+/// Second: why the arrays cannot hold a selected `layer` exactly, so that it
+/// stays real (the reason, as bnn-binarize's warning says it: a batched
+/// product, a weight or bias computed at run time); nullopt when they can.
+std::optional<std::string> getBinarizationObstacle(mlir::Operation *layer);
+
 /// The conv and dense layers bnn-binarize turns into binary layers (unless
-/// it finds that the chip cannot hold one), in program order.
+/// getBinarizationObstacle finds that the chip cannot hold one), in program
+/// order.
 llvm::SmallVector<mlir::Operation *>
 getLayersToBinarize(mlir::func::FuncOp function, BinarizeMode mode,
                     bool binarizeFirstLayer);
