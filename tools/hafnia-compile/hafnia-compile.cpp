@@ -1,19 +1,17 @@
 //===- hafnia-compile.cpp - Compile ONNX models for the 2T2R RRAM chip ----===//
 //
-// The user-facing compiler driver. It stays thin: load the chip, import, run
-// the pipelines, emit what --emit asks for, print and write the reports.
+// The user-facing compiler driver. It stays thin: flags, files and printing
+// around the compile library (hafnia/Driver/Compile.h; CompileModule.h for
+// the IR of --emit=bnn and --emit=rram).
 //
 //===----------------------------------------------------------------------===//
 
-#include "hafnia/Calibration/Calibration.h"
-#include "hafnia/Dialect/RRAM/IR/RRAMDialect.h"
-#include "hafnia/Import/OnnxImporter.h"
+#include "hafnia/Dialect/BNN/Transforms/Passes.h"
+#include "hafnia/Driver/Compile.h"
+#include "hafnia/Driver/CompileModule.h"
 #include "hafnia/Import/OnnxModelLoader.h"
-#include "hafnia/Pipelines/Pipelines.h"
 #include "hafnia/Target/LayerSummary.h"
-#include "hafnia/Target/MappingReport.h"
 #include "hafnia/Target/OnnxExport.h"
-#include "hafnia/Target/ProgramEmitter.h"
 #include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/MappingReport.h"
 #include "hafnia/runtime/Program.h"
@@ -28,7 +26,6 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
@@ -37,11 +34,16 @@ namespace {
 
 enum class EmitKind { BNN, RRAM, ASM, Program, Onnx };
 
+// --help lists these; MLIR's own options (--mlir-print-ir-after-all, ...)
+// still work but stay out of it, as in CIRCT's firtool.
+cl::OptionCategory hafniaCategory("Hafnia options");
+
 cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.onnx>"),
-                                   cl::Required);
+                                   cl::Required, cl::cat(hafniaCategory));
 cl::opt<std::string> outputFilename("o",
                                     cl::desc("Output file ('-' for stdout)"),
-                                    cl::value_desc("file"), cl::init("-"));
+                                    cl::value_desc("file"), cl::init("-"),
+                                    cl::cat(hafniaCategory));
 cl::opt<EmitKind> emitKind(
     "emit", cl::desc("What to emit"), cl::init(EmitKind::Program),
     cl::values(
@@ -55,97 +57,68 @@ cl::opt<EmitKind> emitKind(
                    "the program the chip runs (.hfp, needs -o)"),
         clEnumValN(EmitKind::Onnx, "onnx",
                    "the program as a standard ONNX model (opset 17) that "
-                   "computes what the error-free chip computes (needs -o)")));
-cl::opt<hafnia::bnn::BinarizeMode> binarizeMode(
-    "binarize", cl::desc("Which layers to binarize"),
-    cl::init(hafnia::bnn::BinarizeMode::Classifier),
-    cl::values(
-        clEnumValN(hafnia::bnn::BinarizeMode::None, "none",
-                   "none: a real-weight network on the digital core"),
-        clEnumValN(hafnia::bnn::BinarizeMode::Classifier, "classifier",
-                   "the classifier's dense layers (the paper's strategy)"),
-        clEnumValN(hafnia::bnn::BinarizeMode::All, "all",
-                   "every convolution and dense layer but the first")));
+                   "computes what the error-free chip computes (needs -o)")),
+    cl::cat(hafniaCategory));
+// The values, help and default of bnn-binarize's `mode` option.
+cl::opt<hafnia::bnn::BinarizeMode>
+    binarizeMode("binarize", cl::desc("Which layers to binarize"),
+                 cl::init(hafnia::bnn::kDefaultBinarizeMode),
+                 hafnia::bnn::getBinarizeModeValues(), cl::cat(hafniaCategory));
 cl::opt<bool> binarizeFirstLayer(
     "binarize-first-layer",
     cl::desc("With --binarize=all, binarize the first layer too"),
-    cl::init(false));
+    cl::init(false), cl::cat(hafniaCategory));
 cl::opt<std::string> calibrationFilename(
     "calibration",
     cl::desc("Sample inputs (.npy or .pb, a few hundred along the first "
              "axis) from which to choose each binarized layer's input "
              "thresholds: needed for float-trained models whose features "
              "are never negative (ReLU)"),
-    cl::value_desc("x.npy"));
+    cl::value_desc("x.npy"), cl::cat(hafniaCategory));
 cl::opt<std::string>
     chipName("chip",
              cl::desc("Chip configuration: a preset of configs/ "
                       "(paper-testchip, default, large) or a .textproto file"),
-             cl::value_desc("name|file"), cl::init("default"));
+             cl::value_desc("name|file"), cl::init("default"),
+             cl::cat(hafniaCategory));
 cl::opt<std::string>
     arrayGeometry("array",
                   cl::desc("Override the array geometry, e.g. 64x16 (rows x "
                            "columns)"),
-                  cl::value_desc("RxC"));
+                  cl::value_desc("RxC"), cl::cat(hafniaCategory));
 cl::opt<unsigned> arrayCount("arrays",
                              cl::desc("Override the number of arrays"),
-                             cl::value_desc("N"), cl::init(0));
+                             cl::value_desc("N"), cl::init(0),
+                             cl::cat(hafniaCategory));
 cl::opt<std::string>
     reportFilename("report",
                    cl::desc("Write the memory-mapping report as JSON"),
-                   cl::value_desc("file.json"));
+                   cl::value_desc("file.json"), cl::cat(hafniaCategory));
 cl::opt<std::string>
     reportSvgFilename("report-svg",
                       cl::desc("Draw the arrays, coloured by layer, as SVG"),
-                      cl::value_desc("file.svg"));
+                      cl::value_desc("file.svg"), cl::cat(hafniaCategory));
 cl::opt<int64_t>
     batchSize("batch", cl::desc("Value bound to a symbolic batch dimension"),
-              cl::init(1));
+              cl::init(1), cl::cat(hafniaCategory));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("NAME:1x3x48x192 fixes the symbolic dimensions of an input "
-             "(repeatable)"));
+             "(repeatable)"),
+    cl::value_desc("NAME:DIMS"), cl::cat(hafniaCategory));
 cl::list<std::string> constantInputs(
     "constant-input",
     cl::desc("NAME:FILE.pb binds an input to the ONNX TensorProto in the "
-             "file, as an initializer (repeatable)"));
+             "file, as an initializer (repeatable)"),
+    cl::value_desc("NAME:FILE.pb"), cl::cat(hafniaCategory));
 cl::opt<bool> fullWeights(
     "full-weights",
     cl::desc("Print every weight in the IR instead of eliding large tensors"),
-    cl::init(false));
+    cl::init(false), cl::cat(hafniaCategory));
 
 int fail(const Twine &message) {
   errs() << "hafnia-compile: error: " << message << "\n";
   return 1;
-}
-
-/// The chip of --chip, with --array and --arrays applied.
-FailureOr<hafnia::ChipConfig> loadChip() {
-  absl::StatusOr<hafnia::ChipConfig> chip =
-      hafnia::LoadChipConfig(chipName.getValue());
-  if (!chip.ok()) {
-    fail(std::string(chip.status().message()));
-    return failure();
-  }
-  if (!arrayGeometry.empty()) {
-    auto [rows, columns] = StringRef(arrayGeometry).split('x');
-    unsigned r = 0, c = 0;
-    if (rows.getAsInteger(10, r) || columns.getAsInteger(10, c) || !r || !c) {
-      fail("--array must be ROWSxCOLUMNS, e.g. 32x32, got '" + arrayGeometry +
-           "'");
-      return failure();
-    }
-    chip->mutable_array()->set_rows(r);
-    chip->mutable_array()->set_columns(c);
-  }
-  if (arrayCount.getNumOccurrences()) {
-    if (!arrayCount) {
-      fail("--arrays must be positive");
-      return failure();
-    }
-    chip->set_arrays(arrayCount);
-  }
-  return *chip;
 }
 
 /// Writes `contents` through a temporary file, so no half-written file is
@@ -161,16 +134,19 @@ bool writeFile(StringRef path, StringRef contents) {
   return true;
 }
 
-StringRef modeName(hafnia::bnn::BinarizeMode mode) {
-  switch (mode) {
-  case hafnia::bnn::BinarizeMode::None:
-    return "none";
-  case hafnia::bnn::BinarizeMode::Classifier:
-    return "classifier";
-  case hafnia::bnn::BinarizeMode::All:
-    return "all";
+/// Writes the report files that --report and --report-svg ask for.
+bool writeReports(const hafnia::MappingReport &report) {
+  if (!reportFilename.empty()) {
+    absl::StatusOr<std::string> json = hafnia::ReportToJson(report);
+    if (!json.ok()) {
+      fail(std::string(json.status().message()));
+      return false;
+    }
+    if (!writeFile(reportFilename, *json))
+      return false;
   }
-  return "";
+  return reportSvgFilename.empty() ||
+         writeFile(reportSvgFilename, hafnia::MappingReportToSvg(report));
 }
 
 } // namespace
@@ -180,6 +156,7 @@ int main(int argc, char **argv) {
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
+  cl::HideUnrelatedOptions(hafniaCategory);
   cl::ParseCommandLineOptions(
       argc, argv, "Hafnia: compile an ONNX model for the 2T2R RRAM BNN chip\n");
   if (emitKind == EmitKind::BNN &&
@@ -192,110 +169,84 @@ int main(int argc, char **argv) {
   if (emitKind == EmitKind::Onnx && outputFilename == "-")
     return fail("an ONNX model is binary: give -o FILE.onnx");
 
-  FailureOr<hafnia::ChipConfig> chip = loadChip();
-  if (failed(chip))
-    return 1;
-
-  mlir::MLIRContext context;
-  // Diagnostics name the ONNX node; a dump of the op would not help users.
-  context.printOpOnDiagnostic(false);
-  context.loadDialect<hafnia::rram::RRAMDialect>();
-  SourceMgr sourceMgr;
-  mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  hafnia::CompileOptions options;
+  absl::StatusOr<hafnia::ChipConfig> chip =
+      hafnia::LoadChipConfig(chipName.getValue());
+  if (!chip.ok())
+    return fail(std::string(chip.status().message()));
+  if (absl::Status status = hafnia::ApplyChipOverrides(
+          *chip, arrayGeometry.getValue(),
+          arrayCount.getNumOccurrences()
+              ? std::optional<uint32_t>(arrayCount.getValue())
+              : std::nullopt);
+      !status.ok())
+    return fail(std::string(status.message()));
+  options.chip = *std::move(chip);
 
   std::string errorMessage;
   std::unique_ptr<MemoryBuffer> input =
       mlir::openInputFile(inputFilename, &errorMessage);
   if (!input)
     return fail(errorMessage);
-  hafnia::OnnxImportOptions importOptions;
-  importOptions.batchSize = batchSize;
-  for (const std::string &spec : inputShapes)
-    if (std::optional<std::string> message =
-            hafnia::addInputShape(spec, importOptions))
-      return fail(*message);
-  for (const std::string &spec : constantInputs)
-    if (std::optional<std::string> message =
-            hafnia::addConstantInput(spec, importOptions))
-      return fail(*message);
-  mlir::OwningOpRef<mlir::ModuleOp> module = hafnia::importOnnxModel(
-      input->getBuffer(), inputFilename, &context, importOptions);
-  if (!module)
-    return 1;
-  hafnia::setChipTarget(*module, *chip);
+  options.calibration_file = calibrationFilename;
+  options.binarize = hafnia::bnn::stringifyBinarizeMode(binarizeMode).str();
+  options.binarize_first_layer = binarizeFirstLayer;
+  options.batch = batchSize;
+  options.input_shapes = inputShapes;
+  options.constant_inputs = constantInputs;
+  options.model_name = sys::path::filename(inputFilename).str();
+  options.model_path = inputFilename;
+  // Diagnostics are printed as they come; an error that is not one (a bad
+  // --input-shape, ...) is printed when the compile returns it.
+  bool reported = false;
+  options.on_diagnostic = [&](std::string_view text, bool error) {
+    errs() << text << "\n";
+    reported |= error;
+  };
+  auto failed = [&](const absl::Status &status) {
+    return reported ? 1 : fail(std::string(status.message()));
+  };
 
-  // The layers as imported, before binarization folds any away: the report
-  // counts parameters the way the model was trained.
-  mlir::PassManager detection(&context);
-  if (failed(mlir::applyPassManagerCLOptions(detection)))
-    return 1;
-  hafnia::buildClassifierDetectionPipeline(detection);
-  if (failed(detection.run(*module)))
-    return 1;
-  std::vector<hafnia::LayerInfo> imported = hafnia::summarizeLayers(*module);
-
-  hafnia::BinarizationOptions binarization{binarizeMode.getValue(),
-                                           binarizeFirstLayer.getValue()};
-  if (!calibrationFilename.empty()) {
-    absl::StatusOr<hafnia::Tensor> samples =
-        hafnia::ReadTensor(calibrationFilename);
-    if (!samples.ok())
-      return fail(std::string(samples.status().message()));
-    if (failed(hafnia::calibrateBinarization(
-            *module, *chip, *samples, calibrationFilename, binarization)))
-      return 1;
-  }
-
-  mlir::PassManager pm(&context);
-  if (failed(mlir::applyPassManagerCLOptions(pm)))
-    return 1;
-  hafnia::buildBinarizationPipeline(pm, binarization);
-  if (emitKind != EmitKind::BNN)
-    hafnia::buildMappingPipeline(pm);
-  if (failed(pm.run(*module)))
-    return 1;
-
-  std::string summary;
-  hafnia::MappingReport report;
-  if (emitKind == EmitKind::BNN) {
-    raw_string_ostream os(summary);
-    hafnia::printLayerSummary(hafnia::summarizeLayers(*module), os);
-  } else {
-    report = hafnia::buildMappingReport(imported, *module, *chip,
-                                        sys::path::filename(inputFilename),
-                                        modeName(binarizeMode));
-    summary = hafnia::FormatMappingReport(report);
-    if (!reportFilename.empty()) {
-      absl::StatusOr<std::string> json = hafnia::ReportToJson(report);
-      if (!json.ok())
-        return fail(std::string(json.status().message()));
-      if (!writeFile(reportFilename, *json))
+  std::string summary, text;
+  if (emitKind == EmitKind::BNN || emitKind == EmitKind::RRAM) {
+    mlir::MLIRContext context;
+    hafnia::DiagnosticCapture diagnostics(context, options.on_diagnostic);
+    absl::StatusOr<hafnia::CompiledModule> compiled = hafnia::compileOnnxModule(
+        input->getBuffer(), options,
+        emitKind == EmitKind::BNN ? hafnia::CompileStage::Binarized
+                                  : hafnia::CompileStage::Mapped,
+        diagnostics);
+    if (!compiled.ok())
+      return failed(compiled.status());
+    if (emitKind == EmitKind::BNN) {
+      raw_string_ostream os(summary);
+      hafnia::printLayerSummary(hafnia::summarizeLayers(*compiled->module), os);
+    } else {
+      summary = hafnia::FormatMappingReport(compiled->report);
+      if (!writeReports(compiled->report))
         return 1;
     }
-    if (!reportSvgFilename.empty() &&
-        !writeFile(reportSvgFilename, hafnia::MappingReportToSvg(report)))
-      return 1;
-  }
-
-  std::string text;
-  if (emitKind == EmitKind::BNN || emitKind == EmitKind::RRAM) {
     mlir::OpPrintingFlags flags;
     if (!fullWeights)
       flags.elideLargeElementsAttrs(16);
     raw_string_ostream os(text);
-    module->print(os, flags);
+    compiled->module->print(os, flags);
   } else {
-    FailureOr<hafnia::Program> program = hafnia::emitProgram(
-        *module, *chip, report, sys::path::filename(inputFilename));
-    if (failed(program))
+    absl::StatusOr<hafnia::CompiledModel> compiled = hafnia::CompileOnnxModel(
+        std::string_view(input->getBufferStart(), input->getBufferSize()),
+        options);
+    if (!compiled.ok())
+      return failed(compiled.status());
+    summary = hafnia::FormatMappingReport(compiled->report);
+    if (!writeReports(compiled->report))
       return 1;
     if (emitKind == EmitKind::ASM) {
-      text = hafnia::Disassemble(*program);
+      text = hafnia::Disassemble(compiled->program);
     } else if (emitKind == EmitKind::Onnx) {
       // Checked by ONNX before anything is written.
       onnx::ModelProto onnxModel;
       if (std::optional<std::string> error =
-              hafnia::exportProgramToOnnx(*program, onnxModel))
+              hafnia::exportProgramToOnnx(compiled->program, onnxModel))
         return fail("cannot export the program to ONNX: " + *error);
       if (std::optional<std::string> error = hafnia::checkOnnxModel(onnxModel))
         return fail(*error);
@@ -306,7 +257,7 @@ int main(int argc, char **argv) {
       if (!writeFile(outputFilename, bytes))
         return 1;
     } else if (absl::Status status =
-                   hafnia::WriteProgram(outputFilename, *program);
+                   hafnia::WriteProgram(outputFilename, compiled->program);
                !status.ok()) {
       return fail(std::string(status.message()));
     }

@@ -9,7 +9,7 @@
 namespace hafnia {
 
 struct BinarizationOptions {
-  bnn::BinarizeMode mode = bnn::BinarizeMode::Classifier;
+  bnn::BinarizeMode mode = bnn::kDefaultBinarizeMode;
   bool binarizeFirstLayer = false;
 };
 

@@ -604,6 +604,44 @@ struct BinarizePass : hafnia::bnn::impl::BinarizePassBase<BinarizePass> {
 
 } // namespace
 
+namespace {
+struct BinarizeModeInfo {
+  BinarizeMode mode;
+  llvm::StringLiteral name, help;
+};
+constexpr BinarizeModeInfo kBinarizeModes[] = {
+    {BinarizeMode::None, "none",
+     "no layer: a real-weight network on the digital core"},
+    {BinarizeMode::Classifier, "classifier",
+     "the classifier's dense layers (the paper's strategy)"},
+    {BinarizeMode::All, "all",
+     "every convolution and dense layer but the first"},
+};
+} // namespace
+
+StringRef hafnia::bnn::stringifyBinarizeMode(BinarizeMode mode) {
+  for (const BinarizeModeInfo &info : kBinarizeModes)
+    if (info.mode == mode)
+      return info.name;
+  return "";
+}
+
+std::optional<BinarizeMode> hafnia::bnn::symbolizeBinarizeMode(StringRef name) {
+  for (const BinarizeModeInfo &info : kBinarizeModes)
+    if (info.name == name)
+      return info.mode;
+  return std::nullopt;
+}
+
+llvm::cl::ValuesClass hafnia::bnn::getBinarizeModeValues() {
+  auto value = [](const BinarizeModeInfo &info) {
+    return llvm::cl::OptionEnumValue{info.name, static_cast<int>(info.mode),
+                                     info.help};
+  };
+  return llvm::cl::values(value(kBinarizeModes[0]), value(kBinarizeModes[1]),
+                          value(kBinarizeModes[2]));
+}
+
 bool hafnia::bnn::isSelectedForBinarization(Operation *layer, BinarizeMode mode,
                                             bool binarizeFirstLayer,
                                             bool firstLayer) {

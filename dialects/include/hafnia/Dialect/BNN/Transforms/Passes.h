@@ -5,11 +5,30 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/Pass.h"
+#include "llvm/Support/CommandLine.h"
+
+#include <optional>
+#include <string>
 
 namespace hafnia::bnn {
 
 /// Which layers `bnn-binarize` turns into XNOR-popcount layers.
 enum class BinarizeMode { None, Classifier, All };
+
+/// The mode of bnn-binarize and hafnia-compile when none is given: the
+/// paper's strategy.
+constexpr BinarizeMode kDefaultBinarizeMode = BinarizeMode::Classifier;
+
+/// The name of a mode, as the pass option `mode` and hafnia-compile's
+/// `--binarize` spell it: "none", "classifier" or "all".
+llvm::StringRef stringifyBinarizeMode(BinarizeMode mode);
+
+/// The mode of a name of stringifyBinarizeMode; nullopt for another name.
+std::optional<BinarizeMode> symbolizeBinarizeMode(llvm::StringRef name);
+
+/// The values (names and help) of an llvm::cl option of BinarizeMode: the
+/// one parser of bnn-binarize's `mode` and hafnia-compile's `--binarize`.
+llvm::cl::ValuesClass getBinarizeModeValues();
 
 /// The unit attribute `bnn-detect-classifier` puts on classifier layers.
 constexpr llvm::StringLiteral kClassifierAttrName = "bnn.classifier";

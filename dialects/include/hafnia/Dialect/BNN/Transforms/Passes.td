@@ -126,16 +126,12 @@ def BinarizePass : Pass<"bnn-binarize", "::mlir::func::FuncOp"> {
     ```
   }];
   let options = [
+    // The values, their help and the default are hafnia-compile's
+    // --binarize too (hafnia/Dialect/BNN/Transforms/Passes.h).
     Option<"mode", "mode", "::hafnia::bnn::BinarizeMode",
-           "::hafnia::bnn::BinarizeMode::Classifier",
+           "::hafnia::bnn::kDefaultBinarizeMode",
            "Which layers to binarize",
-           [{::llvm::cl::values(
-             clEnumValN(::hafnia::bnn::BinarizeMode::None, "none",
-                        "no layer: a real-weight network"),
-             clEnumValN(::hafnia::bnn::BinarizeMode::Classifier, "classifier",
-                        "the classifier's dense layers"),
-             clEnumValN(::hafnia::bnn::BinarizeMode::All, "all",
-                        "every convolution and dense layer but the first"))}]>,
+           [{::hafnia::bnn::getBinarizeModeValues()}]>,
     Option<"binarizeFirstLayer", "binarize-first-layer", "bool", "false",
            "Binarize the first layer too (the one reading the model input)">,
   ];
