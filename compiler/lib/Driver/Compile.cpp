@@ -14,6 +14,7 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -28,6 +29,15 @@ struct DiagnosticText {
   std::string text;
   llvm::raw_string_ostream textStream{text};
 };
+
+/// mlir::applyPassManagerCLOptions where the program registered them
+/// (hafnia-compile: --mlir-print-ir-after-all, ...); it fails where not (a
+/// library caller, the Python module).
+mlir::LogicalResult applyCommandLineOptions(mlir::PassManager &pm) {
+  if (!llvm::cl::getRegisteredOptions().count("mlir-print-ir-after-all"))
+    return mlir::success();
+  return mlir::applyPassManagerCLOptions(pm);
+}
 
 } // namespace
 
@@ -108,7 +118,7 @@ compileOnnxModule(llvm::StringRef onnxBytes, const CompileOptions &options,
   // The layers as imported, before binarization folds any away: the report
   // counts parameters the way the model was trained.
   mlir::PassManager detection(&context);
-  if (mlir::failed(mlir::applyPassManagerCLOptions(detection)))
+  if (mlir::failed(applyCommandLineOptions(detection)))
     return failure();
   buildClassifierDetectionPipeline(detection);
   if (mlir::failed(detection.run(module)))
@@ -132,7 +142,7 @@ compileOnnxModule(llvm::StringRef onnxBytes, const CompileOptions &options,
     return failure();
 
   mlir::PassManager pm(&context);
-  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
+  if (mlir::failed(applyCommandLineOptions(pm)))
     return failure();
   buildBinarizationPipeline(pm, binarization);
   if (stage == CompileStage::Mapped)
