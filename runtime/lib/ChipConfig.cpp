@@ -95,4 +95,16 @@ absl::Status ValidateChipConfig(const ChipConfig &config) {
   return absl::OkStatus();
 }
 
+const char *CellName(CellType cell) {
+  return cell == CELL_1T1R ? "1T1R" : "2T2R";
+}
+
+std::optional<CellType> ParseCellType(absl::string_view name) {
+  if (name == "1T1R")
+    return CELL_1T1R;
+  if (name == "2T2R")
+    return CELL_2T2R;
+  return std::nullopt;
+}
+
 } // namespace hafnia

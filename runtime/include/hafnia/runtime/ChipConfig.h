@@ -3,6 +3,7 @@
 #ifndef HAFNIA_RUNTIME_CHIPCONFIG_H
 #define HAFNIA_RUNTIME_CHIPCONFIG_H
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -24,6 +25,11 @@ absl::StatusOr<ChipConfig> LoadChipConfig(absl::string_view name_or_path);
 // Checks every field; the error names the first one that is wrong or missing
 // and says what is allowed.
 absl::Status ValidateChipConfig(const ChipConfig &config);
+
+// "1T1R" or "2T2R" (any cell but CELL_1T1R reads as 2T2R, the chip's cell).
+const char *CellName(CellType cell);
+// The cell named "1T1R" or "2T2R", or nullopt.
+std::optional<CellType> ParseCellType(absl::string_view name);
 
 } // namespace hafnia
 
