@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/TensorIO.h"
 
 namespace hafnia {
@@ -37,8 +38,6 @@ int CellIndex(CellType cell) {
     return -1;
   }
 }
-
-const char *CellName(int index) { return index == 0 ? "1T1R" : "2T2R"; }
 
 } // namespace
 
@@ -184,10 +183,10 @@ absl::StatusOr<double> BerTable::Lookup(CellType cell, double cycles) const {
                               "1T1R or 2T2R"));
   const std::vector<double> &ber = ber_[index];
   if (ber.empty())
-    return absl::InvalidArgumentError(absl::StrCat(
-        source_, ": the BER table has no column for ", CellName(index),
-        " cells (header '", header_, "'): add a '", CellName(index),
-        "' column or use a single 'ber' column"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_, ": the BER table has no column for ",
+                     CellName(cell), " cells (header '", header_, "'): add a '",
+                     CellName(cell), "' column or use a single 'ber' column"));
   if (!(cycles >= 0))
     return absl::InvalidArgumentError(
         absl::StrCat(source_, ": cannot look up the BER at ", cycles,

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
+#include "hafnia/runtime/ChipConfig.h"
 
 namespace hafnia {
 namespace {
@@ -91,7 +92,7 @@ std::string FormatMappingReport(const MappingReport &report) {
       "Memory mapping of %s (--binarize=%s) on chip '%s': %d arrays of "
       "%dx%d %s cells, %s of digital memory (%s)\n\n",
       report.model(), report.binarize(), chip.name(), chip.arrays(),
-      chip.array_rows(), chip.array_cols(), chip.cell(),
+      chip.array_rows(), chip.array_cols(), CellName(chip.cell()),
       FormatBytes(chip.digital_memory_bytes()), chip.real_precision());
   std::vector<std::vector<std::string>> rows = {
       {"layer", "op", "binary", "params", "arrays", "fill", "digital"}};

@@ -373,7 +373,7 @@ absl::StatusOr<Simulation> Simulate(const Simulator &simulator,
       (*engine)->RunTrials(*rate, options.trials, options.seed);
   if (!results.ok())
     return results.status();
-  report.set_cell(CellName(cell));
+  report.set_cell(cell);
   report.set_cycles(options.cycles.value_or(0));
   report.set_ber_source(options.ber         ? "--ber"
                         : options.ber_table ? options.ber_table->source()
@@ -451,7 +451,7 @@ absl::StatusOr<SweepReport> Sweep(const Simulator &simulator,
     if (!results.ok())
       return results.status();
     SweepPoint *point = sweep.add_points();
-    point->set_cell(over_cycles ? CellName(cell) : "any");
+    point->set_cell(over_cycles ? cell : CELL_TYPE_UNSPECIFIED);
     point->set_cycles(over_cycles ? value : 0);
     *point->mutable_ber() = (*engine)->Ber(*rate, *results, options.trials);
     *point->mutable_agreement_with_ideal() = Summarize(results->agreement);

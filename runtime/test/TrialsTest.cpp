@@ -149,7 +149,7 @@ TEST_F(TrialsTest, SweepPointsEqualSingleRuns) {
   EXPECT_DOUBLE_EQ(report->ideal_accuracy(), 51.0 / 60);
   for (const SweepPoint &point : report->points()) {
     TrialOptions single;
-    single.cell = *ParseCellType(point.cell());
+    single.cell = point.cell();
     single.cycles = point.cycles();
     single.trials = 4;
     absl::StatusOr<Simulation> run = Simulate(*simulator_, data_, single);
@@ -178,7 +178,7 @@ TEST_F(TrialsTest, BerTablesAreReadAtTheCycles) {
   absl::StatusOr<Simulation> run = Simulate(*simulator_, data_, options);
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_EQ(run->report.ber_source(), "measured.csv");
-  EXPECT_EQ(run->report.cell(), "1T1R");
+  EXPECT_EQ(run->report.cell(), CELL_1T1R);
   EXPECT_DOUBLE_EQ(run->report.ber().expected(), 0.2);
 }
 

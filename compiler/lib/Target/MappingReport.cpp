@@ -26,10 +26,6 @@ std::string nameOf(Operation *op) {
   return bnn::getLayerName(op);
 }
 
-const char *cellName(CellType cell) {
-  return cell == CELL_1T1R ? "1T1R" : "2T2R";
-}
-
 } // namespace
 
 MappingReport buildMappingReport(const std::vector<LayerInfo> &imported,
@@ -44,7 +40,7 @@ MappingReport buildMappingReport(const std::vector<LayerInfo> &imported,
   summaryOfChip->set_array_cols(chip.array().columns());
   summaryOfChip->set_arrays(chip.arrays());
   summaryOfChip->set_digital_memory_bytes(chip.digital_memory_bytes());
-  summaryOfChip->set_cell(cellName(chip.cell()));
+  summaryOfChip->set_cell(chip.cell());
   bool int8 = chip.real_precision() == REAL_INT8;
   summaryOfChip->set_real_precision(int8 ? "int8" : "float32");
   int64_t bytesPerReal = int8 ? 1 : 4;
