@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 #include "hafnia/runtime/ChipConfig.h"
+#include "hafnia/runtime/TensorIO.h"
 
 namespace hafnia {
 namespace {
@@ -148,6 +149,14 @@ ReportToJson(const google::protobuf::Message &report) {
     return absl::InternalError(
         absl::StrCat("cannot print the report as JSON: ", status.ToString()));
   return json;
+}
+
+absl::Status WriteReportJson(const std::string &path,
+                             const google::protobuf::Message &report) {
+  absl::StatusOr<std::string> json = ReportToJson(report);
+  if (!json.ok())
+    return json.status();
+  return WriteFileAtomically(path, *json);
 }
 
 std::string MappingReportToSvg(const MappingReport &report) {

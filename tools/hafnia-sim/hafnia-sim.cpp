@@ -85,14 +85,6 @@ std::optional<std::vector<double>> ListFlag(const std::string &text) {
   return values;
 }
 
-absl::Status WriteJson(const std::string &path,
-                       const google::protobuf::Message &message) {
-  absl::StatusOr<std::string> json = hafnia::ReportToJson(message);
-  if (!json.ok())
-    return json.status();
-  return hafnia::WriteFileAtomically(path, *json);
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -214,7 +206,8 @@ int main(int argc, char **argv) {
     if (!report.ok())
       return Fail(report.status().message());
     if (!absl::GetFlag(FLAGS_report).empty())
-      if (absl::Status status = WriteJson(absl::GetFlag(FLAGS_report), *report);
+      if (absl::Status status =
+              hafnia::WriteReportJson(absl::GetFlag(FLAGS_report), *report);
           !status.ok())
         return Fail(status.message());
     if (!absl::GetFlag(FLAGS_sweep_svg).empty())
@@ -236,8 +229,8 @@ int main(int argc, char **argv) {
         !status.ok())
       return Fail(status.message());
   if (!absl::GetFlag(FLAGS_report).empty())
-    if (absl::Status status =
-            WriteJson(absl::GetFlag(FLAGS_report), simulation->report);
+    if (absl::Status status = hafnia::WriteReportJson(
+            absl::GetFlag(FLAGS_report), simulation->report);
         !status.ok())
       return Fail(status.message());
   std::cout << hafnia::FormatSimulationReport(simulation->report);
