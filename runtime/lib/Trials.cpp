@@ -230,6 +230,14 @@ public:
         return Invalid(absl::StrCat(data.labels_source, " holds ",
                                     data.labels->size(), " labels for ",
                                     engine->samples_, " samples"));
+      int64_t classes =
+          engine->samples_ ? first.NumElements() / engine->samples_ : 0;
+      for (size_t s = 0; s < data.labels->size(); ++s)
+        if ((*data.labels)[s] < 0 || (*data.labels)[s] >= classes)
+          return Invalid(absl::StrCat(data.labels_source, ": label ",
+                                      (*data.labels)[s], " of sample ", s,
+                                      " is not one of the program's ", classes,
+                                      " classes [0, ", classes, ")"));
       engine->labels_ = data.labels;
     }
     engine->cells_ = simulator.CellsRead();
@@ -349,7 +357,6 @@ absl::StatusOr<Simulation> Simulate(const Simulator &simulator,
   Simulation simulation;
   SimulationReport &report = simulation.report;
   report.set_program(options.program_name);
-  report.set_threads(options.threads);
   report.set_samples((*engine)->samples());
   *report.mutable_stats() = (*engine)->stats();
   if (std::optional<double> accuracy = (*engine)->IdealAccuracy()) {

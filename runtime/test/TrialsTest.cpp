@@ -80,7 +80,6 @@ TEST_F(TrialsTest, ReportsDoNotDependOnTheThreadCount) {
   absl::StatusOr<Simulation> three =
       Simulate(*simulator_, data_, WithBer(0.05, 3));
   ASSERT_TRUE(one.ok() && three.ok());
-  three->report.set_threads(1);
   EXPECT_EQ(one->report.SerializeAsString(), three->report.SerializeAsString());
   EXPECT_EQ(one->outputs[0].data, three->outputs[0].data);
 }
@@ -228,6 +227,12 @@ TEST_F(TrialsTest, BadOptionsAreOneLineNamingTheOption) {
       std::string(
           Simulate(*simulator_, odd, TrialOptions()).status().message()),
       HasSubstr("x.npy: input 'x' has shape [30,400]"));
+
+  Dataset wrong = data_;
+  (*wrong.labels)[5] = 10;
+  EXPECT_EQ(Simulate(*simulator_, wrong, TrialOptions()).status().message(),
+            "labels: label 10 of sample 5 is not one of the program's 10 "
+            "classes [0, 10)");
 
   SweepOptions sweep;
   EXPECT_EQ(Sweep(*simulator_, data_, sweep).status().message(),
