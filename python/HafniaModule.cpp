@@ -219,6 +219,14 @@ struct PySimulation {
   py::list outputs;
 };
 
+std::vector<std::string>
+Names(const google::protobuf::RepeatedPtrField<TensorBinding> &bindings) {
+  std::vector<std::string> names;
+  for (const TensorBinding &binding : bindings)
+    names.push_back(binding.name());
+  return names;
+}
+
 py::bytes SerializedProgram(const PyProgram &program) {
   return py::bytes(SerializeProgram(program.program()));
 }
@@ -233,22 +241,12 @@ PYBIND11_MODULE(_hafnia, m) {
 
   py::class_<PyProgram>(m, "Program")
       .def_property_readonly("name", &PyProgram::name)
-      .def_property_readonly("input_names",
-                             [](const PyProgram &p) {
-                               std::vector<std::string> names;
-                               for (const TensorBinding &input :
-                                    p.program().inputs())
-                                 names.push_back(input.name());
-                               return names;
-                             })
-      .def_property_readonly("output_names",
-                             [](const PyProgram &p) {
-                               std::vector<std::string> names;
-                               for (const TensorBinding &output :
-                                    p.program().outputs())
-                                 names.push_back(output.name());
-                               return names;
-                             })
+      .def_property_readonly(
+          "input_names",
+          [](const PyProgram &p) { return Names(p.program().inputs()); })
+      .def_property_readonly(
+          "output_names",
+          [](const PyProgram &p) { return Names(p.program().outputs()); })
       .def("report",
            [](const PyProgram &p) { return ToDict(p.program().report()); })
       .def("report_text",

@@ -60,7 +60,23 @@ def _values(values):
     return [float(v) for v in np.atleast_1d(np.asarray(values, dtype=float))]
 
 
-class Simulation:
+class _Results:
+    """A report of the engine: `report` (a dict), `text` as hafnia-sim
+    prints it, `json()` as it writes it."""
+
+    def __init__(self, results):
+        self._results = results
+        self.report = results.report()
+
+    @property
+    def text(self):
+        return self._results.text()
+
+    def json(self):
+        return self._results.json()
+
+
+class Simulation(_Results):
     """What a simulation found (report.proto's SimulationReport).
 
     output: the first output (of trial 0 when there are errors); outputs: all.
@@ -70,9 +86,8 @@ class Simulation:
     """
 
     def __init__(self, simulation):
-        self._simulation = simulation
+        super().__init__(simulation)
         self.outputs = tuple(simulation.outputs)
-        self.report = simulation.report()
         report = self.report
         self.output = self.outputs[0]
         self.accuracy = report.get("accuracy")
@@ -83,36 +98,21 @@ class Simulation:
         self.array_flips = report["array_flips"]
         self.stats = report["stats"]
 
-    @property
-    def text(self):
-        return self._simulation.text()
-
-    def json(self):
-        return self._simulation.json()
-
     def __repr__(self):
         return "<hafnia.Simulation of %d samples, %d trials>" % (
             self.report["samples"], self.report["trials"])
 
 
-class Sweep:
+class Sweep(_Results):
     """A sweep's results (report.proto's SweepReport): `points` (dicts of cell,
     cycles, ber, agreement_with_ideal, accuracy), `report`, `text`, `svg()`."""
 
     def __init__(self, sweep):
-        self._sweep = sweep
-        self.report = sweep.report()
+        super().__init__(sweep)
         self.points = self.report["points"]
 
-    @property
-    def text(self):
-        return self._sweep.text()
-
     def svg(self):
-        return self._sweep.svg()
-
-    def json(self):
-        return self._sweep.json()
+        return self._results.svg()
 
     def __repr__(self):
         return "<hafnia.Sweep over %s, %d points>" % (

@@ -48,7 +48,7 @@ absl::Status ValidateRunOptions(const RunOptions &options) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateTrialOptions(const TrialOptions &options) {
+absl::Status Validate(const TrialOptions &options) {
   if (absl::Status status = ValidateRunOptions(options); !status.ok())
     return status;
   OptionNames names = options.names;
@@ -75,7 +75,7 @@ absl::Status ValidateTrialOptions(const TrialOptions &options) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateSweepOptions(const SweepOptions &options) {
+absl::Status Validate(const SweepOptions &options) {
   if (absl::Status status = ValidateRunOptions(options); !status.ok())
     return status;
   OptionNames names = options.names;
@@ -321,6 +321,16 @@ private:
   std::vector<uint64_t> cells_;
 };
 
+// The engine for `data`, once `options` are checked.
+template <typename Options>
+absl::StatusOr<std::unique_ptr<Engine>> Prepare(const Simulator &simulator,
+                                                const Dataset &data,
+                                                const Options &options) {
+  if (absl::Status status = Validate(options); !status.ok())
+    return status;
+  return Engine::Create(simulator, data, options.threads, options.names);
+}
+
 // The bit-error rate of `cell` after `cycles`: from the BER table when there
 // is one, else from the chip's device model.
 absl::StatusOr<double> RateAt(const RunOptions &options, const ChipConfig &chip,
@@ -346,10 +356,8 @@ std::vector<int64_t> Predict(const Tensor &output) {
 absl::StatusOr<Simulation> Simulate(const Simulator &simulator,
                                     const Dataset &data,
                                     const TrialOptions &options) {
-  if (absl::Status status = ValidateTrialOptions(options); !status.ok())
-    return status;
   absl::StatusOr<std::unique_ptr<Engine>> engine =
-      Engine::Create(simulator, data, options.threads, options.names);
+      Prepare(simulator, data, options);
   if (!engine.ok())
     return engine.status();
   const Program &p = simulator.program();
@@ -414,10 +422,8 @@ absl::StatusOr<Simulation> Simulate(const Simulator &simulator,
 absl::StatusOr<SweepReport> Sweep(const Simulator &simulator,
                                   const Dataset &data,
                                   const SweepOptions &options) {
-  if (absl::Status status = ValidateSweepOptions(options); !status.ok())
-    return status;
   absl::StatusOr<std::unique_ptr<Engine>> engine =
-      Engine::Create(simulator, data, options.threads, options.names);
+      Prepare(simulator, data, options);
   if (!engine.ok())
     return engine.status();
   const Program &p = simulator.program();
