@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "hafnia/runtime/TensorIO.h"
+#include "hafnia/runtime/FileIO.h"
 
 namespace hafnia {
 namespace {
