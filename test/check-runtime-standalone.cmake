@@ -1,5 +1,6 @@
 # Checks the dependency rule of the runtime: it builds with
-# HAFNIA_BUILD_COMPILER=OFF, and no file under runtime/ includes LLVM or MLIR.
+# HAFNIA_BUILD_COMPILER=OFF, no file under runtime/ includes LLVM or MLIR,
+# and its unit tests pass in that build.
 file(GLOB_RECURSE runtime_sources "${SOURCE_DIR}/runtime/*.h"
      "${SOURCE_DIR}/runtime/*.cpp" "${SOURCE_DIR}/runtime/*.cc")
 foreach(source IN LISTS runtime_sources)
@@ -20,4 +21,13 @@ execute_process(COMMAND ${CMAKE_COMMAND} --build ${BINARY_DIR}
                 RESULT_VARIABLE build_result)
 if(NOT build_result EQUAL 0)
   message(FATAL_ERROR "building the runtime without the compiler failed")
+endif()
+
+# The runtime's unit tests (the engine's trials and sweeps among them) pass
+# without the compiler.
+execute_process(COMMAND ${BINARY_DIR}/runtime/test/hafnia-runtime-tests
+                        --gtest_brief=1
+                RESULT_VARIABLE test_result)
+if(NOT test_result EQUAL 0)
+  message(FATAL_ERROR "the runtime's unit tests failed without the compiler")
 endif()

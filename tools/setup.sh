@@ -9,6 +9,8 @@ packages=(
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   python3-onnx python3-numpy
+  # The Python module (python/) and its tests and walk-through.
+  pybind11-dev python3-dev python3-pytest python3-matplotlib
   # PyTorch exports generated at test time (test/models/*.py).
   python3-torch python3-torchvision
 )

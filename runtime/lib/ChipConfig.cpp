@@ -60,24 +60,6 @@ absl::StatusOr<ChipConfig> LoadChipConfig(absl::string_view name_or_path) {
   return ParseChipConfig(text.str(), path);
 }
 
-const char *CellName(CellType cell) {
-  switch (cell) {
-  case CELL_2T2R:
-    return "2T2R";
-  case CELL_1T1R:
-    return "1T1R";
-  default:
-    return "unspecified";
-  }
-}
-
-std::optional<CellType> ParseCellType(absl::string_view name) {
-  for (CellType cell : {CELL_2T2R, CELL_1T1R})
-    if (name == CellName(cell))
-      return cell;
-  return std::nullopt;
-}
-
 absl::Status ValidateChipConfig(const ChipConfig &config) {
   auto missing = [](absl::string_view field, absl::string_view what) {
     return absl::InvalidArgumentError(
@@ -111,6 +93,17 @@ absl::Status ValidateChipConfig(const ChipConfig &config) {
     return absl::InvalidArgumentError(
         "field 'device.window_loss_per_decade' must lie in [0, 1)");
   return absl::OkStatus();
+}
+
+const char *CellName(CellType cell) {
+  return cell == CELL_1T1R ? "1T1R" : "2T2R";
+}
+
+std::optional<CellType> ParseCellType(absl::string_view name) {
+  for (CellType cell : {CELL_1T1R, CELL_2T2R})
+    if (name == CellName(cell))
+      return cell;
+  return std::nullopt;
 }
 
 } // namespace hafnia

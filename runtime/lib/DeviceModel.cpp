@@ -39,9 +39,6 @@ int CellIndex(CellType cell) {
   }
 }
 
-// The cell of an index into BerTable::ber_.
-constexpr CellType kCellOfIndex[2] = {CELL_1T1R, CELL_2T2R};
-
 } // namespace
 
 DeviceState DeviceStateAfter(const DeviceModel &device, double cycles) {
@@ -191,9 +188,8 @@ absl::StatusOr<double> BerTable::Lookup(CellType cell, double cycles) const {
   if (ber.empty())
     return absl::InvalidArgumentError(
         absl::StrCat(source_, ": the BER table has no column for ",
-                     CellName(kCellOfIndex[index]), " cells (header '", header_,
-                     "'): add a '", CellName(kCellOfIndex[index]),
-                     "' column or use a single 'ber' column"));
+                     CellName(cell), " cells (header '", header_, "'): add a '",
+                     CellName(cell), "' column or use a single 'ber' column"));
   if (!(cycles >= 0))
     return absl::InvalidArgumentError(
         absl::StrCat(source_, ": cannot look up the BER at ", cycles,

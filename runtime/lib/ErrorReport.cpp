@@ -8,12 +8,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "hafnia/runtime/ChipConfig.h"
 
 namespace hafnia {
 namespace {
 
 std::string Percent(double fraction) {
   return absl::StrFormat("%.2f%%", 100.0 * fraction);
+}
+
+// A sweep over bit-error rates holds for any cell.
+std::string CellOf(const SweepPoint &point) {
+  return point.cell() == CELL_TYPE_UNSPECIFIED ? "any" : CellName(point.cell());
 }
 
 std::string Describe(const TrialSummary &summary) {
@@ -59,7 +65,7 @@ std::string FormatSimulationReport(const SimulationReport &report) {
         absl::StrFormat(
             "errors              %s cells, %s: BER expected %.3g, observed "
             "%.3g\n",
-            report.cell(),
+            CellName(report.cell()),
             report.ber_source() == "--ber"
                 ? std::string("--ber")
                 : absl::StrFormat("%g cycles (%s)", report.cycles(),
@@ -116,7 +122,7 @@ std::string FormatSweep(const SweepReport &sweep) {
     absl::StrAppend(
         &text,
         absl::StrFormat(
-            "%-6s %10.3g %11.3g %11.3g %22s %30s\n", point.cell(),
+            "%-6s %10.3g %11.3g %11.3g %22s %30s\n", CellOf(point),
             point.cycles(), point.ber().expected(), point.ber().observed(),
             absl::StrCat(Percent(point.agreement_with_ideal().mean()), "/",
                          Percent(point.agreement_with_ideal().spread())),
@@ -203,7 +209,7 @@ std::string SweepToSvg(const SweepReport &sweep) {
   // One series per cell type: accuracy solid, agreement dashed.
   std::map<std::string, std::vector<const SweepPoint *>> series;
   for (const SweepPoint &point : sweep.points())
-    series[point.cell()].push_back(&point);
+    series[CellOf(point)].push_back(&point);
   const char *colors[] = {"#e15759", "#4e79a7", "#59a14f"};
   int index = 0, legend_y = top + 10;
   for (auto &[cell, points] : series) {

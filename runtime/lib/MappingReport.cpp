@@ -10,6 +10,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
+#include "hafnia/runtime/ChipConfig.h"
+#include "hafnia/runtime/TensorIO.h"
 
 namespace hafnia {
 namespace {
@@ -91,7 +93,7 @@ std::string FormatMappingReport(const MappingReport &report) {
       "Memory mapping of %s (--binarize=%s) on chip '%s': %d arrays of "
       "%dx%d %s cells, %s of digital memory (%s)\n\n",
       report.model(), report.binarize(), chip.name(), chip.arrays(),
-      chip.array_rows(), chip.array_cols(), chip.cell(),
+      chip.array_rows(), chip.array_cols(), CellName(chip.cell()),
       FormatBytes(chip.digital_memory_bytes()), chip.real_precision());
   std::vector<std::vector<std::string>> rows = {
       {"layer", "op", "binary", "params", "arrays", "fill", "digital"}};
@@ -147,6 +149,14 @@ ReportToJson(const google::protobuf::Message &report) {
     return absl::InternalError(
         absl::StrCat("cannot print the report as JSON: ", status.ToString()));
   return json;
+}
+
+absl::Status WriteReportJson(const std::string &path,
+                             const google::protobuf::Message &report) {
+  absl::StatusOr<std::string> json = ReportToJson(report);
+  if (!json.ok())
+    return json.status();
+  return WriteFileAtomically(path, *json);
 }
 
 std::string MappingReportToSvg(const MappingReport &report) {

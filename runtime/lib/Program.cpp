@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "hafnia/runtime/TensorIO.h"
+#include "hafnia/runtime/FileIO.h"
 
 namespace hafnia {
 namespace {
@@ -222,6 +222,15 @@ std::string Disassemble(const Program &program) {
         TypeName(program, instruction.output()), "  ; ", instruction.layer(),
         "\n");
   }
+  for (const TiledLayer &layer : program.tiled_layers())
+    absl::StrAppend(
+        &text, "tiled_layer \"", layer.layer(), "\" instructions ",
+        layer.first_instruction(), "-", layer.collect(), " from %",
+        layer.source(), " {fan_in=", layer.fan_in(),
+        " outputs=", layer.outputs(), " correction=", layer.correction(),
+        "} : ", layer.row_tiles_size(), "x",
+        layer.row_tiles_size() ? layer.row_tiles(0).tiles_size() : 0,
+        " tiles\n");
   for (const TensorBinding &output : program.outputs())
     absl::StrAppend(&text, "output %", output.buffer(), " \"", output.name(),
                     "\"\n");

@@ -569,6 +569,186 @@ private:
   const std::set<uint32_t> &arrays_;
 };
 
+// The tiled layers, after everything else is valid: each names a range of
+// instructions that is exactly its slices, reads, sums and collect, over
+// arrays and column tiles that cover the layer once per row tile, with the
+// padding correction, and read by nothing outside but through the collect.
+class TiledLayerChecker {
+public:
+  explicit TiledLayerChecker(const Program &program)
+      : program_(program), producer_(program.buffers_size(), -1),
+        owner_(program.instructions_size(), -1) {
+    for (int i = 0; i < program.instructions_size(); ++i)
+      producer_[program.instructions(i).output()] = i;
+  }
+
+  absl::Status Check() {
+    int64_t previous_end = -1;
+    for (int n = 0; n < program_.tiled_layers_size(); ++n) {
+      if (absl::Status s = CheckLayer(n, previous_end); !s.ok())
+        return s;
+      previous_end = program_.tiled_layers(n).collect();
+    }
+    // Only a collect's result leaves its layer.
+    for (int i = 0; i < program_.instructions_size(); ++i)
+      for (uint32_t input : program_.instructions(i).inputs())
+        if (absl::Status s =
+                CheckEscape(input, owner_[i], absl::StrCat("instruction ", i));
+            !s.ok())
+          return s;
+    for (const TensorBinding &output : program_.outputs())
+      if (absl::Status s =
+              CheckEscape(output.buffer(), -1,
+                          absl::StrCat("output '", output.name(), "'"));
+          !s.ok())
+        return s;
+    return absl::OkStatus();
+  }
+
+private:
+  absl::Status Error(int n, absl::string_view what) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tiled layer ", n, " ('", program_.tiled_layers(n).layer(),
+                     "'): ", what));
+  }
+
+  // The instruction of layer `n` that writes `buffer` with operation `op`,
+  // or -1.
+  int Member(int n, uint32_t buffer, Instruction::OpCase op) const {
+    int i = producer_[buffer];
+    return i >= 0 && owner_[i] == n && program_.instructions(i).op_case() == op
+               ? i
+               : -1;
+  }
+
+  absl::Status CheckLayer(int n, int64_t previous_end) {
+    const TiledLayer &layer = program_.tiled_layers(n);
+    int64_t count = program_.instructions_size();
+    if (layer.collect() >= count ||
+        !program_.instructions(layer.collect()).has_collect())
+      return Error(n, absl::StrCat("collect ", layer.collect(),
+                                   " is not a collect instruction"));
+    if (static_cast<int64_t>(layer.first_instruction()) <= previous_end ||
+        layer.first_instruction() > layer.collect())
+      return Error(n,
+                   absl::StrCat("first_instruction ", layer.first_instruction(),
+                                " is not after the previous tiled layer "
+                                "and at most its collect"));
+    for (uint32_t i = layer.first_instruction(); i <= layer.collect(); ++i)
+      owner_[i] = n;
+    if (layer.source() >= static_cast<uint32_t>(program_.buffers_size()))
+      return Error(n, absl::StrCat("source ", layer.source(), " is not one of ",
+                                   program_.buffers_size(), " buffers"));
+    const Buffer &source = program_.buffers(layer.source());
+    int source_producer = producer_[layer.source()];
+    if (source.type() != BIT || source.shape_size() != 2 ||
+        source.shape(1) != layer.fan_in() || layer.fan_in() < 1 ||
+        (source_producer >= 0 && owner_[source_producer] == n))
+      return Error(n, absl::StrCat("source ", layer.source(),
+                                   " is not B x fan_in (", layer.fan_in(),
+                                   ") bits computed before the layer"));
+    int64_t columns = program_.chip().array().columns();
+    int64_t column_tiles = (layer.fan_in() + columns - 1) / columns;
+    if (layer.correction() != -(column_tiles * columns - layer.fan_in()))
+      return Error(n, absl::StrCat("correction ", layer.correction(),
+                                   " is not minus the ",
+                                   column_tiles * columns - layer.fan_in(),
+                                   " padded columns"));
+    const Instruction &collect = program_.instructions(layer.collect());
+    if (layer.row_tiles_size() != collect.inputs_size())
+      return Error(n, absl::StrCat("has ", layer.row_tiles_size(),
+                                   " row_tiles, its collect joins ",
+                                   collect.inputs_size()));
+    std::set<int> members = {static_cast<int>(layer.collect())};
+    int64_t outputs = 0;
+    for (int r = 0; r < layer.row_tiles_size(); ++r) {
+      const TiledLayer::RowTile &row = layer.row_tiles(r);
+      std::string where = absl::StrCat("row_tiles[", r, "]");
+      if (row.rows_used() != collect.collect().rows_used(r))
+        return Error(n, absl::StrCat(where, ".rows_used ", row.rows_used(),
+                                     " is not its collect's ",
+                                     collect.collect().rows_used(r)));
+      outputs += row.rows_used();
+      int sum = Member(n, collect.inputs(r), Instruction::kAccumulate);
+      if (sum < 0 || !members.insert(sum).second)
+        return Error(n, absl::StrCat(where, " is not summed by an accumulate "
+                                            "of its own in the layer"));
+      const Instruction &accumulate = program_.instructions(sum);
+      if (accumulate.accumulate().correction() != layer.correction())
+        return Error(n, absl::StrCat(where, ": instruction ", sum,
+                                     " has correction ",
+                                     accumulate.accumulate().correction(),
+                                     ", the layer ", layer.correction()));
+      if (row.tiles_size() != column_tiles ||
+          accumulate.inputs_size() != column_tiles)
+        return Error(
+            n, absl::StrCat(where, " has ", row.tiles_size(),
+                            " tiles and sums ", accumulate.inputs_size(),
+                            ", the layer has ", column_tiles, " column tiles"));
+      std::vector<bool> seen(column_tiles, false);
+      for (int t = 0; t < row.tiles_size(); ++t) {
+        const TiledLayer::Tile &tile = row.tiles(t);
+        std::string at = absl::StrCat(where, ".tiles[", t, "]");
+        if (tile.column_tile() >= column_tiles || seen[tile.column_tile()])
+          return Error(n, absl::StrCat(at, ".column_tile ", tile.column_tile(),
+                                       " is not a column tile of ",
+                                       column_tiles, " not yet read"));
+        seen[tile.column_tile()] = true;
+        int read = Member(n, accumulate.inputs(t), Instruction::kXnorRead);
+        if (read < 0 || !members.insert(read).second)
+          return Error(n, absl::StrCat(at, " is not read by an xnor_read of "
+                                           "its own in the layer"));
+        if (program_.instructions(read).xnor_read().array() != tile.array())
+          return Error(
+              n, absl::StrCat(at, ".array ", tile.array(), " is not array ",
+                              program_.instructions(read).xnor_read().array(),
+                              " that instruction ", read, " reads"));
+        int slice = Member(n, program_.instructions(read).inputs(0),
+                           Instruction::kInputSlice);
+        if (slice < 0 ||
+            program_.instructions(slice).inputs(0) != layer.source() ||
+            program_.instructions(slice).input_slice().offset() !=
+                tile.column_tile() * columns)
+          return Error(n, absl::StrCat(at, " does not read column tile ",
+                                       tile.column_tile(),
+                                       " of the source through an "
+                                       "input_slice in the layer"));
+        members.insert(slice);
+      }
+    }
+    if (outputs != layer.outputs())
+      return Error(n, absl::StrCat("outputs ", layer.outputs(),
+                                   " is not the row tiles' ", outputs));
+    if (static_cast<int64_t>(members.size()) !=
+        layer.collect() - layer.first_instruction() + 1)
+      return Error(n, absl::StrCat("instructions ", layer.first_instruction(),
+                                   " to ", layer.collect(), " hold ",
+                                   layer.collect() - layer.first_instruction() +
+                                       1 - members.size(),
+                                   " that are not the layer's"));
+    return absl::OkStatus();
+  }
+
+  // A buffer read by `reader` (of tiled layer `reader_layer`, or -1) is not
+  // an intermediate result of another tiled layer.
+  absl::Status CheckEscape(uint32_t buffer, int reader_layer,
+                           absl::string_view reader) const {
+    int i = producer_[buffer];
+    if (i < 0 || owner_[i] < 0 || owner_[i] == reader_layer ||
+        program_.tiled_layers(owner_[i]).collect() == static_cast<uint32_t>(i))
+      return absl::OkStatus();
+    return Error(owner_[i], absl::StrCat(reader, " reads buffer ", buffer,
+                                         " that instruction ", i,
+                                         " computes inside the layer"));
+  }
+
+  const Program &program_;
+  // By buffer: the instruction that writes it, or -1.
+  std::vector<int> producer_;
+  // By instruction: the tiled layer it belongs to, or -1.
+  std::vector<int> owner_;
+};
+
 } // namespace
 
 absl::Status ValidateProgram(const Program &program) {
@@ -698,7 +878,7 @@ absl::Status ValidateProgram(const Program &program) {
                        "' is not a real or index tensor the program "
                        "computes"));
   }
-  return absl::OkStatus();
+  return TiledLayerChecker(program).Check();
 }
 
 } // namespace hafnia

@@ -39,6 +39,14 @@ public:
 
     int64_t row_tiles = (outputs + rows - 1) / rows;
     int64_t column_tiles = (fan_in + columns - 1) / columns;
+    // Recorded as the emitter records it.
+    TiledLayer *tiled = program_.add_tiled_layers();
+    tiled->set_layer("fc");
+    tiled->set_source(bits);
+    tiled->set_fan_in(fan_in);
+    tiled->set_outputs(outputs);
+    tiled->set_correction(-(column_tiles * columns - fan_in));
+    tiled->set_first_instruction(program_.instructions_size());
     std::vector<uint32_t> slices;
     for (int64_t c = 0; c < column_tiles; ++c) {
       Instruction &slice = Add({bits}, {batch, columns}, BIT);
@@ -50,7 +58,12 @@ public:
     uint32_t array = 0;
     for (int64_t r = 0; r < row_tiles; ++r) {
       std::vector<uint32_t> partials;
+      TiledLayer::RowTile *row = tiled->add_row_tiles();
+      row->set_rows_used(std::min(rows, outputs - r * rows));
       for (int64_t c = 0; c < column_tiles; ++c, ++array) {
+        TiledLayer::Tile *tile = row->add_tiles();
+        tile->set_array(array);
+        tile->set_column_tile(c);
         ArrayImage *image = program_.add_arrays();
         image->set_array(array);
         image->set_rows_used(std::min(rows, outputs - r * rows));
@@ -71,6 +84,7 @@ public:
       row_sums.push_back(sum.output());
       collect.add_rows_used(std::min(rows, outputs - r * rows));
     }
+    tiled->set_collect(program_.instructions_size());
     Instruction &gathered = Add(row_sums, {batch, outputs}, I32);
     *gathered.mutable_collect() = collect;
     Instruction &affine = Add({gathered.output()}, {batch, outputs}, F32);

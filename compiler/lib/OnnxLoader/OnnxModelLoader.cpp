@@ -2,6 +2,7 @@
 
 #include "hafnia/Import/OnnxModelLoader.h"
 #include "hafnia/Import/ConstantFolding.h"
+#include "hafnia/Import/ModelGuards.h"
 
 #include <algorithm>
 #include <exception>
@@ -438,6 +439,8 @@ std::optional<std::string> loadChecked(std::string_view bytes,
   } catch (const std::exception &e) {
     return "the model fails the ONNX checker: " + oneLine(e.what());
   }
+  if (auto error = guardOnnxModel(model))
+    return error;
   if (auto error =
           bindConstantInputs(*model.mutable_graph(), options.constantInputs))
     return error;

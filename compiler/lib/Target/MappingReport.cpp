@@ -4,7 +4,6 @@
 
 #include "hafnia/Dialect/BNN/IR/BNNOps.h"
 #include "hafnia/Dialect/RRAM/IR/RRAMOps.h"
-#include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/StorageCost.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringMap.h"
@@ -42,7 +41,7 @@ MappingReport buildMappingReport(const std::vector<LayerInfo> &imported,
   summaryOfChip->set_array_cols(chip.array().columns());
   summaryOfChip->set_arrays(chip.arrays());
   summaryOfChip->set_digital_memory_bytes(chip.digital_memory_bytes());
-  summaryOfChip->set_cell(CellName(chip.cell()));
+  summaryOfChip->set_cell(chip.cell());
   bool int8 = chip.real_precision() == REAL_INT8;
   summaryOfChip->set_real_precision(int8 ? "int8" : "float32");
   double cellsPerArray =

@@ -7,6 +7,7 @@
 #include "hafnia/runtime/Program.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -63,7 +64,66 @@ private:
     for (Value input : inputs)
       instruction->add_inputs(buffers.lookup(input));
     instruction->set_output(newBuffer(op->getResult(0), bnn::getLayerName(op)));
+    instructionIndices[op] = program.instructions_size() - 1;
     return instruction;
+  }
+
+  /// Records how `collect`'s layer is tiled (a TiledLayer), so that the
+  /// runtime reads the grouping instead of re-deriving it: the form
+  /// convert-bnn-to-rram writes, one source sliced once per column tile, a
+  /// read per tile, a sum per row tile, emitted together and read by nothing
+  /// else. A layer of another form (the groups of a grouped convolution read
+  /// one im2col each) gets no record and runs instruction by instruction.
+  void recordTiledLayer(rram::CollectOp collect) {
+    int64_t columns = chip.array().columns();
+    TiledLayer layer;
+    layer.set_layer(bnn::getLayerName(collect));
+    Value source;
+    llvm::SmallPtrSet<Operation *, 32> members = {collect};
+    SmallVector<rram::InputSliceOp> slices;
+    for (auto [rowTile, rowsUsed] :
+         llvm::zip(collect.getRowTiles(), collect.getRowsUsed())) {
+      auto sum = rowTile.getDefiningOp<rram::AccumulateOp>();
+      if (!sum || !rowTile.hasOneUse() ||
+          (layer.row_tiles_size() &&
+           layer.correction() != static_cast<int64_t>(sum.getCorrection())))
+        return;
+      layer.set_correction(sum.getCorrection());
+      members.insert(sum);
+      TiledLayer::RowTile *row = layer.add_row_tiles();
+      row->set_rows_used(rowsUsed);
+      layer.set_outputs(layer.outputs() + rowsUsed);
+      for (Value partial : sum.getPartials()) {
+        auto read = partial.getDefiningOp<rram::XnorReadOp>();
+        auto slice = read ? read.getInput().getDefiningOp<rram::InputSliceOp>()
+                          : rram::InputSliceOp();
+        if (!slice || !partial.hasOneUse() || slice.getOffset() % columns ||
+            (source && slice.getInput() != source))
+          return;
+        source = slice.getInput();
+        members.insert(read);
+        if (members.insert(slice).second)
+          slices.push_back(slice);
+        TiledLayer::Tile *tile = row->add_tiles();
+        tile->set_array(arrays.lookup(read.getTile()));
+        tile->set_column_tile(slice.getOffset() / columns);
+      }
+    }
+    for (rram::InputSliceOp slice : slices)
+      if (llvm::any_of(slice->getUsers(), [&](Operation *user) {
+            return !members.contains(user);
+          }))
+        return;
+    uint32_t last = instructionIndices.lookup(collect), first = last;
+    for (Operation *member : members)
+      first = std::min(first, instructionIndices.lookup(member));
+    if (last - first + 1 != members.size())
+      return;
+    layer.set_source(buffers.lookup(source));
+    layer.set_fan_in(cast<ShapedType>(source.getType()).getDimSize(1));
+    layer.set_first_instruction(first);
+    layer.set_collect(last);
+    *program.add_tiled_layers() = std::move(layer);
   }
 
   static void setWindow(Window *window, ArrayRef<int64_t> kernel,
@@ -652,6 +712,7 @@ private:
               instruction(collect, collect->getOperands())->mutable_collect();
           for (int64_t rows : collect.getRowsUsed())
             attrs->add_rows_used(rows);
+          recordTiledLayer(collect);
           return success();
         })
         .Case([&](bnn::ThresholdOp threshold) {
@@ -698,6 +759,7 @@ private:
   Program program;
   llvm::DenseMap<Value, uint32_t> buffers;
   llvm::DenseMap<Value, uint32_t> arrays;
+  llvm::DenseMap<Operation *, uint32_t> instructionIndices;
 };
 
 } // namespace

@@ -1,6 +1,7 @@
 //===- RRAMOps.cpp - Operations of the rram dialect -----------------------===//
 
 #include "hafnia/Dialect/RRAM/IR/RRAMOps.h"
+#include "hafnia/runtime/WindowArithmetic.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/STLExtras.h"
@@ -87,14 +88,14 @@ LogicalResult Im2colOp::verify() {
     if (kernel < 1 || stride < 1 || dilation < 1)
       return emitOpError("expects positive kernel sizes, strides and "
                          "dilations");
-    int64_t padded = input[i + 2];
-    if (getPads())
-      padded += (*getPads())[i] + (*getPads())[i + spatial];
-    int64_t span = padded - dilation * (kernel - 1) - 1;
-    if (span < 0)
+    int64_t size = hafnia::WindowedOutputSize(
+        input[i + 2], kernel, stride, getPads() ? (*getPads())[i] : 0,
+        getPads() ? (*getPads())[i + spatial] : 0, dilation,
+        /*ceil_mode=*/false);
+    if (size < 1)
       return emitOpError("window of spatial axis ")
              << i << " does not fit in the input";
-    positions *= span / stride + 1;
+    positions *= size;
     fanIn *= kernel;
   }
   return expectShape(*this, "a result", {input[0] * positions, fanIn},

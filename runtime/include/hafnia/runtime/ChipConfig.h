@@ -22,16 +22,14 @@ absl::StatusOr<ChipConfig> ParseChipConfig(absl::string_view text,
 // (e.g. "paper-testchip", "default").
 absl::StatusOr<ChipConfig> LoadChipConfig(absl::string_view name_or_path);
 
-// The name of a cell type in documents, reports and flags: "2T2R" or "1T1R"
-// ("unspecified" for CELL_TYPE_UNSPECIFIED).
-const char *CellName(CellType cell);
-
-// The cell type named "2T2R" or "1T1R" (exactly); nullopt for anything else.
-std::optional<CellType> ParseCellType(absl::string_view name);
-
 // Checks every field; the error names the first one that is wrong or missing
 // and says what is allowed.
 absl::Status ValidateChipConfig(const ChipConfig &config);
+
+// "1T1R" or "2T2R" (any cell but CELL_1T1R reads as 2T2R, the chip's cell).
+const char *CellName(CellType cell);
+// The cell named "1T1R" or "2T2R", or nullopt.
+std::optional<CellType> ParseCellType(absl::string_view name);
 
 } // namespace hafnia
 

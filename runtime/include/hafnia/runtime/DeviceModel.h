@@ -59,6 +59,8 @@ public:
   // (InvalidArgument naming the file) when the table has no column for
   // `cell`, or when cycles is negative or NaN.
   absl::StatusOr<double> Lookup(CellType cell, double cycles) const;
+  // The file (or source) the table was read from.
+  const std::string &source() const { return source_; }
 
 private:
   BerTable() = default;

@@ -17,6 +17,9 @@ std::string FormatMappingReport(const MappingReport &report);
 // Any report as JSON with the proto's field names, every field printed.
 absl::StatusOr<std::string>
 ReportToJson(const google::protobuf::Message &report);
+// ReportToJson written through WriteFileAtomically.
+absl::Status WriteReportJson(const std::string &path,
+                             const google::protobuf::Message &report);
 
 // Every array of the chip as a square, coloured by the layer it holds and
 // shaded by how full it is, with a legend.

@@ -18,11 +18,12 @@ namespace hafnia {
 
 class Simulator {
 public:
-  // Programs the arrays of `program`, which must have passed
-  // ValidateProgram (ReadProgram and ParseProgram do that).
+  // Validates `program` (ValidateProgram: a program that fails is an
+  // error, whoever built it) and programs its arrays.
   struct Options {
-    // Compute binary layers on whole rows (FusedLayer); off, every tile is
-    // read instruction by instruction. Results and statistics are the same.
+    // Compute the program's tiled layers on whole rows (FusedLayer, from
+    // Program.tiled_layers); off, every tile is read instruction by
+    // instruction. Results and statistics are the same.
     bool fuse_layers = true;
   };
   static absl::StatusOr<std::unique_ptr<Simulator>> Create(Program program,
@@ -120,13 +121,8 @@ private:
   std::vector<int64_t> slots_;
   int64_t slot_count_ = 0;
 
-  // The fused rows of `layer` from `arrays`, and per neuron the padding
-  // cells that read -1 instead of +1 (each takes one from the popcount).
-  void BuildFusedRows(const FusedLayer &layer,
-                      const std::vector<PackedArray> &arrays,
-                      std::vector<uint64_t> &weights,
-                      std::vector<int32_t> &padding_errors) const;
-  void FuseLayers();
+  // Fills fused_ and replaced_ from the program's tiled layers.
+  void ReadTiledLayers();
 
   // Instructions before this one read no array.
   int prefix_end_ = 0;

@@ -1,0 +1,33 @@
+//===- ModelGuards.h - Checks ONNX's own passes rely on ---------*- C++ -*-===//
+//
+// ONNX 1.12's version converter and shape inference crash on some malformed
+// models that its checker accepts; the loader runs these checks first.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HAFNIA_IMPORT_MODELGUARDS_H
+#define HAFNIA_IMPORT_MODELGUARDS_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "onnx/onnx_pb.h"
+
+namespace hafnia {
+
+/// The most elements a tensor of a model may have (2^31: 8 GiB of float32).
+constexpr int64_t kMaxTensorElements = int64_t{1} << 31;
+
+/// Checks what ONNX's version converter and shape inference assume: every
+/// graph output is produced by a node, an initializer or a graph input;
+/// window attributes (strides, dilations, kernel_shape) are positive and
+/// window pads non-negative; declared dimensions are non-negative and every
+/// tensor within kMaxTensorElements. Drops value_info entries that name no
+/// value of the graph (they describe nothing; the converter assumes they do).
+/// Returns a one-line error naming the node, attribute or tensor.
+std::optional<std::string> guardOnnxModel(onnx::ModelProto &model);
+
+} // namespace hafnia
+
+#endif // HAFNIA_IMPORT_MODELGUARDS_H

@@ -1,0 +1,193 @@
+"""Hafnia from Python: compile ONNX models for 2T2R RRAM chips and simulate them.
+
+    import hafnia
+    program = hafnia.compile("model.onnx", binarize="classifier")
+    print(program.report_text)
+    y = program.run(x)
+    result = program.simulate(x, labels=y_true, cycles=1e6, trials=20)
+    sweep = program.sweep(x, labels=y_true, ber=[1e-4, 1e-3, 1e-2])
+
+The same engine as hafnia-compile and hafnia-sim: for the same options and
+seed the reports are the ones the tools write, whatever the thread count.
+See docs/python.md.
+"""
+
+import json
+import os
+
+import numpy as np
+
+from . import _hafnia
+
+__all__ = ["CompileError", "Program", "Simulation", "Sweep", "compile",
+           "load"]
+
+CompileError = _hafnia.CompileError
+
+
+def _inputs(program, x):
+    """The inputs of `program` from one array, a sequence or a name dict."""
+    names = program._program.input_names
+    if isinstance(x, dict):
+        missing = [n for n in names if n not in x]
+        extra = [n for n in x if n not in names]
+        if missing or extra:
+            raise ValueError(
+                "the program's inputs are %s, got %s" % (names, list(x)))
+        return [x[n] for n in names]
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    return [] if x is None else [x]
+
+
+def _labels(labels):
+    """Class labels as int64, refusing floats that are not whole numbers."""
+    if labels is None:
+        return None
+    labels = np.asarray(labels)
+    if labels.dtype.kind == "f":
+        if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
+            raise ValueError("labels must be whole numbers (class indices)")
+    elif labels.dtype.kind not in "iub":
+        raise ValueError("labels must be integers, got dtype %s" % labels.dtype)
+    return labels.astype(np.int64)
+
+
+def _values(values):
+    """A sweep's values as a list of floats (one number is a list of one)."""
+    if values is None:
+        return []
+    return [float(v) for v in np.atleast_1d(np.asarray(values, dtype=float))]
+
+
+class _Results:
+    """A report of the engine: `report` (a dict), `text` as hafnia-sim
+    prints it, `json()` as it writes it."""
+
+    def __init__(self, results):
+        self._results = results
+        self.report = results.report()
+
+    @property
+    def text(self):
+        return self._results.text()
+
+    def json(self):
+        return self._results.json()
+
+
+class Simulation(_Results):
+    """What a simulation found (report.proto's SimulationReport).
+
+    output: the first output (of trial 0 when there are errors); outputs: all.
+    accuracy: error-free accuracy (None without labels); accuracy_trials and
+    agreement: per trial; ber, layer_flips, array_flips, stats: as in the
+    report, which `report` holds whole (a dict) and `text` prints.
+    """
+
+    def __init__(self, simulation):
+        super().__init__(simulation)
+        self.outputs = tuple(simulation.outputs)
+        report = self.report
+        self.output = self.outputs[0]
+        self.accuracy = report.get("accuracy")
+        self.agreement = report["agreement_with_ideal"]["trials"]
+        self.accuracy_trials = report["accuracy_trials"]["trials"]
+        self.ber = report["ber"]
+        self.layer_flips = report["layer_flips"]
+        self.array_flips = report["array_flips"]
+        self.stats = report["stats"]
+
+    def __repr__(self):
+        return "<hafnia.Simulation of %d samples, %d trials>" % (
+            self.report["samples"], self.report["trials"])
+
+
+class Sweep(_Results):
+    """A sweep's results (report.proto's SweepReport): `points` (dicts of cell,
+    cycles, ber, agreement_with_ideal, accuracy), `report`, `text`, `svg()`."""
+
+    def __init__(self, sweep):
+        super().__init__(sweep)
+        self.points = self.report["points"]
+
+    def svg(self):
+        return self._results.svg()
+
+    def __repr__(self):
+        return "<hafnia.Sweep over %s, %d points>" % (
+            self.report["parameter"], len(self.points))
+
+
+class Program:
+    """A compiled program: the chip's arrays, constants and instructions."""
+
+    def __init__(self, program):
+        self._program = program
+
+    @property
+    def report(self):
+        """The memory-mapping report as a dict (report.proto's fields)."""
+        return self._program.report()
+
+    @property
+    def report_text(self):
+        return self._program.report_text()
+
+    def report_svg(self):
+        return self._program.report_svg()
+
+    @property
+    def inputs(self):
+        return self._program.input_names
+
+    @property
+    def outputs(self):
+        return self._program.output_names
+
+    def save(self, path):
+        """Writes the program (.hfp) atomically."""
+        self._program.save(os.fspath(path))
+
+    def to_bytes(self):
+        return self._program.to_bytes()
+
+    def disassemble(self):
+        return self._program.disassemble()
+
+    def run(self, x, threads=1):
+        """Runs `x` (samples along the first axis; a list or dict for several
+        inputs) on the error-free chip: the output array, or a tuple of them
+        for several outputs."""
+        outputs = self.simulate(x, threads=threads).outputs
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def simulate(self, x, labels=None, cell=None, cycles=None, ber=None,
+                 ber_table=None, trials=10, seed=1, threads=1):
+        """Runs `x` on the error-free chip and, with `cycles` (the device
+        model's, or `ber_table`'s, bit-error rate after that many programming
+        cycles) or `ber`, on `trials` freshly programmed chips with errors.
+        `cell` is "2T2R" or "1T1R" (default: the chip's)."""
+        return Simulation(self._program.simulate(
+            _inputs(self, x), _labels(labels), cell,
+            None if cycles is None else float(cycles),
+            None if ber is None else float(ber),
+            None if ber_table is None else os.fspath(ber_table),
+            int(trials), int(seed), int(threads)))
+
+    def sweep(self, x, labels=None, cycles=None, ber=None, cell=None,
+              ber_table=None, trials=10, seed=1, threads=1):
+        """Trials at each cycle count (1T1R and 2T2R side by side) or at each
+        bit-error rate (at `cell`)."""
+        return Sweep(self._program.sweep(
+            _inputs(self, x), _labels(labels), _values(cycles), _values(ber),
+            cell, None if ber_table is None else os.fspath(ber_table),
+            int(trials), int(seed), int(threads)))
+
+    def __repr__(self):
+        return "<hafnia.Program %s>" % self._program.name
+
+
+def load(path):
+    """Reads and validates a program file (.hfp)."""
+    return Program(_hafnia.load(os.fspath(path)))

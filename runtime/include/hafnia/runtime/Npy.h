@@ -1,0 +1,35 @@
+// NumPy .npy files: inputs, labels and outputs. Errors name the file and say
+// what is wrong and what was expected.
+
+#ifndef HAFNIA_RUNTIME_NPY_H
+#define HAFNIA_RUNTIME_NPY_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "hafnia/runtime/Tensor.h"
+
+namespace hafnia {
+
+// Reads a NumPy .npy file: format versions 1.0, 2.0 and 3.0, C order only.
+// '<f4' is taken as is; '<f2', '<f8', the integer types ('|i1', '<i2',
+// '<i4', '<i8', '|u1', '<u2', '<u4', '<u8') and '|b1' are converted to float
+// (64-bit integers beyond 2^24 round). Big-endian data, Fortran order and
+// other dtypes are errors. Bytes after the data are ignored, as NumPy does.
+absl::StatusOr<Tensor> ReadNpy(const std::string &path);
+
+// Reads class labels from a 1-D .npy of any integer dtype, '|b1', or a float
+// dtype holding whole numbers; other floats are an error naming the element.
+absl::StatusOr<std::vector<int64_t>> ReadNpyLabels(const std::string &path);
+
+// Writes a float32 '<f4' .npy (int64 '<i8' for an index tensor), format 1.0
+// with the header NumPy writes (the same bytes as numpy.save), through
+// WriteFileAtomically.
+absl::Status WriteNpy(const std::string &path, const Tensor &tensor);
+
+} // namespace hafnia
+
+#endif // HAFNIA_RUNTIME_NPY_H

@@ -1,0 +1,98 @@
+// The simulation engine: runs a data set through a compiled program on the
+// error-free chip and, for Monte Carlo trials, on freshly programmed chips
+// with bit errors, and assembles the reports of report.proto. hafnia-sim and
+// the Python module are drivers over this; what they report for the same
+// options and seed is therefore the same, whatever the thread count.
+
+#ifndef HAFNIA_RUNTIME_TRIALS_H
+#define HAFNIA_RUNTIME_TRIALS_H
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "hafnia/proto/report.pb.h"
+#include "hafnia/runtime/DeviceModel.h"
+#include "hafnia/runtime/Simulator.h"
+#include "hafnia/runtime/TensorIO.h"
+
+namespace hafnia {
+
+// A data set: one tensor per program input, in the program's order, with the
+// samples along the first axis (a scalar input takes a scalar and runs once).
+struct Dataset {
+  std::vector<Tensor> inputs;
+  // What each input came from (a file name), for errors; "input K" if empty.
+  std::vector<std::string> sources;
+  // One class label per sample, for accuracy.
+  std::optional<std::vector<int64_t>> labels;
+  std::string labels_source = "labels";
+};
+
+// How errors spell the options: as hafnia-sim's flags (--ber-table) or as
+// the Python API's keyword arguments (ber_table).
+enum class OptionNames { kFlags, kKeywords };
+
+// The options shared by single runs and sweeps.
+struct RunOptions {
+  // Samples run in parallel; the results are the same for any count.
+  int threads = 1;
+  // Monte Carlo trials with errors, each on a freshly programmed chip whose
+  // random stream depends only on (seed, trial).
+  int trials = 10;
+  uint64_t seed = 1;
+  // A measured BER-versus-cycles table, read at the cycle count instead of
+  // the chip's device model.
+  std::optional<BerTable> ber_table;
+  // The program's name in the reports (its file).
+  std::string program_name;
+  OptionNames names = OptionNames::kFlags;
+};
+
+// One run: error-free, or with errors when `cycles` or `ber` is set.
+struct TrialOptions : RunOptions {
+  // The cell type of the arrays; unspecified: the chip's.
+  CellType cell = CELL_TYPE_UNSPECIFIED;
+  // Programming cycles the devices have seen: the device model (or the BER
+  // table) gives the bit-error rate.
+  std::optional<double> cycles;
+  // A bit-error rate to use as it is (without cycles and a table).
+  std::optional<double> ber;
+};
+
+struct Simulation {
+  SimulationReport report;
+  // Every output of the program, the batches joined along the first axis
+  // (one run of a scalar output per batch stacked into a vector): of the
+  // error-free chip, or of trial 0 when there are errors.
+  std::vector<Tensor> outputs;
+};
+
+absl::StatusOr<Simulation> Simulate(const Simulator &simulator,
+                                    const Dataset &data,
+                                    const TrialOptions &options);
+
+// A sweep: trials at each of several cycle counts (1T1R and 2T2R side by
+// side) or bit-error rates (at `cell`).
+struct SweepOptions : RunOptions {
+  std::vector<double> cycles;
+  std::vector<double> ber;
+  CellType cell = CELL_TYPE_UNSPECIFIED;
+  // Called before each point with its number (from 1) and the count.
+  std::function<void(size_t point, size_t points)> progress;
+};
+
+absl::StatusOr<SweepReport> Sweep(const Simulator &simulator,
+                                  const Dataset &data,
+                                  const SweepOptions &options);
+
+// The predicted class of each sample: the argmax over all but the first axis
+// of `output` (a scalar output is one sample).
+std::vector<int64_t> Predict(const Tensor &output);
+
+} // namespace hafnia
+
+#endif // HAFNIA_RUNTIME_TRIALS_H

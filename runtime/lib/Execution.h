@@ -1,0 +1,63 @@
+// The state of one run of the simulator, shared by the files that make up
+// the Simulator class (setup, runs, error injection) and its kernels.
+// Private to the runtime.
+
+#ifndef HAFNIA_RUNTIME_LIB_EXECUTION_H
+#define HAFNIA_RUNTIME_LIB_EXECUTION_H
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "hafnia/runtime/Simulator.h"
+#include "kernels/Kernels.h"
+
+namespace hafnia {
+
+// What RunPrefix keeps for RunSuffix: the values the rest of the run reads,
+// and the statistics so far.
+class Simulator::Prefix {
+public:
+  kernels::RunValues values;
+  SimulationStats stats;
+};
+
+// One run of a program's instructions on one programming of the chip
+// (`chip`, or the error-free arrays when it is null): the values by slot,
+// and the tiled layers computed on whole rows instead of the instructions
+// they replace.
+class Execution {
+public:
+  Execution(const Program &program,
+            const std::vector<Simulator::PackedArray> &arrays,
+            const Simulator::ChipState *chip,
+            const std::vector<std::vector<float>> &constants,
+            const std::vector<std::vector<uint8_t>> &bit_constants,
+            const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused,
+            const std::vector<bool> &replaced,
+            const std::vector<int64_t> &slots, int64_t slot_count,
+            const kernels::RunValues *initial, SimulationStats &stats);
+
+  void SetInput(uint32_t buffer, const std::vector<float> &data) {
+    state_.values.reals[state_.slots[buffer]] = data;
+  }
+  // An output may be an input or a constant (an Identity at import).
+  const std::vector<float> &Output(uint32_t buffer) const {
+    int64_t slot = state_.slots[buffer];
+    return slot < 0 ? state_.constants[buffer] : state_.values.reals[slot];
+  }
+
+  // Runs instructions [begin, end).
+  void Run(int begin, int end);
+  kernels::RunValues &values() { return state_.values; }
+
+private:
+  const Simulator::ChipState *chip_;
+  const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused_;
+  const std::vector<bool> &replaced_;
+  kernels::RunState state_;
+};
+
+} // namespace hafnia
+
+#endif // HAFNIA_RUNTIME_LIB_EXECUTION_H

@@ -1,0 +1,124 @@
+// Setting up a simulator from a program: validating it, programming the
+// arrays, decoding the constants, reading the tiled layers the emitter
+// recorded (computed on whole rows), and planning the runs: a slot for every
+// value computed at run time, the end of the prefix that errors cannot
+// change, and the last instruction that reads each slot.
+
+#include <algorithm>
+#include <limits>
+
+#include "hafnia/runtime/Program.h"
+#include "hafnia/runtime/Simulator.h"
+#include "kernels/Kernels.h"
+
+namespace hafnia {
+
+absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
+                                                             Options options) {
+  // Everything below, and every kernel, trusts what the validator checks:
+  // an in-memory caller gets an error, never an out-of-bounds read.
+  if (absl::Status status = ValidateProgram(program); !status.ok())
+    return status;
+  std::unique_ptr<Simulator> simulator(new Simulator(std::move(program)));
+  const Program &p = simulator->program_;
+  const ChipConfig &chip = p.chip();
+  int64_t rows = chip.array().rows(), columns = chip.array().columns();
+  int64_t words = (columns + 63) / 64;
+  simulator->arrays_.resize(chip.arrays());
+  simulator->programming_cycles_.assign(chip.arrays(), 0);
+  // Programming: every array the program uses receives its image once.
+  for (const ArrayImage &image : p.arrays()) {
+    PackedArray &array = simulator->arrays_[image.array()];
+    array.rows = rows;
+    array.columns = columns;
+    array.words = words;
+    array.rows_used = image.rows_used();
+    array.bits.assign(rows * words, 0);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < columns; ++c)
+        if (GetBit(image.bits(), r * columns + c))
+          array.bits[r * words + c / 64] |= uint64_t{1} << (c % 64);
+    ++simulator->programming_cycles_[image.array()];
+  }
+  simulator->constants_.resize(p.buffers_size());
+  for (const Constant &constant : p.constants())
+    simulator->constants_[constant.buffer()] = RealConstantValues(constant);
+  simulator->bit_constants_.resize(p.buffers_size());
+  for (const BitConstant &constant : p.bit_constants()) {
+    int64_t count = NumElements(ShapeOf(p.buffers(constant.buffer())));
+    std::vector<uint8_t> &bits = simulator->bit_constants_[constant.buffer()];
+    bits.resize(count);
+    for (int64_t e = 0; e < count; ++e)
+      bits[e] = GetBit(constant.bits(), e);
+  }
+  simulator->fused_.resize(p.instructions_size());
+  simulator->replaced_.assign(p.instructions_size(), false);
+  if (options.fuse_layers)
+    simulator->ReadTiledLayers();
+  // A storage slot for every input and every value an instruction that runs
+  // computes; constants have none.
+  simulator->slots_.assign(p.buffers_size(), -1);
+  for (const TensorBinding &input : p.inputs())
+    simulator->slots_[input.buffer()] = simulator->slot_count_++;
+  for (int i = 0; i < p.instructions_size(); ++i)
+    if (!simulator->replaced_[i])
+      simulator->slots_[p.instructions(i).output()] = simulator->slot_count_++;
+  // Everything before the first array read is the same on every
+  // programming of the chip; RunPrefix computes it once.
+  simulator->prefix_end_ = p.instructions_size();
+  for (int i = 0; i < p.instructions_size(); ++i)
+    if (!simulator->replaced_[i] &&
+        (simulator->fused_[i] || p.instructions(i).has_xnor_read())) {
+      simulator->prefix_end_ = i;
+      break;
+    }
+  simulator->last_use_.assign(simulator->slot_count_, -1);
+  auto use = [&](uint32_t buffer, int i) {
+    int64_t slot = simulator->slots_[buffer];
+    if (slot >= 0)
+      simulator->last_use_[slot] = std::max(simulator->last_use_[slot], i);
+  };
+  for (int i = 0; i < p.instructions_size(); ++i) {
+    if (simulator->replaced_[i])
+      continue;
+    for (uint32_t input : p.instructions(i).inputs())
+      use(input, i);
+    if (simulator->fused_[i])
+      use(simulator->fused_[i]->source, i);
+  }
+  for (const TensorBinding &output : p.outputs())
+    use(output.buffer(), std::numeric_limits<int>::max());
+  return simulator;
+}
+
+void Simulator::ReadTiledLayers() {
+  int64_t columns = program_.chip().array().columns();
+  for (const TiledLayer &tiled : program_.tiled_layers()) {
+    auto layer = std::make_unique<FusedLayer>();
+    layer->source = tiled.source();
+    layer->fan_in = tiled.fan_in();
+    layer->outputs = tiled.outputs();
+    layer->words = (tiled.fan_in() + 63) / 64;
+    for (const TiledLayer::RowTile &row : tiled.row_tiles()) {
+      std::vector<std::pair<uint32_t, int64_t>> tiles;
+      for (const TiledLayer::Tile &tile : row.tiles()) {
+        tiles.push_back({tile.array(), tile.column_tile()});
+        // What the chip does for this tile, per input row.
+        layer->row_reads_per_sample += arrays_[tile.array()].rows_used;
+        ++layer->activations_per_sample;
+        layer->digital_ops_per_sample += arrays_[tile.array()].rows;
+      }
+      layer->row_tiles.push_back(std::move(tiles));
+      layer->rows_used.push_back(row.rows_used());
+    }
+    std::vector<int32_t> no_padding_errors;
+    kernels::BuildTiledRows(*layer, arrays_, columns, layer->weights,
+                            no_padding_errors);
+    // The slices, reads and sums before the collect are not run.
+    for (uint32_t i = tiled.first_instruction(); i < tiled.collect(); ++i)
+      replaced_[i] = true;
+    fused_[tiled.collect()] = std::move(layer);
+  }
+}
+
+} // namespace hafnia

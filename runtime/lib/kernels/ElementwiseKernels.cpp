@@ -1,0 +1,424 @@
+// Kernels of the digital core that work element by element or over
+// windows and lines: activations, binary elementwise ops with broadcasting,
+// softmax, pooling, reductions, arg max and hard max.
+
+#include "kernels/Kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels/Indexing.h"
+
+namespace hafnia {
+namespace kernels {
+
+void Activation(KernelContext &ctx) {
+  const Instruction &i = ctx.instruction();
+  const Instruction::Activation &a = i.activation();
+  const auto &x = ctx.Real(0);
+  auto &y = ctx.NewReal();
+  float lo = a.has_min() ? a.min() : -std::numeric_limits<float>::infinity();
+  float hi = a.has_max() ? a.max() : std::numeric_limits<float>::infinity();
+  for (size_t e = 0; e < x.size(); ++e) {
+    float v = x[e];
+    switch (a.kind()) {
+    case Instruction::Activation::RELU:
+      v = std::max(v, 0.0f);
+      break;
+    case Instruction::Activation::CLIP:
+      v = std::min(std::max(v, lo), hi);
+      break;
+    case Instruction::Activation::SIGN:
+      v = static_cast<float>((v > 0) - (v < 0));
+      break;
+    case Instruction::Activation::BIPOLAR:
+      v = v >= 0 ? 1.0f : -1.0f;
+      break;
+    case Instruction::Activation::SIGMOID:
+      v = 1.0f / (1.0f + std::exp(-v));
+      break;
+    case Instruction::Activation::HARD_SIGMOID:
+      v = std::max(0.0f, std::min(1.0f, a.alpha() * v + a.beta()));
+      break;
+    case Instruction::Activation::TANH:
+      v = std::tanh(v);
+      break;
+    case Instruction::Activation::SQRT:
+      v = std::sqrt(v);
+      break;
+    case Instruction::Activation::RECIPROCAL:
+      v = 1.0f / v;
+      break;
+    case Instruction::Activation::EXP:
+      v = std::exp(v);
+      break;
+    case Instruction::Activation::LOG:
+      v = std::log(v);
+      break;
+    case Instruction::Activation::NEG:
+      v = -v;
+      break;
+    case Instruction::Activation::ABS:
+      v = std::fabs(v);
+      break;
+    case Instruction::Activation::ERF:
+      v = std::erf(v);
+      break;
+    case Instruction::Activation::SOFTPLUS:
+      v = std::log(std::exp(v) + 1.0f);
+      break;
+    case Instruction::Activation::SOFTSIGN:
+      v = v / (1.0f + std::fabs(v));
+      break;
+    case Instruction::Activation::HARD_SWISH:
+      v = v * std::max(0.0f, std::min(1.0f, v / 6.0f + 0.5f));
+      break;
+    case Instruction::Activation::FLOOR:
+      v = std::floor(v);
+      break;
+    case Instruction::Activation::CEIL:
+      v = std::ceil(v);
+      break;
+    case Instruction::Activation::ROUND:
+      // Halves to even, as ONNX (the default rounding mode).
+      v = std::nearbyint(v);
+      break;
+    case Instruction::Activation::SIN:
+      v = std::sin(v);
+      break;
+    case Instruction::Activation::COS:
+      v = std::cos(v);
+      break;
+    case Instruction::Activation::TAN:
+      v = std::tan(v);
+      break;
+    case Instruction::Activation::ASIN:
+      v = std::asin(v);
+      break;
+    case Instruction::Activation::ACOS:
+      v = std::acos(v);
+      break;
+    case Instruction::Activation::ATAN:
+      v = std::atan(v);
+      break;
+    case Instruction::Activation::SINH:
+      v = std::sinh(v);
+      break;
+    case Instruction::Activation::COSH:
+      v = std::cosh(v);
+      break;
+    case Instruction::Activation::ASINH:
+      v = std::asinh(v);
+      break;
+    case Instruction::Activation::ACOSH:
+      v = std::acosh(v);
+      break;
+    case Instruction::Activation::ATANH:
+      v = std::atanh(v);
+      break;
+    case Instruction::Activation::LEAKY_RELU:
+      v = v < 0 ? a.alpha() * v : v;
+      break;
+    case Instruction::Activation::ELU:
+      v = v < 0 ? a.alpha() * (std::exp(v) - 1.0f) : v;
+      break;
+    case Instruction::Activation::SELU:
+      v = a.beta() * (v <= 0 ? a.alpha() * (std::exp(v) - 1.0f) : v);
+      break;
+    case Instruction::Activation::CELU:
+      v = std::max(0.0f, v) +
+          std::min(0.0f, a.alpha() * (std::exp(v / a.alpha()) - 1.0f));
+      break;
+    case Instruction::Activation::THRESHOLDED_RELU:
+      v = v > a.alpha() ? v : 0.0f;
+      break;
+    case Instruction::Activation::SHRINK:
+      v = v < -a.alpha() ? v + a.beta() : v > a.alpha() ? v - a.beta() : 0;
+      break;
+    default:
+      break;
+    }
+    y[e] = v;
+  }
+  ctx.AddDigitalOps(x.size());
+}
+
+void Elementwise(KernelContext &ctx) {
+  const Instruction &i = ctx.instruction();
+  const auto &a = ctx.Real(0);
+  const auto &b = ctx.Real(1);
+  Shape ys = ctx.Out();
+  auto &y = ctx.NewReal();
+  auto kind = i.elementwise().kind();
+  ForEachBroadcast(ys, BroadcastStrides(ctx.In(0), ys),
+                   BroadcastStrides(ctx.In(1), ys),
+                   [&](int64_t out, int64_t ai, int64_t bi) {
+                     float x = a[ai], z = b[bi];
+                     switch (kind) {
+                     case Instruction::Elementwise::ADD:
+                       y[out] = x + z;
+                       break;
+                     case Instruction::Elementwise::SUB:
+                       y[out] = x - z;
+                       break;
+                     case Instruction::Elementwise::MUL:
+                       y[out] = x * z;
+                       break;
+                     case Instruction::Elementwise::DIV:
+                       y[out] = x / z;
+                       break;
+                     case Instruction::Elementwise::POW:
+                       y[out] = std::pow(x, z);
+                       break;
+                     case Instruction::Elementwise::MAX:
+                       y[out] = std::isnan(x) || std::isnan(z)
+                                    ? std::numeric_limits<float>::quiet_NaN()
+                                    : std::max(x, z);
+                       break;
+                     case Instruction::Elementwise::MIN:
+                       y[out] = std::isnan(x) || std::isnan(z)
+                                    ? std::numeric_limits<float>::quiet_NaN()
+                                    : std::min(x, z);
+                       break;
+                     case Instruction::Elementwise::PRELU:
+                       y[out] = x < 0 ? z * x : x;
+                       break;
+                     default:
+                       break;
+                     }
+                   });
+  ctx.AddDigitalOps(y.size());
+}
+
+void Softmax(KernelContext &ctx) {
+  const Instruction &i = ctx.instruction();
+  const auto &x = ctx.Real(0);
+  Shape xs = ctx.In(0);
+  int64_t axis = i.softmax().axis();
+  int64_t size = xs[axis];
+  int64_t inner = 1;
+  for (size_t d = axis + 1; d < xs.size(); ++d)
+    inner *= xs[d];
+  int64_t outer = NumElements(xs) / (size * inner);
+  auto &y = ctx.NewReal();
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t in = 0; in < inner; ++in) {
+      const float *xp = x.data() + o * size * inner + in;
+      float *yp = y.data() + o * size * inner + in;
+      float peak = -std::numeric_limits<float>::infinity();
+      for (int64_t k = 0; k < size; ++k)
+        peak = std::max(peak, xp[k * inner]);
+      float sum = 0;
+      for (int64_t k = 0; k < size; ++k)
+        sum += yp[k * inner] = std::exp(xp[k * inner] - peak);
+      if (i.softmax().log()) {
+        float log_sum = std::log(sum);
+        for (int64_t k = 0; k < size; ++k)
+          yp[k * inner] = xp[k * inner] - peak - log_sum;
+        continue;
+      }
+      for (int64_t k = 0; k < size; ++k)
+        yp[k * inner] /= sum;
+    }
+  ctx.AddDigitalOps(3 * x.size());
+}
+
+void Pool(KernelContext &ctx) {
+  const Instruction &i = ctx.instruction();
+  const Instruction::Pool &pool = i.pool();
+  const auto &x = ctx.Real(0);
+  auto [n_size, channels, height, width] = To4D(ctx.In(0));
+  auto &y = ctx.NewReal();
+  if (pool.kind() == Instruction::Pool::GLOBAL_MAX) {
+    int64_t area = height * width;
+    for (int64_t nc = 0; nc < n_size * channels; ++nc) {
+      float peak = -std::numeric_limits<float>::infinity();
+      for (int64_t p = 0; p < area; ++p)
+        peak = std::max(peak, x[nc * area + p]);
+      y[nc] = peak;
+    }
+    ctx.AddDigitalOps(x.size());
+    return;
+  }
+  if (pool.kind() == Instruction::Pool::GLOBAL_AVERAGE) {
+    int64_t area = height * width;
+    for (int64_t nc = 0; nc < n_size * channels; ++nc) {
+      float sum = 0;
+      for (int64_t p = 0; p < area; ++p)
+        sum += x[nc * area + p];
+      y[nc] = sum / static_cast<float>(area);
+    }
+    ctx.AddDigitalOps(x.size());
+    return;
+  }
+  auto [unused_n, unused_c, out_h, out_w] = To4D(ctx.Out());
+  Shape in_shape = ctx.In(0);
+  WindowSpec spec = ResolveWindow(pool.window(), in_shape.size() - 2);
+  Window2D win = To2D(spec);
+  // Padded extent for count_include_pad: the explicit pads count, a
+  // ceil-mode overhang past them does not.
+  int64_t pad_end_h = spec.kernel.size() == 1 ? 0 : spec.pads_end[0];
+  int64_t pad_end_w = spec.pads_end.back();
+  bool max = pool.kind() == Instruction::Pool::MAX;
+  for (int64_t nc = 0; nc < n_size * channels; ++nc)
+    for (int64_t oh = 0; oh < out_h; ++oh)
+      for (int64_t ow = 0; ow < out_w; ++ow) {
+        float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
+        int64_t valid = 0, padded = 0;
+        for (int64_t kh = 0; kh < win.kh; ++kh) {
+          int64_t ih = oh * win.sh - win.ph + kh * win.dh;
+          for (int64_t kw = 0; kw < win.kw; ++kw) {
+            int64_t iw = ow * win.sw - win.pw + kw * win.dw;
+            bool in_pads = ih >= -win.ph && ih < height + pad_end_h &&
+                           iw >= -win.pw && iw < width + pad_end_w;
+            padded += in_pads;
+            if (ih < 0 || ih >= height || iw < 0 || iw >= width)
+              continue;
+            float v = x[(nc * height + ih) * width + iw];
+            acc = max ? std::max(acc, v) : acc + v;
+            ++valid;
+          }
+        }
+        if (!max)
+          acc /= static_cast<float>(pool.count_include_pad() ? padded : valid);
+        y[(nc * out_h + oh) * out_w + ow] = acc;
+      }
+  ctx.AddDigitalOps(y.size() * win.kh * win.kw);
+}
+
+void Reduce(KernelContext &ctx) {
+  const Instruction &i = ctx.instruction();
+  using Kind = Instruction::Reduce;
+  const Instruction::Reduce &reduce = i.reduce();
+  const auto &x = ctx.Real(0);
+  Shape xs = ctx.In(0);
+  size_t rank = xs.size();
+  std::vector<bool> reduced(rank, false);
+  for (int64_t axis : reduce.axes())
+    reduced[axis] = true;
+  // Where each input element goes: the output without the reduced axes.
+  Shape kept;
+  for (size_t d = 0; d < rank; ++d)
+    kept.push_back(reduced[d] ? 1 : xs[d]);
+  Shape kept_strides = Strides(kept), to(rank, 0);
+  for (size_t d = 0; d < rank; ++d)
+    to[d] = reduced[d] ? 0 : kept_strides[d];
+  auto &y = ctx.NewReal();
+  int64_t group = y.empty() ? 0 : static_cast<int64_t>(x.size() / y.size());
+  // Sums in double, in row-major order of the input: the same for any
+  // thread count, and no less accurate than the f32 reference.
+  std::vector<double> acc(y.size(), 0.0);
+  Kind::Kind kind = reduce.kind();
+  bool extreme = kind == Kind::MAX || kind == Kind::MIN;
+  if (kind == Kind::PROD)
+    std::fill(acc.begin(), acc.end(), 1.0);
+  if (extreme)
+    std::fill(acc.begin(), acc.end(),
+              kind == Kind::MAX ? -std::numeric_limits<double>::infinity()
+                                : std::numeric_limits<double>::infinity());
+  // LOG_SUM_EXP is stabilized by the maximum of each group.
+  std::vector<double> peak;
+  if (kind == Kind::LOG_SUM_EXP) {
+    peak.assign(y.size(), -std::numeric_limits<double>::infinity());
+    ForEachBroadcast(xs, to, to, [&](int64_t e, int64_t o, int64_t) {
+      peak[o] = std::max(peak[o], static_cast<double>(x[e]));
+    });
+    for (double &p : peak)
+      if (!std::isfinite(p))
+        p = 0;
+  }
+  ForEachBroadcast(xs, to, to, [&](int64_t e, int64_t o, int64_t) {
+    double v = x[e];
+    switch (kind) {
+    case Kind::MAX:
+      acc[o] = std::isnan(v) || std::isnan(acc[o]) ? NAN : std::max(acc[o], v);
+      break;
+    case Kind::MIN:
+      acc[o] = std::isnan(v) || std::isnan(acc[o]) ? NAN : std::min(acc[o], v);
+      break;
+    case Kind::PROD:
+      acc[o] *= v;
+      break;
+    case Kind::L1:
+      acc[o] += std::fabs(v);
+      break;
+    case Kind::L2:
+    case Kind::SUM_SQUARE:
+      acc[o] += v * v;
+      break;
+    case Kind::LOG_SUM_EXP:
+      acc[o] += std::exp(v - peak[o]);
+      break;
+    default:
+      acc[o] += v;
+      break;
+    }
+  });
+  for (size_t o = 0; o < y.size(); ++o) {
+    double v = acc[o];
+    if (kind == Kind::MEAN)
+      v /= static_cast<double>(group);
+    else if (kind == Kind::L2)
+      v = std::sqrt(v);
+    else if (kind == Kind::LOG_SUM)
+      v = std::log(v);
+    else if (kind == Kind::LOG_SUM_EXP)
+      v = std::log(v) + peak[o];
+    y[o] = static_cast<float>(v);
+  }
+  ctx.AddDigitalOps(x.size());
+}
+
+// The index of the first (or last) largest (or smallest) element of each
+// line along the axis; as in NumPy, the first NaN is selected.
+void ArgMax(KernelContext &ctx) {
+  const Instruction &i = ctx.instruction();
+  const Instruction::ArgMax &attrs = i.arg_max();
+  const auto &x = ctx.Real(0);
+  Shape xs = ctx.In(0);
+  int64_t axis = attrs.axis(), size = xs[axis], inner = 1;
+  for (size_t d = axis + 1; d < xs.size(); ++d)
+    inner *= xs[d];
+  int64_t outer = size ? NumElements(xs) / (size * inner) : 0;
+  auto &y = ctx.NewReal();
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t in = 0; in < inner; ++in) {
+      const float *xp = x.data() + o * size * inner + in;
+      int64_t best = 0;
+      for (int64_t k = 1; k < size; ++k) {
+        float v = xp[k * inner], b = xp[best * inner];
+        if (std::isnan(b))
+          break;
+        bool better = attrs.min() ? v < b : v > b;
+        if (better || std::isnan(v) || (v == b && attrs.select_last_index()))
+          best = k;
+      }
+      y[o * inner + in] = static_cast<float>(best);
+    }
+  ctx.AddDigitalOps(x.size());
+}
+
+void Hardmax(KernelContext &ctx) {
+  const Instruction &i = ctx.instruction();
+  const auto &x = ctx.Real(0);
+  Shape xs = ctx.In(0);
+  int64_t axis = i.hardmax().axis(), size = xs[axis], inner = 1;
+  for (size_t d = axis + 1; d < xs.size(); ++d)
+    inner *= xs[d];
+  int64_t outer = size ? NumElements(xs) / (size * inner) : 0;
+  auto &y = ctx.NewReal();
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t in = 0; in < inner; ++in) {
+      const float *xp = x.data() + o * size * inner + in;
+      int64_t best = 0;
+      for (int64_t k = 1; k < size; ++k)
+        if (xp[k * inner] > xp[best * inner])
+          best = k;
+      y[o * size * inner + best * inner + in] = 1.0f;
+    }
+  ctx.AddDigitalOps(x.size());
+}
+
+} // namespace kernels
+} // namespace hafnia

@@ -1,0 +1,110 @@
+// Index arithmetic the kernels share: row-major strides, broadcasting,
+// iteration over positions and channels, and 1-D or 2-D windows viewed as
+// 2-D. Private to the runtime.
+
+#ifndef HAFNIA_RUNTIME_LIB_KERNELS_INDEXING_H
+#define HAFNIA_RUNTIME_LIB_KERNELS_INDEXING_H
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "hafnia/runtime/Shapes.h"
+
+namespace hafnia {
+namespace kernels {
+
+using Shape = std::vector<int64_t>;
+
+// Row-major strides.
+inline Shape Strides(const Shape &shape) {
+  Shape strides(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+// Strides of `shape` broadcast to `result` (0 along broadcast axes).
+inline Shape BroadcastStrides(const Shape &shape, const Shape &result) {
+  Shape own = Strides(shape), strides(result.size(), 0);
+  size_t offset = result.size() - shape.size();
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] != 1)
+      strides[offset + i] = own[i];
+  return strides;
+}
+
+// Calls `body(output index, a offset, b offset)` over a broadcast result.
+template <typename Body>
+void ForEachBroadcast(const Shape &result, const Shape &a_strides,
+                      const Shape &b_strides, Body body) {
+  int64_t count = NumElements(result);
+  size_t rank = result.size();
+  std::vector<int64_t> index(rank, 0);
+  int64_t a = 0, b = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    body(i, a, b);
+    for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; --d) {
+      if (++index[d] < result[d]) {
+        a += a_strides[d];
+        b += b_strides[d];
+        break;
+      }
+      a -= a_strides[d] * (result[d] - 1);
+      b -= b_strides[d] * (result[d] - 1);
+      index[d] = 0;
+    }
+  }
+}
+
+// Calls `body(index, position)` for every element of `shape` in row-major
+// order, `position` holding its coordinates.
+template <typename Body> void ForEachPosition(const Shape &shape, Body body) {
+  int64_t count = NumElements(shape);
+  Shape position(shape.size(), 0);
+  for (int64_t e = 0; e < count; ++e) {
+    body(e, static_cast<const Shape &>(position));
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+      if (++position[d] < shape[d])
+        break;
+      position[d] = 0;
+    }
+  }
+}
+
+// Views a 1-D or 2-D window as 2-D: 1-D axes get a leading axis of size 1.
+struct Window2D {
+  int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+};
+inline Window2D To2D(const WindowSpec &spec) {
+  if (spec.kernel.size() == 1)
+    return {1, spec.kernel[0],     1, spec.strides[0],
+            0, spec.pads_begin[0], 1, spec.dilations[0]};
+  return {spec.kernel[0],    spec.kernel[1],     spec.strides[0],
+          spec.strides[1],   spec.pads_begin[0], spec.pads_begin[1],
+          spec.dilations[0], spec.dilations[1]};
+}
+// N, C, H, W of a 1-D (H = 1) or 2-D tensor shape.
+inline std::array<int64_t, 4> To4D(const Shape &shape) {
+  if (shape.size() == 3)
+    return {shape[0], shape[1], 1, shape[2]};
+  return {shape[0], shape[1], shape[2], shape[3]};
+}
+
+// Calls body(element, channel) over a tensor whose channel axis is 1, without
+// a division per element.
+template <typename Body>
+void ForEachChannel(const std::vector<int64_t> &shape, Body body) {
+  int64_t channels = shape[1];
+  int64_t inner = NumElements(shape) / (shape[0] * channels);
+  int64_t e = 0;
+  for (int64_t n = 0; n < shape[0]; ++n)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t k = 0; k < inner; ++k, ++e)
+        body(e, c);
+}
+
+} // namespace kernels
+} // namespace hafnia
+
+#endif // HAFNIA_RUNTIME_LIB_KERNELS_INDEXING_H

@@ -1,0 +1,187 @@
+// The simulator's kernels: one function per instruction, in four families,
+// each in a file of its own so that one family can be replaced (by a BLAS or
+// oneDNN call, by SIMD code chosen for the host CPU) without touching the
+// others or the simulator:
+//
+//   RealKernels.cpp         convolutions, dense layers, normalizations
+//   ElementwiseKernels.cpp  activations, elementwise ops, softmax, pooling,
+//                           reductions, arg max and hard max
+//   LayoutKernels.cpp       reshape, transpose, concat, pad, slice, gather,
+//                           resize
+//   BinaryKernels.cpp       binarize, bit max pool, im2col, input slices,
+//                           XNOR reads, accumulate, collect, threshold,
+//                           popcount affine, and tiled layers on whole rows
+//
+// A kernel reads its operands and writes its result through a
+// KernelContext, adds what it did to the run's statistics, and trusts
+// ValidateProgram for its shapes and indices. Private to the runtime.
+
+#ifndef HAFNIA_RUNTIME_LIB_KERNELS_KERNELS_H
+#define HAFNIA_RUNTIME_LIB_KERNELS_KERNELS_H
+
+#include <cstdint>
+#include <vector>
+
+#include "hafnia/proto/program.pb.h"
+#include "hafnia/proto/report.pb.h"
+#include "hafnia/runtime/Program.h"
+#include "hafnia/runtime/Shapes.h"
+#include "hafnia/runtime/Simulator.h"
+
+namespace hafnia {
+namespace kernels {
+
+using Shape = std::vector<int64_t>;
+
+// The values of one run, by slot: reals, bits or popcounts.
+struct RunValues {
+  std::vector<std::vector<float>> reals;
+  std::vector<std::vector<uint8_t>> bits;
+  std::vector<std::vector<int32_t>> counts;
+};
+
+// What the kernels of one run share: the program, the chip's arrays as the
+// sense amplifiers read them, the constants (the same in every run), where
+// each computed buffer lives, the values and the statistics.
+struct RunState {
+  const Program &program;
+  const std::vector<Simulator::PackedArray> &arrays;
+  // By buffer; empty for buffers that are not constants.
+  const std::vector<std::vector<float>> &constants;
+  const std::vector<std::vector<uint8_t>> &bit_constants;
+  // By buffer: the slot of `values` that holds it, or -1 for constants.
+  const std::vector<int64_t> &slots;
+  RunValues values;
+  SimulationStats &stats;
+};
+
+// One instruction's view of a run: its operands, its result and the
+// statistics.
+class KernelContext {
+public:
+  KernelContext(RunState &state, const Instruction &instruction)
+      : state_(state), instruction_(instruction) {}
+
+  const Instruction &instruction() const { return instruction_; }
+  const Program &program() const { return state_.program; }
+  const Simulator::PackedArray &array(uint32_t index) const {
+    return state_.arrays[index];
+  }
+
+  // Operand `k` of the instruction.
+  const std::vector<float> &Real(int k) const {
+    return RealOf(instruction_.inputs(k));
+  }
+  const std::vector<uint8_t> &Bits(int k) const {
+    return BitsOf(instruction_.inputs(k));
+  }
+  const std::vector<int32_t> &Counts(int k) const {
+    return CountsOf(instruction_.inputs(k));
+  }
+  Shape In(int k) const {
+    return ShapeOf(program().buffers(instruction_.inputs(k)));
+  }
+  Shape Out() const {
+    return ShapeOf(program().buffers(instruction_.output()));
+  }
+
+  // Any buffer's value (an input or a constant, for reals and bits).
+  const std::vector<float> &RealOf(uint32_t buffer) const {
+    int64_t slot = state_.slots[buffer];
+    return slot < 0 ? state_.constants[buffer] : state_.values.reals[slot];
+  }
+  const std::vector<uint8_t> &BitsOf(uint32_t buffer) const {
+    int64_t slot = state_.slots[buffer];
+    return slot < 0 ? state_.bit_constants[buffer] : state_.values.bits[slot];
+  }
+  const std::vector<int32_t> &CountsOf(uint32_t buffer) const {
+    return state_.values.counts[state_.slots[buffer]];
+  }
+
+  // The result, sized by its buffer's shape and zeroed.
+  std::vector<float> &NewReal() { return New(state_.values.reals); }
+  std::vector<uint8_t> &NewBits() { return New(state_.values.bits); }
+  std::vector<int32_t> &NewCounts() { return New(state_.values.counts); }
+
+  void AddDigitalOps(uint64_t n) {
+    state_.stats.set_digital_ops(state_.stats.digital_ops() + n);
+  }
+  void AddDigitalMacs(uint64_t n) {
+    state_.stats.set_digital_macs(state_.stats.digital_macs() + n);
+  }
+  void AddRowReads(uint64_t n) {
+    state_.stats.set_row_reads(state_.stats.row_reads() + n);
+  }
+  void AddArrayActivations(uint64_t n) {
+    state_.stats.set_array_activations(state_.stats.array_activations() + n);
+  }
+
+private:
+  template <typename T> std::vector<T> &New(std::vector<std::vector<T>> &of) {
+    auto &out = of[state_.slots[instruction_.output()]];
+    out.assign(NumElements(Out()), T{0});
+    return out;
+  }
+
+  RunState &state_;
+  const Instruction &instruction_;
+};
+
+// Runs the kernel of the context's instruction.
+void RunKernel(KernelContext &ctx);
+
+// Real: the digital core's multiply-accumulate kernels, in f32 as ONNX
+// defines them.
+void Conv(KernelContext &ctx);
+void ConvTranspose(KernelContext &ctx);
+void Dense(KernelContext &ctx);
+void BatchNorm(KernelContext &ctx);
+void LayerNorm(KernelContext &ctx);
+
+// Elementwise and pooling.
+void Activation(KernelContext &ctx);
+void Elementwise(KernelContext &ctx);
+void Softmax(KernelContext &ctx);
+void Pool(KernelContext &ctx);
+void Reduce(KernelContext &ctx);
+void ArgMax(KernelContext &ctx);
+void Hardmax(KernelContext &ctx);
+
+// Layout: values moved, not computed (Resize interpolates).
+void Reshape(KernelContext &ctx);
+void Transpose(KernelContext &ctx);
+void Concat(KernelContext &ctx);
+void Pad(KernelContext &ctx);
+void Slice(KernelContext &ctx);
+void Gather(KernelContext &ctx);
+void Resize(KernelContext &ctx);
+
+// Binary: the arrays and the digital logic around them.
+void Binarize(KernelContext &ctx);
+void BitMaxPool(KernelContext &ctx);
+void InputSlice(KernelContext &ctx);
+void Im2col(KernelContext &ctx);
+void XnorRead(KernelContext &ctx);
+void Accumulate(KernelContext &ctx);
+void Collect(KernelContext &ctx);
+void Threshold(KernelContext &ctx);
+void PopcountAffine(KernelContext &ctx);
+
+// A tiled layer on whole rows: the result of its collect (the context's
+// instruction) from its source bits, with `weights` (outputs x words) the
+// layer's rows and `padding_errors` (by neuron; null for none) the padding
+// cells that read -1.
+void TiledLayer(KernelContext &ctx, const Simulator::FusedLayer &layer,
+                const uint64_t *weights, const int32_t *padding_errors);
+
+// The whole rows of a tiled layer from `arrays`, and per neuron the padding
+// cells that read -1 instead of +1 (each takes one from the popcount).
+void BuildTiledRows(const Simulator::FusedLayer &layer,
+                    const std::vector<Simulator::PackedArray> &arrays,
+                    int64_t columns, std::vector<uint64_t> &weights,
+                    std::vector<int32_t> &padding_errors);
+
+} // namespace kernels
+} // namespace hafnia
+
+#endif // HAFNIA_RUNTIME_LIB_KERNELS_KERNELS_H

@@ -1,0 +1,250 @@
+// The simulation engine without the compiler: error-free runs equal the
+// simulator's, reports do not depend on the thread count, trial k is the
+// same trial whatever the trial count, observed bit errors follow the rate,
+// sweep points equal single runs at the same setting, and bad options fail
+// with one line naming the option as the caller spells it.
+
+#include "hafnia/runtime/Trials.h"
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "DenseProgram.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace hafnia {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kSamples = 60;
+
+class TrialsTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::mt19937 random(7);
+    // Batches of 4 samples, a 10-class layer over 200 inputs on 8x64 arrays.
+    DenseProgram dense(4, 10, 200, 8, 64, random);
+    absl::StatusOr<std::unique_ptr<Simulator>> simulator =
+        Simulator::Create(dense.program());
+    ASSERT_TRUE(simulator.ok()) << simulator.status();
+    simulator_ = *std::move(simulator);
+    std::normal_distribution<float> normal;
+    Tensor x;
+    x.shape = {kSamples, 200};
+    for (int64_t i = 0; i < kSamples * 200; ++i)
+      x.data.push_back(normal(random));
+    data_.inputs.push_back(x);
+    reference_ = dense.Reference(x.data, kSamples);
+    std::vector<int64_t> labels = Predict({{kSamples, 10}, reference_});
+    // A few wrong labels, so accuracy is not trivially 1.
+    for (int64_t s = 0; s < kSamples; s += 7)
+      labels[s] = (labels[s] + 1) % 10;
+    data_.labels = labels;
+  }
+
+  TrialOptions WithBer(double ber, int threads = 1) const {
+    TrialOptions options;
+    options.ber = ber;
+    options.trials = 6;
+    options.threads = threads;
+    return options;
+  }
+
+  std::unique_ptr<Simulator> simulator_;
+  Dataset data_;
+  std::vector<float> reference_;
+};
+
+TEST_F(TrialsTest, ErrorFreeRunEqualsTheReference) {
+  absl::StatusOr<Simulation> run = Simulate(*simulator_, data_, TrialOptions());
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->outputs.size(), 1u);
+  EXPECT_EQ(run->outputs[0].shape, (std::vector<int64_t>{kSamples, 10}));
+  EXPECT_EQ(run->outputs[0].data, reference_);
+  const SimulationReport &report = run->report;
+  EXPECT_EQ(report.samples(), kSamples);
+  // 9 of 60 labels were changed: samples 0, 7, ..., 56.
+  EXPECT_DOUBLE_EQ(report.accuracy(), 51.0 / 60);
+  EXPECT_EQ(report.correct(), 51u);
+  EXPECT_EQ(report.trials(), 0u);
+  // 2 row tiles x 4 column tiles, each programmed once.
+  EXPECT_EQ(report.stats().programming_cycles(), 8u);
+  EXPECT_GT(report.stats().row_reads(), 0u);
+}
+
+TEST_F(TrialsTest, ReportsDoNotDependOnTheThreadCount) {
+  absl::StatusOr<Simulation> one = Simulate(*simulator_, data_, WithBer(0.05));
+  absl::StatusOr<Simulation> three =
+      Simulate(*simulator_, data_, WithBer(0.05, 3));
+  ASSERT_TRUE(one.ok() && three.ok());
+  EXPECT_EQ(one->report.SerializeAsString(), three->report.SerializeAsString());
+  EXPECT_EQ(one->outputs[0].data, three->outputs[0].data);
+}
+
+TEST_F(TrialsTest, TrialsDependOnlyOnSeedAndIndex) {
+  TrialOptions six = WithBer(0.05), three = WithBer(0.05);
+  three.trials = 3;
+  absl::StatusOr<Simulation> a = Simulate(*simulator_, data_, six);
+  absl::StatusOr<Simulation> b = Simulate(*simulator_, data_, three);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (int t = 0; t < 3; ++t)
+    EXPECT_EQ(a->report.agreement_with_ideal().trials(t),
+              b->report.agreement_with_ideal().trials(t));
+  EXPECT_EQ(a->outputs[0].data, b->outputs[0].data);
+  // Another seed gives other trials.
+  three.seed = 2;
+  absl::StatusOr<Simulation> c = Simulate(*simulator_, data_, three);
+  ASSERT_TRUE(c.ok());
+  EXPECT_NE(c->report.ber().observed(), b->report.ber().observed());
+}
+
+TEST_F(TrialsTest, ObservedErrorsFollowTheRate) {
+  absl::StatusOr<Simulation> run = Simulate(*simulator_, data_, WithBer(0.1));
+  ASSERT_TRUE(run.ok());
+  const SimulationReport &report = run->report;
+  EXPECT_EQ(report.ber_source(), "--ber");
+  EXPECT_EQ(report.array_flips_size(), 8);
+  uint64_t cells = 0, flips = 0;
+  for (const FlipCount &array : report.array_flips()) {
+    cells += array.cells();
+    flips += array.observed();
+    EXPECT_DOUBLE_EQ(array.expected(), 0.1 * array.cells() * 6);
+  }
+  // 10 used rows x 256 columns, 6 trials: 15,360 reads, sd of the count 37.
+  EXPECT_EQ(cells, 10u * 256);
+  EXPECT_NEAR(report.ber().observed(), 0.1, 0.01);
+  EXPECT_DOUBLE_EQ(report.ber().observed(),
+                   static_cast<double>(flips) / (cells * 6));
+  ASSERT_EQ(report.layer_flips_size(), 1);
+  EXPECT_EQ(report.layer_flips(0).observed(), flips);
+  EXPECT_LT(report.agreement_with_ideal().mean(), 1.0);
+  EXPECT_EQ(report.accuracy_trials().trials_size(), 6);
+
+  absl::StatusOr<Simulation> clean = Simulate(*simulator_, data_, WithBer(0));
+  ASSERT_TRUE(clean.ok());
+  EXPECT_EQ(clean->report.ber().observed(), 0);
+  EXPECT_EQ(clean->report.agreement_with_ideal().min(), 1.0);
+  EXPECT_EQ(clean->outputs[0].data, reference_);
+}
+
+TEST_F(TrialsTest, SweepPointsEqualSingleRuns) {
+  SweepOptions sweep;
+  sweep.cycles = {0, 1e5, 1e7};
+  sweep.trials = 4;
+  sweep.threads = 2;
+  size_t calls = 0;
+  sweep.progress = [&](size_t point, size_t points) {
+    EXPECT_EQ(point, ++calls);
+    EXPECT_EQ(points, 6u);
+  };
+  absl::StatusOr<SweepReport> report = Sweep(*simulator_, data_, sweep);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->points_size(), 6);
+  EXPECT_EQ(calls, 6u);
+  EXPECT_EQ(report->parameter(), "cycles");
+  EXPECT_DOUBLE_EQ(report->ideal_accuracy(), 51.0 / 60);
+  for (const SweepPoint &point : report->points()) {
+    TrialOptions single;
+    single.cell = point.cell();
+    single.cycles = point.cycles();
+    single.trials = 4;
+    absl::StatusOr<Simulation> run = Simulate(*simulator_, data_, single);
+    ASSERT_TRUE(run.ok());
+    EXPECT_EQ(point.ber().SerializeAsString(),
+              run->report.ber().SerializeAsString());
+    EXPECT_EQ(point.agreement_with_ideal().SerializeAsString(),
+              run->report.agreement_with_ideal().SerializeAsString());
+    EXPECT_EQ(point.accuracy().SerializeAsString(),
+              run->report.accuracy_trials().SerializeAsString());
+  }
+  // 1T1R errs more than 2T2R after as many cycles.
+  EXPECT_GT(report->points(2).ber().expected(),
+            report->points(5).ber().expected());
+}
+
+TEST_F(TrialsTest, BerTablesAreReadAtTheCycles) {
+  absl::StatusOr<BerTable> table = BerTable::Parse(
+      "cycles,1T1R,2T2R\n0,0.01,0.001\n1000,0.2,0.02\n", "measured.csv");
+  ASSERT_TRUE(table.ok()) << table.status();
+  TrialOptions options;
+  options.ber_table = *table;
+  options.cycles = 1000;
+  options.cell = CELL_1T1R;
+  options.trials = 2;
+  absl::StatusOr<Simulation> run = Simulate(*simulator_, data_, options);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->report.ber_source(), "measured.csv");
+  EXPECT_EQ(run->report.cell(), CELL_1T1R);
+  EXPECT_DOUBLE_EQ(run->report.ber().expected(), 0.2);
+}
+
+TEST_F(TrialsTest, BadOptionsAreOneLineNamingTheOption) {
+  auto error = [&](TrialOptions options) {
+    return std::string(
+        Simulate(*simulator_, data_, options).status().message());
+  };
+  EXPECT_EQ(error(WithBer(1.5)),
+            "--ber must be a probability in [0, 1], got '1.5'");
+  EXPECT_EQ(error(WithBer(std::nan(""))),
+            "--ber must be a probability in [0, 1], got 'nan'");
+  TrialOptions options = WithBer(0.1);
+  options.names = OptionNames::kKeywords;
+  options.cycles = 10;
+  EXPECT_EQ(error(options), "ber sets the bit-error rate itself: give it "
+                            "without cycles and ber_table");
+  options = TrialOptions();
+  options.cycles = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(error(options),
+            "--cycles must be a non-negative number, got 'inf'");
+  options = WithBer(0.1);
+  options.trials = 0;
+  EXPECT_EQ(error(options), "--trials must be at least 1");
+  options = TrialOptions();
+  options.threads = 0;
+  options.names = OptionNames::kKeywords;
+  EXPECT_EQ(error(options), "threads must be at least 1");
+  options = TrialOptions();
+  options.ber_table = *BerTable::Parse("cycles,ber\n0,0.1\n", "t.csv");
+  EXPECT_EQ(error(options), "--ber-table is read at a cycle count: give "
+                            "--cycles (or --sweep-cycles)");
+
+  Dataset short_labels = data_;
+  short_labels.labels->resize(7);
+  short_labels.labels_source = "y.npy";
+  EXPECT_EQ(
+      Simulate(*simulator_, short_labels, TrialOptions()).status().message(),
+      "y.npy holds 7 labels for 60 samples");
+  Dataset none;
+  EXPECT_EQ(Simulate(*simulator_, none, TrialOptions()).status().message(),
+            "the program takes 1 input(s), got 0");
+  Dataset odd = data_;
+  odd.inputs[0].shape = {30, 400};
+  odd.sources = {"x.npy"};
+  EXPECT_THAT(
+      std::string(
+          Simulate(*simulator_, odd, TrialOptions()).status().message()),
+      HasSubstr("x.npy: input 'x' has shape [30,400]"));
+
+  Dataset wrong = data_;
+  (*wrong.labels)[5] = 10;
+  EXPECT_EQ(Simulate(*simulator_, wrong, TrialOptions()).status().message(),
+            "labels: label 10 of sample 5 is not one of the program's 10 "
+            "classes [0, 10)");
+
+  SweepOptions sweep;
+  EXPECT_EQ(Sweep(*simulator_, data_, sweep).status().message(),
+            "a sweep needs --sweep-cycles or --sweep-ber");
+  sweep.ber = {0.1, 2};
+  sweep.names = OptionNames::kKeywords;
+  EXPECT_EQ(Sweep(*simulator_, data_, sweep).status().message(),
+            "ber must be probabilities in [0, 1], got '2'");
+  sweep.cycles = {1};
+  EXPECT_EQ(Sweep(*simulator_, data_, sweep).status().message(),
+            "sweep cycles or ber, not both");
+}
+
+} // namespace
+} // namespace hafnia
