@@ -5,6 +5,7 @@
 #include "hafnia/Dialect/BNN/IR/BNNOps.h"
 #include "hafnia/Dialect/RRAM/IR/RRAMOps.h"
 #include "hafnia/runtime/Program.h"
+#include "hafnia/runtime/StorageCost.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallPtrSet.h"
@@ -778,7 +779,8 @@ void setChipTarget(ModuleOp module, const ChipConfig &chip) {
       rram::TargetAttr::get(module.getContext(), chip.array().rows(),
                             chip.array().columns(), chip.arrays(),
                             chip.digital_memory_bytes(),
-                            chip.real_precision() == REAL_INT8 ? 8 : 32));
+                            StoredBits(StoredRole::kRealWeight,
+                                       chip.real_precision() == REAL_INT8)));
 }
 
 } // namespace hafnia
