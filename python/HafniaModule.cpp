@@ -187,7 +187,9 @@ std::optional<CellType> ToCell(const std::optional<std::string> &name) {
 // The options every run takes, spelled as keyword arguments in errors.
 void SetRunOptions(RunOptions &options, int trials, uint64_t seed, int threads,
                    const std::optional<std::string> &ber_table,
+                   bool allow_nonfinite_inputs,
                    const std::string &program_name) {
+  options.allow_nonfinite_inputs = allow_nonfinite_inputs;
   options.trials = trials;
   options.seed = seed;
   options.threads = threads;
@@ -272,10 +274,11 @@ PYBIND11_MODULE(_hafnia, m) {
              std::optional<py::handle> labels, std::optional<std::string> cell,
              std::optional<double> cycles, std::optional<double> ber,
              std::optional<std::string> ber_table, int trials, uint64_t seed,
-             int threads) {
+             int threads, bool allow_nonfinite_inputs) {
             Dataset data = ToDataset(inputs, labels);
             TrialOptions options;
-            SetRunOptions(options, trials, seed, threads, ber_table, p.name());
+            SetRunOptions(options, trials, seed, threads, ber_table,
+                          allow_nonfinite_inputs, p.name());
             options.cell = ToCell(cell).value_or(CELL_TYPE_UNSPECIFIED);
             options.cycles = cycles;
             options.ber = ber;
@@ -291,17 +294,19 @@ PYBIND11_MODULE(_hafnia, m) {
           },
           py::arg("inputs"), py::arg("labels"), py::arg("cell"),
           py::arg("cycles"), py::arg("ber"), py::arg("ber_table"),
-          py::arg("trials"), py::arg("seed"), py::arg("threads"))
+          py::arg("trials"), py::arg("seed"), py::arg("threads"),
+          py::arg("allow_nonfinite_inputs"))
       .def(
           "sweep",
           [](const PyProgram &p, const py::list &inputs,
              std::optional<py::handle> labels, std::vector<double> cycles,
              std::vector<double> ber, std::optional<std::string> cell,
              std::optional<std::string> ber_table, int trials, uint64_t seed,
-             int threads) {
+             int threads, bool allow_nonfinite_inputs) {
             Dataset data = ToDataset(inputs, labels);
             SweepOptions options;
-            SetRunOptions(options, trials, seed, threads, ber_table, p.name());
+            SetRunOptions(options, trials, seed, threads, ber_table,
+                          allow_nonfinite_inputs, p.name());
             options.cell = ToCell(cell).value_or(CELL_TYPE_UNSPECIFIED);
             options.cycles = std::move(cycles);
             options.ber = std::move(ber);
@@ -314,7 +319,8 @@ PYBIND11_MODULE(_hafnia, m) {
           },
           py::arg("inputs"), py::arg("labels"), py::arg("cycles"),
           py::arg("ber"), py::arg("cell"), py::arg("ber_table"),
-          py::arg("trials"), py::arg("seed"), py::arg("threads"));
+          py::arg("trials"), py::arg("seed"), py::arg("threads"),
+          py::arg("allow_nonfinite_inputs"));
 
   py::class_<PySimulation>(m, "Simulation")
       .def_readonly("outputs", &PySimulation::outputs)

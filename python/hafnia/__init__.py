@@ -155,34 +155,41 @@ class Program:
     def disassemble(self):
         return self._program.disassemble()
 
-    def run(self, x, threads=1):
+    def run(self, x, threads=1, allow_nonfinite_inputs=False):
         """Runs `x` (samples along the first axis; a list or dict for several
         inputs) on the error-free chip: the output array, or a tuple of them
         for several outputs."""
-        outputs = self.simulate(x, threads=threads).outputs
+        outputs = self.simulate(
+            x, threads=threads,
+            allow_nonfinite_inputs=allow_nonfinite_inputs).outputs
         return outputs[0] if len(outputs) == 1 else outputs
 
     def simulate(self, x, labels=None, cell=None, cycles=None, ber=None,
-                 ber_table=None, trials=10, seed=1, threads=1):
+                 ber_table=None, trials=10, seed=1, threads=1,
+                 allow_nonfinite_inputs=False):
         """Runs `x` on the error-free chip and, with `cycles` (the device
         model's, or `ber_table`'s, bit-error rate after that many programming
         cycles) or `ber`, on `trials` freshly programmed chips with errors.
-        `cell` is "2T2R" or "1T1R" (default: the chip's)."""
+        `cell` is "2T2R" or "1T1R" (default: the chip's). Inputs holding NaN
+        or infinities are refused unless `allow_nonfinite_inputs`."""
         return Simulation(self._program.simulate(
             _inputs(self, x), _labels(labels), cell,
             None if cycles is None else float(cycles),
             None if ber is None else float(ber),
             None if ber_table is None else os.fspath(ber_table),
-            int(trials), int(seed), int(threads)))
+            int(trials), int(seed), int(threads),
+            bool(allow_nonfinite_inputs)))
 
     def sweep(self, x, labels=None, cycles=None, ber=None, cell=None,
-              ber_table=None, trials=10, seed=1, threads=1):
+              ber_table=None, trials=10, seed=1, threads=1,
+              allow_nonfinite_inputs=False):
         """Trials at each cycle count (1T1R and 2T2R side by side) or at each
         bit-error rate (at `cell`)."""
         return Sweep(self._program.sweep(
             _inputs(self, x), _labels(labels), _values(cycles), _values(ber),
             cell, None if ber_table is None else os.fspath(ber_table),
-            int(trials), int(seed), int(threads)))
+            int(trials), int(seed), int(threads),
+            bool(allow_nonfinite_inputs)))
 
     def __repr__(self):
         return "<hafnia.Program %s>" % self._program.name

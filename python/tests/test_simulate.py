@@ -154,6 +154,12 @@ def test_bad_options_are_one_line(program, digits_data):
         program.run(x.reshape(200, 64))
     with pytest.raises(ValueError, match="^sweep cycles or ber, not both$"):
         program.sweep(x, cycles=[1], ber=[0.1])
+    bad = x.copy()
+    bad[4, 0, 2, 3] = np.inf
+    with pytest.raises(ValueError, match=r"holds \+inf \(sample 4, element "
+                       r"19\); give finite numbers, or allow_nonfinite_inputs"):
+        program.run(bad)
+    assert program.run(bad, allow_nonfinite_inputs=True).shape == (200, 10)
     with pytest.raises(FileNotFoundError, match="missing.csv"):
         program.simulate(x, cycles=1, ber_table="missing.csv")
 

@@ -99,6 +99,26 @@ absl::Status Validate(const SweepOptions &options) {
   return absl::OkStatus();
 }
 
+// Fails, naming the sample and the element, if `input` holds a NaN or an
+// infinity.
+absl::Status CheckFinite(const Tensor &input, const std::string &source,
+                         const std::string &name, OptionNames names) {
+  auto bad = std::find_if(input.data.begin(), input.data.end(),
+                          [](float v) { return !std::isfinite(v); });
+  if (bad == input.data.end())
+    return absl::OkStatus();
+  int64_t index = bad - input.data.begin();
+  int64_t samples = input.shape.empty() ? 1 : input.shape[0];
+  int64_t per_sample =
+      std::max<int64_t>(samples ? input.NumElements() / samples : 1, 1);
+  return Invalid(absl::StrCat(
+      source, ": input '", name, "' holds ",
+      std::isnan(*bad) ? "NaN" : (*bad > 0 ? "+inf" : "-inf"), " (sample ",
+      index / per_sample, ", element ", index % per_sample,
+      "); give finite numbers, or ", Name(names, "allow-nonfinite-inputs"),
+      " to run them as they are"));
+}
+
 // Calls work(i) for i in [0, count) on `threads` threads and gathers the
 // values in index order. The first failure by index is returned, so what a run
 // reports does not depend on the thread count.
@@ -175,8 +195,10 @@ struct TrialResults {
 class Engine {
 public:
   static absl::StatusOr<std::unique_ptr<Engine>>
-  Create(const Simulator &simulator, const Dataset &data, int threads,
-         OptionNames names) {
+  Create(const Simulator &simulator, const Dataset &data,
+         const RunOptions &options) {
+    int threads = options.threads;
+    OptionNames names = options.names;
     auto engine = std::unique_ptr<Engine>(new Engine(simulator, threads));
     const Program &p = simulator.program();
     if (data.inputs.size() != static_cast<size_t>(p.inputs_size()))
@@ -190,6 +212,11 @@ public:
       std::string source = k < data.sources.size() && !data.sources[k].empty()
                                ? data.sources[k]
                                : absl::StrCat("input ", k);
+      if (!options.allow_nonfinite_inputs)
+        if (absl::Status status =
+                CheckFinite(data.inputs[k], source, p.inputs(k).name(), names);
+            !status.ok())
+          return status;
       const Buffer &buffer = p.buffers(p.inputs(k).buffer());
       absl::StatusOr<std::vector<Tensor>> split = SplitBatch(
           data.inputs[k], source, p.inputs(k).name(),
@@ -328,7 +355,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Prepare(const Simulator &simulator,
                                                 const Options &options) {
   if (absl::Status status = Validate(options); !status.ok())
     return status;
-  return Engine::Create(simulator, data, options.threads, options.names);
+  return Engine::Create(simulator, data, options);
 }
 
 // The bit-error rate of `cell` after `cycles`: from the BER table when there

@@ -234,6 +234,22 @@ TEST_F(TrialsTest, BadOptionsAreOneLineNamingTheOption) {
             "labels: label 10 of sample 5 is not one of the program's 10 "
             "classes [0, 10)");
 
+  Dataset nan = data_;
+  nan.inputs[0].data[3 * 200 + 7] = std::nanf("");
+  nan.sources = {"x.npy"};
+  EXPECT_EQ(Simulate(*simulator_, nan, TrialOptions()).status().message(),
+            "x.npy: input 'x' holds NaN (sample 3, element 7); give finite "
+            "numbers, or --allow-nonfinite-inputs to run them as they are");
+  nan.inputs[0].data[3 * 200 + 7] = -std::numeric_limits<float>::infinity();
+  options = TrialOptions();
+  options.names = OptionNames::kKeywords;
+  EXPECT_THAT(
+      std::string(Simulate(*simulator_, nan, options).status().message()),
+      HasSubstr("holds -inf (sample 3, element 7); give finite "
+                "numbers, or allow_nonfinite_inputs"));
+  options.allow_nonfinite_inputs = true;
+  EXPECT_TRUE(Simulate(*simulator_, nan, options).ok());
+
   SweepOptions sweep;
   EXPECT_EQ(Sweep(*simulator_, data_, sweep).status().message(),
             "a sweep needs --sweep-cycles or --sweep-ber");

@@ -56,6 +56,8 @@ ABSL_FLAG(std::string, sweep_cycles, "",
 ABSL_FLAG(std::string, sweep_ber, "", "Comma-separated bit-error rates");
 ABSL_FLAG(std::string, sweep_svg, "",
           "Plot the sweep's accuracy and agreement as SVG");
+ABSL_FLAG(bool, allow_nonfinite_inputs, false,
+          "Run inputs holding NaN or infinities instead of refusing them");
 
 namespace {
 
@@ -116,6 +118,7 @@ int main(int argc, char **argv) {
   options.threads = absl::GetFlag(FLAGS_threads);
   options.trials = absl::GetFlag(FLAGS_trials);
   options.seed = absl::GetFlag(FLAGS_seed);
+  options.allow_nonfinite_inputs = absl::GetFlag(FLAGS_allow_nonfinite_inputs);
   bool bad = false;
   options.cycles = NumberFlag(absl::GetFlag(FLAGS_cycles), &bad);
   if (bad)

@@ -47,6 +47,9 @@ struct RunOptions {
   // A measured BER-versus-cycles table, read at the cycle count instead of
   // the chip's device model.
   std::optional<BerTable> ber_table;
+  // Inputs holding NaN or infinities are refused unless this is set (the
+  // chip's sense amplifiers would read them as arbitrary bits).
+  bool allow_nonfinite_inputs = false;
   // The program's name in the reports (its file).
   std::string program_name;
   OptionNames names = OptionNames::kFlags;
