@@ -1,6 +1,7 @@
 // hafnia._hafnia: the C++ half of the Python package. A thin binding over
-// the runtime's engine (hafnia/runtime/Trials.h); hafnia/__init__.py gives it
-// its Python shape.
+// the compile library (hafnia/Driver/Compile.h, when the compiler is built)
+// and the runtime's engine (hafnia/runtime/Trials.h); hafnia/__init__.py
+// gives it its Python shape.
 // The GIL is released while compiling and simulating.
 
 #include <cstring>
@@ -22,6 +23,10 @@
 #include "pybind11/numpy.h"
 #include "pybind11/pybind11.h"
 #include "pybind11/stl.h"
+
+#ifdef HAFNIA_PYTHON_COMPILER
+#include "hafnia/Driver/Compile.h"
+#endif
 
 namespace py = pybind11;
 using google::protobuf::FieldDescriptor;
@@ -233,6 +238,49 @@ py::bytes SerializedProgram(const PyProgram &program) {
   return py::bytes(SerializeProgram(program.program()));
 }
 
+// A chip configuration from JSON (chip.proto's field names), validated.
+ChipConfig ChipFromJson(const std::string &json) {
+  ChipConfig chip;
+  absl::Status parsed = google::protobuf::util::JsonStringToMessage(json, &chip);
+  if (!parsed.ok())
+    throw py::value_error("chip: " + std::string(parsed.message()));
+  if (absl::Status valid = ValidateChipConfig(chip); !valid.ok())
+    throw py::value_error("chip: " + std::string(valid.message()));
+  return chip;
+}
+
+#ifdef HAFNIA_PYTHON_COMPILER
+// Compiles ONNX bytes into a program, with the warnings hafnia-compile
+// prints; failures raise CompileError with its message.
+std::pair<PyProgram, std::vector<std::string>>
+CompileModel(const py::bytes &model, const std::string &name,
+             const std::string &binarize, bool binarize_first_layer,
+             const std::string &chip_json, std::optional<py::handle> calibration,
+             int64_t batch, std::vector<std::string> input_shapes) {
+  CompileOptions options;
+  options.binarize = binarize;
+  options.binarize_first_layer = binarize_first_layer;
+  options.chip = ChipFromJson(chip_json);
+  if (calibration) {
+    options.calibration = FromArray(*calibration);
+    options.calibration_name = "calibration";
+  }
+  options.batch = batch;
+  options.input_shapes = std::move(input_shapes);
+  options.model_name = name;
+  std::string bytes(model);
+  absl::StatusOr<CompiledModel> compiled;
+  {
+    py::gil_scoped_release release;
+    compiled = CompileOnnxModel(bytes, options);
+  }
+  if (!compiled.ok())
+    throw CompileFailure(std::string(compiled.status().message()));
+  return {PyProgram(std::move(compiled->program), name),
+          std::move(compiled->warnings)};
+}
+#endif
+
 } // namespace
 } // namespace hafnia
 
@@ -351,8 +399,8 @@ PYBIND11_MODULE(_hafnia, m) {
                          source);
       },
       py::arg("bytes"), py::arg("source"));
-  // A chip configuration (a preset or a .textproto file) as JSON, and back
-  // from JSON (validated), so that Python can override fields of a preset.
+  // A chip configuration (a preset or a .textproto file) as JSON, so that
+  // Python can override fields of a preset and hand it back to compile.
   m.def("chip_json", [](const std::string &name_or_path) {
     ChipConfig chip = Check(LoadChipConfig(name_or_path));
     std::string json;
@@ -362,4 +410,13 @@ PYBIND11_MODULE(_hafnia, m) {
     (void)google::protobuf::util::MessageToJsonString(chip, &json, options);
     return json;
   });
+#ifdef HAFNIA_PYTHON_COMPILER
+  m.attr("has_compiler") = true;
+  m.def("compile", &CompileModel, py::arg("model"), py::arg("name"),
+        py::arg("binarize"), py::arg("binarize_first_layer"),
+        py::arg("chip_json"), py::arg("calibration"), py::arg("batch"),
+        py::arg("input_shapes"));
+#else
+  m.attr("has_compiler") = false;
+#endif
 }

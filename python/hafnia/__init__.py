@@ -14,15 +14,20 @@ See docs/python.md.
 
 import json
 import os
+import warnings
 
 import numpy as np
 
 from . import _hafnia
 
-__all__ = ["CompileError", "Program", "Simulation", "Sweep", "compile",
-           "load"]
+__all__ = ["CompileError", "CompileWarning", "Program", "Simulation", "Sweep",
+           "compile", "load"]
 
 CompileError = _hafnia.CompileError
+
+
+class CompileWarning(UserWarning):
+    """A warning of the compiler (as hafnia-compile prints it)."""
 
 
 def _inputs(program, x):
@@ -120,10 +125,12 @@ class Sweep(_Results):
 
 
 class Program:
-    """A compiled program: the chip's arrays, constants and instructions."""
+    """A compiled program: the chip's arrays, constants and instructions.
+    `warnings` holds what the compiler warned about (empty when loaded)."""
 
-    def __init__(self, program):
+    def __init__(self, program, warnings=()):
         self._program = program
+        self.warnings = list(warnings)
 
     @property
     def report(self):
@@ -198,3 +205,60 @@ class Program:
 def load(path):
     """Reads and validates a program file (.hfp)."""
     return Program(_hafnia.load(os.fspath(path)))
+
+
+def _merge(base, overrides):
+    """Overrides fields of a chip configuration, nested dicts field by field
+    (the compiler refuses fields that chip.proto does not have)."""
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _model_bytes(model):
+    """An ONNX model's bytes and its name in reports."""
+    if isinstance(model, (str, os.PathLike)):
+        path = os.fspath(model)
+        with open(path, "rb") as f:
+            return f.read(), os.path.basename(path)
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return bytes(model), "model.onnx"
+    if hasattr(model, "SerializeToString"):  # onnx.ModelProto
+        name = getattr(getattr(model, "graph", None), "name", "") or "model"
+        return model.SerializeToString(), name + ".onnx"
+    raise TypeError("model must be a path, bytes or an onnx.ModelProto, got %s"
+                    % type(model).__name__)
+
+
+def compile(model, binarize="classifier", chip="default", calibration=None,
+            binarize_first_layer=False, batch=1, input_shapes=None):
+    """Compiles an ONNX model (a path, bytes or an onnx.ModelProto) for a chip.
+
+    binarize: "none", "classifier" (the paper's strategy) or "all".
+    chip: a preset of configs/ ("default", "paper-testchip", "large"), a
+      .textproto file, or a dict of fields overriding the default preset,
+      e.g. {"arrays": 64, "array": {"rows": 64, "columns": 64}}.
+    calibration: sample inputs (an array, samples along the first axis) from
+      which to choose the binarized layers' input thresholds.
+    input_shapes: {"input": (1, 3, 48, 192)} fixes symbolic dimensions.
+    Raises CompileError with hafnia-compile's message; warns CompileWarning.
+    """
+    if not _hafnia.has_compiler:
+        raise RuntimeError("this build of hafnia has no compiler "
+                           "(configured with HAFNIA_BUILD_COMPILER=OFF)")
+    data, name = _model_bytes(model)
+    if isinstance(chip, dict):
+        config = json.loads(_hafnia.chip_json("default"))
+        _merge(config, chip)
+    else:
+        config = json.loads(_hafnia.chip_json(os.fspath(chip)))
+    shapes = ["%s:%s" % (input, "x".join(str(int(d)) for d in shape))
+              for input, shape in (input_shapes or {}).items()]
+    program, messages = _hafnia.compile(
+        data, name, binarize, bool(binarize_first_layer), json.dumps(config),
+        calibration, int(batch), shapes)
+    for message in messages:
+        warnings.warn(message, CompileWarning, stacklevel=2)
+    return Program(program, messages)
