@@ -241,9 +241,10 @@ py::bytes SerializedProgram(const PyProgram &program) {
 // A chip configuration from JSON (chip.proto's field names), validated.
 ChipConfig ChipFromJson(const std::string &json) {
   ChipConfig chip;
-  absl::Status parsed = google::protobuf::util::JsonStringToMessage(json, &chip);
+  auto parsed = google::protobuf::util::JsonStringToMessage(json, &chip);
   if (!parsed.ok())
-    throw py::value_error("chip: " + std::string(parsed.message()));
+    throw py::value_error("chip: " + std::string(parsed.message().data(),
+                                                 parsed.message().size()));
   if (absl::Status valid = ValidateChipConfig(chip); !valid.ok())
     throw py::value_error("chip: " + std::string(valid.message()));
   return chip;
@@ -254,9 +255,10 @@ ChipConfig ChipFromJson(const std::string &json) {
 // prints; failures raise CompileError with its message.
 std::pair<PyProgram, std::vector<std::string>>
 CompileModel(const py::bytes &model, const std::string &name,
-             const std::string &binarize, bool binarize_first_layer,
-             const std::string &chip_json, std::optional<py::handle> calibration,
-             int64_t batch, std::vector<std::string> input_shapes) {
+             const std::string &path, const std::string &binarize,
+             bool binarize_first_layer, const std::string &chip_json,
+             std::optional<py::handle> calibration, int64_t batch,
+             std::vector<std::string> input_shapes) {
   CompileOptions options;
   options.binarize = binarize;
   options.binarize_first_layer = binarize_first_layer;
@@ -268,6 +270,7 @@ CompileModel(const py::bytes &model, const std::string &name,
   options.batch = batch;
   options.input_shapes = std::move(input_shapes);
   options.model_name = name;
+  options.model_path = path;
   std::string bytes(model);
   absl::StatusOr<CompiledModel> compiled;
   {
@@ -413,7 +416,7 @@ PYBIND11_MODULE(_hafnia, m) {
 #ifdef HAFNIA_PYTHON_COMPILER
   m.attr("has_compiler") = true;
   m.def("compile", &CompileModel, py::arg("model"), py::arg("name"),
-        py::arg("binarize"), py::arg("binarize_first_layer"),
+        py::arg("path"), py::arg("binarize"), py::arg("binarize_first_layer"),
         py::arg("chip_json"), py::arg("calibration"), py::arg("batch"),
         py::arg("input_shapes"));
 #else

@@ -126,11 +126,14 @@ class Sweep(_Results):
 
 class Program:
     """A compiled program: the chip's arrays, constants and instructions.
-    `warnings` holds what the compiler warned about (empty when loaded)."""
+    `diagnostics` holds the compiler's remarks and warnings as hafnia-compile
+    prints them, `warnings` the warnings among them (both empty when
+    loaded)."""
 
-    def __init__(self, program, warnings=()):
+    def __init__(self, program, diagnostics=()):
         self._program = program
-        self.warnings = list(warnings)
+        self.diagnostics = list(diagnostics)
+        self.warnings = [d for d in self.diagnostics if ": warning: " in d]
 
     @property
     def report(self):
@@ -218,16 +221,16 @@ def _merge(base, overrides):
 
 
 def _model_bytes(model):
-    """An ONNX model's bytes and its name in reports."""
+    """An ONNX model's bytes, its name in reports and in messages."""
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
         with open(path, "rb") as f:
-            return f.read(), os.path.basename(path)
+            return f.read(), os.path.basename(path), path
     if isinstance(model, (bytes, bytearray, memoryview)):
-        return bytes(model), "model.onnx"
+        return bytes(model), "model.onnx", "model.onnx"
     if hasattr(model, "SerializeToString"):  # onnx.ModelProto
         name = getattr(getattr(model, "graph", None), "name", "") or "model"
-        return model.SerializeToString(), name + ".onnx"
+        return model.SerializeToString(), name + ".onnx", name + ".onnx"
     raise TypeError("model must be a path, bytes or an onnx.ModelProto, got %s"
                     % type(model).__name__)
 
@@ -248,7 +251,7 @@ def compile(model, binarize="classifier", chip="default", calibration=None,
     if not _hafnia.has_compiler:
         raise RuntimeError("this build of hafnia has no compiler "
                            "(configured with HAFNIA_BUILD_COMPILER=OFF)")
-    data, name = _model_bytes(model)
+    data, name, path = _model_bytes(model)
     if isinstance(chip, dict):
         config = json.loads(_hafnia.chip_json("default"))
         _merge(config, chip)
@@ -257,8 +260,11 @@ def compile(model, binarize="classifier", chip="default", calibration=None,
     shapes = ["%s:%s" % (input, "x".join(str(int(d)) for d in shape))
               for input, shape in (input_shapes or {}).items()]
     program, messages = _hafnia.compile(
-        data, name, binarize, bool(binarize_first_layer), json.dumps(config),
+        data, name, path, binarize, bool(binarize_first_layer), json.dumps(config),
         calibration, int(batch), shapes)
+    # Remarks (what the compiler found, e.g. the classifier) are kept;
+    # warnings are also raised as CompileWarning.
     for message in messages:
-        warnings.warn(message, CompileWarning, stacklevel=2)
+        if ": warning: " in message:
+            warnings.warn(message, CompileWarning, stacklevel=2)
     return Program(program, messages)

@@ -18,17 +18,20 @@ def test_compile_writes_what_the_cli_writes(tmp_path):
     assert program.to_bytes() == (tmp_path / "cli.hfp").read_bytes()
     assert program.report_text == cli.stdout
     assert program.warnings == []
+    assert program.diagnostics == [
+        line for line in cli.stderr.splitlines() if ": remark: " in line]
     report = program.report
     assert report["binarize"] == "classifier"
-    assert [l["binary"] for l in report["layers"]].count(True) == 2
+    assert [l["name"] for l in report["layers"] if l["op"] == "dense" and
+            l["binary"]] == ["/classifier/fc1/MatMul", "/classifier/fc2/Gemm"]
 
 
 @pytest.mark.parametrize("binarize", ["none", "classifier", "all"])
 def test_each_mode_equals_the_cli(tmp_path, binarize):
     model = DIGITS / "digits_all_binarized.onnx"
-    program = hafnia.compile(model, binarize=binarize, chip="paper-testchip")
-    tool("hafnia-compile", model, "--binarize=" + binarize,
-         "--chip=paper-testchip", "-o", tmp_path / "cli.hfp")
+    program = hafnia.compile(model, binarize=binarize, chip="large")
+    tool("hafnia-compile", model, "--binarize=" + binarize, "--chip=large",
+         "-o", tmp_path / "cli.hfp")
     assert program.to_bytes() == (tmp_path / "cli.hfp").read_bytes()
 
 
@@ -52,9 +55,9 @@ def test_chips_from_presets_files_and_overrides(tmp_path):
     chip = program.report["chip"]
     assert (chip["array_rows"], chip["array_cols"], chip["arrays"]) == (
         64, 64, 100)
-    preset = SOURCE / "configs" / "paper-testchip.textproto"
+    preset = SOURCE / "configs" / "large.textproto"
     assert hafnia.compile(MODEL, chip=preset).to_bytes() == hafnia.compile(
-        MODEL, chip="paper-testchip").to_bytes()
+        MODEL, chip="large").to_bytes()
     with pytest.raises(ValueError, match="chip: .*arays"):
         hafnia.compile(MODEL, chip={"arays": 4})
     with pytest.raises(ValueError, match="^chip: .*rows"):
@@ -63,11 +66,7 @@ def test_chips_from_presets_files_and_overrides(tmp_path):
 
 def test_errors_carry_the_cli_message(tmp_path):
     # Two arrays cannot hold the classifier.
-    small = tmp_path / "small.textproto"
-    small.write_text(
-        (SOURCE / "configs" / "default.textproto").read_text() +
-        "\narrays: 2\n")
-    cli = tool("hafnia-compile", MODEL, "--chip", small, "-o",
+    cli = tool("hafnia-compile", MODEL, "--arrays=2", "-o",
                tmp_path / "x.hfp", check=False)
     assert cli.returncode == 1 and not (tmp_path / "x.hfp").exists()
     with pytest.raises(hafnia.CompileError) as error:
@@ -81,9 +80,16 @@ def test_errors_carry_the_cli_message(tmp_path):
 def test_calibration_and_warnings():
     x = np.load(DIGITS / "digits_test_x.npy")
     y = np.load(DIGITS / "digits_test_y.npy")
-    plain = hafnia.compile(DIGITS / "digits_float.onnx")
-    calibrated = hafnia.compile(DIGITS / "digits_float.onnx",
-                                calibration=x[:250])
+    with pytest.warns(hafnia.CompileWarning,
+                      match="real-valued weights binarized after training"):
+        plain = hafnia.compile(DIGITS / "digits_float.onnx")
+    cli = tool("hafnia-compile", DIGITS / "digits_float.onnx", "--emit=asm")
+    assert plain.warnings == [
+        line for line in cli.stderr.splitlines() if ": warning: " in line]
+    assert len(plain.warnings) == 2
+    with pytest.warns(hafnia.CompileWarning):
+        calibrated = hafnia.compile(DIGITS / "digits_float.onnx",
+                                    calibration=x[:250])
     accuracy = [np.mean(p.run(x[250:]).argmax(1) == y[250:])
                 for p in (plain, calibrated)]
     # Calibrated thresholds keep more of the float model's accuracy.

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import hafnia
 from conftest import SOURCE
 
 
@@ -17,7 +18,10 @@ def test_walkthrough_runs_as_written(tmp_path):
     assert len(blocks) >= 3
     script = tmp_path / "walkthrough.py"
     script.write_text("\n".join(blocks))
-    env = dict(os.environ, HAFNIA_SOURCE_DIR=str(SOURCE))
+    # The package this test imports, wherever the script runs.
+    package = os.path.dirname(os.path.dirname(os.path.abspath(
+        hafnia.__file__)))
+    env = dict(os.environ, HAFNIA_SOURCE_DIR=str(SOURCE), PYTHONPATH=package)
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path,
                             env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
