@@ -11,6 +11,7 @@
 #include "hafnia/Target/MappingReport.h"
 #include "hafnia/Target/ProgramEmitter.h"
 #include "hafnia/runtime/ChipConfig.h"
+#include "hafnia/runtime/Program.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
@@ -162,6 +163,16 @@ absl::StatusOr<Program> emitCompiledProgram(const CompiledModule &compiled,
       compiled.module.get(), options.chip, compiled.report, options.model_name);
   if (mlir::failed(program))
     return diagnostics.getError("the program could not be emitted");
+  // Never write what the runtime would refuse: the bytes as the runtime will
+  // read them (strings must be UTF-8, every index in range). A refusal here
+  // is a bug of the compiler, not of the model.
+  absl::StatusOr<Program> read =
+      ParseProgram(SerializeProgram(*program), options.model_name);
+  if (!read.ok())
+    return absl::InternalError(
+        "internal error: the compiled program fails the runtime's checks (" +
+        std::string(read.status().message()) +
+        "); please report this as a bug of hafnia-compile, with the model");
   return *std::move(program);
 }
 

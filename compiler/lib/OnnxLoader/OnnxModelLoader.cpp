@@ -439,13 +439,14 @@ std::optional<std::string> loadChecked(std::string_view bytes,
   } catch (const std::exception &e) {
     return "the model fails the ONNX checker: " + oneLine(e.what());
   }
-  if (auto error = guardOnnxModel(model))
-    return error;
   if (auto error =
           bindConstantInputs(*model.mutable_graph(), options.constantInputs))
     return error;
   if (auto error = bindBatchDimension(*model.mutable_graph(), options.batchSize,
                                       options.inputShapes))
+    return error;
+  // With the batch bound, so that the input sizes it gives are checked too.
+  if (auto error = guardOnnxModel(model))
     return error;
 
   onnx::ShapeInferenceOptions inference(/*check_type=*/true,
@@ -511,6 +512,8 @@ std::optional<std::string> loadChecked(std::string_view bytes,
   } catch (const std::exception &e) {
     return "ONNX shape inference failed: " + oneLine(e.what());
   }
+  if (auto error = checkInferredSizes(model.graph()))
+    return error;
   restoreBipolarQuant(model, bipolar);
   return std::nullopt;
 }

@@ -19,14 +19,22 @@ namespace hafnia {
 /// The most elements a tensor of a model may have (2^31: 8 GiB of float32).
 constexpr int64_t kMaxTensorElements = int64_t{1} << 31;
 
-/// Checks what ONNX's version converter and shape inference assume: every
+/// Writes names that are not valid UTF-8 with \xNN escapes (everywhere the
+/// same, so references still match), then checks what ONNX's version
+/// converter and shape inference assume: every
 /// graph output is produced by a node, an initializer or a graph input;
 /// window attributes (strides, dilations, kernel_shape) are positive and
 /// window pads non-negative; declared dimensions are non-negative and every
-/// tensor within kMaxTensorElements. Drops value_info entries that name no
+/// tensor within kMaxTensorElements; and that no FLOAT or DOUBLE initializer
+/// holds NaN or infinities. Drops value_info entries that name no
 /// value of the graph (they describe nothing; the converter assumes they do).
 /// Returns a one-line error naming the node, attribute or tensor.
 std::optional<std::string> guardOnnxModel(onnx::ModelProto &model);
+
+/// After shape inference: every tensor within kMaxTensorElements (a Reshape
+/// or a large batch can make one that no declared shape shows). The error
+/// names the tensor and the node that computes it.
+std::optional<std::string> checkInferredSizes(const onnx::GraphProto &graph);
 
 } // namespace hafnia
 
