@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <thread>
@@ -19,6 +20,8 @@
 #include "absl/strings/strip.h"
 #include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/ErrorReport.h"
+#include "hafnia/runtime/Program.h"
+#include "zlib.h"
 
 namespace hafnia {
 namespace {
@@ -168,13 +171,6 @@ Tensor JoinOutputs(const std::vector<std::vector<Tensor>> &batches, size_t k) {
   return joined;
 }
 
-double Agreement(const std::vector<int64_t> &a, const std::vector<int64_t> &b) {
-  int64_t same = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    same += a[i] == b[i];
-  return a.empty() ? 1.0 : static_cast<double>(same) / a.size();
-}
-
 uint64_t Sum(const std::vector<uint64_t> &counts) {
   uint64_t sum = 0;
   for (uint64_t count : counts)
@@ -182,24 +178,18 @@ uint64_t Sum(const std::vector<uint64_t> &counts) {
   return sum;
 }
 
-// What the trials of one error setting found.
-struct TrialResults {
-  std::vector<double> agreement, accuracy;
-  std::vector<uint64_t> flips; // by array, summed over trials
-  std::vector<Tensor> outputs; // of trial 0
-};
-
 // A data set split into the program's batches, with the array-free prefix
-// of every batch run once (errors cannot change it) and the error-free run
-// that trials are compared with.
+// of the batches a part runs computed once (errors cannot change it) and
+// their error-free run, which trials are compared with.
 class Engine {
 public:
+  // Runs batches [first, last) of the data set, or all of them (-1).
   static absl::StatusOr<std::unique_ptr<Engine>>
   Create(const Simulator &simulator, const Dataset &data,
-         const RunOptions &options) {
-    int threads = options.threads;
+         const RunOptions &options, std::optional<Shard> batch_shard) {
     OptionNames names = options.names;
-    auto engine = std::unique_ptr<Engine>(new Engine(simulator, threads));
+    auto engine =
+        std::unique_ptr<Engine>(new Engine(simulator, options.threads));
     const Program &p = simulator.program();
     if (data.inputs.size() != static_cast<size_t>(p.inputs_size()))
       return Invalid(absl::StrCat("the program takes ", p.inputs_size(),
@@ -229,97 +219,130 @@ public:
       for (size_t c = 0; c < split->size(); ++c)
         batches[c].push_back(std::move((*split)[c]));
     }
-    auto prefixes = ParallelMap(batches.size(), threads, [&](size_t c) {
-      return simulator.RunPrefix(batches[c]);
-    });
-    if (!prefixes.ok())
-      return prefixes.status();
-    engine->prefixes_ = *std::move(prefixes);
-
-    absl::StatusOr<std::vector<Tensor>> ideal =
-        engine->RunAll(nullptr, &engine->stats_);
-    if (!ideal.ok())
-      return ideal.status();
-    engine->ideal_ = *std::move(ideal);
-    engine->stats_.set_programming_cycles(Sum(simulator.programming_cycles()));
-    // A program without inputs, or with a scalar output, ran once.
-    const Tensor &first = engine->ideal_[0];
-    engine->samples_ =
-        p.inputs_size() == 0 || first.shape.empty() ? 1 : first.shape[0];
-    engine->ideal_predictions_ = Predict(first);
+    // Every batch holds as many samples as the first output's first axis
+    // (a program without inputs, or with a scalar output, runs once).
+    const Buffer &output = p.buffers(p.outputs(0).buffer());
+    int64_t per_batch =
+        p.inputs_size() == 0 || output.shape_size() == 0 ? 1 : output.shape(0);
+    int64_t total = per_batch * static_cast<int64_t>(batches.size());
+    size_t first = 0, last = batches.size();
+    if (batch_shard) {
+      first = batches.size() * batch_shard->index / batch_shard->count;
+      last = batches.size() * (batch_shard->index + 1) / batch_shard->count;
+    }
+    engine->first_sample_ = first * per_batch;
+    engine->samples_ = (last - first) * per_batch;
 
     if (data.labels) {
       if (p.inputs_size() == 0)
         return Invalid(absl::StrCat(Name(names, "labels"),
                                     ": the program has no inputs, so no "
                                     "samples to label"));
-      if (static_cast<int64_t>(data.labels->size()) != engine->samples_)
+      if (static_cast<int64_t>(data.labels->size()) != total)
         return Invalid(absl::StrCat(data.labels_source, " holds ",
-                                    data.labels->size(), " labels for ",
-                                    engine->samples_, " samples"));
-      int64_t classes =
-          engine->samples_ ? first.NumElements() / engine->samples_ : 0;
+                                    data.labels->size(), " labels for ", total,
+                                    " samples"));
+      int64_t classes = NumElements(output) / std::max<int64_t>(per_batch, 1);
       for (size_t s = 0; s < data.labels->size(); ++s)
         if ((*data.labels)[s] < 0 || (*data.labels)[s] >= classes)
           return Invalid(absl::StrCat(data.labels_source, ": label ",
                                       (*data.labels)[s], " of sample ", s,
                                       " is not one of the program's ", classes,
                                       " classes [0, ", classes, ")"));
-      engine->labels_ = data.labels;
+      engine->labels_.emplace(data.labels->begin() + engine->first_sample_,
+                              data.labels->begin() + engine->first_sample_ +
+                                  engine->samples_);
     }
-    engine->cells_ = simulator.CellsRead();
+
+    auto prefixes = ParallelMap(last - first, options.threads, [&](size_t c) {
+      return simulator.RunPrefix(batches[first + c]);
+    });
+    if (!prefixes.ok())
+      return prefixes.status();
+    engine->prefixes_ = *std::move(prefixes);
+    absl::StatusOr<std::vector<Tensor>> ideal =
+        engine->RunAll(nullptr, &engine->stats_);
+    if (!ideal.ok())
+      return ideal.status();
+    engine->ideal_ = *std::move(ideal);
+    engine->stats_.set_programming_cycles(Sum(simulator.programming_cycles()));
+    if (!engine->ideal_.empty())
+      engine->ideal_predictions_ = Predict(engine->ideal_[0]);
+    engine->cells_read_ = Sum(simulator.CellsRead());
     return engine;
   }
 
-  const SimulationStats &stats() const { return stats_; }
-  int64_t samples() const { return samples_; }
   const std::vector<Tensor> &ideal() const { return ideal_; }
-  const std::vector<uint64_t> &cells() const { return cells_; }
-  std::optional<double> IdealAccuracy() const {
-    if (!labels_)
-      return std::nullopt;
-    return Agreement(ideal_predictions_, *labels_);
+
+  // The error-free run's part of `part`.
+  void FillIdeal(PartReport &part) const {
+    part.set_labelled(labels_.has_value());
+    part.set_first_sample(first_sample_);
+    part.set_samples(samples_);
+    *part.mutable_stats() = stats_;
+    if (labels_)
+      part.set_ideal_correct(Same(ideal_predictions_, *labels_));
+    for (int64_t predicted : ideal_predictions_)
+      part.add_ideal_predictions(predicted);
+    part.set_cells_read(cells_read_);
   }
 
-  absl::StatusOr<TrialResults> RunTrials(double ber, int trials,
-                                         uint64_t seed) const {
-    TrialResults results;
-    results.flips.assign(cells_.size(), 0);
-    for (int t = 0; t < trials; ++t) {
-      std::mt19937_64 random = TrialEngine(seed, t);
+  // Trials of `units` (point, trial) at the points' bit-error rates; with
+  // `outputs`, the outputs of the first unit. `on_point` is told of each
+  // point as its first trial starts.
+  absl::Status
+  RunTrials(const std::vector<double> &rates,
+            const std::vector<std::pair<uint32_t, uint32_t>> &units,
+            uint64_t seed, PartReport &part, std::vector<Tensor> *outputs,
+            const std::function<void(uint32_t)> &on_point) const {
+    for (auto [point, trial] : units) {
+      if (on_point && (part.trials_size() == 0 ||
+                       part.trials(part.trials_size() - 1).point() != point))
+        on_point(point);
+      std::mt19937_64 random = TrialEngine(seed, trial);
       std::unique_ptr<Simulator::ChipState> chip =
-          simulator_.ProgramWithErrors(ber, random);
-      const std::vector<uint64_t> &flips = Simulator::Flips(*chip);
-      for (size_t a = 0; a < flips.size(); ++a)
-        results.flips[a] += flips[a];
-      absl::StatusOr<std::vector<Tensor>> outputs = RunAll(chip.get(), nullptr);
-      if (!outputs.ok())
-        return outputs.status();
-      std::vector<int64_t> predicted = Predict((*outputs)[0]);
-      results.agreement.push_back(Agreement(predicted, ideal_predictions_));
+          simulator_.ProgramWithErrors(rates[point], random);
+      TrialCounts *counts = part.add_trials();
+      counts->set_point(point);
+      counts->set_trial(trial);
+      for (uint64_t flips : Simulator::Flips(*chip))
+        counts->add_flips(flips);
+      absl::StatusOr<std::vector<Tensor>> run = RunAll(chip.get(), nullptr);
+      if (!run.ok())
+        return run.status();
+      if (run->empty())
+        continue;
+      std::vector<int64_t> predicted = Predict((*run)[0]);
+      counts->set_agreeing(Same(predicted, ideal_predictions_));
       if (labels_)
-        results.accuracy.push_back(Agreement(predicted, *labels_));
-      if (t == 0)
-        results.outputs = *std::move(outputs);
+        counts->set_correct(Same(predicted, *labels_));
+      if (outputs && part.trials_size() == 1)
+        *outputs = *std::move(run);
     }
-    return results;
-  }
-
-  // The expected and observed bit-error rates of `trials` trials at `ber`.
-  BerSummary Ber(double ber, const TrialResults &results, int trials) const {
-    BerSummary summary;
-    summary.set_expected(ber);
-    uint64_t read = Sum(cells_);
-    summary.set_observed(
-        read ? static_cast<double>(Sum(results.flips)) / (read * trials) : 0);
-    return summary;
+    return absl::OkStatus();
   }
 
 private:
   Engine(const Simulator &simulator, int threads)
       : simulator_(simulator), threads_(threads) {}
 
+  static int64_t NumElements(const Buffer &buffer) {
+    int64_t count = 1;
+    for (int64_t dim : buffer.shape())
+      count *= dim;
+    return count;
+  }
+
+  static uint64_t Same(const std::vector<int64_t> &a,
+                       const std::vector<int64_t> &b) {
+    uint64_t same = 0;
+    for (size_t i = 0; i < a.size(); ++i)
+      same += a[i] == b[i];
+    return same;
+  }
+
   // Every batch on `chip` (null: error-free); statistics summed in order.
+  // No outputs when the part has no batches.
   absl::StatusOr<std::vector<Tensor>> RunAll(const Simulator::ChipState *chip,
                                              SimulationStats *stats) const {
     std::vector<SimulationStats> batch_stats(prefixes_.size());
@@ -332,8 +355,9 @@ private:
       for (const SimulationStats &s : batch_stats)
         AddStats(*stats, s);
     std::vector<Tensor> joined;
-    for (size_t k = 0; k < (*outputs)[0].size(); ++k)
-      joined.push_back(JoinOutputs(*outputs, k));
+    if (!outputs->empty())
+      for (size_t k = 0; k < (*outputs)[0].size(); ++k)
+        joined.push_back(JoinOutputs(*outputs, k));
     return joined;
   }
 
@@ -342,21 +366,11 @@ private:
   std::vector<std::shared_ptr<const Simulator::Prefix>> prefixes_;
   SimulationStats stats_;
   std::vector<Tensor> ideal_;
-  int64_t samples_ = 0;
+  int64_t first_sample_ = 0, samples_ = 0;
   std::vector<int64_t> ideal_predictions_;
   std::optional<std::vector<int64_t>> labels_;
-  std::vector<uint64_t> cells_;
+  uint64_t cells_read_ = 0;
 };
-
-// The engine for `data`, once `options` are checked.
-template <typename Options>
-absl::StatusOr<std::unique_ptr<Engine>> Prepare(const Simulator &simulator,
-                                                const Dataset &data,
-                                                const Options &options) {
-  if (absl::Status status = Validate(options); !status.ok())
-    return status;
-  return Engine::Create(simulator, data, options);
-}
 
 // The bit-error rate of `cell` after `cycles`: from the BER table when there
 // is one, else from the chip's device model.
@@ -365,6 +379,239 @@ absl::StatusOr<double> RateAt(const RunOptions &options, const ChipConfig &chip,
   if (options.ber_table)
     return options.ber_table->Lookup(cell, cycles);
   return BitErrorRate(chip.device(), cell, cycles);
+}
+
+// CRC-32 and size of the program's bytes.
+std::string Digest(const Program &program) {
+  std::string bytes = SerializeProgram(program);
+  uLong crc = crc32(0L, reinterpret_cast<const Bytef *>(bytes.data()),
+                    static_cast<uInt>(bytes.size()));
+  return absl::StrFormat("crc32:%08x size:%d", crc, bytes.size());
+}
+
+// A part: the error-free run of its samples and its trials. Single runs are
+// the one part of one shard, so that merged and single reports are written
+// by the same code.
+absl::StatusOr<PartReport>
+RunPart(const Simulator &simulator, const Dataset &data,
+        const RunOptions &options, const std::vector<double> &rates,
+        const Shard &shard, std::vector<Tensor> *outputs,
+        const std::function<void(uint32_t)> &on_point = nullptr) {
+  if (shard.count < 1 || shard.index >= shard.count)
+    return Invalid(absl::StrFormat("%s must be K/N with 0 <= K < N, got %d/%d",
+                                   Name(options.names, "shard"), shard.index,
+                                   shard.count));
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(
+      simulator, data, options,
+      shard.samples ? std::optional<Shard>(shard) : std::nullopt);
+  if (!engine.ok())
+    return engine.status();
+  PartReport part;
+  part.set_shard(shard.index);
+  part.set_shards(shard.count);
+  part.set_shard_samples(shard.samples);
+  part.set_program_digest(Digest(simulator.program()));
+  (*engine)->FillIdeal(part);
+  // The (point, trial) pairs in order; without sample sharding each part
+  // takes a contiguous range of them.
+  std::vector<std::pair<uint32_t, uint32_t>> units;
+  for (uint32_t point = 0; point < rates.size(); ++point)
+    for (int trial = 0; trial < options.trials; ++trial)
+      units.push_back({point, static_cast<uint32_t>(trial)});
+  if (!shard.samples)
+    units = std::vector<std::pair<uint32_t, uint32_t>>(
+        units.begin() + units.size() * shard.index / shard.count,
+        units.begin() + units.size() * (shard.index + 1) / shard.count);
+  if (outputs)
+    *outputs = (*engine)->ideal();
+  if (absl::Status status = (*engine)->RunTrials(rates, units, options.seed,
+                                                 part, outputs, on_point);
+      !status.ok())
+    return status;
+  return part;
+}
+
+// The report of a single run with every field no count changes, and the
+// bit-error rate of its one point (none without errors).
+absl::StatusOr<std::pair<SimulationReport, std::vector<double>>>
+SimulationSkeleton(const Simulator &simulator, const TrialOptions &options) {
+  const Program &p = simulator.program();
+  SimulationReport report;
+  report.set_program(options.program_name);
+  if (!options.cycles && !options.ber)
+    return std::make_pair(report, std::vector<double>());
+  CellType cell =
+      options.cell == CELL_TYPE_UNSPECIFIED ? p.chip().cell() : options.cell;
+  absl::StatusOr<double> rate =
+      options.ber ? absl::StatusOr<double>(*options.ber)
+                  : RateAt(options, p.chip(), cell, *options.cycles);
+  if (!rate.ok())
+    return rate.status();
+  report.set_cell(cell);
+  report.set_cycles(options.cycles.value_or(0));
+  report.set_ber_source(options.ber         ? "--ber"
+                        : options.ber_table ? options.ber_table->source()
+                                            : "device model");
+  report.set_trials(options.trials);
+  report.set_seed(options.seed);
+  report.mutable_ber()->set_expected(*rate);
+  std::vector<uint64_t> cells = simulator.CellsRead();
+  std::map<std::string, FlipCount> layers;
+  for (const ArrayImage &image : p.arrays()) {
+    FlipCount *array = report.add_array_flips();
+    array->set_layer(image.layer());
+    array->set_array(image.array());
+    array->set_cells(cells[image.array()]);
+    array->set_expected(*rate * cells[image.array()] * options.trials);
+    FlipCount &layer = layers[image.layer()];
+    layer.set_layer(image.layer());
+    layer.set_cells(layer.cells() + array->cells());
+    layer.set_expected(layer.expected() + array->expected());
+  }
+  for (const auto &[name, layer] : layers)
+    *report.add_layer_flips() = layer;
+  return std::make_pair(report, std::vector<double>{*rate});
+}
+
+// The sweep's report with every field no count changes, and the bit-error
+// rate of each point.
+absl::StatusOr<std::pair<SweepReport, std::vector<double>>>
+SweepSkeleton(const Simulator &simulator, const SweepOptions &options) {
+  const Program &p = simulator.program();
+  bool over_cycles = !options.cycles.empty();
+  SweepReport sweep;
+  sweep.set_program(options.program_name);
+  sweep.set_parameter(over_cycles ? "cycles" : "ber");
+  sweep.set_trials(options.trials);
+  sweep.set_seed(options.seed);
+  // Over cycles both cells, each at every count; over BERs any cell.
+  std::vector<double> rates;
+  if (over_cycles) {
+    for (CellType cell : {CELL_1T1R, CELL_2T2R})
+      for (double n : options.cycles) {
+        absl::StatusOr<double> rate = RateAt(options, p.chip(), cell, n);
+        if (!rate.ok())
+          return rate.status();
+        SweepPoint *point = sweep.add_points();
+        point->set_cell(cell);
+        point->set_cycles(n);
+        point->mutable_ber()->set_expected(*rate);
+        rates.push_back(*rate);
+      }
+  } else {
+    for (double rate : options.ber) {
+      sweep.add_points()->mutable_ber()->set_expected(rate);
+      rates.push_back(rate);
+    }
+  }
+  return std::make_pair(sweep, rates);
+}
+
+// What the parts of a run found together.
+struct Totals {
+  bool labelled = false;
+  uint64_t samples = 0, ideal_correct = 0, cells_read = 0;
+  SimulationStats stats;
+  // By (point, trial): counts summed over the parts' samples.
+  std::map<std::pair<uint32_t, uint32_t>, TrialCounts> trials;
+};
+
+// Sums parts that belong together: the samples of sample shards, the
+// trials of trial shards (each of which ran every sample error-free).
+Totals Combine(const std::vector<const PartReport *> &parts) {
+  Totals totals;
+  for (const PartReport *part : parts) {
+    if (part->shard_samples() || part->shard() == 0) {
+      totals.labelled = part->labelled();
+      totals.samples += part->samples();
+      totals.ideal_correct += part->ideal_correct();
+      totals.cells_read = part->cells_read();
+      uint64_t programming = part->stats().programming_cycles();
+      AddStats(totals.stats, part->stats());
+      totals.stats.set_programming_cycles(programming);
+    }
+    for (const TrialCounts &counts : part->trials()) {
+      TrialCounts &total = totals.trials[{counts.point(), counts.trial()}];
+      total.set_agreeing(total.agreeing() + counts.agreeing());
+      total.set_correct(total.correct() + counts.correct());
+      // A trial programs one chip, whatever samples a part runs on it.
+      if (total.flips_size() == 0)
+        *total.mutable_flips() = counts.flips();
+    }
+  }
+  return totals;
+}
+
+// Per trial of `point`, the fraction of agreeing and of correct samples,
+// and the cells flipped by array, summed over trials.
+struct PointResults {
+  std::vector<double> agreement, accuracy;
+  std::vector<uint64_t> flips;
+};
+PointResults ResultsOf(const Totals &totals, uint32_t point, int trials) {
+  PointResults results;
+  double samples = static_cast<double>(totals.samples);
+  for (int t = 0; t < trials; ++t) {
+    const TrialCounts &counts = totals.trials.at({point, t});
+    results.agreement.push_back(samples ? counts.agreeing() / samples : 1.0);
+    if (totals.labelled)
+      results.accuracy.push_back(samples ? counts.correct() / samples : 1.0);
+    results.flips.resize(
+        std::max<size_t>(results.flips.size(), counts.flips_size()));
+    for (int a = 0; a < counts.flips_size(); ++a)
+      results.flips[a] += counts.flips(a);
+  }
+  return results;
+}
+
+double ObservedBer(const Totals &totals, const PointResults &results,
+                   int trials) {
+  return totals.cells_read ? static_cast<double>(Sum(results.flips)) /
+                                 (totals.cells_read * trials)
+                           : 0;
+}
+
+SimulationReport Assemble(SimulationReport report, const Totals &totals) {
+  report.set_samples(totals.samples);
+  *report.mutable_stats() = totals.stats;
+  if (totals.labelled) {
+    report.set_accuracy(static_cast<double>(totals.ideal_correct) /
+                        totals.samples);
+    report.set_correct(totals.ideal_correct);
+  }
+  if (report.trials() == 0)
+    return report;
+  PointResults results = ResultsOf(totals, 0, report.trials());
+  report.mutable_ber()->set_observed(
+      ObservedBer(totals, results, report.trials()));
+  std::map<std::string, uint64_t> by_layer;
+  for (FlipCount &array : *report.mutable_array_flips()) {
+    array.set_observed(array.array() < results.flips.size()
+                           ? results.flips[array.array()]
+                           : 0);
+    by_layer[array.layer()] += array.observed();
+  }
+  for (FlipCount &layer : *report.mutable_layer_flips())
+    layer.set_observed(by_layer[layer.layer()]);
+  *report.mutable_agreement_with_ideal() = Summarize(results.agreement);
+  *report.mutable_accuracy_trials() = Summarize(results.accuracy);
+  return report;
+}
+
+SweepReport Assemble(SweepReport sweep, const Totals &totals) {
+  sweep.set_samples(totals.samples);
+  if (totals.labelled)
+    sweep.set_ideal_accuracy(static_cast<double>(totals.ideal_correct) /
+                             totals.samples);
+  for (int p = 0; p < sweep.points_size(); ++p) {
+    SweepPoint &point = *sweep.mutable_points(p);
+    PointResults results = ResultsOf(totals, p, sweep.trials());
+    point.mutable_ber()->set_observed(
+        ObservedBer(totals, results, sweep.trials()));
+    *point.mutable_agreement_with_ideal() = Summarize(results.agreement);
+    *point.mutable_accuracy() = Summarize(results.accuracy);
+  }
+  return sweep;
 }
 
 } // namespace
@@ -380,124 +627,123 @@ std::vector<int64_t> Predict(const Tensor &output) {
   return predicted;
 }
 
+absl::StatusOr<PartReport> SimulatePart(const Simulator &simulator,
+                                        const Dataset &data,
+                                        const TrialOptions &options,
+                                        const Shard &shard) {
+  if (absl::Status status = Validate(options); !status.ok())
+    return status;
+  auto skeleton = SimulationSkeleton(simulator, options);
+  if (!skeleton.ok())
+    return skeleton.status();
+  absl::StatusOr<PartReport> part =
+      RunPart(simulator, data, options, skeleton->second, shard, nullptr);
+  if (part.ok())
+    *part->mutable_simulation() = std::move(skeleton->first);
+  return part;
+}
+
+absl::StatusOr<PartReport> SweepPart(const Simulator &simulator,
+                                     const Dataset &data,
+                                     const SweepOptions &options,
+                                     const Shard &shard) {
+  if (absl::Status status = Validate(options); !status.ok())
+    return status;
+  auto skeleton = SweepSkeleton(simulator, options);
+  if (!skeleton.ok())
+    return skeleton.status();
+  absl::StatusOr<PartReport> part =
+      RunPart(simulator, data, options, skeleton->second, shard, nullptr);
+  if (part.ok())
+    *part->mutable_sweep() = std::move(skeleton->first);
+  return part;
+}
+
 absl::StatusOr<Simulation> Simulate(const Simulator &simulator,
                                     const Dataset &data,
                                     const TrialOptions &options) {
-  absl::StatusOr<std::unique_ptr<Engine>> engine =
-      Prepare(simulator, data, options);
-  if (!engine.ok())
-    return engine.status();
-  const Program &p = simulator.program();
-
+  if (absl::Status status = Validate(options); !status.ok())
+    return status;
+  auto skeleton = SimulationSkeleton(simulator, options);
+  if (!skeleton.ok())
+    return skeleton.status();
   Simulation simulation;
-  SimulationReport &report = simulation.report;
-  report.set_program(options.program_name);
-  report.set_samples((*engine)->samples());
-  *report.mutable_stats() = (*engine)->stats();
-  if (std::optional<double> accuracy = (*engine)->IdealAccuracy()) {
-    report.set_accuracy(*accuracy);
-    report.set_correct(
-        static_cast<uint64_t>(std::llround(*accuracy * report.samples())));
-  }
-  if (!options.cycles && !options.ber) {
-    simulation.outputs = (*engine)->ideal();
-    return simulation;
-  }
-
-  CellType cell =
-      options.cell == CELL_TYPE_UNSPECIFIED ? p.chip().cell() : options.cell;
-  absl::StatusOr<double> rate =
-      options.ber ? absl::StatusOr<double>(*options.ber)
-                  : RateAt(options, p.chip(), cell, *options.cycles);
-  if (!rate.ok())
-    return rate.status();
-  absl::StatusOr<TrialResults> results =
-      (*engine)->RunTrials(*rate, options.trials, options.seed);
-  if (!results.ok())
-    return results.status();
-  report.set_cell(cell);
-  report.set_cycles(options.cycles.value_or(0));
-  report.set_ber_source(options.ber         ? "--ber"
-                        : options.ber_table ? options.ber_table->source()
-                                            : "device model");
-  report.set_trials(options.trials);
-  report.set_seed(options.seed);
-  *report.mutable_ber() = (*engine)->Ber(*rate, *results, options.trials);
-  const std::vector<uint64_t> &cells = (*engine)->cells();
-  std::map<std::string, FlipCount> layers;
-  for (const ArrayImage &image : p.arrays()) {
-    FlipCount *array = report.add_array_flips();
-    array->set_layer(image.layer());
-    array->set_array(image.array());
-    array->set_cells(cells[image.array()]);
-    array->set_expected(*rate * cells[image.array()] * options.trials);
-    array->set_observed(results->flips[image.array()]);
-    FlipCount &layer = layers[image.layer()];
-    layer.set_layer(image.layer());
-    layer.set_cells(layer.cells() + array->cells());
-    layer.set_expected(layer.expected() + array->expected());
-    layer.set_observed(layer.observed() + array->observed());
-  }
-  for (const auto &[name, layer] : layers)
-    *report.add_layer_flips() = layer;
-  *report.mutable_agreement_with_ideal() = Summarize(results->agreement);
-  *report.mutable_accuracy_trials() = Summarize(results->accuracy);
-  simulation.outputs = std::move(results->outputs);
+  absl::StatusOr<PartReport> part = RunPart(
+      simulator, data, options, skeleton->second, Shard(), &simulation.outputs);
+  if (!part.ok())
+    return part.status();
+  simulation.report = Assemble(std::move(skeleton->first), Combine({&*part}));
   return simulation;
 }
 
 absl::StatusOr<SweepReport> Sweep(const Simulator &simulator,
                                   const Dataset &data,
                                   const SweepOptions &options) {
-  absl::StatusOr<std::unique_ptr<Engine>> engine =
-      Prepare(simulator, data, options);
-  if (!engine.ok())
-    return engine.status();
-  const Program &p = simulator.program();
-  bool over_cycles = !options.cycles.empty();
+  if (absl::Status status = Validate(options); !status.ok())
+    return status;
+  auto skeleton = SweepSkeleton(simulator, options);
+  if (!skeleton.ok())
+    return skeleton.status();
+  size_t points = skeleton->second.size();
+  std::function<void(uint32_t)> on_point;
+  if (options.progress)
+    on_point = [&](uint32_t point) { options.progress(point + 1, points); };
+  absl::StatusOr<PartReport> part = RunPart(
+      simulator, data, options, skeleton->second, Shard(), nullptr, on_point);
+  if (!part.ok())
+    return part.status();
+  return Assemble(std::move(skeleton->first), Combine({&*part}));
+}
 
-  SweepReport sweep;
-  sweep.set_program(options.program_name);
-  sweep.set_parameter(over_cycles ? "cycles" : "ber");
-  sweep.set_samples((*engine)->samples());
-  sweep.set_trials(options.trials);
-  sweep.set_seed(options.seed);
-  if (std::optional<double> accuracy = (*engine)->IdealAccuracy())
-    sweep.set_ideal_accuracy(*accuracy);
-
-  // Over cycles both cells, each at every count; over BERs the given cell.
-  std::vector<std::pair<CellType, double>> points;
-  if (over_cycles) {
-    for (CellType cell : {CELL_1T1R, CELL_2T2R})
-      for (double n : options.cycles)
-        points.push_back({cell, n});
-  } else {
-    CellType cell =
-        options.cell == CELL_TYPE_UNSPECIFIED ? p.chip().cell() : options.cell;
-    for (double rate : options.ber)
-      points.push_back({cell, rate});
+absl::StatusOr<MergedReport>
+MergeParts(const std::vector<PartReport> &parts,
+           const std::vector<std::string> &sources) {
+  if (parts.empty())
+    return Invalid("no parts to merge");
+  const PartReport &first = parts[0];
+  std::string skeleton = first.has_sweep()
+                             ? first.sweep().SerializeAsString()
+                             : first.simulation().SerializeAsString();
+  std::vector<const PartReport *> by_shard(first.shards(), nullptr);
+  std::vector<std::string> source_of(first.shards());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const PartReport &part = parts[i];
+    const std::string &source = i < sources.size() ? sources[i] : "part";
+    if (part.shards() != first.shards() ||
+        part.shard_samples() != first.shard_samples())
+      return Invalid(absl::StrCat(source, ": a part of a run split ",
+                                  part.shards(), " ways, not ", first.shards(),
+                                  " as ", sources[0]));
+    if (part.program_digest() != first.program_digest())
+      return Invalid(absl::StrCat(
+          source, ": a part of another program (", part.program_digest(),
+          ", not ", first.program_digest(), " as ", sources[0], ")"));
+    std::string own = part.has_sweep() ? part.sweep().SerializeAsString()
+                                       : part.simulation().SerializeAsString();
+    if (part.has_sweep() != first.has_sweep() || own != skeleton)
+      return Invalid(absl::StrCat(
+          source, ": a part of a run with other options than ", sources[0]));
+    if (part.shard() >= first.shards())
+      return Invalid(absl::StrCat(source, ": shard ", part.shard(),
+                                  " of a run split ", first.shards(), " ways"));
+    if (by_shard[part.shard()])
+      return Invalid(absl::StrCat(source, ": shard ", part.shard(),
+                                  " is given twice (also ",
+                                  source_of[part.shard()], ")"));
+    by_shard[part.shard()] = &part;
+    source_of[part.shard()] = source;
   }
-  for (size_t i = 0; i < points.size(); ++i) {
-    auto [cell, value] = points[i];
-    absl::StatusOr<double> rate = over_cycles
-                                      ? RateAt(options, p.chip(), cell, value)
-                                      : absl::StatusOr<double>(value);
-    if (!rate.ok())
-      return rate.status();
-    if (options.progress)
-      options.progress(i + 1, points.size());
-    absl::StatusOr<TrialResults> results =
-        (*engine)->RunTrials(*rate, options.trials, options.seed);
-    if (!results.ok())
-      return results.status();
-    SweepPoint *point = sweep.add_points();
-    point->set_cell(over_cycles ? cell : CELL_TYPE_UNSPECIFIED);
-    point->set_cycles(over_cycles ? value : 0);
-    *point->mutable_ber() = (*engine)->Ber(*rate, *results, options.trials);
-    *point->mutable_agreement_with_ideal() = Summarize(results->agreement);
-    *point->mutable_accuracy() = Summarize(results->accuracy);
-  }
-  return sweep;
+  for (uint32_t k = 0; k < first.shards(); ++k)
+    if (!by_shard[k])
+      return Invalid(
+          absl::StrCat("shard ", k, " of ", first.shards(), " is missing"));
+  Totals totals = Combine(by_shard);
+  MergedReport merged;
+  if (first.has_sweep())
+    merged.sweep = Assemble(first.sweep(), totals);
+  else
+    merged.simulation = Assemble(first.simulation(), totals);
+  return merged;
 }
 
 } // namespace hafnia

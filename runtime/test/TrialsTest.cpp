@@ -11,6 +11,7 @@
 #include <random>
 
 #include "DenseProgram.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -260,6 +261,82 @@ TEST_F(TrialsTest, BadOptionsAreOneLineNamingTheOption) {
   sweep.cycles = {1};
   EXPECT_EQ(Sweep(*simulator_, data_, sweep).status().message(),
             "sweep cycles or ber, not both");
+}
+
+// Merged parts equal the single run byte for byte, split by trials or by
+// samples into any number of parts, with more parts than work.
+TEST_F(TrialsTest, MergedPartsEqualTheSingleRun) {
+  SweepOptions sweep;
+  sweep.cycles = {1e3, 1e6};
+  sweep.trials = 5;
+  TrialOptions single = WithBer(0.03);
+  absl::StatusOr<SweepReport> whole_sweep = Sweep(*simulator_, data_, sweep);
+  absl::StatusOr<Simulation> whole = Simulate(*simulator_, data_, single);
+  ASSERT_TRUE(whole_sweep.ok() && whole.ok());
+  for (bool samples : {false, true})
+    for (uint32_t count : {1u, 2u, 3u, 7u, 40u}) {
+      std::vector<PartReport> sweep_parts, parts;
+      std::vector<std::string> names;
+      // In reverse order: the merge sorts them.
+      for (uint32_t k = count; k-- > 0;) {
+        Shard shard{k, count, samples};
+        absl::StatusOr<PartReport> part =
+            SweepPart(*simulator_, data_, sweep, shard);
+        ASSERT_TRUE(part.ok()) << part.status();
+        sweep_parts.push_back(*part);
+        part = SimulatePart(*simulator_, data_, single, shard);
+        ASSERT_TRUE(part.ok()) << part.status();
+        parts.push_back(*part);
+        names.push_back(absl::StrCat("part-", k, ".json"));
+      }
+      absl::StatusOr<MergedReport> merged = MergeParts(sweep_parts, names);
+      ASSERT_TRUE(merged.ok()) << merged.status();
+      ASSERT_TRUE(merged->sweep.has_value());
+      EXPECT_EQ(merged->sweep->SerializeAsString(),
+                whole_sweep->SerializeAsString())
+          << count << " parts, samples " << samples;
+      merged = MergeParts(parts, names);
+      ASSERT_TRUE(merged.ok()) << merged.status();
+      EXPECT_EQ(merged->simulation->SerializeAsString(),
+                whole->report.SerializeAsString())
+          << count << " parts, samples " << samples;
+    }
+}
+
+TEST_F(TrialsTest, MergeRefusesPartsThatDoNotMakeOneRun) {
+  TrialOptions options = WithBer(0.03);
+  auto part = [&](uint32_t k, uint32_t n, TrialOptions o) {
+    return *SimulatePart(*simulator_, data_, o, Shard{k, n, false});
+  };
+  std::vector<std::string> names = {"a.json", "b.json", "c.json"};
+  EXPECT_EQ(MergeParts({part(0, 3, options), part(2, 3, options)}, names)
+                .status()
+                .message(),
+            "shard 1 of 3 is missing");
+  EXPECT_EQ(MergeParts({part(0, 2, options), part(0, 2, options)}, names)
+                .status()
+                .message(),
+            "b.json: shard 0 is given twice (also a.json)");
+  TrialOptions other = options;
+  other.seed = 99;
+  EXPECT_EQ(MergeParts({part(0, 2, options), part(1, 2, other)}, names)
+                .status()
+                .message(),
+            "b.json: a part of a run with other options than a.json");
+  EXPECT_EQ(MergeParts({part(0, 2, options), part(1, 3, options)}, names)
+                .status()
+                .message(),
+            "b.json: a part of a run split 3 ways, not 2 as a.json");
+  PartReport foreign = part(1, 2, options);
+  foreign.set_program_digest("crc32:00000000 size:1");
+  EXPECT_THAT(
+      std::string(
+          MergeParts({part(0, 2, options), foreign}, names).status().message()),
+      HasSubstr("b.json: a part of another program"));
+  EXPECT_EQ(SimulatePart(*simulator_, data_, options, Shard{3, 3, false})
+                .status()
+                .message(),
+            "--shard must be K/N with 0 <= K < N, got 3/3");
 }
 
 } // namespace

@@ -92,6 +92,38 @@ absl::StatusOr<SweepReport> Sweep(const Simulator &simulator,
                                   const Dataset &data,
                                   const SweepOptions &options);
 
+// A run split over machines (a Slurm job array): part `index` of `count`.
+// Parts take contiguous ranges of the (sweep point, trial) pairs, or with
+// `samples` of the samples' batches; a trial programs the chip of (seed,
+// trial) in whatever part runs it, so the merged report is the one a single
+// run writes, byte for byte.
+struct Shard {
+  uint32_t index = 0;
+  uint32_t count = 1;
+  bool samples = false;
+};
+
+// The part `shard` of Simulate or Sweep with these options.
+absl::StatusOr<PartReport> SimulatePart(const Simulator &simulator,
+                                        const Dataset &data,
+                                        const TrialOptions &options,
+                                        const Shard &shard);
+absl::StatusOr<PartReport> SweepPart(const Simulator &simulator,
+                                     const Dataset &data,
+                                     const SweepOptions &options,
+                                     const Shard &shard);
+
+// The report of a whole run from its parts (in any order), of which exactly
+// one is set. Parts from another program or other options, a part missing
+// or given twice fail with one line naming the part by `sources` (its file).
+struct MergedReport {
+  std::optional<SimulationReport> simulation;
+  std::optional<SweepReport> sweep;
+};
+absl::StatusOr<MergedReport>
+MergeParts(const std::vector<PartReport> &parts,
+           const std::vector<std::string> &sources);
+
 // The predicted class of each sample: the argmax over all but the first axis
 // of `output` (a scalar output is one sample).
 std::vector<int64_t> Predict(const Tensor &output);
