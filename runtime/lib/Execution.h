@@ -34,8 +34,9 @@ public:
             const std::vector<std::vector<float>> &constants,
             const std::vector<std::vector<uint8_t>> &bit_constants,
             const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused,
-            const std::vector<bool> &replaced,
-            const std::vector<int64_t> &slots, int64_t slot_count,
+            const std::vector<bool> &replaced, const kernels::Plans &plans,
+            bool reference_kernels, const std::vector<int64_t> &slots,
+            int64_t slot_count,
             const kernels::RunValues *initial, SimulationStats &stats);
 
   void SetInput(uint32_t buffer, const std::vector<float> &data) {
