@@ -132,9 +132,10 @@ public:
   // The result, sized, for a kernel that writes every element: the values
   // it holds are left (no zero fill).
   std::vector<float> &NewRealToOverwrite() {
-    auto &out = state_.values.reals[state_.slots[output_]];
-    out.resize(NumElements(ShapeOf(program().buffers(output_))));
-    return out;
+    return Overwrite(state_.values.reals);
+  }
+  std::vector<int32_t> &NewCountsToOverwrite() {
+    return Overwrite(state_.values.counts);
   }
   std::vector<uint8_t> &NewBits() { return New(state_.values.bits); }
   std::vector<int32_t> &NewCounts() { return New(state_.values.counts); }
@@ -153,6 +154,12 @@ public:
   }
 
 private:
+  template <typename T>
+  std::vector<T> &Overwrite(std::vector<std::vector<T>> &of) {
+    auto &out = of[state_.slots[output_]];
+    out.resize(NumElements(ShapeOf(program().buffers(output_))));
+    return out;
+  }
   template <typename T> std::vector<T> &New(std::vector<std::vector<T>> &of) {
     auto &out = of[state_.slots[output_]];
     out.assign(NumElements(ShapeOf(program().buffers(output_))), T{0});
