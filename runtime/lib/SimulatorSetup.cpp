@@ -79,6 +79,9 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
   // A storage slot for every input and every value an instruction that runs
   // computes (a plan's: the last absorbed instruction's); constants have
   // none.
+  for (int i = 0; i < p.instructions_size(); ++i)
+    if (!simulator->replaced_[i])
+      simulator->schedule_.push_back(i);
   simulator->slots_.assign(p.buffers_size(), -1);
   for (const TensorBinding &input : p.inputs())
     simulator->slots_[input.buffer()] = simulator->slot_count_++;

@@ -233,10 +233,35 @@ GemmAvx512(const uint64_t *weights, int64_t outputs, const uint64_t *inputs,
         out[(j + k) * outputs + m] = static_cast<int32_t>(
             XorPopcountAvx512(weights + m * words, x + k * words, words));
   }
-  for (; j < count; ++j)
-    for (int64_t m = 0; m < outputs; ++m)
+  // The inputs left (a single sample: the GEMV) against four weight rows
+  // at a time, four independent sums.
+  for (; j < count; ++j) {
+    const uint64_t *x = inputs + j * words;
+    int64_t m = 0;
+    for (; m + 4 <= outputs; m += 4) {
+      const uint64_t *row = weights + m * words;
+      __m512i acc[4];
+      for (int64_t r = 0; r < 4; ++r)
+        acc[r] = _mm512_setzero_si512();
+      for (int64_t w = 0; w < words; w += 8) {
+        __mmask8 mask = words - w >= 8
+                            ? static_cast<__mmask8>(0xff)
+                            : static_cast<__mmask8>((1u << (words - w)) - 1);
+        __m512i input = _mm512_maskz_loadu_epi64(mask, x + w);
+        for (int64_t r = 0; r < 4; ++r)
+          acc[r] = _mm512_add_epi64(
+              acc[r], _mm512_popcnt_epi64(_mm512_xor_si512(
+                          _mm512_maskz_loadu_epi64(mask, row + r * words + w),
+                          input)));
+      }
+      for (int64_t r = 0; r < 4; ++r)
+        out[j * outputs + m + r] =
+            static_cast<int32_t>(_mm512_reduce_add_epi64(acc[r]));
+    }
+    for (; m < outputs; ++m)
       out[j * outputs + m] = static_cast<int32_t>(
-          XorPopcountAvx512(weights + m * words, inputs + j * words, words));
+          XorPopcountAvx512(weights + m * words, x, words));
+  }
 }
 
 __attribute__((target(HAFNIA_AVX512))) void
