@@ -36,8 +36,8 @@ public:
             const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused,
             const std::vector<int> &schedule, const kernels::Plans &plans,
             bool reference_kernels, const std::vector<int64_t> &slots,
-            int64_t slot_count,
-            const kernels::RunValues *initial, SimulationStats &stats);
+            int64_t slot_count, const kernels::RunValues *initial,
+            SimulationStats &stats);
 
   void SetInput(uint32_t buffer, const std::vector<float> &data) {
     state_.values.reals[state_.slots[buffer]] = data;

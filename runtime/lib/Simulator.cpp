@@ -37,12 +37,16 @@ Execution::Execution(
     bool reference_kernels, const std::vector<int64_t> &slots,
     int64_t slot_count, const kernels::RunValues *initial,
     SimulationStats &stats)
-    : chip_(chip), fused_(fused), schedule_(schedule),
-      state_{program, chip ? chip->arrays : arrays,
-             constants, bit_constants,
-             slots,     plans,
-             reference_kernels, {},
-             stats} {
+    : chip_(chip), fused_(fused),
+      schedule_(schedule), state_{program,
+                                  chip ? chip->arrays : arrays,
+                                  constants,
+                                  bit_constants,
+                                  slots,
+                                  plans,
+                                  reference_kernels,
+                                  {},
+                                  stats} {
   // Storage only for what is computed at run time: a layer computed on
   // whole rows leaves thousands of tile buffers without a slot.
   if (initial) {

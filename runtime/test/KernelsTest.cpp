@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "DenseProgram.h"
-#include "gtest/gtest.h"
 #include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/Program.h"
 #include "hafnia/runtime/Simulator.h"
 #include "kernels/Popcount.h"
+#include "gtest/gtest.h"
 
 namespace hafnia {
 namespace {
@@ -63,8 +63,8 @@ TEST_F(SimdLevels, GemmAndPopcountAreBitExactAtEveryLevel) {
                                    count, words, out.data());
           for (int64_t j = 0; j < count; ++j)
             for (int64_t m = 0; m < outputs; ++m) {
-              int64_t want = NaiveXorPopcount(
-                  weights.data() + m * words, inputs.data() + j * words, words);
+              int64_t want = NaiveXorPopcount(weights.data() + m * words,
+                                              inputs.data() + j * words, words);
               ASSERT_EQ(out[j * outputs + m], want)
                   << kernels::SimdLevelName(level) << " words " << words
                   << " outputs " << outputs << " count " << count;
@@ -141,8 +141,9 @@ public:
       v = uniform(random_);
     hafnia::Constant *constant = program_.add_constants();
     constant->set_buffer(buffer);
-    constant->set_data(std::string(reinterpret_cast<const char *>(values.data()),
-                                   values.size() * sizeof(float)));
+    constant->set_data(
+        std::string(reinterpret_cast<const char *>(values.data()),
+                    values.size() * sizeof(float)));
     return buffer;
   }
   Instruction &Add(std::vector<uint32_t> inputs,
@@ -270,18 +271,42 @@ TEST(RealLibraryKernels, ConvolutionsMatchTheReference) {
       {"1-D", {2, 3, 50}, 8, 1, {5}, {1}, {0, 0}, {1}},
       {"1-D strided dilated padded", {1, 4, 41}, 6, 1, {3}, {2}, {2, 1}, {3}},
       {"2-D", {1, 3, 12, 11}, 5, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}},
-      {"2-D strided", {2, 4, 13, 9}, 8, 1, {3, 2}, {2, 3}, {1, 0, 0, 1},
+      {"2-D strided",
+       {2, 4, 13, 9},
+       8,
+       1,
+       {3, 2},
+       {2, 3},
+       {1, 0, 0, 1},
        {1, 1}},
-      {"2-D dilated", {1, 2, 15, 15}, 4, 1, {3, 3}, {1, 1}, {2, 2, 2, 2},
+      {"2-D dilated",
+       {1, 2, 15, 15},
+       4,
+       1,
+       {3, 3},
+       {1, 1},
+       {2, 2, 2, 2},
        {2, 2}},
       {"pointwise", {1, 16, 7, 7}, 24, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}},
       {"30 x 1", {1, 1, 40, 4}, 6, 1, {30, 1}, {1, 1}, {15, 0, 15, 0}, {1, 1}},
       {"1 x 4", {1, 6, 20, 4}, 7, 1, {1, 4}, {1, 1}, {0, 0, 0, 0}, {1, 1}},
       {"grouped", {1, 6, 9, 9}, 9, 3, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}},
-      {"depthwise", {1, 16, 10, 10}, 16, 16, {3, 3}, {1, 1}, {1, 1, 1, 1},
+      {"depthwise",
+       {1, 16, 10, 10},
+       16,
+       16,
+       {3, 3},
+       {1, 1},
+       {1, 1, 1, 1},
        {1, 1}},
-      {"depthwise strided", {1, 8, 11, 11}, 8, 8, {3, 3}, {2, 2},
-       {1, 1, 1, 1}, {1, 1}},
+      {"depthwise strided",
+       {1, 8, 11, 11},
+       8,
+       8,
+       {3, 3},
+       {2, 2},
+       {1, 1, 1, 1},
+       {1, 1}},
       {"1-D depthwise", {1, 4, 30}, 4, 4, {5}, {1}, {2, 2}, {1}},
   };
   for (const ConvCase &c : cases)

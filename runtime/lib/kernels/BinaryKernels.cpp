@@ -266,8 +266,8 @@ void TiledLayer(KernelContext &ctx, const Simulator::FusedLayer &layer,
     const int32_t *disagreements = scratch.counts.data() + b * layer.outputs;
     int32_t *out = y.data() + n * layer.outputs * positions + p;
     for (int64_t m = 0; m < layer.outputs; ++m)
-      out[m * positions] = fan_in - disagreements[m] -
-                           (padding_errors ? padding_errors[m] : 0);
+      out[m * positions] =
+          fan_in - disagreements[m] - (padding_errors ? padding_errors[m] : 0);
   }
   ctx.AddRowReads(rows * layer.row_reads_per_sample);
   ctx.AddArrayActivations(rows * layer.activations_per_sample);

@@ -16,8 +16,7 @@ namespace {
 
 // ---- Scalar: the popcnt instruction, four words at a time.
 
-int64_t XorPopcountScalar(const uint64_t *a, const uint64_t *b,
-                          int64_t words) {
+int64_t XorPopcountScalar(const uint64_t *a, const uint64_t *b, int64_t words) {
   int64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0, w = 0;
   for (; w + 4 <= words; w += 4) {
     c0 += __builtin_popcountll(a[w] ^ b[w]);
@@ -68,8 +67,7 @@ void PackBitsScalar(const uint8_t *bits, int64_t n, uint64_t *out) {
       uint64_t bytes;
       __builtin_memcpy(&bytes, b + k, 8);
       // Byte i's low bit lands in bit 56 + i, then in bit i of the byte.
-      word |= (((bytes & 0x0101010101010101ull) * 0x0102040810204080ull) >>
-               56)
+      word |= (((bytes & 0x0101010101010101ull) * 0x0102040810204080ull) >> 56)
               << k;
     }
     for (; k < end; ++k)
@@ -81,9 +79,9 @@ void PackBitsScalar(const uint8_t *bits, int64_t n, uint64_t *out) {
 // ---- AVX2: popcount by nibble lookup (Mula), 256 bits at a time.
 
 __attribute__((target("avx2"))) inline __m256i Popcount256(__m256i v) {
-  const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2,
-                                         3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2,
-                                         2, 3, 2, 3, 3, 4);
+  const __m256i table =
+      _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1,
+                       2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
   const __m256i low = _mm256_set1_epi8(0x0f);
   __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, low));
   __m256i hi = _mm256_shuffle_epi8(
@@ -93,8 +91,8 @@ __attribute__((target("avx2"))) inline __m256i Popcount256(__m256i v) {
 }
 
 __attribute__((target("avx2"))) inline int64_t Sum256(__m256i v) {
-  __m128i s = _mm_add_epi64(_mm256_castsi256_si128(v),
-                            _mm256_extracti128_si256(v, 1));
+  __m128i s =
+      _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
   return _mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1);
 }
 
@@ -132,10 +130,10 @@ GemmAvx2(const uint64_t *weights, int64_t outputs, const uint64_t *inputs,
             _mm256_loadu_si256(reinterpret_cast<const __m256i *>(row + w));
         for (int64_t k = 0; k < kInputs; ++k)
           acc[k] = _mm256_add_epi64(
-              acc[k], Popcount256(_mm256_xor_si256(
-                          weight, _mm256_loadu_si256(
-                                      reinterpret_cast<const __m256i *>(
-                                          x + k * words + w)))));
+              acc[k],
+              Popcount256(_mm256_xor_si256(
+                  weight, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(
+                              x + k * words + w)))));
       }
       for (int64_t k = 0; k < kInputs; ++k) {
         int64_t c = Sum256(acc[k]);
@@ -184,10 +182,9 @@ XorPopcountAvx512(const uint64_t *a, const uint64_t *b, int64_t words) {
                                                   _mm512_loadu_si512(b + w))));
   if (w < words) {
     __mmask8 mask = static_cast<__mmask8>((1u << (words - w)) - 1);
-    acc = _mm512_add_epi64(
-        acc, _mm512_popcnt_epi64(
-                 _mm512_xor_si512(_mm512_maskz_loadu_epi64(mask, a + w),
-                                  _mm512_maskz_loadu_epi64(mask, b + w))));
+    acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_xor_si512(
+                                    _mm512_maskz_loadu_epi64(mask, a + w),
+                                    _mm512_maskz_loadu_epi64(mask, b + w))));
   }
   return _mm512_reduce_add_epi64(acc);
 }
@@ -250,9 +247,9 @@ GemmAvx512(const uint64_t *weights, int64_t outputs, const uint64_t *inputs,
         __m512i input = _mm512_maskz_loadu_epi64(mask, x + w);
         for (int64_t r = 0; r < 4; ++r)
           acc[r] = _mm512_add_epi64(
-              acc[r], _mm512_popcnt_epi64(_mm512_xor_si512(
-                          _mm512_maskz_loadu_epi64(mask, row + r * words + w),
-                          input)));
+              acc[r],
+              _mm512_popcnt_epi64(_mm512_xor_si512(
+                  _mm512_maskz_loadu_epi64(mask, row + r * words + w), input)));
       }
       for (int64_t r = 0; r < 4; ++r)
         out[j * outputs + m + r] =

@@ -167,12 +167,11 @@ void Dense(KernelContext &ctx) {
   Shape a_strides = BroadcastStrides(a_batch, batch);
   Shape b_strides = BroadcastStrides(b_batch, batch);
   auto &y = ctx.NewRealToOverwrite();
-  ForEachBroadcast(batch, a_strides, b_strides,
-                   [&](int64_t out, int64_t ai, int64_t bi) {
-                     Sgemm(false, false, m, n, k, 1.0f, a.data() + ai * m * k,
-                           k, b.data() + bi * k * n, n, 0.0f,
-                           y.data() + out * m * n, n);
-                   });
+  ForEachBroadcast(
+      batch, a_strides, b_strides, [&](int64_t out, int64_t ai, int64_t bi) {
+        Sgemm(false, false, m, n, k, 1.0f, a.data() + ai * m * k, k,
+              b.data() + bi * k * n, n, 0.0f, y.data() + out * m * n, n);
+      });
   ctx.AddDigitalMacs(NumElements(batch) * m * n * k);
 }
 

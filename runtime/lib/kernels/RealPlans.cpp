@@ -167,9 +167,9 @@ MakeConvPlan(const Program &program, const Instruction &conv,
   bool one_d = spec.kernel.size() == 1;
   Dims src_dims{n_size, channels, height, width};
   Dims dst_dims{n_size, filters, out_h, out_w};
-  Dims weight_dims = group > 1 ? Dims{group, group_filters, group_channels,
-                                      win.kh, win.kw}
-                               : Dims{filters, channels, win.kh, win.kw};
+  Dims weight_dims =
+      group > 1 ? Dims{group, group_filters, group_channels, win.kh, win.kw}
+                : Dims{filters, channels, win.kh, win.kw};
   Dims strides{win.sh, win.sw}, dilations{win.dh - 1, win.dw - 1};
   Dims pad_begin{win.ph, win.pw};
   Dims pad_end = one_d ? Dims{0, spec.pads_end[0]}
@@ -201,9 +201,9 @@ MakeConvPlan(const Program &program, const Instruction &conv,
       attr.set_post_ops(ops);
     }
     dnnl::convolution_forward::desc desc(
-        dnnl::prop_kind::forward_inference,
-        dnnl::algorithm::convolution_direct, src_md, weight_md, bias_md,
-        dst_md, strides, dilations, pad_begin, pad_end);
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+        src_md, weight_md, bias_md, dst_md, strides, dilations, pad_begin,
+        pad_end);
     dnnl::convolution_forward::primitive_desc pd(desc, attr, Engine());
     plan->conv = dnnl::convolution_forward(pd);
     plan->src = dnnl::memory::desc(src_dims, kF32, Tag::nchw);
@@ -257,15 +257,13 @@ void RunConv(KernelContext &ctx, const ConvPlan &plan) {
   dnnl::memory dst(plan.dst, engine, y.data());
   dnnl::memory library_src = src, library_dst = dst;
   if (plan.to_library) {
-    library_src =
-        dnnl::memory(plan.library_src, engine,
-                     Sized(scratch.src, plan.library_src.get_size()));
+    library_src = dnnl::memory(plan.library_src, engine,
+                               Sized(scratch.src, plan.library_src.get_size()));
     plan.to_library->execute(stream, src, library_src);
   }
   if (plan.from_library)
-    library_dst =
-        dnnl::memory(plan.library_dst, engine,
-                     Sized(scratch.dst, plan.library_dst.get_size()));
+    library_dst = dnnl::memory(plan.library_dst, engine,
+                               Sized(scratch.dst, plan.library_dst.get_size()));
   dnnl::memory pad(plan.scratchpad, engine,
                    Sized(scratch.pad, plan.scratchpad.get_size()));
   plan.conv.execute(stream, {{DNNL_ARG_SRC, library_src},
@@ -334,7 +332,8 @@ Plans PlanRealKernels(const Program &program,
     if (instruction.has_conv()) {
       bool constant = true;
       for (int k = 1; k < instruction.inputs_size(); ++k)
-        constant = constant && IsConstant(constants, program, instruction.inputs(k));
+        constant =
+            constant && IsConstant(constants, program, instruction.inputs(k));
       if (!constant)
         continue;
       const Instruction *bn = nullptr, *activation = nullptr;
