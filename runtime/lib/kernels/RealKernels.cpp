@@ -17,6 +17,32 @@
 namespace hafnia {
 namespace kernels {
 
+namespace {
+
+// NumPy matmul: vectors become matrices, batch axes broadcast. The matrix
+// sizes, the batch shape and each operand's batch strides.
+struct Matmul {
+  int64_t m, k, n;
+  Shape batch, a_strides, b_strides;
+};
+Matmul MatmulShapes(const Shape &as, const Shape &bs) {
+  Shape a2 = as, b2 = bs;
+  if (a2.size() == 1)
+    a2.insert(a2.begin(), 1);
+  if (b2.size() == 1)
+    b2.push_back(1);
+  Shape a_batch(a2.begin(), a2.end() - 2), b_batch(b2.begin(), b2.end() - 2);
+  Shape batch = *BroadcastShape(a_batch, b_batch);
+  return {a2[a2.size() - 2],
+          a2.back(),
+          b2.back(),
+          batch,
+          BroadcastStrides(a_batch, batch),
+          BroadcastStrides(b_batch, batch)};
+}
+
+} // namespace
+
 void Conv(KernelContext &ctx) {
   if (const auto *plan = dynamic_cast<const ConvPlan *>(ctx.plan()))
     return RunConv(ctx, *plan);
@@ -155,17 +181,7 @@ void Dense(KernelContext &ctx) {
     ctx.AddDigitalMacs(m * n * k);
     return;
   }
-  // NumPy matmul: vectors become matrices, batch axes broadcast.
-  Shape a2 = as, b2 = bs;
-  if (a2.size() == 1)
-    a2.insert(a2.begin(), 1);
-  if (b2.size() == 1)
-    b2.push_back(1);
-  int64_t m = a2[a2.size() - 2], k = a2.back(), n = b2.back();
-  Shape a_batch(a2.begin(), a2.end() - 2), b_batch(b2.begin(), b2.end() - 2);
-  Shape batch = *BroadcastShape(a_batch, b_batch);
-  Shape a_strides = BroadcastStrides(a_batch, batch);
-  Shape b_strides = BroadcastStrides(b_batch, batch);
+  auto [m, k, n, batch, a_strides, b_strides] = MatmulShapes(as, bs);
   auto &y = ctx.NewRealToOverwrite();
   ForEachBroadcast(
       batch, a_strides, b_strides, [&](int64_t out, int64_t ai, int64_t bi) {
@@ -208,17 +224,7 @@ void ReferenceDense(KernelContext &ctx) {
     ctx.AddDigitalMacs(m * n * k);
     return;
   }
-  // NumPy matmul: vectors become matrices, batch axes broadcast.
-  Shape a2 = as, b2 = bs;
-  if (a2.size() == 1)
-    a2.insert(a2.begin(), 1);
-  if (b2.size() == 1)
-    b2.push_back(1);
-  int64_t m = a2[a2.size() - 2], k = a2.back(), n = b2.back();
-  Shape a_batch(a2.begin(), a2.end() - 2), b_batch(b2.begin(), b2.end() - 2);
-  Shape batch = *BroadcastShape(a_batch, b_batch);
-  Shape a_strides = BroadcastStrides(a_batch, batch);
-  Shape b_strides = BroadcastStrides(b_batch, batch);
+  auto [m, k, n, batch, a_strides, b_strides] = MatmulShapes(as, bs);
   int64_t out_index = 0;
   ForEachBroadcast(batch, a_strides, b_strides,
                    [&](int64_t, int64_t ai, int64_t bi) {

@@ -211,22 +211,24 @@ MakeConvPlan(const Program &program, const Instruction &conv,
     plan->library_src = pd.src_desc();
     plan->library_dst = pd.dst_desc();
     plan->scratchpad = pd.scratchpad_desc();
-    dnnl::primitive_attr reorder_attr;
-    reorder_attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    if (plan->library_src != plan->src) {
-      dnnl::reorder::primitive_desc r(Engine(), plan->src, Engine(),
-                                      plan->library_src, reorder_attr);
+    // A reorder between two layouts when they differ; false for one that
+    // would need a scratchpad (executions share the reorder).
+    auto reorder = [](const dnnl::memory::desc &from,
+                      const dnnl::memory::desc &to,
+                      std::optional<dnnl::reorder> &into) {
+      if (from == to)
+        return true;
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      dnnl::reorder::primitive_desc r(Engine(), from, Engine(), to, attr);
       if (r.scratchpad_desc().get_size() != 0)
-        return nullptr;
-      plan->to_library = dnnl::reorder(r);
-    }
-    if (plan->library_dst != plan->dst) {
-      dnnl::reorder::primitive_desc r(Engine(), plan->library_dst, Engine(),
-                                      plan->dst, reorder_attr);
-      if (r.scratchpad_desc().get_size() != 0)
-        return nullptr;
-      plan->from_library = dnnl::reorder(r);
-    }
+        return false;
+      into = dnnl::reorder(r);
+      return true;
+    };
+    if (!reorder(plan->src, plan->library_src, plan->to_library) ||
+        !reorder(plan->library_dst, plan->dst, plan->from_library))
+      return nullptr;
     dnnl::memory user_weights(
         {weight_dims, kF32, group > 1 ? Tag::goihw : Tag::oihw}, Engine(),
         weights.data());
