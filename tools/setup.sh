@@ -8,6 +8,8 @@ packages=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
+  # The simulator's real-valued convolutions and dense layers (oneDNN).
+  libdnnl-dev
   python3-onnx python3-numpy
   # The Python module (python/) and its tests and walk-through.
   pybind11-dev python3-dev python3-pytest python3-matplotlib

@@ -1,10 +1,13 @@
 // Speed of the simulator (Google Benchmark; docs/performance.md has results).
 //
-// BM_BinaryDense runs a binarized dense layer of N x N weights tiled onto
-// 32 x 32 arrays through the simulator, instruction by instruction as the
-// chip would. BM_XnorPopcountRoofline is the bare bit-packed XNOR-popcount
-// loop over the same weights: what no simulator of this layer can beat.
-// Both report binary multiply-accumulates per second (bin_MAC/s).
+// BM_BinaryDense/N/L runs a binarized dense layer of N x N weights tiled
+// onto 32 x 32 arrays through the simulator (one sample), at SIMD level L
+// (0 scalar popcnt, 1 AVX2, 2 AVX-512 VPOPCNTDQ; levels the host lacks are
+// skipped). BM_XnorPopcountRoofline/N/L/B is the fastest XNOR-popcount this
+// host can do over the same packed weights at that level: the dispatched
+// binary GEMM kernel alone, for B inputs per weight load (B = 1: the GEMV a
+// single sample needs). Both report binary multiply-accumulates per second
+// (bin_MAC/s).
 // BM_Program times whole inferences of a compiled program given by the
 // HAFNIA_BENCH_PROGRAM environment variable (tools/benchmark.sh sets it).
 
@@ -15,12 +18,27 @@
 
 #include "../test/DenseProgram.h"
 #include "hafnia/runtime/Simulator.h"
+#include "kernels/Popcount.h"
 
 namespace hafnia {
 namespace {
 
+// Sets the SIMD level of argument `k`; false (and the benchmark skipped)
+// when the host does not have it.
+bool UseLevel(benchmark::State &state, int k) {
+  auto level = static_cast<kernels::SimdLevel>(state.range(k));
+  if (kernels::SetSimdLevel(level) != level) {
+    state.SkipWithError("the host lacks this SIMD level");
+    return false;
+  }
+  state.SetLabel(kernels::SimdLevelName(level));
+  return true;
+}
+
 void BM_BinaryDense(benchmark::State &state) {
   int64_t n = state.range(0);
+  if (!UseLevel(state, 1))
+    return;
   static std::mt19937 random(1);
   static std::unique_ptr<Simulator> simulator;
   if (state.thread_index() == 0) {
@@ -44,32 +62,33 @@ void BM_BinaryDense(benchmark::State &state) {
                          benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_BinaryDense)
-    ->Arg(1024)
-    ->Arg(4096)
+    ->ArgsProduct({{1024, 4096}, {0, 1, 2}})
     ->ThreadRange(1, 2)
     ->UseRealTime();
 
 void BM_XnorPopcountRoofline(benchmark::State &state) {
-  int64_t n = state.range(0), words = (n + 63) / 64;
+  int64_t n = state.range(0), words = (n + 63) / 64, batch = state.range(2);
+  if (!UseLevel(state, 1))
+    return;
   std::mt19937_64 random(2);
-  std::vector<uint64_t> weights(n * words), input(words);
+  std::vector<uint64_t> weights(n * words), inputs(batch * words);
   for (uint64_t &word : weights)
     word = random();
-  for (uint64_t &word : input)
+  for (uint64_t &word : inputs)
     word = random();
-  std::vector<int32_t> output(n);
+  std::vector<int32_t> output(batch * n);
   for (auto _ : state) {
-    for (int64_t row = 0; row < n; ++row)
-      output[row] = static_cast<int32_t>(
-          XnorPopcount(weights.data() + row * words, input.data(), words, n));
+    kernels::XorPopcountGemm(weights.data(), n, inputs.data(), batch, words,
+                             output.data());
     benchmark::DoNotOptimize(output.data());
     benchmark::ClobberMemory();
   }
-  state.counters["bin_MAC/s"] =
-      benchmark::Counter(static_cast<double>(n) * n * state.iterations(),
-                         benchmark::Counter::kIsRate);
+  state.counters["bin_MAC/s"] = benchmark::Counter(
+      static_cast<double>(n) * n * batch * state.iterations(),
+      benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_XnorPopcountRoofline)->Arg(1024)->Arg(4096);
+BENCHMARK(BM_XnorPopcountRoofline)
+    ->ArgsProduct({{1024, 4096}, {0, 1, 2}, {1, 8}});
 
 void BM_Program(benchmark::State &state) {
   const char *path = std::getenv("HAFNIA_BENCH_PROGRAM");

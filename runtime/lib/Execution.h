@@ -34,9 +34,10 @@ public:
             const std::vector<std::vector<float>> &constants,
             const std::vector<std::vector<uint8_t>> &bit_constants,
             const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused,
-            const std::vector<bool> &replaced,
-            const std::vector<int64_t> &slots, int64_t slot_count,
-            const kernels::RunValues *initial, SimulationStats &stats);
+            const std::vector<int> &schedule, const kernels::Plans &plans,
+            bool reference_kernels, const std::vector<int64_t> &slots,
+            int64_t slot_count, const kernels::RunValues *initial,
+            SimulationStats &stats);
 
   void SetInput(uint32_t buffer, const std::vector<float> &data) {
     state_.values.reals[state_.slots[buffer]] = data;
@@ -54,7 +55,7 @@ public:
 private:
   const Simulator::ChipState *chip_;
   const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused_;
-  const std::vector<bool> &replaced_;
+  const std::vector<int> &schedule_;
   kernels::RunState state_;
 };
 

@@ -7,6 +7,8 @@
 
 #include "hafnia/runtime/Simulator.h"
 
+#include <algorithm>
+
 #include "Execution.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -31,13 +33,19 @@ Execution::Execution(
     const std::vector<std::vector<float>> &constants,
     const std::vector<std::vector<uint8_t>> &bit_constants,
     const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused,
-    const std::vector<bool> &replaced, const std::vector<int64_t> &slots,
+    const std::vector<int> &schedule, const kernels::Plans &plans,
+    bool reference_kernels, const std::vector<int64_t> &slots,
     int64_t slot_count, const kernels::RunValues *initial,
     SimulationStats &stats)
     : chip_(chip), fused_(fused),
-      replaced_(replaced), state_{program,   chip ? chip->arrays : arrays,
-                                  constants, bit_constants,
-                                  slots,     {},
+      schedule_(schedule), state_{program,
+                                  chip ? chip->arrays : arrays,
+                                  constants,
+                                  bit_constants,
+                                  slots,
+                                  plans,
+                                  reference_kernels,
+                                  {},
                                   stats} {
   // Storage only for what is computed at run time: a layer computed on
   // whole rows leaves thousands of tile buffers without a slot.
@@ -51,10 +59,13 @@ Execution::Execution(
 }
 
 void Execution::Run(int begin, int end) {
-  for (int i = begin; i < end; ++i) {
-    if (replaced_[i])
-      continue;
-    kernels::KernelContext ctx(state_, state_.program.instructions(i));
+  // Only the instructions that run: a layer computed on whole rows replaces
+  // thousands of reads.
+  for (auto next = std::lower_bound(schedule_.begin(), schedule_.end(), begin);
+       next != schedule_.end() && *next < end; ++next) {
+    int i = *next;
+    kernels::KernelContext ctx(state_, state_.program.instructions(i),
+                               state_.plans[i].get());
     if (const Simulator::FusedLayer *layer = fused_[i].get())
       kernels::TiledLayer(
           ctx, *layer,
@@ -73,8 +84,8 @@ Simulator::RunPrefix(const std::vector<Tensor> &inputs) const {
                      " input(s), got ", inputs.size()));
   auto prefix = std::make_shared<Prefix>();
   Execution execution(program_, arrays_, nullptr, constants_, bit_constants_,
-                      fused_, replaced_, slots_, slot_count_, nullptr,
-                      prefix->stats);
+                      fused_, schedule_, plans_, reference_kernels_, slots_,
+                      slot_count_, nullptr, prefix->stats);
   for (int k = 0; k < program_.inputs_size(); ++k) {
     const TensorBinding &binding = program_.inputs(k);
     std::vector<int64_t> expected = ShapeOf(program_.buffers(binding.buffer()));
@@ -103,8 +114,8 @@ Simulator::RunSuffix(const Prefix &prefix, const ChipState *chip,
                      SimulationStats *stats) const {
   SimulationStats run_stats = prefix.stats;
   Execution execution(program_, arrays_, chip, constants_, bit_constants_,
-                      fused_, replaced_, slots_, slot_count_, &prefix.values,
-                      run_stats);
+                      fused_, schedule_, plans_, reference_kernels_, slots_,
+                      slot_count_, &prefix.values, run_stats);
   execution.Run(prefix_end_, program_.instructions_size());
   std::vector<Tensor> outputs;
   for (const TensorBinding &binding : program_.outputs())

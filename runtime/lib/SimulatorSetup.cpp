@@ -55,23 +55,41 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
   simulator->replaced_.assign(p.instructions_size(), false);
   if (options.fuse_layers)
     simulator->ReadTiledLayers();
+  // Everything before the first array read is the same on every
+  // programming of the chip; RunPrefix computes it once.
+  simulator->prefix_end_ = p.instructions_size();
+  std::vector<bool> tiled(p.instructions_size(), false);
+  for (int i = 0; i < p.instructions_size(); ++i)
+    tiled[i] = simulator->fused_[i] != nullptr;
+  for (int i = 0; i < p.instructions_size(); ++i)
+    if (!simulator->replaced_[i] &&
+        (tiled[i] || p.instructions(i).has_xnor_read())) {
+      simulator->prefix_end_ = i;
+      break;
+    }
+  // Real kernels planned once (and the instructions they absorb marked
+  // replaced), on the same side of the prefix's end.
+  simulator->reference_kernels_ = options.reference_kernels;
+  if (options.reference_kernels)
+    simulator->plans_.resize(p.instructions_size());
+  else
+    simulator->plans_ =
+        kernels::PlanRealKernels(p, simulator->constants_, tiled,
+                                 simulator->prefix_end_, simulator->replaced_);
   // A storage slot for every input and every value an instruction that runs
-  // computes; constants have none.
+  // computes (a plan's: the last absorbed instruction's); constants have
+  // none.
+  for (int i = 0; i < p.instructions_size(); ++i)
+    if (!simulator->replaced_[i])
+      simulator->schedule_.push_back(i);
   simulator->slots_.assign(p.buffers_size(), -1);
   for (const TensorBinding &input : p.inputs())
     simulator->slots_[input.buffer()] = simulator->slot_count_++;
   for (int i = 0; i < p.instructions_size(); ++i)
     if (!simulator->replaced_[i])
-      simulator->slots_[p.instructions(i).output()] = simulator->slot_count_++;
-  // Everything before the first array read is the same on every
-  // programming of the chip; RunPrefix computes it once.
-  simulator->prefix_end_ = p.instructions_size();
-  for (int i = 0; i < p.instructions_size(); ++i)
-    if (!simulator->replaced_[i] &&
-        (simulator->fused_[i] || p.instructions(i).has_xnor_read())) {
-      simulator->prefix_end_ = i;
-      break;
-    }
+      simulator->slots_[simulator->plans_[i] ? simulator->plans_[i]->output
+                                             : p.instructions(i).output()] =
+          simulator->slot_count_++;
   simulator->last_use_.assign(simulator->slot_count_, -1);
   auto use = [&](uint32_t buffer, int i) {
     int64_t slot = simulator->slots_[buffer];

@@ -1,18 +1,31 @@
 // The binary domain: binarization, bit max pooling, receptive fields and
 // input slices, the arrays' XNOR reads, the digital sums and joins of
 // partial popcounts, thresholds and popcount affines; and tiled layers
-// computed on whole rows, which give the same popcounts as their tiles.
+// computed on whole rows, which give the same popcounts as their tiles. The
+// popcounts and the packing of bits run at the host's SIMD level
+// (Popcount.h).
 
 #include "kernels/Kernels.h"
 
 #include <algorithm>
 
 #include "kernels/Indexing.h"
+#include "kernels/Popcount.h"
 
 namespace hafnia {
 namespace kernels {
 
 namespace {
+
+// Scratch memory of one thread: packed input rows and their popcounts.
+struct BinaryScratch {
+  std::vector<uint64_t> packed;
+  std::vector<int32_t> counts;
+};
+BinaryScratch &ThreadScratch() {
+  thread_local BinaryScratch scratch;
+  return scratch;
+}
 
 // ForEachChannel with the entry of a border table (channels x border
 // positions) that applies to each element, or -1 away from the border.
@@ -145,18 +158,16 @@ void XnorRead(KernelContext &ctx) {
   Shape xs = ctx.In(0);
   int64_t batch = xs[0], columns = array.columns, rows = array.rows;
   auto &y = ctx.NewCounts();
-  std::vector<uint64_t> packed(array.words);
-  for (int64_t b = 0; b < batch; ++b) {
-    // Drive the bit lines: pack the input slice like a row.
-    std::fill(packed.begin(), packed.end(), 0);
-    for (int64_t c = 0; c < columns; ++c)
-      packed[c / 64] |= static_cast<uint64_t>(x[b * columns + c] & 1)
-                        << (c % 64);
-    for (int64_t r = 0; r < rows; ++r)
-      y[b * rows + r] = static_cast<int32_t>(
-          XnorPopcount(array.bits.data() + r * array.words, packed.data(),
-                       array.words, columns));
-  }
+  // Drive the bit lines: pack each input slice like a row.
+  BinaryScratch &scratch = ThreadScratch();
+  scratch.packed.resize(batch * array.words);
+  for (int64_t b = 0; b < batch; ++b)
+    PackBits(x.data() + b * columns, columns,
+             scratch.packed.data() + b * array.words);
+  XorPopcountGemm(array.bits.data(), rows, scratch.packed.data(), batch,
+                  array.words, y.data());
+  for (int32_t &count : y)
+    count = static_cast<int32_t>(columns) - count;
   ctx.AddRowReads(batch * array.rows_used);
   ctx.AddArrayActivations(batch);
 }
@@ -237,25 +248,26 @@ void TiledLayer(KernelContext &ctx, const Simulator::FusedLayer &layer,
       NumElements(ShapeOf(ctx.program().buffers(layer.source))) / layer.fan_in;
   Shape ys = ctx.Out();
   int64_t positions = NumElements(ys) / (ys[0] * layer.outputs);
-  auto &y = ctx.NewCounts();
-  std::vector<uint64_t> packed(layer.words);
+  auto &y = ctx.NewCountsToOverwrite();
+  // Every input row packed, then the binary GEMM: each weight row is loaded
+  // once for several input rows (a convolution's positions, a batch's
+  // samples).
+  BinaryScratch &scratch = ThreadScratch();
+  scratch.packed.resize(rows * layer.words);
+  scratch.counts.resize(rows * layer.outputs);
+  for (int64_t b = 0; b < rows; ++b)
+    PackBits(x.data() + b * layer.fan_in, layer.fan_in,
+             scratch.packed.data() + b * layer.words);
+  XorPopcountGemm(weights, layer.outputs, scratch.packed.data(), rows,
+                  layer.words, scratch.counts.data());
+  int32_t fan_in = static_cast<int32_t>(layer.fan_in);
   for (int64_t b = 0; b < rows; ++b) {
-    std::fill(packed.begin(), packed.end(), 0);
-    const uint8_t *bits = x.data() + b * layer.fan_in;
-    for (int64_t w = 0; w < layer.words; ++w) {
-      uint64_t word = 0;
-      int64_t end = std::min<int64_t>(64, layer.fan_in - w * 64);
-      for (int64_t j = 0; j < end; ++j)
-        word |= static_cast<uint64_t>(bits[w * 64 + j] & 1) << j;
-      packed[w] = word;
-    }
     int64_t n = b / positions, p = b % positions;
+    const int32_t *disagreements = scratch.counts.data() + b * layer.outputs;
+    int32_t *out = y.data() + n * layer.outputs * positions + p;
     for (int64_t m = 0; m < layer.outputs; ++m)
-      y[(n * layer.outputs + m) * positions + p] =
-          static_cast<int32_t>(XnorPopcount(weights + m * layer.words,
-                                            packed.data(), layer.words,
-                                            layer.fan_in)) -
-          (padding_errors ? padding_errors[m] : 0);
+      out[m * positions] =
+          fan_in - disagreements[m] - (padding_errors ? padding_errors[m] : 0);
   }
   ctx.AddRowReads(rows * layer.row_reads_per_sample);
   ctx.AddArrayActivations(rows * layer.activations_per_sample);
@@ -293,10 +305,7 @@ void BuildTiledRows(const Simulator::FusedLayer &layer,
 int64_t XnorPopcount(const uint64_t *row, const uint64_t *input, int64_t words,
                      int64_t columns) {
   // Unused high bits are zero on both sides, so XOR leaves them zero.
-  int64_t disagreements = 0;
-  for (int64_t w = 0; w < words; ++w)
-    disagreements += __builtin_popcountll(row[w] ^ input[w]);
-  return columns - disagreements;
+  return columns - kernels::XorPopcount(row, input, words);
 }
 
 } // namespace hafnia

@@ -8,9 +8,9 @@ namespace kernels {
 void RunKernel(KernelContext &ctx) {
   switch (ctx.instruction().op_case()) {
   case Instruction::kConv:
-    return Conv(ctx);
+    return ctx.reference_kernels() ? ReferenceConv(ctx) : Conv(ctx);
   case Instruction::kDense:
-    return Dense(ctx);
+    return ctx.reference_kernels() ? ReferenceDense(ctx) : Dense(ctx);
   case Instruction::kBatchNorm:
     return BatchNorm(ctx);
   case Instruction::kActivation:

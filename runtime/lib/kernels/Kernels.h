@@ -14,12 +14,16 @@
 //
 // A kernel reads its operands and writes its result through a
 // KernelContext, adds what it did to the run's statistics, and trusts
-// ValidateProgram for its shapes and indices. Private to the runtime.
+// ValidateProgram for its shapes and indices. A real kernel may have a Plan,
+// made once per program (weights laid out for oneDNN, batch norm folded
+// into a scale and a shift, the activation that follows it absorbed).
+// Private to the runtime.
 
 #ifndef HAFNIA_RUNTIME_LIB_KERNELS_KERNELS_H
 #define HAFNIA_RUNTIME_LIB_KERNELS_KERNELS_H
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "hafnia/proto/program.pb.h"
@@ -32,6 +36,21 @@ namespace hafnia {
 namespace kernels {
 
 using Shape = std::vector<int64_t>;
+
+// What a kernel computes once per program rather than once per run. A plan
+// may absorb the instructions that follow its own (a batch norm, then an
+// activation, whose intermediate values nothing else reads): it then writes
+// the output of the last of them, adds their statistics, and they are not
+// run.
+class Plan {
+public:
+  virtual ~Plan() = default;
+  // The buffer the planned kernel writes.
+  uint32_t output = 0;
+  // Indices of the instructions it absorbs, in order.
+  std::vector<int> absorbed;
+};
+using Plans = std::vector<std::shared_ptr<const Plan>>;
 
 // The values of one run, by slot: reals, bits or popcounts.
 struct RunValues {
@@ -51,6 +70,10 @@ struct RunState {
   const std::vector<std::vector<uint8_t>> &bit_constants;
   // By buffer: the slot of `values` that holds it, or -1 for constants.
   const std::vector<int64_t> &slots;
+  // By instruction; null for kernels without a plan.
+  const Plans &plans;
+  // Convolutions and dense layers on the reference loops (no plans).
+  bool reference_kernels;
   RunValues values;
   SimulationStats &stats;
 };
@@ -59,10 +82,14 @@ struct RunState {
 // statistics.
 class KernelContext {
 public:
-  KernelContext(RunState &state, const Instruction &instruction)
-      : state_(state), instruction_(instruction) {}
+  KernelContext(RunState &state, const Instruction &instruction,
+                const Plan *plan = nullptr)
+      : state_(state), instruction_(instruction), plan_(plan),
+        output_(plan ? plan->output : instruction.output()) {}
 
   const Instruction &instruction() const { return instruction_; }
+  const Plan *plan() const { return plan_; }
+  bool reference_kernels() const { return state_.reference_kernels; }
   const Program &program() const { return state_.program; }
   const Simulator::PackedArray &array(uint32_t index) const {
     return state_.arrays[index];
@@ -81,6 +108,8 @@ public:
   Shape In(int k) const {
     return ShapeOf(program().buffers(instruction_.inputs(k)));
   }
+  // The shape of the instruction's output (that of what a plan writes too:
+  // the instructions it absorbs work element by element).
   Shape Out() const {
     return ShapeOf(program().buffers(instruction_.output()));
   }
@@ -100,6 +129,14 @@ public:
 
   // The result, sized by its buffer's shape and zeroed.
   std::vector<float> &NewReal() { return New(state_.values.reals); }
+  // The result, sized, for a kernel that writes every element: the values
+  // it holds are left (no zero fill).
+  std::vector<float> &NewRealToOverwrite() {
+    return Overwrite(state_.values.reals);
+  }
+  std::vector<int32_t> &NewCountsToOverwrite() {
+    return Overwrite(state_.values.counts);
+  }
   std::vector<uint8_t> &NewBits() { return New(state_.values.bits); }
   std::vector<int32_t> &NewCounts() { return New(state_.values.counts); }
 
@@ -117,26 +154,50 @@ public:
   }
 
 private:
+  template <typename T>
+  std::vector<T> &Overwrite(std::vector<std::vector<T>> &of) {
+    auto &out = of[state_.slots[output_]];
+    out.resize(NumElements(ShapeOf(program().buffers(output_))));
+    return out;
+  }
   template <typename T> std::vector<T> &New(std::vector<std::vector<T>> &of) {
-    auto &out = of[state_.slots[instruction_.output()]];
-    out.assign(NumElements(Out()), T{0});
+    auto &out = of[state_.slots[output_]];
+    out.assign(NumElements(ShapeOf(program().buffers(output_))), T{0});
     return out;
   }
 
   RunState &state_;
   const Instruction &instruction_;
+  const Plan *plan_;
+  uint32_t output_;
 };
 
 // Runs the kernel of the context's instruction.
 void RunKernel(KernelContext &ctx);
 
 // Real: the digital core's multiply-accumulate kernels, in f32 as ONNX
-// defines them.
+// defines them (not in ONNX's summation order: see docs/performance.md).
+// Conv runs its plan's oneDNN convolution; without a plan, and Reference*
+// always, the plain loops that sum each output's terms in (channel, tap)
+// order, which the unit tests compare the library against.
 void Conv(KernelContext &ctx);
 void ConvTranspose(KernelContext &ctx);
 void Dense(KernelContext &ctx);
 void BatchNorm(KernelContext &ctx);
 void LayerNorm(KernelContext &ctx);
+void ReferenceConv(KernelContext &ctx);
+void ReferenceDense(KernelContext &ctx);
+
+// Plans for the real kernels of `program` (by instruction): convolutions on
+// oneDNN with a following batch norm folded into their weights and a ReLU
+// or Clip after it fused; batch norms as one multiply-add per element. An
+// instruction a plan absorbs is marked in `replaced`. Instructions are
+// absorbed only within the same side of `first_array_read` (the prefix that
+// trials share, or the rest). `constants` by buffer, as the simulator's.
+Plans PlanRealKernels(const Program &program,
+                      const std::vector<std::vector<float>> &constants,
+                      const std::vector<bool> &tiled, int first_array_read,
+                      std::vector<bool> &replaced);
 
 // Elementwise and pooling.
 void Activation(KernelContext &ctx);

@@ -1,7 +1,10 @@
 // The digital core's multiply-accumulate kernels: convolutions, transposed
 // convolutions, dense layers (Gemm and NumPy matmul), batch and layer
-// normalization, in f32 as ONNX defines them. Each output sums its terms in
-// a fixed order, so results do not depend on the thread count.
+// normalization, in f32 as ONNX defines them. Convolutions run on oneDNN
+// when they have a plan (RealPlans.cpp), dense layers on oneDNN's sgemm;
+// the reference loops sum each output's terms in (channel, tap) order. Every
+// kernel runs on the calling thread, so results do not depend on the thread
+// count.
 
 #include "kernels/Kernels.h"
 
@@ -9,11 +12,44 @@
 #include <cmath>
 
 #include "kernels/Indexing.h"
+#include "kernels/RealPlans.h"
 
 namespace hafnia {
 namespace kernels {
 
+namespace {
+
+// NumPy matmul: vectors become matrices, batch axes broadcast. The matrix
+// sizes, the batch shape and each operand's batch strides.
+struct Matmul {
+  int64_t m, k, n;
+  Shape batch, a_strides, b_strides;
+};
+Matmul MatmulShapes(const Shape &as, const Shape &bs) {
+  Shape a2 = as, b2 = bs;
+  if (a2.size() == 1)
+    a2.insert(a2.begin(), 1);
+  if (b2.size() == 1)
+    b2.push_back(1);
+  Shape a_batch(a2.begin(), a2.end() - 2), b_batch(b2.begin(), b2.end() - 2);
+  Shape batch = *BroadcastShape(a_batch, b_batch);
+  return {a2[a2.size() - 2],
+          a2.back(),
+          b2.back(),
+          batch,
+          BroadcastStrides(a_batch, batch),
+          BroadcastStrides(b_batch, batch)};
+}
+
+} // namespace
+
 void Conv(KernelContext &ctx) {
+  if (const auto *plan = dynamic_cast<const ConvPlan *>(ctx.plan()))
+    return RunConv(ctx, *plan);
+  ReferenceConv(ctx);
+}
+
+void ReferenceConv(KernelContext &ctx) {
   const Instruction &i = ctx.instruction();
   const auto &x = ctx.Real(0);
   const auto &w = ctx.Real(1);
@@ -124,6 +160,43 @@ void Dense(KernelContext &ctx) {
   const auto &a = ctx.Real(0);
   const auto &b = ctx.Real(1);
   Shape as = ctx.In(0), bs = ctx.In(1), ys = ctx.Out();
+  bool gemm =
+      attrs.transpose_lhs() || attrs.transpose_rhs() || i.inputs_size() == 3;
+  if (gemm) {
+    int64_t m = ys[0], n = ys[1];
+    int64_t k = attrs.transpose_lhs() ? as[0] : as[1];
+    auto &y = ctx.NewRealToOverwrite();
+    float beta = 0;
+    if (i.inputs_size() == 3) {
+      // C broadcast into Y, then Y = alpha A B + beta Y.
+      const auto &bias = ctx.Real(2);
+      Shape bias_strides = BroadcastStrides(ctx.In(2), ys);
+      ForEachBroadcast(
+          ys, Strides(ys), bias_strides,
+          [&](int64_t out, int64_t, int64_t bi) { y[out] = bias[bi]; });
+      beta = attrs.beta();
+    }
+    Sgemm(attrs.transpose_lhs(), attrs.transpose_rhs(), m, n, k, attrs.alpha(),
+          a.data(), as[1], b.data(), bs[1], beta, y.data(), n);
+    ctx.AddDigitalMacs(m * n * k);
+    return;
+  }
+  auto [m, k, n, batch, a_strides, b_strides] = MatmulShapes(as, bs);
+  auto &y = ctx.NewRealToOverwrite();
+  ForEachBroadcast(
+      batch, a_strides, b_strides, [&](int64_t out, int64_t ai, int64_t bi) {
+        Sgemm(false, false, m, n, k, 1.0f, a.data() + ai * m * k, k,
+              b.data() + bi * k * n, n, 0.0f, y.data() + out * m * n, n);
+      });
+  ctx.AddDigitalMacs(NumElements(batch) * m * n * k);
+}
+
+void ReferenceDense(KernelContext &ctx) {
+  const Instruction &i = ctx.instruction();
+  const Instruction::Dense &attrs = i.dense();
+  const auto &a = ctx.Real(0);
+  const auto &b = ctx.Real(1);
+  Shape as = ctx.In(0), bs = ctx.In(1), ys = ctx.Out();
   auto &y = ctx.NewReal();
   bool gemm =
       attrs.transpose_lhs() || attrs.transpose_rhs() || i.inputs_size() == 3;
@@ -151,17 +224,7 @@ void Dense(KernelContext &ctx) {
     ctx.AddDigitalMacs(m * n * k);
     return;
   }
-  // NumPy matmul: vectors become matrices, batch axes broadcast.
-  Shape a2 = as, b2 = bs;
-  if (a2.size() == 1)
-    a2.insert(a2.begin(), 1);
-  if (b2.size() == 1)
-    b2.push_back(1);
-  int64_t m = a2[a2.size() - 2], k = a2.back(), n = b2.back();
-  Shape a_batch(a2.begin(), a2.end() - 2), b_batch(b2.begin(), b2.end() - 2);
-  Shape batch = *BroadcastShape(a_batch, b_batch);
-  Shape a_strides = BroadcastStrides(a_batch, batch);
-  Shape b_strides = BroadcastStrides(b_batch, batch);
+  auto [m, k, n, batch, a_strides, b_strides] = MatmulShapes(as, bs);
   int64_t out_index = 0;
   ForEachBroadcast(batch, a_strides, b_strides,
                    [&](int64_t, int64_t ai, int64_t bi) {
@@ -179,8 +242,25 @@ void Dense(KernelContext &ctx) {
 }
 
 void BatchNorm(KernelContext &ctx) {
-  const Instruction &i = ctx.instruction();
   const auto &x = ctx.Real(0);
+  if (const auto *plan = dynamic_cast<const BatchNormPlan *>(ctx.plan())) {
+    // One multiply-add per element with the scale and shift of the plan.
+    auto &y = ctx.NewRealToOverwrite();
+    Shape xs = ctx.In(0);
+    int64_t channels = xs[1];
+    int64_t inner = NumElements(xs) / (xs[0] * channels);
+    const float *in = x.data();
+    float *out = y.data();
+    for (int64_t n = 0; n < xs[0]; ++n)
+      for (int64_t c = 0; c < channels; ++c) {
+        float scale = plan->scale[c], shift = plan->shift[c];
+        for (int64_t k = 0; k < inner; ++k)
+          *out++ = *in++ * scale + shift;
+      }
+    ctx.AddDigitalOps(x.size());
+    return;
+  }
+  const Instruction &i = ctx.instruction();
   const auto &scale = ctx.Real(1);
   const auto &bias = ctx.Real(2);
   const auto &mean = ctx.Real(3);

@@ -16,6 +16,10 @@
 
 namespace hafnia {
 
+namespace kernels {
+class Plan;
+} // namespace kernels
+
 class Simulator {
 public:
   // Validates `program` (ValidateProgram: a program that fails is an
@@ -25,6 +29,11 @@ public:
     // Program.tiled_layers); off, every tile is read instruction by
     // instruction. Results and statistics are the same.
     bool fuse_layers = true;
+    // Run convolutions, dense layers and batch norms with the plain
+    // reference loops instead of oneDNN and the plans made at setup (folded
+    // batch norms, fused activations): the tests compare both. Binary
+    // results and all statistics are the same either way.
+    bool reference_kernels = false;
   };
   static absl::StatusOr<std::unique_ptr<Simulator>> Create(Program program,
                                                            Options options);
@@ -116,6 +125,12 @@ private:
   // slices and sums it replaces.
   std::vector<std::unique_ptr<FusedLayer>> fused_;
   std::vector<bool> replaced_;
+  // The instructions that run, in order (those not replaced).
+  std::vector<int> schedule_;
+  // By instruction: what its real kernel computed at setup (null for none),
+  // and whether the reference kernels run instead.
+  std::vector<std::shared_ptr<const kernels::Plan>> plans_;
+  bool reference_kernels_ = false;
   // By buffer: where a run keeps its value, or -1 for constants and values
   // no instruction computes.
   std::vector<int64_t> slots_;

@@ -1,0 +1,359 @@
+// XNOR-popcount and bit packing at three SIMD levels (Popcount.h). Each
+// level is compiled with its own target attribute, so only the functions of
+// the level chosen at run time ever execute instructions the baseline lacks.
+
+#include "kernels/Popcount.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+
+namespace hafnia {
+namespace kernels {
+
+namespace {
+
+// ---- Scalar: the popcnt instruction, four words at a time.
+
+int64_t XorPopcountScalar(const uint64_t *a, const uint64_t *b, int64_t words) {
+  int64_t c0 = 0, c1 = 0, c2 = 0, c3 = 0, w = 0;
+  for (; w + 4 <= words; w += 4) {
+    c0 += __builtin_popcountll(a[w] ^ b[w]);
+    c1 += __builtin_popcountll(a[w + 1] ^ b[w + 1]);
+    c2 += __builtin_popcountll(a[w + 2] ^ b[w + 2]);
+    c3 += __builtin_popcountll(a[w + 3] ^ b[w + 3]);
+  }
+  for (; w < words; ++w)
+    c0 += __builtin_popcountll(a[w] ^ b[w]);
+  return c0 + c1 + c2 + c3;
+}
+
+// Rows of weights against blocks of inputs: one weight word, kInputs input
+// words in flight.
+void GemmScalar(const uint64_t *weights, int64_t outputs,
+                const uint64_t *inputs, int64_t count, int64_t words,
+                int32_t *out) {
+  constexpr int64_t kInputs = 4;
+  int64_t j = 0;
+  for (; j + kInputs <= count; j += kInputs) {
+    const uint64_t *x = inputs + j * words;
+    for (int64_t m = 0; m < outputs; ++m) {
+      const uint64_t *row = weights + m * words;
+      int64_t c[kInputs] = {0, 0, 0, 0};
+      for (int64_t w = 0; w < words; ++w) {
+        uint64_t weight = row[w];
+        for (int64_t k = 0; k < kInputs; ++k)
+          c[k] += __builtin_popcountll(weight ^ x[k * words + w]);
+      }
+      for (int64_t k = 0; k < kInputs; ++k)
+        out[(j + k) * outputs + m] = static_cast<int32_t>(c[k]);
+    }
+  }
+  for (; j < count; ++j)
+    for (int64_t m = 0; m < outputs; ++m)
+      out[j * outputs + m] = static_cast<int32_t>(
+          XorPopcountScalar(weights + m * words, inputs + j * words, words));
+}
+
+void PackBitsScalar(const uint8_t *bits, int64_t n, uint64_t *out) {
+  int64_t words = (n + 63) / 64;
+  for (int64_t w = 0; w < words; ++w) {
+    int64_t end = std::min<int64_t>(64, n - w * 64);
+    const uint8_t *b = bits + w * 64;
+    uint64_t word = 0;
+    int64_t k = 0;
+    for (; k + 8 <= end; k += 8) {
+      uint64_t bytes;
+      __builtin_memcpy(&bytes, b + k, 8);
+      // Byte i's low bit lands in bit 56 + i, then in bit i of the byte.
+      word |= (((bytes & 0x0101010101010101ull) * 0x0102040810204080ull) >> 56)
+              << k;
+    }
+    for (; k < end; ++k)
+      word |= static_cast<uint64_t>(b[k] & 1) << k;
+    out[w] = word;
+  }
+}
+
+// ---- AVX2: popcount by nibble lookup (Mula), 256 bits at a time.
+
+__attribute__((target("avx2"))) inline __m256i Popcount256(__m256i v) {
+  const __m256i table =
+      _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1,
+                       2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, low));
+  __m256i hi = _mm256_shuffle_epi8(
+      table, _mm256_and_si256(_mm256_srli_epi16(v, 4), low));
+  // Byte counts summed into the four 64-bit lanes.
+  return _mm256_sad_epu8(_mm256_add_epi8(lo, hi), _mm256_setzero_si256());
+}
+
+__attribute__((target("avx2"))) inline int64_t Sum256(__m256i v) {
+  __m128i s =
+      _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  return _mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1);
+}
+
+__attribute__((target("avx2,popcnt"))) int64_t
+XorPopcountAvx2(const uint64_t *a, const uint64_t *b, int64_t words) {
+  __m256i acc = _mm256_setzero_si256();
+  int64_t w = 0;
+  for (; w + 4 <= words; w += 4) {
+    __m256i x = _mm256_xor_si256(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(a + w)),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b + w)));
+    acc = _mm256_add_epi64(acc, Popcount256(x));
+  }
+  int64_t count = Sum256(acc);
+  for (; w < words; ++w)
+    count += __builtin_popcountll(a[w] ^ b[w]);
+  return count;
+}
+
+__attribute__((target("avx2,popcnt"))) void
+GemmAvx2(const uint64_t *weights, int64_t outputs, const uint64_t *inputs,
+         int64_t count, int64_t words, int32_t *out) {
+  constexpr int64_t kInputs = 4;
+  int64_t vector_words = words / 4 * 4;
+  int64_t j = 0;
+  for (; j + kInputs <= count; j += kInputs) {
+    const uint64_t *x = inputs + j * words;
+    for (int64_t m = 0; m < outputs; ++m) {
+      const uint64_t *row = weights + m * words;
+      __m256i acc[kInputs];
+      for (int64_t k = 0; k < kInputs; ++k)
+        acc[k] = _mm256_setzero_si256();
+      for (int64_t w = 0; w < vector_words; w += 4) {
+        __m256i weight =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i *>(row + w));
+        for (int64_t k = 0; k < kInputs; ++k)
+          acc[k] = _mm256_add_epi64(
+              acc[k],
+              Popcount256(_mm256_xor_si256(
+                  weight, _mm256_loadu_si256(reinterpret_cast<const __m256i *>(
+                              x + k * words + w)))));
+      }
+      for (int64_t k = 0; k < kInputs; ++k) {
+        int64_t c = Sum256(acc[k]);
+        for (int64_t w = vector_words; w < words; ++w)
+          c += __builtin_popcountll(row[w] ^ x[k * words + w]);
+        out[(j + k) * outputs + m] = static_cast<int32_t>(c);
+      }
+    }
+  }
+  for (; j < count; ++j)
+    for (int64_t m = 0; m < outputs; ++m)
+      out[j * outputs + m] = static_cast<int32_t>(
+          XorPopcountAvx2(weights + m * words, inputs + j * words, words));
+}
+
+__attribute__((target("avx2"))) void PackBitsAvx2(const uint8_t *bits,
+                                                  int64_t n, uint64_t *out) {
+  int64_t words = (n + 63) / 64, full = n / 64;
+  const __m256i one = _mm256_set1_epi8(1);
+  for (int64_t w = 0; w < full; ++w) {
+    const uint8_t *b = bits + w * 64;
+    __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b));
+    __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(b + 32));
+    // Low bit to the top of each byte, then the bytes' top bits.
+    uint32_t l = static_cast<uint32_t>(
+        _mm256_movemask_epi8(_mm256_slli_epi16(_mm256_and_si256(lo, one), 7)));
+    uint32_t h = static_cast<uint32_t>(
+        _mm256_movemask_epi8(_mm256_slli_epi16(_mm256_and_si256(hi, one), 7)));
+    out[w] = l | static_cast<uint64_t>(h) << 32;
+  }
+  if (full < words)
+    PackBitsScalar(bits + full * 64, n - full * 64, out + full);
+}
+
+// ---- AVX-512: VPOPCNTDQ on 512 bits, masked loads for the tail words.
+
+#define HAFNIA_AVX512 "avx512f,avx512bw,avx512vpopcntdq,popcnt"
+
+__attribute__((target(HAFNIA_AVX512))) int64_t
+XorPopcountAvx512(const uint64_t *a, const uint64_t *b, int64_t words) {
+  __m512i acc = _mm512_setzero_si512();
+  int64_t w = 0;
+  for (; w + 8 <= words; w += 8)
+    acc = _mm512_add_epi64(
+        acc, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(a + w),
+                                                  _mm512_loadu_si512(b + w))));
+  if (w < words) {
+    __mmask8 mask = static_cast<__mmask8>((1u << (words - w)) - 1);
+    acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_xor_si512(
+                                    _mm512_maskz_loadu_epi64(mask, a + w),
+                                    _mm512_maskz_loadu_epi64(mask, b + w))));
+  }
+  return _mm512_reduce_add_epi64(acc);
+}
+
+// Two weight rows by four inputs: eight accumulators, six loads per eight
+// XOR-popcounts of 512 bits.
+__attribute__((target(HAFNIA_AVX512))) void
+GemmAvx512(const uint64_t *weights, int64_t outputs, const uint64_t *inputs,
+           int64_t count, int64_t words, int32_t *out) {
+  constexpr int64_t kInputs = 4, kRows = 2;
+  int64_t j = 0;
+  for (; j + kInputs <= count; j += kInputs) {
+    const uint64_t *x = inputs + j * words;
+    int64_t m = 0;
+    for (; m + kRows <= outputs; m += kRows) {
+      const uint64_t *row = weights + m * words;
+      __m512i acc[kRows][kInputs];
+      for (int64_t r = 0; r < kRows; ++r)
+        for (int64_t k = 0; k < kInputs; ++k)
+          acc[r][k] = _mm512_setzero_si512();
+      for (int64_t w = 0; w < words; w += 8) {
+        __mmask8 mask = words - w >= 8
+                            ? static_cast<__mmask8>(0xff)
+                            : static_cast<__mmask8>((1u << (words - w)) - 1);
+        __m512i weight[kRows];
+        for (int64_t r = 0; r < kRows; ++r)
+          weight[r] = _mm512_maskz_loadu_epi64(mask, row + r * words + w);
+        for (int64_t k = 0; k < kInputs; ++k) {
+          __m512i input = _mm512_maskz_loadu_epi64(mask, x + k * words + w);
+          for (int64_t r = 0; r < kRows; ++r)
+            acc[r][k] = _mm512_add_epi64(
+                acc[r][k],
+                _mm512_popcnt_epi64(_mm512_xor_si512(weight[r], input)));
+        }
+      }
+      for (int64_t r = 0; r < kRows; ++r)
+        for (int64_t k = 0; k < kInputs; ++k)
+          out[(j + k) * outputs + m + r] =
+              static_cast<int32_t>(_mm512_reduce_add_epi64(acc[r][k]));
+    }
+    for (; m < outputs; ++m)
+      for (int64_t k = 0; k < kInputs; ++k)
+        out[(j + k) * outputs + m] = static_cast<int32_t>(
+            XorPopcountAvx512(weights + m * words, x + k * words, words));
+  }
+  // The inputs left (a single sample: the GEMV) against four weight rows
+  // at a time, four independent sums.
+  for (; j < count; ++j) {
+    const uint64_t *x = inputs + j * words;
+    int64_t m = 0;
+    for (; m + 4 <= outputs; m += 4) {
+      const uint64_t *row = weights + m * words;
+      __m512i acc[4];
+      for (int64_t r = 0; r < 4; ++r)
+        acc[r] = _mm512_setzero_si512();
+      for (int64_t w = 0; w < words; w += 8) {
+        __mmask8 mask = words - w >= 8
+                            ? static_cast<__mmask8>(0xff)
+                            : static_cast<__mmask8>((1u << (words - w)) - 1);
+        __m512i input = _mm512_maskz_loadu_epi64(mask, x + w);
+        for (int64_t r = 0; r < 4; ++r)
+          acc[r] = _mm512_add_epi64(
+              acc[r],
+              _mm512_popcnt_epi64(_mm512_xor_si512(
+                  _mm512_maskz_loadu_epi64(mask, row + r * words + w), input)));
+      }
+      for (int64_t r = 0; r < 4; ++r)
+        out[j * outputs + m + r] =
+            static_cast<int32_t>(_mm512_reduce_add_epi64(acc[r]));
+    }
+    for (; m < outputs; ++m)
+      out[j * outputs + m] = static_cast<int32_t>(
+          XorPopcountAvx512(weights + m * words, x, words));
+  }
+}
+
+__attribute__((target(HAFNIA_AVX512))) void
+PackBitsAvx512(const uint8_t *bits, int64_t n, uint64_t *out) {
+  int64_t words = (n + 63) / 64, full = n / 64;
+  const __m512i one = _mm512_set1_epi8(1);
+  for (int64_t w = 0; w < full; ++w)
+    out[w] = _mm512_test_epi8_mask(_mm512_loadu_si512(bits + w * 64), one);
+  if (full < words) {
+    int64_t rest = n - full * 64;
+    __mmask64 mask = (uint64_t{1} << rest) - 1;
+    out[full] = _mm512_test_epi8_mask(
+        _mm512_maskz_loadu_epi8(mask, bits + full * 64), one);
+  }
+}
+
+SimdLevel Detect() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vpopcntdq"))
+    return SimdLevel::kAvx512;
+  if (__builtin_cpu_supports("avx2"))
+    return SimdLevel::kAvx2;
+  return SimdLevel::kScalar;
+}
+
+std::atomic<SimdLevel> &Active() {
+  static std::atomic<SimdLevel> level(HostSimdLevel());
+  return level;
+}
+
+} // namespace
+
+SimdLevel HostSimdLevel() {
+  static const SimdLevel level = Detect();
+  return level;
+}
+
+SimdLevel ActiveSimdLevel() { return Active().load(std::memory_order_relaxed); }
+
+SimdLevel SetSimdLevel(SimdLevel level) {
+  level = std::min(level, HostSimdLevel());
+  Active().store(level);
+  return level;
+}
+
+std::string SimdLevelName(SimdLevel level) {
+  switch (level) {
+  case SimdLevel::kAvx512:
+    return "avx512-vpopcntdq";
+  case SimdLevel::kAvx2:
+    return "avx2";
+  case SimdLevel::kScalar:
+    break;
+  }
+  return "scalar-popcnt";
+}
+
+int64_t XorPopcount(const uint64_t *a, const uint64_t *b, int64_t words) {
+  switch (ActiveSimdLevel()) {
+  case SimdLevel::kAvx512:
+    return XorPopcountAvx512(a, b, words);
+  case SimdLevel::kAvx2:
+    return XorPopcountAvx2(a, b, words);
+  case SimdLevel::kScalar:
+    break;
+  }
+  return XorPopcountScalar(a, b, words);
+}
+
+void XorPopcountGemm(const uint64_t *weights, int64_t outputs,
+                     const uint64_t *inputs, int64_t count, int64_t words,
+                     int32_t *out) {
+  switch (ActiveSimdLevel()) {
+  case SimdLevel::kAvx512:
+    return GemmAvx512(weights, outputs, inputs, count, words, out);
+  case SimdLevel::kAvx2:
+    return GemmAvx2(weights, outputs, inputs, count, words, out);
+  case SimdLevel::kScalar:
+    break;
+  }
+  GemmScalar(weights, outputs, inputs, count, words, out);
+}
+
+void PackBits(const uint8_t *bits, int64_t n, uint64_t *out) {
+  switch (ActiveSimdLevel()) {
+  case SimdLevel::kAvx512:
+    return PackBitsAvx512(bits, n, out);
+  case SimdLevel::kAvx2:
+    return PackBitsAvx2(bits, n, out);
+  case SimdLevel::kScalar:
+    break;
+  }
+  PackBitsScalar(bits, n, out);
+}
+
+} // namespace kernels
+} // namespace hafnia

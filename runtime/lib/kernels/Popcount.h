@@ -1,0 +1,45 @@
+// The binary layers' inner loops, for the widest SIMD the host CPU has:
+// AVX-512 with VPOPCNTDQ (and BW for packing), AVX2, or the scalar popcnt
+// instruction. One build runs on any x86-64 CPU with popcnt: the level is
+// chosen at run time (__builtin_cpu_supports), never at compile time. Every
+// level gives the same integers. Private to the runtime.
+
+#ifndef HAFNIA_RUNTIME_LIB_KERNELS_POPCOUNT_H
+#define HAFNIA_RUNTIME_LIB_KERNELS_POPCOUNT_H
+
+#include <cstdint>
+#include <string>
+
+namespace hafnia {
+namespace kernels {
+
+enum class SimdLevel { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+
+// The best level the host supports, and the level in use (the best, unless
+// set otherwise).
+SimdLevel HostSimdLevel();
+SimdLevel ActiveSimdLevel();
+// For tests and benchmarks: use `level` (at most the host's; a higher one is
+// lowered to it) from now on, in every thread. Returns the level set.
+SimdLevel SetSimdLevel(SimdLevel level);
+std::string SimdLevelName(SimdLevel level);
+
+// popcount(a XOR b) over `words` words.
+int64_t XorPopcount(const uint64_t *a, const uint64_t *b, int64_t words);
+
+// The binary GEMM: for every input row j < `count` and weight row
+// m < `outputs`, out[j * outputs + m] = popcount(weights[m] XOR inputs[j]),
+// rows of `words` words each. Each weight row is loaded once for several
+// inputs.
+void XorPopcountGemm(const uint64_t *weights, int64_t outputs,
+                     const uint64_t *inputs, int64_t count, int64_t words,
+                     int32_t *out);
+
+// Packs the low bits of `n` bytes into words (bit k of the result is bit
+// k % 64 of word k / 64; the unused high bits of the last word are zero).
+void PackBits(const uint8_t *bits, int64_t n, uint64_t *out);
+
+} // namespace kernels
+} // namespace hafnia
+
+#endif // HAFNIA_RUNTIME_LIB_KERNELS_POPCOUNT_H

@@ -1,0 +1,360 @@
+// The fast kernels against the plain ones: the binary GEMM, XOR-popcount
+// and bit packing at every SIMD level the host has (forced through
+// SetSimdLevel), bit for bit, on random shapes with odd widths; whole binary
+// layers at every level; and the real kernels on oneDNN (convolutions 1-D
+// and 2-D, grouped, depthwise, strided, dilated, padded, with a folded batch
+// norm and a fused activation; dense layers) against the reference loops
+// (Simulator::Options::reference_kernels), within a tolerance, with the same
+// statistics.
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "DenseProgram.h"
+#include "hafnia/runtime/ChipConfig.h"
+#include "hafnia/runtime/Program.h"
+#include "hafnia/runtime/Simulator.h"
+#include "kernels/Popcount.h"
+#include "gtest/gtest.h"
+
+namespace hafnia {
+namespace {
+
+using kernels::SimdLevel;
+
+std::vector<SimdLevel> HostLevels() {
+  std::vector<SimdLevel> levels;
+  for (SimdLevel level :
+       {SimdLevel::kScalar, SimdLevel::kAvx2, SimdLevel::kAvx512})
+    if (level <= kernels::HostSimdLevel())
+      levels.push_back(level);
+  return levels;
+}
+
+// Restores the host's level when a test ends.
+class SimdLevels : public ::testing::Test {
+protected:
+  void TearDown() override { kernels::SetSimdLevel(kernels::HostSimdLevel()); }
+};
+
+int64_t NaiveXorPopcount(const uint64_t *a, const uint64_t *b, int64_t words) {
+  int64_t count = 0;
+  for (int64_t w = 0; w < words; ++w)
+    for (int bit = 0; bit < 64; ++bit)
+      count += ((a[w] ^ b[w]) >> bit) & 1;
+  return count;
+}
+
+TEST_F(SimdLevels, GemmAndPopcountAreBitExactAtEveryLevel) {
+  std::mt19937_64 random(7);
+  for (SimdLevel level : HostLevels()) {
+    ASSERT_EQ(kernels::SetSimdLevel(level), level);
+    for (int64_t words : {1, 2, 3, 5, 7, 8, 9, 13, 16, 17, 64, 65})
+      for (int64_t outputs : {1, 2, 3, 7, 33})
+        for (int64_t count : {1, 2, 3, 4, 5, 9}) {
+          std::vector<uint64_t> weights(outputs * words), inputs(count * words);
+          for (uint64_t &w : weights)
+            w = random();
+          for (uint64_t &w : inputs)
+            w = random();
+          std::vector<int32_t> out(count * outputs, -1);
+          kernels::XorPopcountGemm(weights.data(), outputs, inputs.data(),
+                                   count, words, out.data());
+          for (int64_t j = 0; j < count; ++j)
+            for (int64_t m = 0; m < outputs; ++m) {
+              int64_t want = NaiveXorPopcount(weights.data() + m * words,
+                                              inputs.data() + j * words, words);
+              ASSERT_EQ(out[j * outputs + m], want)
+                  << kernels::SimdLevelName(level) << " words " << words
+                  << " outputs " << outputs << " count " << count;
+              ASSERT_EQ(kernels::XorPopcount(weights.data() + m * words,
+                                             inputs.data() + j * words, words),
+                        want);
+            }
+        }
+  }
+}
+
+TEST_F(SimdLevels, PackBitsIsExactAtEveryLevel) {
+  std::mt19937 random(3);
+  for (SimdLevel level : HostLevels()) {
+    kernels::SetSimdLevel(level);
+    for (int64_t n : {1, 7, 8, 9, 31, 32, 33, 63, 64, 65, 127, 130, 200, 352}) {
+      std::vector<uint8_t> bits(n);
+      for (uint8_t &b : bits)
+        b = random() & 1;
+      int64_t words = (n + 63) / 64;
+      std::vector<uint64_t> packed(words, ~uint64_t{0});
+      kernels::PackBits(bits.data(), n, packed.data());
+      for (int64_t w = 0; w < words; ++w) {
+        uint64_t want = 0;
+        for (int64_t k = w * 64; k < std::min<int64_t>(n, w * 64 + 64); ++k)
+          want |= static_cast<uint64_t>(bits[k]) << (k % 64);
+        ASSERT_EQ(packed[w], want)
+            << kernels::SimdLevelName(level) << " n " << n << " word " << w;
+      }
+    }
+  }
+}
+
+TEST_F(SimdLevels, BinaryLayersGiveTheReferenceAtEveryLevel) {
+  for (bool fuse : {true, false})
+    for (SimdLevel level : HostLevels()) {
+      kernels::SetSimdLevel(level);
+      std::mt19937 random(11);
+      DenseProgram dense(3, 37, 301, 16, 32, random);
+      Simulator::Options options;
+      options.fuse_layers = fuse;
+      auto simulator = Simulator::Create(dense.program(), options);
+      ASSERT_TRUE(simulator.ok()) << simulator.status();
+      std::uniform_real_distribution<float> uniform(-1, 1);
+      Tensor x{{3, 301}, std::vector<float>(3 * 301)};
+      for (float &v : x.data)
+        v = uniform(random);
+      auto y = (*simulator)->Run({x}, nullptr);
+      ASSERT_TRUE(y.ok()) << y.status();
+      EXPECT_EQ((*y)[0].data, dense.Reference(x.data, 3))
+          << kernels::SimdLevelName(level) << (fuse ? " fused" : " tiles");
+    }
+}
+
+// A program of real layers on input "x", built instruction by instruction.
+class RealProgram {
+public:
+  explicit RealProgram(const std::vector<int64_t> &input) {
+    *program_.mutable_chip() = *LoadChipConfig("default");
+    program_.set_format_version(kProgramFormatVersion);
+    last_ = AddBuffer(input);
+    program_.add_inputs()->set_buffer(last_);
+    program_.mutable_inputs(0)->set_name("x");
+  }
+  uint32_t Constant(const std::vector<int64_t> &shape, float lo = -1,
+                    float hi = 1) {
+    uint32_t buffer = AddBuffer(shape);
+    int64_t count = 1;
+    for (int64_t d : shape)
+      count *= d;
+    std::uniform_real_distribution<float> uniform(lo, hi);
+    std::vector<float> values(count);
+    for (float &v : values)
+      v = uniform(random_);
+    hafnia::Constant *constant = program_.add_constants();
+    constant->set_buffer(buffer);
+    constant->set_data(
+        std::string(reinterpret_cast<const char *>(values.data()),
+                    values.size() * sizeof(float)));
+    return buffer;
+  }
+  Instruction &Add(std::vector<uint32_t> inputs,
+                   const std::vector<int64_t> &out) {
+    Instruction *i = program_.add_instructions();
+    i->set_layer(absl::StrCat("layer", program_.instructions_size()));
+    for (uint32_t input : inputs)
+      i->add_inputs(input);
+    last_ = AddBuffer(out);
+    i->set_output(last_);
+    return *i;
+  }
+  // A convolution of the last value with kernel `k`, pads [begin..., end...].
+  void Conv(int64_t filters, int64_t group, const std::vector<int64_t> &k,
+            const std::vector<int64_t> &strides,
+            const std::vector<int64_t> &pads,
+            const std::vector<int64_t> &dilations, bool bias) {
+    std::vector<int64_t> xs = Shape(last_);
+    std::vector<int64_t> ws = {filters, xs[1] / group};
+    ws.insert(ws.end(), k.begin(), k.end());
+    std::vector<int64_t> ys = {xs[0], filters};
+    size_t spatial = k.size();
+    for (size_t d = 0; d < spatial; ++d)
+      ys.push_back((xs[2 + d] + pads[d] + pads[spatial + d] -
+                    dilations[d] * (k[d] - 1) - 1) /
+                       strides[d] +
+                   1);
+    uint32_t x = last_;
+    std::vector<uint32_t> inputs = {x, Constant(ws)};
+    if (bias)
+      inputs.push_back(Constant({filters}));
+    Instruction &conv = Add(inputs, ys);
+    Window *window = conv.mutable_conv()->mutable_window();
+    for (size_t d = 0; d < spatial; ++d) {
+      window->add_kernel(k[d]);
+      window->add_strides(strides[d]);
+      window->add_dilations(dilations[d]);
+    }
+    for (int64_t p : pads)
+      window->add_pads(p);
+    conv.mutable_conv()->set_group(group);
+  }
+  void BatchNorm() {
+    std::vector<int64_t> xs = Shape(last_);
+    uint32_t x = last_;
+    std::vector<uint32_t> inputs = {x, Constant({xs[1]}, 0.5f, 2.0f),
+                                    Constant({xs[1]}), Constant({xs[1]}),
+                                    Constant({xs[1]}, 0.1f, 2.0f)};
+    Add(inputs, xs).mutable_batch_norm()->set_epsilon(1e-5f);
+  }
+  void Activation(Instruction::Activation::Kind kind) {
+    uint32_t x = last_;
+    Instruction &a = Add({x}, Shape(x));
+    a.mutable_activation()->set_kind(kind);
+    if (kind == Instruction::Activation::CLIP) {
+      a.mutable_activation()->set_min(-0.5f);
+      a.mutable_activation()->set_max(0.5f);
+    }
+  }
+  void Output() {
+    program_.add_outputs()->set_buffer(last_);
+    program_.mutable_outputs(0)->set_name("y");
+  }
+  std::vector<int64_t> Shape(uint32_t buffer) const {
+    return ShapeOf(program_.buffers(buffer));
+  }
+  uint32_t last() const { return last_; }
+  Program &program() { return program_; }
+
+  // Runs the program with the library and with the reference loops; expects
+  // the same values within a tolerance and the same statistics.
+  void ExpectLibraryMatchesReference() {
+    Output();
+    std::vector<int64_t> xs = Shape(program_.inputs(0).buffer());
+    int64_t count = 1;
+    for (int64_t d : xs)
+      count *= d;
+    Tensor x{xs, std::vector<float>(count)};
+    std::uniform_real_distribution<float> uniform(-1, 1);
+    for (float &v : x.data)
+      v = uniform(random_);
+    std::vector<Tensor> outputs[2];
+    SimulationStats stats[2];
+    for (int reference : {0, 1}) {
+      Simulator::Options options;
+      options.reference_kernels = reference;
+      auto simulator = Simulator::Create(program_, options);
+      ASSERT_TRUE(simulator.ok()) << simulator.status();
+      auto y = (*simulator)->Run({x}, &stats[reference]);
+      ASSERT_TRUE(y.ok()) << y.status();
+      outputs[reference] = *std::move(y);
+    }
+    const std::vector<float> &fast = outputs[0][0].data,
+                             &slow = outputs[1][0].data;
+    ASSERT_EQ(fast.size(), slow.size());
+    for (size_t e = 0; e < fast.size(); ++e)
+      ASSERT_NEAR(fast[e], slow[e], 1e-4f * (1 + std::fabs(slow[e])))
+          << "element " << e;
+    EXPECT_EQ(stats[0].SerializeAsString(), stats[1].SerializeAsString())
+        << stats[0].DebugString() << " vs " << stats[1].DebugString();
+  }
+
+private:
+  uint32_t AddBuffer(const std::vector<int64_t> &shape) {
+    Buffer *buffer = program_.add_buffers();
+    for (int64_t dim : shape)
+      buffer->add_shape(dim);
+    buffer->set_type(F32);
+    return program_.buffers_size() - 1;
+  }
+  Program program_;
+  uint32_t last_ = 0;
+  std::mt19937 random_{5};
+};
+
+struct ConvCase {
+  const char *name;
+  std::vector<int64_t> input;
+  int64_t filters, group;
+  std::vector<int64_t> kernel, strides, pads, dilations;
+};
+
+TEST(RealLibraryKernels, ConvolutionsMatchTheReference) {
+  const ConvCase cases[] = {
+      {"1-D", {2, 3, 50}, 8, 1, {5}, {1}, {0, 0}, {1}},
+      {"1-D strided dilated padded", {1, 4, 41}, 6, 1, {3}, {2}, {2, 1}, {3}},
+      {"2-D", {1, 3, 12, 11}, 5, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}},
+      {"2-D strided",
+       {2, 4, 13, 9},
+       8,
+       1,
+       {3, 2},
+       {2, 3},
+       {1, 0, 0, 1},
+       {1, 1}},
+      {"2-D dilated",
+       {1, 2, 15, 15},
+       4,
+       1,
+       {3, 3},
+       {1, 1},
+       {2, 2, 2, 2},
+       {2, 2}},
+      {"pointwise", {1, 16, 7, 7}, 24, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}},
+      {"30 x 1", {1, 1, 40, 4}, 6, 1, {30, 1}, {1, 1}, {15, 0, 15, 0}, {1, 1}},
+      {"1 x 4", {1, 6, 20, 4}, 7, 1, {1, 4}, {1, 1}, {0, 0, 0, 0}, {1, 1}},
+      {"grouped", {1, 6, 9, 9}, 9, 3, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}},
+      {"depthwise",
+       {1, 16, 10, 10},
+       16,
+       16,
+       {3, 3},
+       {1, 1},
+       {1, 1, 1, 1},
+       {1, 1}},
+      {"depthwise strided",
+       {1, 8, 11, 11},
+       8,
+       8,
+       {3, 3},
+       {2, 2},
+       {1, 1, 1, 1},
+       {1, 1}},
+      {"1-D depthwise", {1, 4, 30}, 4, 4, {5}, {1}, {2, 2}, {1}},
+  };
+  for (const ConvCase &c : cases)
+    for (int tail = 0; tail < 4; ++tail) {
+      SCOPED_TRACE(absl::StrCat(c.name, " tail ", tail));
+      RealProgram p(c.input);
+      p.Conv(c.filters, c.group, c.kernel, c.strides, c.pads, c.dilations,
+             tail != 1);
+      // Alone, with a batch norm, with a batch norm and ReLU or Clip.
+      if (tail >= 2)
+        p.BatchNorm();
+      if (tail == 2)
+        p.Activation(Instruction::Activation::RELU);
+      if (tail == 3)
+        p.Activation(Instruction::Activation::CLIP);
+      p.ExpectLibraryMatchesReference();
+    }
+}
+
+TEST(RealLibraryKernels, DenseLayersMatchTheReference) {
+  for (bool transpose_lhs : {false, true})
+    for (bool transpose_rhs : {false, true})
+      for (bool bias : {false, true}) {
+        SCOPED_TRACE(absl::StrCat(transpose_lhs, transpose_rhs, bias));
+        int64_t m = 3, k = 37, n = 11;
+        RealProgram p(transpose_lhs ? std::vector<int64_t>{k, m}
+                                    : std::vector<int64_t>{m, k});
+        uint32_t x = p.last();
+        std::vector<uint32_t> inputs = {
+            x, p.Constant(transpose_rhs ? std::vector<int64_t>{n, k}
+                                        : std::vector<int64_t>{k, n})};
+        if (bias)
+          inputs.push_back(p.Constant({n}));
+        Instruction &dense = p.Add(inputs, {m, n});
+        dense.mutable_dense()->set_transpose_lhs(transpose_lhs);
+        dense.mutable_dense()->set_transpose_rhs(transpose_rhs);
+        dense.mutable_dense()->set_alpha(bias ? 0.5f : 1.0f);
+        dense.mutable_dense()->set_beta(bias ? 2.0f : 1.0f);
+        if (bias || transpose_lhs || transpose_rhs)
+          p.ExpectLibraryMatchesReference();
+      }
+  // NumPy matmul with broadcast batch axes, then a batch norm.
+  RealProgram p({2, 1, 4, 9});
+  uint32_t x = p.last();
+  p.Add({x, p.Constant({3, 9, 5})}, {2, 3, 4, 5}).mutable_dense();
+  p.BatchNorm();
+  p.ExpectLibraryMatchesReference();
+}
+
+} // namespace
+} // namespace hafnia
