@@ -7,10 +7,13 @@
 //       [--cell=2T2R|1T1R] [--cycles=N | --ber=P | --ber-table=F.csv]
 //       [--trials=K] [--seed=S]
 //       [--sweep-cycles=N,... | --sweep-ber=P,...] [--sweep-svg=FILE.svg]
+//       [--shard=K/N [--shard-samples] --report=part-K.json]
+//   hafnia-sim merge part-*.json [--report=FILE.json] [--sweep-svg=FILE.svg]
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -23,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "google/protobuf/util/json_util.h"
 #include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/ErrorReport.h"
 #include "hafnia/runtime/MappingReport.h"
@@ -56,6 +60,11 @@ ABSL_FLAG(std::string, sweep_cycles, "",
 ABSL_FLAG(std::string, sweep_ber, "", "Comma-separated bit-error rates");
 ABSL_FLAG(std::string, sweep_svg, "",
           "Plot the sweep's accuracy and agreement as SVG");
+ABSL_FLAG(std::string, shard, "",
+          "K/N: run the K-th of N parts (0 <= K < N) and write it to "
+          "--report, for hafnia-sim merge (default: from SLURM_ARRAY_TASK_*)");
+ABSL_FLAG(bool, shard_samples, false,
+          "Parts split the samples instead of the (point, trial) pairs");
 ABSL_FLAG(bool, allow_nonfinite_inputs, false,
           "Run inputs holding NaN or infinities instead of refusing them");
 
@@ -87,6 +96,76 @@ std::optional<std::vector<double>> ListFlag(const std::string &text) {
   return values;
 }
 
+// The part to run: --shard, else a Slurm job array's task (told on stderr).
+std::optional<hafnia::Shard> ShardFlag(std::string *error) {
+  std::string text = absl::GetFlag(FLAGS_shard);
+  const char *task = getenv("SLURM_ARRAY_TASK_ID");
+  const char *count = getenv("SLURM_ARRAY_TASK_COUNT");
+  const char *min = getenv("SLURM_ARRAY_TASK_MIN");
+  hafnia::Shard shard;
+  shard.samples = absl::GetFlag(FLAGS_shard_samples);
+  if (text.empty() && task && count) {
+    int64_t id, n, first = 0;
+    if (!absl::SimpleAtoi(task, &id) || !absl::SimpleAtoi(count, &n) ||
+        (min && !absl::SimpleAtoi(min, &first)) || id < first || n < 1) {
+      *error = "SLURM_ARRAY_TASK_ID, _COUNT and _MIN do not make a part";
+      return std::nullopt;
+    }
+    text = absl::StrCat(id - first, "/", n);
+    std::cerr << "hafnia-sim: part " << text << " of the Slurm job array "
+              << "(SLURM_ARRAY_TASK_ID=" << task << ")\n";
+  }
+  if (text.empty())
+    return std::nullopt;
+  std::vector<std::string> parts = absl::StrSplit(text, '/');
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &shard.index) ||
+      !absl::SimpleAtoi(parts[1], &shard.count)) {
+    *error = "--shard must be K/N with 0 <= K < N, got '" + text + "'";
+    return std::nullopt;
+  }
+  return shard;
+}
+
+// hafnia-sim merge PART... [--report=FILE] [--sweep-svg=FILE]: the report of
+// the whole run, as one machine writes it.
+int Merge(const std::vector<char *> &arguments) {
+  std::vector<hafnia::PartReport> parts;
+  std::vector<std::string> sources(arguments.begin() + 2, arguments.end());
+  if (sources.empty())
+    return Fail("give the parts: hafnia-sim merge part-*.json");
+  for (const std::string &source : sources) {
+    absl::StatusOr<std::string> json = hafnia::ReadFile(source);
+    if (!json.ok())
+      return Fail(json.status().message());
+    hafnia::PartReport &part = parts.emplace_back();
+    if (!google::protobuf::util::JsonStringToMessage(*json, &part).ok())
+      return Fail(source + ": not a part of a run (write parts with "
+                           "hafnia-sim --shard=K/N --report=FILE)");
+  }
+  absl::StatusOr<hafnia::MergedReport> merged =
+      hafnia::MergeParts(parts, sources);
+  if (!merged.ok())
+    return Fail(merged.status().message());
+  const google::protobuf::Message &report =
+      merged->sweep
+          ? static_cast<const google::protobuf::Message &>(*merged->sweep)
+          : *merged->simulation;
+  if (!absl::GetFlag(FLAGS_report).empty())
+    if (absl::Status status =
+            hafnia::WriteReportJson(absl::GetFlag(FLAGS_report), report);
+        !status.ok())
+      return Fail(status.message());
+  if (!absl::GetFlag(FLAGS_sweep_svg).empty() && merged->sweep)
+    if (absl::Status status = hafnia::WriteFileAtomically(
+            absl::GetFlag(FLAGS_sweep_svg), hafnia::SweepToSvg(*merged->sweep));
+        !status.ok())
+      return Fail(status.message());
+  std::cout << (merged->sweep
+                    ? hafnia::FormatSweep(*merged->sweep)
+                    : hafnia::FormatSimulationReport(*merged->simulation));
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -109,8 +188,20 @@ int main(int argc, char **argv) {
     pointers.push_back(argument.data());
   std::vector<char *> arguments = absl::ParseCommandLine(
       static_cast<int>(pointers.size()), pointers.data());
+  if (arguments.size() >= 2 && std::string(arguments[1]) == "merge")
+    return Merge(arguments);
   if (arguments.size() != 2)
     return Fail("give exactly one program: hafnia-sim model.hfp --input x.npy");
+  std::string shard_error;
+  std::optional<hafnia::Shard> shard = ShardFlag(&shard_error);
+  if (!shard_error.empty())
+    return Fail(shard_error);
+  if (shard && (absl::GetFlag(FLAGS_report).empty() ||
+                !absl::GetFlag(FLAGS_output).empty() ||
+                !absl::GetFlag(FLAGS_sweep_svg).empty()))
+    return Fail("a part (--shard) is written to --report, for hafnia-sim "
+                "merge: give --report=part-K.json, without --output and "
+                "--sweep-svg");
 
   // The options as the engine takes them; it checks their ranges.
   hafnia::TrialOptions options;
@@ -193,6 +284,23 @@ int main(int argc, char **argv) {
     if (!labels.ok())
       return Fail(labels.status().message());
     data.labels = *std::move(labels);
+  }
+
+  if (shard) {
+    absl::StatusOr<hafnia::PartReport> part =
+        sweeping ? hafnia::SweepPart(**simulator, data, sweep, *shard)
+                 : hafnia::SimulatePart(**simulator, data, options, *shard);
+    if (!part.ok())
+      return Fail(part.status().message());
+    if (absl::Status status =
+            hafnia::WriteReportJson(absl::GetFlag(FLAGS_report), *part);
+        !status.ok())
+      return Fail(status.message());
+    std::cout << "part " << shard->index << " of " << shard->count << ": "
+              << part->trials_size() << " trial(s) on " << part->samples()
+              << " sample(s), written to " << absl::GetFlag(FLAGS_report)
+              << "\n";
+    return 0;
   }
 
   if (sweeping) {
