@@ -13,6 +13,8 @@ packages=(
   python3-onnx python3-numpy
   # The Python module (python/) and its tests and walk-through.
   pybind11-dev python3-dev python3-pytest python3-matplotlib
+  # A one-node Slurm cluster for the cluster-sweep test (test/cluster).
+  slurm-wlm munge
   # PyTorch exports generated at test time (test/models/*.py).
   python3-torch python3-torchvision
 )

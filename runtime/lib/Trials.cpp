@@ -287,13 +287,15 @@ public:
     part.set_cells_read(cells_read_);
   }
 
-  // Trials of `units` (point, trial) at the points' bit-error rates; with
-  // `outputs`, the outputs of the first unit. `on_point` is told of each
-  // point as its first trial starts.
+  // Trials of `units` (point, trial) at the points' bit-error rates, with
+  // the flips of each array when `per_array`; with `outputs`, the outputs
+  // of the first unit. `on_point` is told of each point as its first trial
+  // starts.
   absl::Status
   RunTrials(const std::vector<double> &rates,
             const std::vector<std::pair<uint32_t, uint32_t>> &units,
-            uint64_t seed, PartReport &part, std::vector<Tensor> *outputs,
+            uint64_t seed, bool per_array, PartReport &part,
+            std::vector<Tensor> *outputs,
             const std::function<void(uint32_t)> &on_point) const {
     for (auto [point, trial] : units) {
       if (on_point && (part.trials_size() == 0 ||
@@ -305,8 +307,15 @@ public:
       TrialCounts *counts = part.add_trials();
       counts->set_point(point);
       counts->set_trial(trial);
-      for (uint64_t flips : Simulator::Flips(*chip))
-        counts->add_flips(flips);
+      const std::vector<uint64_t> &flips = Simulator::Flips(*chip);
+      counts->set_flipped(Sum(flips));
+      if (per_array) {
+        const Program &p = simulator_.program();
+        part.mutable_array_flips()->Resize(p.arrays_size(), 0);
+        for (int i = 0; i < p.arrays_size(); ++i)
+          part.set_array_flips(i, part.array_flips(i) +
+                                      flips[p.arrays(i).array()]);
+      }
       absl::StatusOr<std::vector<Tensor>> run = RunAll(chip.get(), nullptr);
       if (!run.ok())
         return run.status();
@@ -395,7 +404,7 @@ std::string Digest(const Program &program) {
 absl::StatusOr<PartReport>
 RunPart(const Simulator &simulator, const Dataset &data,
         const RunOptions &options, const std::vector<double> &rates,
-        const Shard &shard, std::vector<Tensor> *outputs,
+        bool per_array, const Shard &shard, std::vector<Tensor> *outputs,
         const std::function<void(uint32_t)> &on_point = nullptr) {
   if (shard.count < 1 || shard.index >= shard.count)
     return Invalid(absl::StrFormat("%s must be K/N with 0 <= K < N, got %d/%d",
@@ -424,8 +433,8 @@ RunPart(const Simulator &simulator, const Dataset &data,
         units.begin() + units.size() * (shard.index + 1) / shard.count);
   if (outputs)
     *outputs = (*engine)->ideal();
-  if (absl::Status status = (*engine)->RunTrials(rates, units, options.seed,
-                                                 part, outputs, on_point);
+  if (absl::Status status = (*engine)->RunTrials(
+          rates, units, options.seed, per_array, part, outputs, on_point);
       !status.ok())
     return status;
   return part;
@@ -514,6 +523,8 @@ struct Totals {
   SimulationStats stats;
   // By (point, trial): counts summed over the parts' samples.
   std::map<std::pair<uint32_t, uint32_t>, TrialCounts> trials;
+  // By the program's arrays, over all trials (single runs).
+  std::vector<uint64_t> array_flips;
 };
 
 // Sums parts that belong together: the samples of sample shards, the
@@ -530,23 +541,29 @@ Totals Combine(const std::vector<const PartReport *> &parts) {
       AddStats(totals.stats, part->stats());
       totals.stats.set_programming_cycles(programming);
     }
+    // Sample parts program the same chips: their flips count once.
+    if (!part->shard_samples() || part->shard() == 0) {
+      totals.array_flips.resize(std::max<size_t>(totals.array_flips.size(),
+                                                 part->array_flips_size()));
+      for (int i = 0; i < part->array_flips_size(); ++i)
+        totals.array_flips[i] += part->array_flips(i);
+    }
     for (const TrialCounts &counts : part->trials()) {
       TrialCounts &total = totals.trials[{counts.point(), counts.trial()}];
       total.set_agreeing(total.agreeing() + counts.agreeing());
       total.set_correct(total.correct() + counts.correct());
       // A trial programs one chip, whatever samples a part runs on it.
-      if (total.flips_size() == 0)
-        *total.mutable_flips() = counts.flips();
+      total.set_flipped(counts.flipped());
     }
   }
   return totals;
 }
 
 // Per trial of `point`, the fraction of agreeing and of correct samples,
-// and the cells flipped by array, summed over trials.
+// and the cells flipped over all trials.
 struct PointResults {
   std::vector<double> agreement, accuracy;
-  std::vector<uint64_t> flips;
+  uint64_t flipped = 0;
 };
 PointResults ResultsOf(const Totals &totals, uint32_t point, int trials) {
   PointResults results;
@@ -556,17 +573,14 @@ PointResults ResultsOf(const Totals &totals, uint32_t point, int trials) {
     results.agreement.push_back(samples ? counts.agreeing() / samples : 1.0);
     if (totals.labelled)
       results.accuracy.push_back(samples ? counts.correct() / samples : 1.0);
-    results.flips.resize(
-        std::max<size_t>(results.flips.size(), counts.flips_size()));
-    for (int a = 0; a < counts.flips_size(); ++a)
-      results.flips[a] += counts.flips(a);
+    results.flipped += counts.flipped();
   }
   return results;
 }
 
 double ObservedBer(const Totals &totals, const PointResults &results,
                    int trials) {
-  return totals.cells_read ? static_cast<double>(Sum(results.flips)) /
+  return totals.cells_read ? static_cast<double>(results.flipped) /
                                  (totals.cells_read * trials)
                            : 0;
 }
@@ -585,9 +599,10 @@ SimulationReport Assemble(SimulationReport report, const Totals &totals) {
   report.mutable_ber()->set_observed(
       ObservedBer(totals, results, report.trials()));
   std::map<std::string, uint64_t> by_layer;
-  for (FlipCount &array : *report.mutable_array_flips()) {
-    array.set_observed(array.array() < results.flips.size()
-                           ? results.flips[array.array()]
+  for (int i = 0; i < report.array_flips_size(); ++i) {
+    FlipCount &array = *report.mutable_array_flips(i);
+    array.set_observed(i < static_cast<int>(totals.array_flips.size())
+                           ? totals.array_flips[i]
                            : 0);
     by_layer[array.layer()] += array.observed();
   }
@@ -637,7 +652,7 @@ absl::StatusOr<PartReport> SimulatePart(const Simulator &simulator,
   if (!skeleton.ok())
     return skeleton.status();
   absl::StatusOr<PartReport> part =
-      RunPart(simulator, data, options, skeleton->second, shard, nullptr);
+      RunPart(simulator, data, options, skeleton->second, true, shard, nullptr);
   if (part.ok())
     *part->mutable_simulation() = std::move(skeleton->first);
   return part;
@@ -652,8 +667,8 @@ absl::StatusOr<PartReport> SweepPart(const Simulator &simulator,
   auto skeleton = SweepSkeleton(simulator, options);
   if (!skeleton.ok())
     return skeleton.status();
-  absl::StatusOr<PartReport> part =
-      RunPart(simulator, data, options, skeleton->second, shard, nullptr);
+  absl::StatusOr<PartReport> part = RunPart(
+      simulator, data, options, skeleton->second, false, shard, nullptr);
   if (part.ok())
     *part->mutable_sweep() = std::move(skeleton->first);
   return part;
@@ -668,8 +683,9 @@ absl::StatusOr<Simulation> Simulate(const Simulator &simulator,
   if (!skeleton.ok())
     return skeleton.status();
   Simulation simulation;
-  absl::StatusOr<PartReport> part = RunPart(
-      simulator, data, options, skeleton->second, Shard(), &simulation.outputs);
+  absl::StatusOr<PartReport> part =
+      RunPart(simulator, data, options, skeleton->second, true, Shard(),
+              &simulation.outputs);
   if (!part.ok())
     return part.status();
   simulation.report = Assemble(std::move(skeleton->first), Combine({&*part}));
@@ -688,8 +704,9 @@ absl::StatusOr<SweepReport> Sweep(const Simulator &simulator,
   std::function<void(uint32_t)> on_point;
   if (options.progress)
     on_point = [&](uint32_t point) { options.progress(point + 1, points); };
-  absl::StatusOr<PartReport> part = RunPart(
-      simulator, data, options, skeleton->second, Shard(), nullptr, on_point);
+  absl::StatusOr<PartReport> part =
+      RunPart(simulator, data, options, skeleton->second, false, Shard(),
+              nullptr, on_point);
   if (!part.ok())
     return part.status();
   return Assemble(std::move(skeleton->first), Combine({&*part}));
