@@ -75,10 +75,11 @@ for _ in $(seq 100); do
 done
 sinfo -h -o %T | grep -q idle || { echo "slurm-sweep: the node did not come up" >&2; tail -5 "$work"/log/*.log >&2; exit 1; }
 
-# The sweep: the ECG binarized classifier, 2 cells x 4 cycle counts.
+# The sweep: the ECG binarized classifier, 2 cells x 4 cycle counts x 20
+# trials.
 models=$source_dir/test/models
 "$bin/hafnia-compile" "$models/ecg/ecg_binarized_classifier.onnx" -o "$work/ecg.hfp" > /dev/null 2>&1
-sweep=(--sweep-cycles=1e3,1e5,1e6,1e7 --trials=8)
+sweep=(--sweep-cycles=1e3,1e5,1e6,1e7 --trials=20)
 "$bin/hafnia-sim" "$work/ecg.hfp" --input "$models/ecg/ecg_test_x.npy" \
   --labels "$models/ecg/ecg_test_y.npy" "${sweep[@]}" \
   --report "$work/single.json" --sweep-svg "$work/single.svg" > "$work/single.txt"
