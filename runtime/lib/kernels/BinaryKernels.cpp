@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "hafnia/runtime/WindowArithmetic.h"
 #include "kernels/Indexing.h"
 #include "kernels/Popcount.h"
 
@@ -86,9 +87,9 @@ void BitMaxPool(KernelContext &ctx) {
       for (int64_t ow = 0; ow < out_w; ++ow) {
         uint8_t any = 0;
         for (int64_t kh = 0; kh < win.kh; ++kh) {
-          int64_t ih = oh * win.sh - win.ph + kh * win.dh;
+          int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
           for (int64_t kw = 0; kw < win.kw; ++kw) {
-            int64_t iw = ow * win.sw - win.pw + kw * win.dw;
+            int64_t iw = WindowInput(ow, kw, win.sw, win.pw, win.dw);
             if (ih >= 0 && ih < height && iw >= 0 && iw < width)
               any |= x[(nc * height + ih) * width + iw];
           }
@@ -123,8 +124,10 @@ void Im2col(KernelContext &ctx) {
   int64_t pad_h =
       spec.kernel.size() == 1 ? 0 : spec.pads_begin[0] + spec.pads_end[0];
   int64_t pad_w = spec.pads_begin.back() + spec.pads_end.back();
-  int64_t out_h = (height + pad_h - win.dh * (win.kh - 1) - 1) / win.sh + 1;
-  int64_t out_w = (width + pad_w - win.dw * (win.kw - 1) - 1) / win.sw + 1;
+  int64_t out_h = WindowedOutputSize(height, win.kh, win.sh, 0, pad_h, win.dh,
+                                     /*ceil_mode=*/false);
+  int64_t out_w = WindowedOutputSize(width, win.kw, win.sw, 0, pad_w, win.dw,
+                                     /*ceil_mode=*/false);
   int64_t fan_in = attrs.channels() * win.kh * win.kw;
   uint8_t padding = attrs.pads_read_minus_one() ? 0 : 1;
   auto &y = ctx.NewBits();
@@ -136,8 +139,8 @@ void Im2col(KernelContext &ctx) {
         for (int64_t c = 0; c < attrs.channels(); ++c)
           for (int64_t kh = 0; kh < win.kh; ++kh)
             for (int64_t kw = 0; kw < win.kw; ++kw) {
-              int64_t ih = oh * win.sh - win.ph + kh * win.dh;
-              int64_t iw = ow * win.sw - win.pw + kw * win.dw;
+              int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
+              int64_t iw = WindowInput(ow, kw, win.sw, win.pw, win.dw);
               // The padding reads +1 (the border tables correct for it
               // after a zero padding), or -1 when asked.
               bool inside = ih >= 0 && ih < height && iw >= 0 && iw < width;

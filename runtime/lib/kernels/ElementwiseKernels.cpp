@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 
+#include "hafnia/runtime/WindowArithmetic.h"
 #include "kernels/Indexing.h"
 
 namespace hafnia {
@@ -267,9 +268,9 @@ void Pool(KernelContext &ctx) {
         float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
         int64_t valid = 0, padded = 0;
         for (int64_t kh = 0; kh < win.kh; ++kh) {
-          int64_t ih = oh * win.sh - win.ph + kh * win.dh;
+          int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
           for (int64_t kw = 0; kw < win.kw; ++kw) {
-            int64_t iw = ow * win.sw - win.pw + kw * win.dw;
+            int64_t iw = WindowInput(ow, kw, win.sw, win.pw, win.dw);
             bool in_pads = ih >= -win.ph && ih < height + pad_end_h &&
                            iw >= -win.pw && iw < width + pad_end_w;
             padded += in_pads;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "hafnia/runtime/WindowArithmetic.h"
 #include "kernels/Indexing.h"
 #include "kernels/RealPlans.h"
 
@@ -91,9 +92,9 @@ void ReferenceConv(KernelContext &ctx) {
               continue;
             float weight = wc[kh * win.kw + kw];
             for (int64_t oh = oh_first; oh <= oh_last; ++oh) {
-              const float *xrow = xc +
-                                  (oh * win.sh - win.ph + kh * win.dh) * width +
-                                  kw * win.dw - win.pw;
+              const float *xrow =
+                  xc + (WindowInput(oh, kh, win.sh, win.ph, win.dh)) * width +
+                  kw * win.dw - win.pw;
               float *yrow = ym + oh * out_w;
               for (int64_t ow = ow_first; ow <= ow_last; ++ow)
                 yrow[ow] += weight * xrow[ow * win.sw];
@@ -135,13 +136,13 @@ void ConvTranspose(KernelContext &ctx) {
             w.data() + (ci * group_filters + mo) * win.kh * win.kw;
         for (int64_t ih = 0; ih < height; ++ih)
           for (int64_t kh = 0; kh < win.kh; ++kh) {
-            int64_t oh = ih * win.sh - win.ph + kh * win.dh;
+            int64_t oh = WindowInput(ih, kh, win.sh, win.ph, win.dh);
             if (oh < 0 || oh >= out_h)
               continue;
             for (int64_t iw = 0; iw < width; ++iw) {
               float xv = xc[ih * width + iw];
               for (int64_t kw = 0; kw < win.kw; ++kw) {
-                int64_t ow = iw * win.sw - win.pw + kw * win.dw;
+                int64_t ow = WindowInput(iw, kw, win.sw, win.pw, win.dw);
                 if (ow < 0 || ow >= out_w)
                   continue;
                 ym[oh * out_w + ow] += xv * wc[kh * win.kw + kw];
