@@ -67,12 +67,6 @@ void ReferenceConv(KernelContext &ctx) {
   // Output positions ow whose input column lies inside the input, for a
   // kernel column kw: the loop over them is contiguous when the stride is
   // 1, and each output still sums its taps in (c, kh, kw) order.
-  auto valid_range = [](int64_t out, int64_t stride, int64_t offset,
-                        int64_t size) {
-    int64_t first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-    int64_t last = size - offset <= 0 ? -1 : (size - 1 - offset) / stride;
-    return std::make_pair(first, std::min(last, out - 1));
-  };
   for (int64_t n = 0; n < n_size; ++n)
     for (int64_t m = 0; m < filters; ++m) {
       float *ym = y.data() + (n * filters + m) * out_h * out_w;
@@ -84,10 +78,10 @@ void ReferenceConv(KernelContext &ctx) {
         const float *wc = w.data() + (m * group_channels + c) * win.kh * win.kw;
         for (int64_t kh = 0; kh < win.kh; ++kh) {
           auto [oh_first, oh_last] =
-              valid_range(out_h, win.sh, kh * win.dh - win.ph, height);
+              WindowInsideOutputs(out_h, win.sh, kh * win.dh - win.ph, height);
           for (int64_t kw = 0; kw < win.kw; ++kw) {
             auto [ow_first, ow_last] =
-                valid_range(out_w, win.sw, kw * win.dw - win.pw, width);
+                WindowInsideOutputs(out_w, win.sw, kw * win.dw - win.pw, width);
             if (ow_last < ow_first)
               continue;
             float weight = wc[kh * win.kw + kw];

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <limits>
 
+#include "hafnia/runtime/WindowArithmetic.h"
 #include "kernels/Indexing.h"
 
 namespace hafnia {
@@ -107,9 +108,8 @@ uint64_t ConvMacs(int64_t n_size, int64_t filters, int64_t group_channels,
                   int64_t out_h, int64_t out_w, int64_t height, int64_t width,
                   const Window2D &win) {
   auto valid = [](int64_t out, int64_t stride, int64_t offset, int64_t size) {
-    int64_t first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-    int64_t last = size - offset <= 0 ? -1 : (size - 1 - offset) / stride;
-    return std::max<int64_t>(0, std::min(last, out - 1) - first + 1);
+    auto [first, last] = WindowInsideOutputs(out, stride, offset, size);
+    return std::max<int64_t>(0, last - first + 1);
   };
   uint64_t taps = 0;
   for (int64_t kh = 0; kh < win.kh; ++kh) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 namespace hafnia {
 
@@ -31,6 +32,18 @@ constexpr int64_t WindowSpan(int64_t outputs, int64_t kernel, int64_t stride,
 constexpr int64_t WindowInput(int64_t output, int64_t tap, int64_t stride,
                               int64_t pad_begin, int64_t dilation) {
   return output * stride - pad_begin + tap * dilation;
+}
+
+// The first and last of `outputs` window positions (moved by `stride`) whose
+// tap at `offset` = tap * dilation - pad_begin reads inside an input of
+// `size` positions; last < first when none does.
+constexpr std::pair<int64_t, int64_t> WindowInsideOutputs(int64_t outputs,
+                                                          int64_t stride,
+                                                          int64_t offset,
+                                                          int64_t size) {
+  int64_t first = offset >= 0 ? 0 : CeilDiv(-offset, stride);
+  int64_t last = size - offset <= 0 ? -1 : (size - 1 - offset) / stride;
+  return {first, std::min(last, outputs - 1)};
 }
 
 // Length of one spatial axis after a window of `kernel` taps spaced by
