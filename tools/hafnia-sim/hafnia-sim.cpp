@@ -126,6 +126,26 @@ std::optional<hafnia::Shard> ShardFlag(std::string *error) {
   return shard;
 }
 
+// Writes --report, and --sweep-svg and --output when there is what they
+// hold, then prints the report as text.
+int Finish(const google::protobuf::Message &report, const std::string &text,
+           const hafnia::SweepReport *sweep, const hafnia::Tensor *output) {
+  std::string path = absl::GetFlag(FLAGS_report),
+              svg = absl::GetFlag(FLAGS_sweep_svg),
+              npy = absl::GetFlag(FLAGS_output);
+  absl::Status status;
+  if (!npy.empty() && output)
+    status = hafnia::WriteNpy(npy, *output);
+  if (status.ok() && !path.empty())
+    status = hafnia::WriteReportJson(path, report);
+  if (status.ok() && !svg.empty() && sweep)
+    status = hafnia::WriteFileAtomically(svg, hafnia::SweepToSvg(*sweep));
+  if (!status.ok())
+    return Fail(status.message());
+  std::cout << text;
+  return 0;
+}
+
 // hafnia-sim merge PART... [--report=FILE] [--sweep-svg=FILE]: the report of
 // the whole run, as one machine writes it.
 int Merge(const std::vector<char *> &arguments) {
@@ -146,24 +166,12 @@ int Merge(const std::vector<char *> &arguments) {
       hafnia::MergeParts(parts, sources);
   if (!merged.ok())
     return Fail(merged.status().message());
-  const google::protobuf::Message &report =
-      merged->sweep
-          ? static_cast<const google::protobuf::Message &>(*merged->sweep)
-          : *merged->simulation;
-  if (!absl::GetFlag(FLAGS_report).empty())
-    if (absl::Status status =
-            hafnia::WriteReportJson(absl::GetFlag(FLAGS_report), report);
-        !status.ok())
-      return Fail(status.message());
-  if (!absl::GetFlag(FLAGS_sweep_svg).empty() && merged->sweep)
-    if (absl::Status status = hafnia::WriteFileAtomically(
-            absl::GetFlag(FLAGS_sweep_svg), hafnia::SweepToSvg(*merged->sweep));
-        !status.ok())
-      return Fail(status.message());
-  std::cout << (merged->sweep
-                    ? hafnia::FormatSweep(*merged->sweep)
-                    : hafnia::FormatSimulationReport(*merged->simulation));
-  return 0;
+  if (merged->sweep)
+    return Finish(*merged->sweep, hafnia::FormatSweep(*merged->sweep),
+                  &*merged->sweep, nullptr);
+  return Finish(*merged->simulation,
+                hafnia::FormatSimulationReport(*merged->simulation), nullptr,
+                nullptr);
 }
 
 } // namespace
@@ -292,15 +300,12 @@ int main(int argc, char **argv) {
                  : hafnia::SimulatePart(**simulator, data, options, *shard);
     if (!part.ok())
       return Fail(part.status().message());
-    if (absl::Status status =
-            hafnia::WriteReportJson(absl::GetFlag(FLAGS_report), *part);
-        !status.ok())
-      return Fail(status.message());
-    std::cout << "part " << shard->index << " of " << shard->count << ": "
-              << part->trials_size() << " trial(s) on " << part->samples()
-              << " sample(s), written to " << absl::GetFlag(FLAGS_report)
-              << "\n";
-    return 0;
+    return Finish(*part,
+                  absl::StrCat("part ", shard->index, " of ", shard->count,
+                               ": ", part->trials_size(), " trial(s) on ",
+                               part->samples(), " sample(s), written to ",
+                               absl::GetFlag(FLAGS_report), "\n"),
+                  nullptr, nullptr);
   }
 
   if (sweeping) {
@@ -316,34 +321,14 @@ int main(int argc, char **argv) {
       std::cerr << "\n";
     if (!report.ok())
       return Fail(report.status().message());
-    if (!absl::GetFlag(FLAGS_report).empty())
-      if (absl::Status status =
-              hafnia::WriteReportJson(absl::GetFlag(FLAGS_report), *report);
-          !status.ok())
-        return Fail(status.message());
-    if (!absl::GetFlag(FLAGS_sweep_svg).empty())
-      if (absl::Status status = hafnia::WriteFileAtomically(
-              absl::GetFlag(FLAGS_sweep_svg), hafnia::SweepToSvg(*report));
-          !status.ok())
-        return Fail(status.message());
-    std::cout << hafnia::FormatSweep(*report);
-    return 0;
+    return Finish(*report, hafnia::FormatSweep(*report), &*report, nullptr);
   }
 
   absl::StatusOr<hafnia::Simulation> simulation =
       hafnia::Simulate(**simulator, data, options);
   if (!simulation.ok())
     return Fail(simulation.status().message());
-  if (!absl::GetFlag(FLAGS_output).empty())
-    if (absl::Status status = hafnia::WriteNpy(absl::GetFlag(FLAGS_output),
-                                               simulation->outputs[0]);
-        !status.ok())
-      return Fail(status.message());
-  if (!absl::GetFlag(FLAGS_report).empty())
-    if (absl::Status status = hafnia::WriteReportJson(
-            absl::GetFlag(FLAGS_report), simulation->report);
-        !status.ok())
-      return Fail(status.message());
-  std::cout << hafnia::FormatSimulationReport(simulation->report);
-  return 0;
+  return Finish(simulation->report,
+                hafnia::FormatSimulationReport(simulation->report), nullptr,
+                &simulation->outputs[0]);
 }
