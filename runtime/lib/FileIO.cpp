@@ -50,8 +50,11 @@ private:
 
 } // namespace
 
-absl::StatusOr<std::string> ReadFile(const std::string &path) {
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+absl::StatusOr<std::string> ReadFile(const std::string &path,
+                                     uint64_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO without a writer must not hang; it is refused
+  // below as not a regular file.
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) {
     const int error = errno;
     if (error == ENOENT)
@@ -59,12 +62,25 @@ absl::StatusOr<std::string> ReadFile(const std::string &path) {
     return absl::ErrnoToStatus(error, absl::StrCat(path, ": cannot open it"));
   }
   struct stat info;
-  if (::fstat(fd.get(), &info) == 0 && S_ISDIR(info.st_mode))
+  if (::fstat(fd.get(), &info) != 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot stat it"));
+  if (S_ISDIR(info.st_mode))
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": is a directory, expected a file"));
+  if (!S_ISREG(info.st_mode))
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": is not a regular file (a device, pipe or socket): give a "
+              "file"));
+  auto too_large = [&](uint64_t size) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: is at least %d bytes, above the limit of %d bytes for this kind "
+        "of file",
+        path, size, max_bytes));
+  };
+  if (static_cast<uint64_t>(info.st_size) > max_bytes)
+    return too_large(static_cast<uint64_t>(info.st_size));
   std::string contents;
-  if (::fstat(fd.get(), &info) == 0 && S_ISREG(info.st_mode))
-    contents.reserve(static_cast<size_t>(info.st_size));
+  contents.reserve(static_cast<size_t>(info.st_size));
   char buffer[1 << 16];
   while (true) {
     const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
@@ -76,6 +92,8 @@ absl::StatusOr<std::string> ReadFile(const std::string &path) {
     if (n == 0)
       break;
     contents.append(buffer, static_cast<size_t>(n));
+    if (contents.size() > max_bytes)
+      return too_large(contents.size());
   }
   return contents;
 }

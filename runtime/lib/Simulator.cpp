@@ -54,7 +54,12 @@ void Execution::Run(int begin, int end) {
   for (int i = begin; i < end; ++i) {
     if (replaced_[i])
       continue;
-    kernels::KernelContext ctx(state_, state_.program.instructions(i));
+    // A zero-size result (a [1,0] input, zero channels) has nothing to
+    // compute, and kernels divide by its extents: its slot stays empty.
+    const Instruction &instruction = state_.program.instructions(i);
+    if (NumElements(ShapeOf(state_.program.buffers(instruction.output()))) == 0)
+      continue;
+    kernels::KernelContext ctx(state_, instruction);
     if (const Simulator::FusedLayer *layer = fused_[i].get())
       kernels::TiledLayer(
           ctx, *layer,

@@ -3,6 +3,7 @@
 #ifndef HAFNIA_RUNTIME_FILEIO_H
 #define HAFNIA_RUNTIME_FILEIO_H
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -18,8 +19,18 @@ namespace hafnia {
 absl::Status WriteFileAtomically(const std::string &path,
                                  absl::string_view contents);
 
-// Reads a whole file as bytes; NotFound naming the path when it is missing.
-absl::StatusOr<std::string> ReadFile(const std::string &path);
+// The largest file the tools read (models, programs, tensors): 2 GiB - 1,
+// protobuf's limit on a message, so no larger model or program could parse.
+constexpr uint64_t kMaxInputFileBytes = (uint64_t{1} << 31) - 1;
+// The largest chip configuration or BER table (text files).
+constexpr uint64_t kMaxTextFileBytes = uint64_t{16} << 20;
+
+// Reads a whole regular file as bytes; NotFound naming the path when it is
+// missing. Directories, devices (/dev/zero), pipes and sockets are refused
+// before anything is read, and so is a file above `max_bytes` (checked
+// before reading and while reading, for files that grow).
+absl::StatusOr<std::string> ReadFile(const std::string &path,
+                                     uint64_t max_bytes = kMaxInputFileBytes);
 
 } // namespace hafnia
 
