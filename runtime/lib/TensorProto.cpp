@@ -172,8 +172,13 @@ absl::StatusOr<Tensor> ReadTensorProto(const std::string &path) {
   absl::StatusOr<std::string> bytes = ReadFile(path);
   if (!bytes.ok())
     return bytes.status();
+  return DecodeTensorProtoBytes(*bytes, path);
+}
+
+absl::StatusOr<Tensor> DecodeTensorProtoBytes(absl::string_view bytes,
+                                              absl::string_view path) {
   OnnxTensor proto;
-  if (!proto.ParseFromString(*bytes))
+  if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not an ONNX TensorProto (the bytes do not parse "
                            "as a protobuf message)"));
