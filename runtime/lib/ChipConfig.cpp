@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/text_format.h"
 #include "hafnia/runtime/FileIO.h"
 
@@ -36,6 +37,7 @@ absl::StatusOr<ChipConfig> ParseChipConfig(absl::string_view text,
   google::protobuf::TextFormat::Parser parser;
   FirstError errors;
   parser.RecordErrorsTo(&errors);
+  google::protobuf::LogSilencer quiet; // the first error is the one line
   if (!parser.ParseFromString(std::string(text), &config))
     return absl::InvalidArgumentError(
         absl::StrCat(source, ":", errors.message()));
