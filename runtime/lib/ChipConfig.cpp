@@ -121,9 +121,9 @@ absl::Status ValidateChipConfig(const ChipConfig &config) {
         {"device.log_sigma", device.log_sigma()},
         {"device.sigma_growth_per_decade", device.sigma_growth_per_decade()},
         {"device.window_loss_per_decade", device.window_loss_per_decade()}})
-    if (std::isinf(value))
-      return absl::InvalidArgumentError(
-          absl::StrCat("field '", field, "' is infinite: give a finite value"));
+    if (!std::isfinite(value))
+      return absl::InvalidArgumentError(absl::StrCat(
+          "field '", field, "' is ", value, ": give a finite value"));
   if (!(device.log_window() > 0))
     return missing("device.log_window",
                    "give ln(R_HRS / R_LRS) between the state medians, > 0");
