@@ -8,7 +8,7 @@ config.test_format = lit.formats.ShTest(execute_external=True)
 config.suffixes = [".mlir", ".onnxtxt", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.hafnia_obj_root, "test")
-config.excludes = ["Inputs", "Unit", "models", "CMakeLists.txt", "compare_logits.py",
+config.excludes = ["Inputs", "Unit", "fuzz", "models", "CMakeLists.txt", "compare_logits.py",
                    "lit.cfg.py", "lit.site.cfg.py"]
 
 # Our tools first, then FileCheck, not, count and split-file, which Debian

@@ -17,6 +17,8 @@ packages=(
   slurm-wlm munge
   # PyTorch exports generated at test time (test/models/*.py).
   python3-torch python3-torchvision
+  # The fuzz targets (tools/fuzz.sh): clang with libFuzzer and sanitizers.
+  clang-19 libclang-rt-19-dev
 )
 
 # onnxruntime from npm is the tests' independent reference executor (it

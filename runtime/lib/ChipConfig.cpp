@@ -2,13 +2,15 @@
 
 #include "hafnia/runtime/ChipConfig.h"
 
-#include <fstream>
-#include <sstream>
+#include <cmath>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/text_format.h"
+#include "hafnia/runtime/FileIO.h"
 
 namespace hafnia {
 namespace {
@@ -35,6 +37,7 @@ absl::StatusOr<ChipConfig> ParseChipConfig(absl::string_view text,
   google::protobuf::TextFormat::Parser parser;
   FirstError errors;
   parser.RecordErrorsTo(&errors);
+  google::protobuf::LogSilencer quiet; // the first error is the one line
   if (!parser.ParseFromString(std::string(text), &config))
     return absl::InvalidArgumentError(
         absl::StrCat(source, ":", errors.message()));
@@ -49,15 +52,15 @@ absl::StatusOr<ChipConfig> LoadChipConfig(absl::string_view name_or_path) {
   // A bare name is a preset of configs/.
   if (!absl::StrContains(path, '/') && !absl::EndsWith(path, ".textproto"))
     path = absl::StrCat(HAFNIA_CONFIG_DIR, "/", path, ".textproto");
-  std::ifstream file(path);
-  if (!file)
+  absl::StatusOr<std::string> text = ReadFile(path, kMaxTextFileBytes);
+  if (absl::IsNotFound(text.status()))
     return absl::NotFoundError(
         absl::StrCat("cannot read chip configuration '", path,
                      "': give a file or a preset of configs/ (paper-testchip, "
                      "default, large)"));
-  std::stringstream text;
-  text << file.rdbuf();
-  return ParseChipConfig(text.str(), path);
+  if (!text.ok())
+    return text.status();
+  return ParseChipConfig(*text, path);
 }
 
 absl::Status ValidateChipConfig(const ChipConfig &config) {
@@ -71,14 +74,56 @@ absl::Status ValidateChipConfig(const ChipConfig &config) {
     return missing("array.columns", "give the bit lines per array, e.g. 32");
   if (config.arrays() == 0)
     return missing("arrays", "give the number of arrays, e.g. 1");
+  auto too_large = [](absl::string_view field, uint64_t value, uint64_t limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field '", field, "' is ", value, ", above the limit of ",
+                     limit, ": give a smaller chip"));
+  };
+  if (config.array().rows() > kMaxArrayRows)
+    return too_large("array.rows", config.array().rows(), kMaxArrayRows);
+  if (config.array().columns() > kMaxArrayColumns)
+    return too_large("array.columns", config.array().columns(),
+                     kMaxArrayColumns);
+  if (config.arrays() > kMaxArrays)
+    return too_large("arrays", config.arrays(), kMaxArrays);
+  // At most 2^20 * 2^24 = 2^44: no overflow.
+  uint64_t cells = uint64_t{config.arrays()} * config.array().rows() *
+                   config.array().columns();
+  if (cells > kMaxChipCells)
+    return absl::InvalidArgumentError(
+        absl::StrCat("fields 'arrays' x 'array.rows' x 'array.columns' give ",
+                     cells, " cells, above the limit of ", kMaxChipCells,
+                     ": give fewer or smaller arrays"));
   if (config.cell() == CELL_TYPE_UNSPECIFIED)
     return missing("cell", "set CELL_2T2R or CELL_1T1R");
+  if (!CellType_IsValid(config.cell()))
+    return absl::InvalidArgumentError(
+        absl::StrCat("field 'cell' is ", config.cell(),
+                     ", not a cell this runtime knows: set CELL_2T2R or "
+                     "CELL_1T1R"));
   if (config.digital_memory_bytes() == 0)
     return missing("digital_memory_bytes",
                    "give the digital core's weight memory in bytes");
+  if (config.digital_memory_bytes() > kMaxDigitalMemoryBytes)
+    return too_large("digital_memory_bytes", config.digital_memory_bytes(),
+                     kMaxDigitalMemoryBytes);
   if (config.real_precision() == REAL_PRECISION_UNSPECIFIED)
     return missing("real_precision", "set REAL_FLOAT32 or REAL_INT8");
+  if (!RealPrecision_IsValid(config.real_precision()))
+    return absl::InvalidArgumentError(
+        absl::StrCat("field 'real_precision' is ", config.real_precision(),
+                     ", not a precision this runtime knows: set REAL_FLOAT32 "
+                     "or REAL_INT8"));
   const DeviceModel &device = config.device();
+  for (auto [field, value] :
+       {std::pair<const char *, double>{"device.log_window",
+                                        device.log_window()},
+        {"device.log_sigma", device.log_sigma()},
+        {"device.sigma_growth_per_decade", device.sigma_growth_per_decade()},
+        {"device.window_loss_per_decade", device.window_loss_per_decade()}})
+    if (!std::isfinite(value))
+      return absl::InvalidArgumentError(absl::StrCat(
+          "field '", field, "' is ", value, ": give a finite value"));
   if (!(device.log_window() > 0))
     return missing("device.log_window",
                    "give ln(R_HRS / R_LRS) between the state medians, > 0");

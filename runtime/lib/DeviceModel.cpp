@@ -67,7 +67,7 @@ double BitErrorRate(const DeviceModel &device, CellType cell, double cycles) {
 }
 
 absl::StatusOr<BerTable> BerTable::Load(const std::string &path) {
-  absl::StatusOr<std::string> text = ReadFile(path);
+  absl::StatusOr<std::string> text = ReadFile(path, kMaxTextFileBytes);
   if (!text.ok())
     return text.status();
   return Parse(*text, path);

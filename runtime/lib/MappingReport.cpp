@@ -161,31 +161,39 @@ absl::Status WriteReportJson(const std::string &path,
 
 std::string MappingReportToSvg(const MappingReport &report) {
   const ChipSummary &chip = report.chip();
-  int arrays = static_cast<int>(chip.arrays());
-  int grid = std::max(1, static_cast<int>(std::ceil(std::sqrt(arrays))));
-  int cell = std::clamp(720 / grid, 3, 40);
-  int gap = cell >= 8 ? 1 : 0;
-  int map_size = grid * cell;
-  int legend_rows = 0;
+  // The report is data, not validated with the program: a chip of more
+  // arrays than any valid chip has is drawn with the first kMaxArrays
+  // (at most 1024 x 1024 squares of 3 pixels).
+  const int64_t arrays = std::min<int64_t>(chip.arrays(), kMaxArrays);
+  int64_t grid = 1;
+  while (grid * grid < arrays)
+    ++grid;
+  int64_t cell = std::clamp<int64_t>(720 / grid, 3, 40);
+  int64_t gap = cell >= 8 ? 1 : 0;
+  int64_t map_size = grid * cell;
+  int64_t legend_rows = 0;
   for (const LayerMapping &layer : report.layers())
     legend_rows += layer.arrays() > 0;
-  int width = std::max(map_size, 700) + 20;
-  int height = map_size + 60 + 18 * legend_rows + 20;
+  int64_t width = std::max<int64_t>(map_size, 700) + 20;
+  int64_t height = map_size + 60 + 18 * legend_rows + 20;
 
   // Which layer, and how full, each array is.
   std::vector<int> layer_of(arrays, -1);
   std::vector<double> fill_of(arrays, 0.0);
-  double cells = static_cast<double>(chip.array_rows()) * chip.array_cols();
+  const double cells =
+      static_cast<double>(chip.array_rows()) * chip.array_cols();
   int index = 0;
   std::vector<const LayerMapping *> mapped;
   for (const LayerMapping &layer : report.layers()) {
     if (layer.arrays() == 0)
       continue;
     for (const TilePlacement &tile : layer.tiles()) {
-      if (tile.array() >= static_cast<uint32_t>(arrays))
+      if (tile.array() >= arrays)
         continue;
       layer_of[tile.array()] = index;
-      fill_of[tile.array()] = tile.rows_used() * tile.columns_used() / cells;
+      // In [0, 1] whatever the report says (NaN, from 0 cells, becomes 0).
+      double fill = double(tile.rows_used()) * tile.columns_used() / cells;
+      fill_of[tile.array()] = fill > 0 ? std::min(fill, 1.0) : 0.0;
     }
     mapped.push_back(&layer);
     ++index;
@@ -200,8 +208,8 @@ std::string MappingReportToSvg(const MappingReport &report) {
       width, height, EscapeXml(report.model()), EscapeXml(report.binarize()),
       EscapeXml(chip.name()), report.summary().arrays_used(), arrays,
       chip.array_rows(), chip.array_cols());
-  for (int a = 0; a < arrays; ++a) {
-    int x = 10 + (a % grid) * cell, y = 35 + (a / grid) * cell;
+  for (int64_t a = 0; a < arrays; ++a) {
+    int64_t x = 10 + (a % grid) * cell, y = 35 + (a / grid) * cell;
     if (layer_of[a] < 0) {
       absl::StrAppendFormat(
           &svg,
@@ -220,7 +228,7 @@ std::string MappingReportToSvg(const MappingReport &report) {
         0.25 + 0.75 * fill_of[a], a, EscapeXml(mapped[layer_of[a]]->name()),
         100.0 * fill_of[a]);
   }
-  int y = 35 + map_size + 25;
+  int64_t y = 35 + map_size + 25;
   for (size_t i = 0; i < mapped.size(); ++i, y += 18) {
     absl::StrAppendFormat(
         &svg,

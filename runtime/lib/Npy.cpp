@@ -280,7 +280,7 @@ void VisitElements(const NpyArray &array, Visit &&visit) {
 }
 
 // The bytes of a '<f4' .npy file as numpy.save writes them.
-absl::StatusOr<std::string> EncodeNpy(const Tensor &tensor) {
+absl::StatusOr<std::string> EncodeNpyBytes(const Tensor &tensor) {
   absl::StatusOr<int64_t> count = CountElements(tensor.shape);
   if (!count.ok())
     return absl::InvalidArgumentError(
@@ -345,13 +345,22 @@ absl::StatusOr<std::string> EncodeNpy(const Tensor &tensor) {
 
 } // namespace
 
+absl::StatusOr<std::string> EncodeNpy(const Tensor &tensor) {
+  return EncodeNpyBytes(tensor);
+}
+
 absl::StatusOr<Tensor> ReadNpy(const std::string &path) {
   absl::StatusOr<std::string> bytes = ReadFile(path);
   if (!bytes.ok())
     return bytes.status();
-  absl::StatusOr<NpyArray> array = ParseNpy(*bytes);
+  return DecodeNpy(*bytes, path);
+}
+
+absl::StatusOr<Tensor> DecodeNpy(absl::string_view bytes,
+                                 absl::string_view source) {
+  absl::StatusOr<NpyArray> array = ParseNpy(bytes);
   if (!array.ok())
-    return WithPath(path, array.status());
+    return WithPath(source, array.status());
   Tensor tensor;
   tensor.shape = array->shape;
   tensor.data.resize(array->count);
@@ -365,7 +374,12 @@ absl::StatusOr<std::vector<int64_t>> ReadNpyLabels(const std::string &path) {
   absl::StatusOr<std::string> bytes = ReadFile(path);
   if (!bytes.ok())
     return bytes.status();
-  absl::StatusOr<NpyArray> array = ParseNpy(*bytes);
+  return DecodeNpyLabels(*bytes, path);
+}
+
+absl::StatusOr<std::vector<int64_t>> DecodeNpyLabels(absl::string_view bytes,
+                                                     absl::string_view path) {
+  absl::StatusOr<NpyArray> array = ParseNpy(bytes);
   if (!array.ok())
     return WithPath(path, array.status());
   if (array->shape.size() != 1)

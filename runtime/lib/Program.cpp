@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "google/protobuf/stubs/logging.h"
 #include "hafnia/runtime/FileIO.h"
 
 namespace hafnia {
@@ -175,8 +176,15 @@ absl::StatusOr<Program> ParseProgram(absl::string_view bytes,
   if (Crc32(payload) != ReadLittleEndian<uint32_t>(bytes, 20))
     return error("the program is corrupt: its CRC-32 does not match");
   Program program;
-  if (!program.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
-    return error("the program does not parse although its checksum matches");
+  {
+    // Protobuf logs why a parse fails (e.g. a string that is not UTF-8) on
+    // stderr: the error below is the one line the user sees.
+    google::protobuf::LogSilencer quiet;
+    if (!program.ParseFromArray(payload.data(),
+                                static_cast<int>(payload.size())))
+      return error("the program does not parse although its checksum "
+                   "matches (a damaged field, or a name that is not UTF-8)");
+  }
   if (absl::Status status = ValidateProgram(program); !status.ok())
     return error(status.message());
   return program;

@@ -86,7 +86,7 @@ std::string Printable(absl::string_view text) {
   return out;
 }
 
-absl::Status WithPath(const std::string &path, const absl::Status &status) {
+absl::Status WithPath(absl::string_view path, const absl::Status &status) {
   return absl::Status(status.code(),
                       absl::StrCat(path, ": ", status.message()));
 }

@@ -37,7 +37,7 @@ std::string PythonShape(const std::vector<int64_t> &shape);
 std::string Printable(absl::string_view text);
 
 // `status` with its message prefixed by `path`.
-absl::Status WithPath(const std::string &path, const absl::Status &status);
+absl::Status WithPath(absl::string_view path, const absl::Status &status);
 
 } // namespace tensor_io
 } // namespace hafnia

@@ -8,6 +8,7 @@
 #include "TensorBytes.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "google/protobuf/stubs/logging.h"
 #include "hafnia/proto/onnx_tensor.pb.h"
 #include "hafnia/runtime/FileIO.h"
 
@@ -172,8 +173,15 @@ absl::StatusOr<Tensor> ReadTensorProto(const std::string &path) {
   absl::StatusOr<std::string> bytes = ReadFile(path);
   if (!bytes.ok())
     return bytes.status();
+  return DecodeTensorProtoBytes(*bytes, path);
+}
+
+absl::StatusOr<Tensor> DecodeTensorProtoBytes(absl::string_view bytes,
+                                              absl::string_view path) {
   OnnxTensor proto;
-  if (!proto.ParseFromString(*bytes))
+  // Protobuf's own log of a failed parse would be a second error line.
+  google::protobuf::LogSilencer quiet;
+  if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not an ONNX TensorProto (the bytes do not parse "
                            "as a protobuf message)"));

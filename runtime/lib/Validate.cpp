@@ -3,9 +3,11 @@
 // and never an out-of-bounds access.
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/Program.h"
@@ -17,8 +19,34 @@ namespace {
 using Shape = std::vector<int64_t>;
 
 // Buffers larger than this are refused: no real program needs them, and a
-// corrupt shape must not make the simulator allocate gigabytes.
+// corrupt shape must not make the simulator allocate gigabytes. The bound
+// holds for the product of a buffer's non-zero dimensions, so any product of
+// some of its dimensions is at most 2^31 too.
 constexpr int64_t kMaxElements = int64_t{1} << 31;
+
+// Window attributes (kernel, strides, pads, dilations), pads, group counts
+// and fan-ins above this are refused before any shape arithmetic: with
+// dimensions of at most 2^31, the sums and products of two that Shapes.cpp
+// forms from them stay far inside int64.
+constexpr int64_t kMaxAttribute = int64_t{1} << 31;
+
+// a * b, or nullopt when it overflows int64.
+std::optional<int64_t> CheckedProduct(int64_t a, int64_t b) {
+  int64_t product;
+  if (__builtin_mul_overflow(a, b, &product))
+    return std::nullopt;
+  return product;
+}
+
+// a + b saturating at UINT64_MAX, for the memory estimate.
+uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
+  uint64_t sum;
+  return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
+}
+uint64_t SaturatingProduct(uint64_t a, uint64_t b) {
+  uint64_t product;
+  return __builtin_mul_overflow(a, b, &product) ? UINT64_MAX : product;
+}
 
 std::string ShapeText(const Shape &shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
@@ -144,6 +172,19 @@ private:
     return absl::OkStatus();
   }
 
+  // Every attribute of `window` within [-kMaxAttribute, kMaxAttribute], so
+  // the shape arithmetic on it cannot overflow (its signs are checked by
+  // WindowedShape and ConvTransposeShape).
+  absl::Status CheckWindowRange(const Window &window) const {
+    for (const auto *values : {&window.kernel(), &window.strides(),
+                               &window.pads(), &window.dilations()})
+      for (int64_t value : *values)
+        if (value > kMaxAttribute || value < -kMaxAttribute)
+          return Error(absl::StrCat("has a window attribute of ", value,
+                                    ", beyond the limit of ", kMaxAttribute));
+    return absl::OkStatus();
+  }
+
   template <typename T>
   absl::Status Expect(const absl::StatusOr<T> &value) const {
     if (!value.ok())
@@ -161,8 +202,8 @@ private:
     if (weight.size() != input.size())
       return Error("has a weight of the wrong rank");
     int64_t group = conv.group(), channels = input[1], filters = weight[0];
-    if (group < 1 || channels % group || filters % group ||
-        weight[1] * group != channels)
+    if (group < 1 || group > kMaxAttribute || channels % group ||
+        filters % group || weight[1] * group != channels)
       return Error("has a group count that does not divide its channels");
     if (instruction_.inputs_size() == 3 && InShape(2) != Shape{filters})
       return Error("has a bias of the wrong shape");
@@ -170,6 +211,8 @@ private:
     if (Shape(conv.window().kernel().begin(), conv.window().kernel().end()) !=
         kernel)
       return Error("has a window that does not match its weight");
+    if (auto s = CheckWindowRange(conv.window()); !s.ok())
+      return s;
     auto spatial = WindowedShape(input, conv.window(), false);
     if (auto s = Expect(spatial); !s.ok())
       return s;
@@ -180,6 +223,11 @@ private:
 
   absl::Status CheckConvTranspose() {
     if (auto s = Operands(2, 3, F32, F32); !s.ok())
+      return s;
+    const Instruction::ConvTranspose &conv = instruction_.conv_transpose();
+    if (conv.group() > kMaxAttribute)
+      return Error("has a group count that does not divide its channels");
+    if (auto s = CheckWindowRange(conv.window()); !s.ok())
       return s;
     auto expected = ConvTransposeShape(InShape(0), InShape(1),
                                        instruction_.conv_transpose());
@@ -272,6 +320,8 @@ private:
     if (pool.kind() == Instruction::Pool::KIND_UNSPECIFIED ||
         !Instruction::Pool::Kind_IsValid(pool.kind()))
       return Error("has no pooling kind");
+    if (auto s = CheckWindowRange(pool.window()); !s.ok())
+      return s;
     auto spatial = WindowedShape(input, pool.window(), pool.ceil_mode());
     if (auto s = Expect(spatial); !s.ok())
       return s;
@@ -308,6 +358,8 @@ private:
     Shape input = InShape(0);
     if (input.size() != 3 && input.size() != 4)
       return Error("expects a 1-D or 2-D pooling input");
+    if (auto s = CheckWindowRange(pool.window()); !s.ok())
+      return s;
     auto spatial = WindowedShape(input, pool.window(), pool.ceil_mode());
     if (auto s = Expect(spatial); !s.ok())
       return s;
@@ -369,6 +421,10 @@ private:
   absl::Status CheckPad() {
     if (auto s = Operands(1, 1, F32, F32); !s.ok())
       return s;
+    for (int64_t pad : instruction_.pad().pads())
+      if (pad > kMaxAttribute)
+        return Error(absl::StrCat("has a pad of ", pad,
+                                  ", beyond the limit of ", kMaxAttribute));
     auto expected = PadShape(InShape(0), instruction_.pad());
     if (auto s = Expect(expected); !s.ok())
       return s;
@@ -450,15 +506,25 @@ private:
     if (input.size() != 3 && input.size() != 4)
       return Error("expects 1-D or 2-D convolution input bits");
     int64_t offset = im2col.channel_offset(), channels = im2col.channels();
-    if (offset < 0 || channels < 1 || offset + channels > input[1])
+    if (offset < 0 || channels < 1 || offset > input[1] ||
+        channels > input[1] - offset)
       return Error("reads channels outside its input");
+    if (auto s = CheckWindowRange(im2col.window()); !s.ok())
+      return s;
     auto spatial = WindowedShape(input, im2col.window(), false);
     if (auto s = Expect(spatial); !s.ok())
       return s;
-    int64_t fan_in = channels;
+    // Overflow-safe: a product beyond int64 cannot match the output buffer.
+    std::optional<int64_t> fan_in = channels, patches = input[0];
     for (int64_t k : im2col.window().kernel())
-      fan_in *= k;
-    return ExpectOut({input[0] * NumElements(*spatial), fan_in});
+      if (fan_in)
+        fan_in = CheckedProduct(*fan_in, k);
+    for (int64_t size : *spatial)
+      if (patches)
+        patches = CheckedProduct(*patches, size);
+    if (!fan_in || !patches)
+      return Error("has more patches or a larger fan-in than any buffer");
+    return ExpectOut({*patches, *fan_in});
   }
 
   absl::Status CheckXnorRead() {
@@ -515,7 +581,8 @@ private:
     const Instruction::Threshold &threshold = instruction_.threshold();
     Shape input = InShape(0);
     if (input.size() < 2 || threshold.thresholds_size() != input[1] ||
-        threshold.inverted_size() != input[1] || threshold.fan_in() < 1)
+        threshold.inverted_size() != input[1] || threshold.fan_in() < 1 ||
+        threshold.fan_in() > kMaxAttribute)
       return Error("has thresholds that do not match its channels");
     for (int32_t value : threshold.thresholds())
       if (value < -1 || value > threshold.fan_in() + 1)
@@ -536,7 +603,8 @@ private:
     const Instruction::PopcountAffine &affine = instruction_.popcount_affine();
     Shape input = InShape(0);
     if (input.size() < 2 || affine.scale_size() != input[1] ||
-        affine.bias_size() != input[1] || affine.fan_in() < 1)
+        affine.bias_size() != input[1] || affine.fan_in() < 1 ||
+        affine.fan_in() > kMaxAttribute)
       return Error("has an affine that does not match its channels");
     if (auto s = CheckBorder(input, affine.border_positions(),
                              affine.border_offsets_size());
@@ -751,6 +819,44 @@ private:
 
 } // namespace
 
+SimulatorMemory EstimateSimulatorMemory(const Program &program) {
+  SimulatorMemory memory;
+  // Values (reals, bits, counts and constants by slot or buffer) and the
+  // vectors that hold them, per buffer; plans and fused records per
+  // instruction.
+  constexpr uint64_t kPerBuffer = 8 * sizeof(std::vector<float>);
+  constexpr uint64_t kPerInstruction = 32;
+  for (const Buffer &buffer : program.buffers()) {
+    uint64_t elements = 1;
+    for (int64_t dim : buffer.shape())
+      elements = SaturatingProduct(elements, dim < 0 ? 0 : uint64_t(dim));
+    uint64_t width = buffer.type() == BIT ? 1 : buffer.type() == I64 ? 8 : 4;
+    memory.buffers = SaturatingAdd(
+        memory.buffers,
+        SaturatingAdd(SaturatingProduct(elements, width), kPerBuffer));
+  }
+  memory.buffers = SaturatingAdd(
+      memory.buffers,
+      SaturatingProduct(program.instructions_size(), kPerInstruction));
+  const ChipConfig &chip = program.chip();
+  // The table of every array of the chip (its cycles and flips too), and
+  // each programmed array's rows packed into 64-bit words, twice.
+  uint64_t words = (uint64_t{chip.array().columns()} + 63) / 64;
+  uint64_t image = SaturatingProduct(chip.array().rows(), words * 8);
+  memory.arrays = SaturatingAdd(
+      SaturatingProduct(chip.arrays(), 3 * sizeof(std::vector<uint64_t>) + 64),
+      SaturatingProduct(program.arrays_size(), 2 * image));
+  for (const TiledLayer &layer : program.tiled_layers()) {
+    uint64_t row =
+        ((layer.fan_in() < 0 ? 0 : uint64_t(layer.fan_in())) + 63) / 64 * 8;
+    memory.tiled_layers = SaturatingAdd(
+        memory.tiled_layers,
+        SaturatingProduct(
+            2 * (layer.outputs() < 0 ? 0 : uint64_t(layer.outputs())), row));
+  }
+  return memory;
+}
+
 absl::Status ValidateProgram(const Program &program) {
   if (program.format_version() != kProgramFormatVersion)
     return absl::InvalidArgumentError(
@@ -764,12 +870,18 @@ absl::Status ValidateProgram(const Program &program) {
         buffer.type() != I64)
       return absl::InvalidArgumentError(
           absl::StrCat("buffer ", i, " has no element type"));
+    // The product of the non-zero dimensions, so that a zero dimension
+    // does not let the others grow without bound.
     int64_t elements = 1;
     for (int64_t dim : buffer.shape()) {
       if (dim < 0 || (dim > 0 && elements > kMaxElements / dim))
         return absl::InvalidArgumentError(absl::StrCat(
-            "buffer ", i, " ('", buffer.name(), "') has an invalid shape"));
-      elements *= dim;
+            "buffer ", i, " ('", buffer.name(), "') has shape ",
+            ShapeText(Shape(buffer.shape().begin(), buffer.shape().end())),
+            ": dimensions must be >= 0 with at most ", kMaxElements,
+            " elements"));
+      if (dim > 0)
+        elements *= dim;
     }
   }
   auto valid_buffer = [&](uint32_t buffer) {
@@ -878,7 +990,20 @@ absl::Status ValidateProgram(const Program &program) {
                        "' is not a real or index tensor the program "
                        "computes"));
   }
-  return TiledLayerChecker(program).Check();
+  if (absl::Status status = TiledLayerChecker(program).Check(); !status.ok())
+    return status;
+  // Last, on a program known to be consistent, and before the simulator
+  // allocates anything.
+  if (SimulatorMemory memory = EstimateSimulatorMemory(program);
+      memory.total() > kMaxSimulatorMemoryBytes)
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "the program needs %.2f GiB of simulator memory (%d bytes: buffers "
+        "%d, arrays %d, tiled layers %d), above the limit of %d GiB: compile "
+        "it with a smaller batch (--batch) or for a smaller model",
+        memory.total() / double(uint64_t{1} << 30), memory.total(),
+        memory.buffers, memory.arrays, memory.tiled_layers,
+        kMaxSimulatorMemoryBytes >> 30));
+  return absl::OkStatus();
 }
 
 } // namespace hafnia

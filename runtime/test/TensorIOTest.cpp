@@ -4,7 +4,10 @@
 
 #include "hafnia/runtime/TensorIO.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cmath>
@@ -825,6 +828,84 @@ TEST(WriteFileAtomically, FailedRenameKeepsTheTargetAndRemovesTheTemporary) {
   EXPECT_THAT(FilesIn(dir), ElementsAre("target"));
   EXPECT_EQ(ReadFile(path + "/keep").value(), "kept");
 }
+
+// Several outputs: nothing changes until Commit, then all do; the old set
+// survives a run that stops before Commit, however it stops.
+class OutputFilesTest : public ::testing::TestWithParam<bool> {
+protected:
+  void SetUp() override {
+    internal::AllowUnnamedTemporaries(GetParam());
+    dir_ = FreshDir();
+    ASSERT_TRUE(WriteFileAtomically(dir_ + "/a", "old a").ok());
+    ASSERT_TRUE(WriteFileAtomically(dir_ + "/b", "old b").ok());
+  }
+  void TearDown() override { internal::AllowUnnamedTemporaries(true); }
+  void ExpectOldSet() {
+    EXPECT_EQ(ReadFile(dir_ + "/a").value(), "old a");
+    EXPECT_EQ(ReadFile(dir_ + "/b").value(), "old b");
+    EXPECT_THAT(FilesIn(dir_), ElementsAre("a", "b"));
+  }
+  std::string dir_;
+};
+
+TEST_P(OutputFilesTest, PreparedFilesAppearOnlyOnCommit) {
+  OutputFiles outputs;
+  ASSERT_TRUE(outputs.Prepare(dir_ + "/a", "new a").ok());
+  ASSERT_TRUE(outputs.Prepare(dir_ + "/b", "new b").ok());
+  ASSERT_TRUE(outputs.Prepare(dir_ + "/c", "new c").ok());
+  EXPECT_EQ(ReadFile(dir_ + "/a").value(), "old a");
+  EXPECT_EQ(ReadFile(dir_ + "/b").value(), "old b");
+  if (GetParam()) // Unnamed: not even a temporary is in the directory.
+    EXPECT_THAT(FilesIn(dir_), ElementsAre("a", "b"));
+  ASSERT_TRUE(outputs.Commit().ok());
+  EXPECT_EQ(ReadFile(dir_ + "/a").value(), "new a");
+  EXPECT_EQ(ReadFile(dir_ + "/b").value(), "new b");
+  EXPECT_EQ(ReadFile(dir_ + "/c").value(), "new c");
+  EXPECT_THAT(FilesIn(dir_), ElementsAre("a", "b", "c"));
+}
+
+TEST_P(OutputFilesTest, AFailedRunKeepsTheOldSet) {
+  {
+    OutputFiles outputs;
+    ASSERT_TRUE(outputs.Prepare(dir_ + "/a", "new a").ok());
+    absl::Status twice = outputs.Prepare(dir_ + "/a", "again");
+    EXPECT_THAT(twice.message(), HasSubstr("twice in one run"));
+    absl::Status missing = outputs.Prepare(dir_ + "/none/b", "new b");
+    EXPECT_THAT(missing.message(), HasSubstr("does not exist"));
+    // Destroyed without Commit.
+  }
+  ExpectOldSet();
+}
+
+TEST_P(OutputFilesTest, KilledBeforeCommitLeavesNothing) {
+  // SIGTERM: the handler removes named temporaries. SIGKILL: only unnamed
+  // ones are gone by construction.
+  for (int signal : {SIGTERM, SIGKILL}) {
+    if (signal == SIGKILL && !GetParam())
+      continue;
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      OutputFiles outputs;
+      if (!outputs.Prepare(dir_ + "/a", std::string(1 << 20, 'x')).ok() ||
+          !outputs.Prepare(dir_ + "/b", "new b").ok())
+        ::_exit(3);
+      ::raise(signal);
+      ::_exit(4);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << status;
+    EXPECT_EQ(WTERMSIG(status), signal);
+    ExpectOldSet();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(UnnamedAndNamed, OutputFilesTest,
+                         ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool> &info) {
+                           return info.param ? "OTmpfile" : "NamedTemporary";
+                         });
 
 TEST(WriteFileAtomically, PathWithoutAFileName) {
   absl::Status status = WriteFileAtomically(FreshDir() + "/", "data");

@@ -3,6 +3,7 @@
 #ifndef HAFNIA_RUNTIME_CHIPCONFIG_H
 #define HAFNIA_RUNTIME_CHIPCONFIG_H
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -12,6 +13,19 @@
 #include "hafnia/proto/chip.pb.h"
 
 namespace hafnia {
+
+// Limits of a chip configuration, checked by ValidateChipConfig in the
+// compiler and the runtime alike (docs/ISA.md, "Limits"): far beyond any
+// chip built or planned, small enough that no configuration makes a tool
+// allocate more than a few hundred MiB for the chip alone.
+constexpr uint64_t kMaxArrays = uint64_t{1} << 20;    // 1,048,576
+constexpr uint64_t kMaxArrayRows = 4096;              // word lines
+constexpr uint64_t kMaxArrayColumns = 4096;           // bit lines
+constexpr uint64_t kMaxChipCells = uint64_t{1} << 34; // arrays*rows*cols
+// A budget, not an allocation: bounded so that sums of parameter sizes
+// checked against it stay inside int64 (the compiler's calibration run uses
+// this much as "unbounded").
+constexpr uint64_t kMaxDigitalMemoryBytes = uint64_t{1} << 62;
 
 // Parses a text-format ChipConfig and validates it; errors name `source`
 // with the line and column, or the field at fault.

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "hafnia/runtime/Tensor.h"
 
 namespace hafnia {
@@ -20,15 +21,22 @@ namespace hafnia {
 // (64-bit integers beyond 2^24 round). Big-endian data, Fortran order and
 // other dtypes are errors. Bytes after the data are ignored, as NumPy does.
 absl::StatusOr<Tensor> ReadNpy(const std::string &path);
+// The same from the file's bytes (`source` names them in errors).
+absl::StatusOr<Tensor> DecodeNpy(absl::string_view bytes,
+                                 absl::string_view source);
 
 // Reads class labels from a 1-D .npy of any integer dtype, '|b1', or a float
 // dtype holding whole numbers; other floats are an error naming the element.
 absl::StatusOr<std::vector<int64_t>> ReadNpyLabels(const std::string &path);
+absl::StatusOr<std::vector<int64_t>> DecodeNpyLabels(absl::string_view bytes,
+                                                     absl::string_view source);
 
 // Writes a float32 '<f4' .npy (int64 '<i8' for an index tensor), format 1.0
 // with the header NumPy writes (the same bytes as numpy.save), through
 // WriteFileAtomically.
 absl::Status WriteNpy(const std::string &path, const Tensor &tensor);
+// The bytes WriteNpy writes (for OutputFiles::Prepare).
+absl::StatusOr<std::string> EncodeNpy(const Tensor &tensor);
 
 } // namespace hafnia
 

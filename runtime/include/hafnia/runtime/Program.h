@@ -36,10 +36,28 @@ absl::StatusOr<Program> ReadProgram(const std::string &path);
 // Writes through a temporary file and a rename: never a half-written file.
 absl::Status WriteProgram(const std::string &path, const Program &program);
 
+// The most memory a program may ask the simulator for (one run on one
+// thread, see EstimateSimulatorMemory): ValidateProgram refuses a program
+// above it before anything is allocated. docs/ISA.md, "Limits".
+constexpr uint64_t kMaxSimulatorMemoryBytes = uint64_t{4} << 30; // 4 GiB
+
+// What the simulator allocates for a program whose buffer shapes are valid
+// (each with at most 2^31 elements): every buffer's values at their width in
+// the simulator (f32, i32 and i64 4 or 8 bytes, bits 1 byte) plus
+// bookkeeping per buffer and instruction, the chip's array table, the
+// programmed arrays' packed images and the tiled layers' packed rows, both
+// twice (the error-free chip and one programming with errors).
+struct SimulatorMemory {
+  uint64_t buffers = 0, arrays = 0, tiled_layers = 0;
+  uint64_t total() const { return buffers + arrays + tiled_layers; }
+};
+SimulatorMemory EstimateSimulatorMemory(const Program &program);
+
 // Checks everything the simulator relies on: format version, chip, buffer
 // shapes and types, constant sizes, array images and indices, and for every
 // instruction its operands (count, types, shapes, bounds) and that each input
-// is defined before it is read. Errors name the instruction and its layer.
+// is defined before it is read, and the memory bound above. Errors name the
+// instruction and its layer.
 absl::Status ValidateProgram(const Program &program);
 
 // Packs bits LSB first: bit i goes to byte i / 8, bit i % 8.

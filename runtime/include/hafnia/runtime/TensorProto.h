@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "hafnia/runtime/Tensor.h"
 
 namespace hafnia {
@@ -16,6 +17,10 @@ namespace hafnia {
 // External data, other types and a data size that does not match the dims
 // are errors.
 absl::StatusOr<Tensor> ReadTensorProto(const std::string &path);
+// The same from the file's bytes (`source` names them in errors; at most
+// kMaxInputFileBytes, as ReadFile allows).
+absl::StatusOr<Tensor> DecodeTensorProtoBytes(absl::string_view bytes,
+                                              absl::string_view source);
 
 } // namespace hafnia
 
