@@ -18,7 +18,7 @@ packages=(
   # PyTorch exports generated at test time (test/models/*.py).
   python3-torch python3-torchvision
   # The fuzz targets (tools/fuzz.sh): clang with libFuzzer and sanitizers.
-  clang-19 libclang-rt-19-dev
+  clang-19 libclang-rt-19-dev libomp-19-dev
 )
 
 # onnxruntime from npm is the tests' independent reference executor (it
