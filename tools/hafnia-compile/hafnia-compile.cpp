@@ -13,6 +13,7 @@
 #include "hafnia/Target/LayerSummary.h"
 #include "hafnia/Target/OnnxExport.h"
 #include "hafnia/runtime/ChipConfig.h"
+#include "hafnia/runtime/FileIO.h"
 #include "hafnia/runtime/MappingReport.h"
 #include "hafnia/runtime/Program.h"
 
@@ -183,11 +184,11 @@ int main(int argc, char **argv) {
     return fail(std::string(status.message()));
   options.chip = *std::move(chip);
 
-  std::string errorMessage;
-  std::unique_ptr<MemoryBuffer> input =
-      mlir::openInputFile(inputFilename, &errorMessage);
-  if (!input)
-    return fail(errorMessage);
+  // Regular files of at most 2 GiB (protobuf's limit) only: /dev/zero or a
+  // directory is an error, not a read until memory runs out.
+  absl::StatusOr<std::string> input = hafnia::ReadFile(inputFilename);
+  if (!input.ok())
+    return fail(std::string(input.status().message()));
   options.calibration_file = calibrationFilename;
   options.binarize = hafnia::bnn::stringifyBinarizeMode(binarizeMode).str();
   options.binarize_first_layer = binarizeFirstLayer;
@@ -212,7 +213,7 @@ int main(int argc, char **argv) {
     mlir::MLIRContext context;
     hafnia::DiagnosticCapture diagnostics(context, options.on_diagnostic);
     absl::StatusOr<hafnia::CompiledModule> compiled = hafnia::compileOnnxModule(
-        input->getBuffer(), options,
+        *input, options,
         emitKind == EmitKind::BNN ? hafnia::CompileStage::Binarized
                                   : hafnia::CompileStage::Mapped,
         diagnostics);
@@ -232,9 +233,8 @@ int main(int argc, char **argv) {
     raw_string_ostream os(text);
     compiled->module->print(os, flags);
   } else {
-    absl::StatusOr<hafnia::CompiledModel> compiled = hafnia::CompileOnnxModel(
-        std::string_view(input->getBufferStart(), input->getBufferSize()),
-        options);
+    absl::StatusOr<hafnia::CompiledModel> compiled =
+        hafnia::CompileOnnxModel(*input, options);
     if (!compiled.ok())
       return failed(compiled.status());
     summary = hafnia::FormatMappingReport(compiled->report);
