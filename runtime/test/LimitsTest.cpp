@@ -62,7 +62,8 @@ TEST(ChipLimits, EachFieldIsNamedWithItsLimit) {
   EXPECT_THAT(ChipError(chip), HasSubstr("field 'cell' is 7"));
   chip = ValidChip();
   chip.mutable_device()->set_log_window(1.0 / 0.0);
-  EXPECT_THAT(ChipError(chip), HasSubstr("'device.log_window' is inf: give a finite"));
+  EXPECT_THAT(ChipError(chip),
+              HasSubstr("'device.log_window' is inf: give a finite"));
   // The largest chip within every limit is valid.
   chip = ValidChip();
   chip.set_arrays(kMaxArrays);

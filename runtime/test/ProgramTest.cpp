@@ -124,7 +124,8 @@ TEST_F(ProgramFileTest, RefusesInconsistentPrograms) {
   EXPECT_THAT(ValidationError(), HasSubstr("does not match the 4x32 array"));
   SetUp();
   program_.mutable_buffers(0)->set_shape(1, -3);
-  EXPECT_THAT(ValidationError(), HasSubstr("has shape [1,-3]: dimensions must be >= 0"));
+  EXPECT_THAT(ValidationError(),
+              HasSubstr("has shape [1,-3]: dimensions must be >= 0"));
   SetUp();
   program_.mutable_chip()->set_arrays(0);
   EXPECT_THAT(ValidationError(), HasSubstr("arrays"));
