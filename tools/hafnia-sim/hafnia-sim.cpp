@@ -29,7 +29,9 @@
 #include "google/protobuf/util/json_util.h"
 #include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/ErrorReport.h"
+#include "hafnia/runtime/FileIO.h"
 #include "hafnia/runtime/MappingReport.h"
+#include "hafnia/runtime/Npy.h"
 #include "hafnia/runtime/Program.h"
 #include "hafnia/runtime/Trials.h"
 
@@ -127,19 +129,27 @@ std::optional<hafnia::Shard> ShardFlag(std::string *error) {
 }
 
 // Writes --report, and --sweep-svg and --output when there is what they
-// hold, then prints the report as text.
+// hold, then prints the report as text. The files are all prepared first and
+// renamed last: an interrupted run leaves the old set or the new one.
 int Finish(const google::protobuf::Message &report, const std::string &text,
            const hafnia::SweepReport *sweep, const hafnia::Tensor *output) {
   std::string path = absl::GetFlag(FLAGS_report),
               svg = absl::GetFlag(FLAGS_sweep_svg),
               npy = absl::GetFlag(FLAGS_output);
+  hafnia::OutputFiles files;
   absl::Status status;
-  if (!npy.empty() && output)
-    status = hafnia::WriteNpy(npy, *output);
-  if (status.ok() && !path.empty())
-    status = hafnia::WriteReportJson(path, report);
+  if (!npy.empty() && output) {
+    absl::StatusOr<std::string> bytes = hafnia::EncodeNpy(*output);
+    status = bytes.ok() ? files.Prepare(npy, *bytes) : bytes.status();
+  }
+  if (status.ok() && !path.empty()) {
+    absl::StatusOr<std::string> json = hafnia::ReportToJson(report);
+    status = json.ok() ? files.Prepare(path, *json) : json.status();
+  }
   if (status.ok() && !svg.empty() && sweep)
-    status = hafnia::WriteFileAtomically(svg, hafnia::SweepToSvg(*sweep));
+    status = files.Prepare(svg, hafnia::SweepToSvg(*sweep));
+  if (status.ok())
+    status = files.Commit();
   if (!status.ok())
     return Fail(status.message());
   std::cout << text;
