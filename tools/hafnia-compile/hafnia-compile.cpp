@@ -122,20 +122,20 @@ int fail(const Twine &message) {
   return 1;
 }
 
-/// Writes `contents` through a temporary file, so no half-written file is
-/// ever left behind.
-bool writeFile(StringRef path, StringRef contents) {
-  if (Error error = writeToOutput(path, [&](raw_ostream &os) {
-        os << contents;
-        return Error::success();
-      })) {
-    fail("cannot write '" + path + "': " + toString(std::move(error)));
+/// The run's output files: all prepared first and renamed last, so that an
+/// interrupted or failed run leaves the old set or the new one, never a
+/// half-written file.
+hafnia::OutputFiles outputFiles;
+
+bool writeFile(const std::string &path, absl::string_view contents) {
+  if (absl::Status status = outputFiles.Prepare(path, contents); !status.ok()) {
+    fail(std::string(status.message()));
     return false;
   }
   return true;
 }
 
-/// Writes the report files that --report and --report-svg ask for.
+/// Prepares the report files that --report and --report-svg ask for.
 bool writeReports(const hafnia::MappingReport &report) {
   if (!reportFilename.empty()) {
     absl::StatusOr<std::string> json = hafnia::ReportToJson(report);
@@ -148,6 +148,15 @@ bool writeReports(const hafnia::MappingReport &report) {
   }
   return reportSvgFilename.empty() ||
          writeFile(reportSvgFilename, hafnia::MappingReportToSvg(report));
+}
+
+/// Renames every prepared output into place.
+bool commitFiles() {
+  if (absl::Status status = outputFiles.Commit(); !status.ok()) {
+    fail(std::string(status.message()));
+    return false;
+  }
+  return true;
 }
 
 } // namespace
@@ -256,13 +265,14 @@ int main(int argc, char **argv) {
                     "2 GiB limit?)");
       if (!writeFile(outputFilename, bytes))
         return 1;
-    } else if (absl::Status status =
-                   hafnia::WriteProgram(outputFilename, compiled->program);
-               !status.ok()) {
-      return fail(std::string(status.message()));
+    } else if (!writeFile(outputFilename,
+                          hafnia::SerializeProgram(compiled->program))) {
+      return 1;
     }
   }
   if (outputFilename == "-") {
+    if (!commitFiles())
+      return 1;
     // On stdout the summary follows as comments, after the IR or assembly.
     outs() << text;
     SmallVector<StringRef> lines;
@@ -273,6 +283,8 @@ int main(int argc, char **argv) {
   }
   if (emitKind != EmitKind::Program && emitKind != EmitKind::Onnx &&
       !writeFile(outputFilename, text))
+    return 1;
+  if (!commitFiles())
     return 1;
   outs() << summary;
   return 0;
