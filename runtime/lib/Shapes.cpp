@@ -2,19 +2,24 @@
 
 #include "hafnia/runtime/Shapes.h"
 
+#include "hafnia/runtime/Limits.h"
 #include "hafnia/runtime/WindowArithmetic.h"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 
 namespace hafnia {
 
 int64_t NumElements(const std::vector<int64_t> &shape) {
+  // Saturates instead of overflowing: a shape beyond int64 is beyond every
+  // limit a caller checks it against.
   int64_t count = 1;
   for (int64_t dim : shape)
-    count *= dim;
+    if (__builtin_mul_overflow(count, dim, &count))
+      return std::numeric_limits<int64_t>::max();
   return count;
 }
 
@@ -57,7 +62,10 @@ WindowedShape(const std::vector<int64_t> &input, const Window &window,
   std::vector<int64_t> output;
   for (size_t i = 0; i < spatial; ++i) {
     if (spec.kernel[i] < 1 || spec.strides[i] < 1 || spec.dilations[i] < 1 ||
-        spec.pads_begin[i] < 0 || spec.pads_end[i] < 0)
+        spec.pads_begin[i] < 0 || spec.pads_end[i] < 0 ||
+        std::max({spec.kernel[i], spec.strides[i], spec.dilations[i],
+                  spec.pads_begin[i], spec.pads_end[i], input[i + 2]}) >
+            kMaxAttribute)
       return absl::InvalidArgumentError("has a window with invalid sizes");
     int64_t size = WindowedOutputSize(
         input[i + 2], spec.kernel[i], spec.strides[i], spec.pads_begin[i],
@@ -139,6 +147,8 @@ absl::StatusOr<std::vector<int64_t>> PadShape(const std::vector<int64_t> &input,
     int64_t begin = pad.pads(i), end = pad.pads(i + rank);
     if (begin < 0 || end < 0)
       return absl::InvalidArgumentError("has negative pads");
+    if (std::max({begin, end, input[i]}) > kMaxAttribute)
+      return absl::InvalidArgumentError("has pads too large");
     if ((begin || end) &&
         ((pad.mode() == Instruction::Pad::REFLECT &&
           (begin >= input[i] || end >= input[i])) ||
@@ -205,9 +215,8 @@ absl::Status CheckGather(const std::vector<int64_t> &input,
   int64_t index_rank = static_cast<int64_t>(output.size()) - rank + 1;
   if (axis < 0 || axis >= rank || index_rank < 0)
     return absl::InvalidArgumentError("has a gather axis out of range");
-  int64_t count = 1;
-  for (int64_t i = 0; i < index_rank; ++i)
-    count *= output[axis + i];
+  int64_t count = NumElements(std::vector<int64_t>(
+      output.begin() + axis, output.begin() + axis + index_rank));
   std::vector<int64_t> expected(input.begin(), input.begin() + axis);
   expected.insert(expected.end(), output.begin() + axis,
                   output.begin() + axis + index_rank);
@@ -249,13 +258,19 @@ ConvTransposeShape(const std::vector<int64_t> &input,
       (window.pads_size() && window.pads_size() != int(2 * spatial)))
     return absl::InvalidArgumentError("has a window of the wrong length");
   WindowSpec spec = ResolveWindow(window, spatial);
-  std::vector<int64_t> output = {input[0], weight[1] * group};
+  int64_t filters;
+  if (__builtin_mul_overflow(weight[1], group, &filters) ||
+      filters > kMaxAttribute)
+    return absl::InvalidArgumentError("has too many output channels");
+  std::vector<int64_t> output = {input[0], filters};
   for (size_t i = 0; i < spatial; ++i) {
     int64_t extra = conv.output_padding_size() ? conv.output_padding(i) : 0;
     if (spec.strides[i] < 1 || spec.dilations[i] < 1 ||
         spec.pads_begin[i] < 0 || spec.pads_end[i] < 0 || extra < 0 ||
         spec.kernel[i] < 1 || spec.strides[i] > (1 << 20) ||
-        spec.dilations[i] > (1 << 20) || extra > (1 << 20))
+        spec.dilations[i] > (1 << 20) || extra > (1 << 20) ||
+        std::max({spec.kernel[i], spec.pads_begin[i], spec.pads_end[i],
+                  input[i + 2]}) > kMaxAttribute)
       return absl::InvalidArgumentError(
           "has a non-positive or too large stride, dilation, kernel or pad");
     int64_t size = TransposedOutputSize(

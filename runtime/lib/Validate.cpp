@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "hafnia/runtime/ChipConfig.h"
+#include "hafnia/runtime/Limits.h"
 #include "hafnia/runtime/Program.h"
 #include "hafnia/runtime/Shapes.h"
 
@@ -18,17 +19,8 @@ namespace {
 
 using Shape = std::vector<int64_t>;
 
-// Buffers larger than this are refused: no real program needs them, and a
-// corrupt shape must not make the simulator allocate gigabytes. The bound
-// holds for the product of a buffer's non-zero dimensions, so any product of
-// some of its dimensions is at most 2^31 too.
-constexpr int64_t kMaxElements = int64_t{1} << 31;
-
-// Window attributes (kernel, strides, pads, dilations), pads, group counts
-// and fan-ins above this are refused before any shape arithmetic: with
-// dimensions of at most 2^31, the sums and products of two that Shapes.cpp
-// forms from them stay far inside int64.
-constexpr int64_t kMaxAttribute = int64_t{1} << 31;
+// Buffers above kMaxTensorElements and attributes above kMaxAttribute are
+// refused (Limits.h).
 
 // a * b, or nullopt when it overflows int64.
 std::optional<int64_t> CheckedProduct(int64_t a, int64_t b) {
@@ -874,11 +866,11 @@ absl::Status ValidateProgram(const Program &program) {
     // does not let the others grow without bound.
     int64_t elements = 1;
     for (int64_t dim : buffer.shape()) {
-      if (dim < 0 || (dim > 0 && elements > kMaxElements / dim))
+      if (dim < 0 || (dim > 0 && elements > kMaxTensorElements / dim))
         return absl::InvalidArgumentError(absl::StrCat(
             "buffer ", i, " ('", buffer.name(), "') has shape ",
             ShapeText(Shape(buffer.shape().begin(), buffer.shape().end())),
-            ": dimensions must be >= 0 with at most ", kMaxElements,
+            ": dimensions must be >= 0 with at most ", kMaxTensorElements,
             " elements"));
       if (dim > 0)
         elements *= dim;

@@ -12,12 +12,10 @@
 #include <optional>
 #include <string>
 
+#include "hafnia/runtime/Limits.h"
 #include "onnx/onnx_pb.h"
 
 namespace hafnia {
-
-/// The most elements a tensor of a model may have (2^31: 8 GiB of float32).
-constexpr int64_t kMaxTensorElements = int64_t{1} << 31;
 
 /// Writes names that are not valid UTF-8 with \xNN escapes (everywhere the
 /// same, so references still match), then checks what ONNX's version
