@@ -144,6 +144,10 @@ const char *CellName(CellType cell) {
   return cell == CELL_1T1R ? "1T1R" : "2T2R";
 }
 
+const char *PrecisionName(RealPrecision precision) {
+  return precision == REAL_INT8 ? "int8" : "float32";
+}
+
 std::optional<CellType> ParseCellType(absl::string_view name) {
   for (CellType cell : {CELL_1T1R, CELL_2T2R})
     if (name == CellName(cell))

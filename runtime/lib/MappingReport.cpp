@@ -94,7 +94,8 @@ std::string FormatMappingReport(const MappingReport &report) {
       "%dx%d %s cells, %s of digital memory (%s)\n\n",
       report.model(), report.binarize(), chip.name(), chip.arrays(),
       chip.array_rows(), chip.array_cols(), CellName(chip.cell()),
-      FormatBytes(chip.digital_memory_bytes()), chip.real_precision());
+      FormatBytes(chip.digital_memory_bytes()),
+      PrecisionName(chip.real_precision()));
   std::vector<std::vector<std::string>> rows = {
       {"layer", "op", "binary", "params", "arrays", "fill", "digital"}};
   for (const LayerMapping &layer : report.layers()) {

@@ -43,7 +43,7 @@ MappingReport buildMappingReport(const std::vector<LayerInfo> &imported,
   summaryOfChip->set_digital_memory_bytes(chip.digital_memory_bytes());
   summaryOfChip->set_cell(chip.cell());
   bool int8 = chip.real_precision() == REAL_INT8;
-  summaryOfChip->set_real_precision(int8 ? "int8" : "float32");
+  summaryOfChip->set_real_precision(chip.real_precision());
   double cellsPerArray =
       static_cast<double>(chip.array().rows()) * chip.array().columns();
 

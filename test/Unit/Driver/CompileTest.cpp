@@ -114,9 +114,8 @@ std::map<std::string, int64_t> StoredBytes(const Program &program) {
 // stores with the report, layer by layer and in total; then checks that the
 // budget admits exactly that much.
 void ExpectReportCountsWhatIsStored(CompileOptions options) {
-  SCOPED_TRACE(
-      options.model_name + " --binarize=" + options.binarize +
-      (options.chip.real_precision() == REAL_INT8 ? " int8" : " float32"));
+  SCOPED_TRACE(options.model_name + " --binarize=" + options.binarize + " " +
+               std::string(PrecisionName(options.chip.real_precision())));
   absl::StatusOr<CompiledModel> compiled =
       CompileOnnxModel(ReadBytes(options.model_path), options);
   ASSERT_TRUE(compiled.ok()) << compiled.status();

@@ -42,6 +42,8 @@ absl::Status ValidateChipConfig(const ChipConfig &config);
 
 // "1T1R" or "2T2R" (any cell but CELL_1T1R reads as 2T2R, the chip's cell).
 const char *CellName(CellType cell);
+// "int8" or "float32" (any precision but REAL_INT8 reads as float32).
+const char *PrecisionName(RealPrecision precision);
 // The cell named "1T1R" or "2T2R", or nullopt.
 std::optional<CellType> ParseCellType(absl::string_view name);
 
