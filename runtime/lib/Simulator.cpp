@@ -64,12 +64,8 @@ void Execution::Run(int begin, int end) {
   for (auto next = std::lower_bound(schedule_.begin(), schedule_.end(), begin);
        next != schedule_.end() && *next < end; ++next) {
     int i = *next;
-    // A zero-size result (a [1,0] input, zero channels) has nothing to
-    // compute, and kernels divide by its extents: its slot stays empty.
-    const Instruction &instruction = state_.program.instructions(i);
-    if (NumElements(ShapeOf(state_.program.buffers(instruction.output()))) == 0)
-      continue;
-    kernels::KernelContext ctx(state_, instruction, state_.plans[i].get());
+    kernels::KernelContext ctx(state_, state_.program.instructions(i),
+                               state_.plans[i].get());
     if (const Simulator::FusedLayer *layer = fused_[i].get())
       kernels::TiledLayer(
           ctx, *layer,

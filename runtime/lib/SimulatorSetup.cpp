@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "hafnia/runtime/Program.h"
+#include "hafnia/runtime/Shapes.h"
 #include "hafnia/runtime/Simulator.h"
 #include "kernels/Kernels.h"
 
@@ -79,8 +80,12 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
   // A storage slot for every input and every value an instruction that runs
   // computes (a plan's: the last absorbed instruction's); constants have
   // none.
+  // A zero-size result (a [1,0] input, zero channels) has nothing to
+  // compute, and kernels divide by its extents: it does not run, and its
+  // slot stays empty.
   for (int i = 0; i < p.instructions_size(); ++i)
-    if (!simulator->replaced_[i])
+    if (!simulator->replaced_[i] &&
+        NumElements(ShapeOf(p.buffers(p.instructions(i).output()))) != 0)
       simulator->schedule_.push_back(i);
   simulator->slots_.assign(p.buffers_size(), -1);
   for (const TensorBinding &input : p.inputs())

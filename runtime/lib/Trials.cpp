@@ -21,6 +21,7 @@
 #include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/ErrorReport.h"
 #include "hafnia/runtime/Program.h"
+#include "hafnia/runtime/Shapes.h"
 #include "zlib.h"
 
 namespace hafnia {
@@ -242,7 +243,8 @@ public:
         return Invalid(absl::StrCat(data.labels_source, " holds ",
                                     data.labels->size(), " labels for ", total,
                                     " samples"));
-      int64_t classes = NumElements(output) / std::max<int64_t>(per_batch, 1);
+      int64_t classes =
+          NumElements(ShapeOf(output)) / std::max<int64_t>(per_batch, 1);
       for (size_t s = 0; s < data.labels->size(); ++s)
         if ((*data.labels)[s] < 0 || (*data.labels)[s] >= classes)
           return Invalid(absl::StrCat(data.labels_source, ": label ",
@@ -334,13 +336,6 @@ public:
 private:
   Engine(const Simulator &simulator, int threads)
       : simulator_(simulator), threads_(threads) {}
-
-  static int64_t NumElements(const Buffer &buffer) {
-    int64_t count = 1;
-    for (int64_t dim : buffer.shape())
-      count *= dim;
-    return count;
-  }
 
   static uint64_t Same(const std::vector<int64_t> &a,
                        const std::vector<int64_t> &b) {

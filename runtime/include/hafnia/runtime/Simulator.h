@@ -125,7 +125,8 @@ private:
   // slices and sums it replaces.
   std::vector<std::unique_ptr<FusedLayer>> fused_;
   std::vector<bool> replaced_;
-  // The instructions that run, in order (those not replaced).
+  // The instructions that run, in order (those not replaced, with a result
+  // that is not empty).
   std::vector<int> schedule_;
   // By instruction: what its real kernel computed at setup (null for none),
   // and whether the reference kernels run instead.
