@@ -21,6 +21,8 @@ config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%onnx_testdata", config.onnx_testdata))
 config.substitutions.append(("%models", os.path.join(
     config.hafnia_src_root, "test", "models")))
+config.substitutions.append(("%configs", os.path.join(
+    config.hafnia_src_root, "configs")))
 
 # test/e2e/third-party.test fetches packages with npm pack: it needs the npm
 # registry, and reports UNSUPPORTED (requires npm-registry) without it.

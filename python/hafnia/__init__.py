@@ -87,7 +87,9 @@ class Simulation(_Results):
     output: the first output (of trial 0 when there are errors); outputs: all.
     accuracy: error-free accuracy (None without labels); accuracy_trials and
     agreement: per trial; ber, layer_flips, array_flips, stats: as in the
-    report, which `report` holds whole (a dict) and `text` prints.
+    report, which `report` holds whole (a dict) and `text` prints. cost:
+    energy and latency per inference by layer and in total, and the energy
+    of programming the arrays (docs/cost-model.md).
     """
 
     def __init__(self, simulation):
@@ -102,6 +104,7 @@ class Simulation(_Results):
         self.layer_flips = report["layer_flips"]
         self.array_flips = report["array_flips"]
         self.stats = report["stats"]
+        self.cost = report["cost"]
 
     def __repr__(self):
         return "<hafnia.Simulation of %d samples, %d trials>" % (

@@ -32,6 +32,8 @@ def test_program_holds_its_report(program, digits_hfp, tmp_path):
     assert report["model"] == "digits_binarized_classifier.onnx"
     assert report["chip"]["cell"] == "CELL_2T2R"
     assert report["summary"]["arrays_used"] > 0
+    assert 0 < report["area"]["used"]["total_mm2"] < report["area"]["chip"][
+        "total_mm2"]
     assert isinstance(report["summary"]["total_params"], int)
     assert program.report_text == tool("hafnia-inspect", digits_hfp).stdout
     assert program.disassemble() == tool(
@@ -83,6 +85,10 @@ def test_simulate_equals_the_cli(program, digits_hfp, inputs, digits_data,
     assert result.text == cli.stdout
     np.testing.assert_array_equal(result.output, np.load(tmp_path / "out.npy"))
     assert 0.5 < result.accuracy <= 1
+    total = result.cost["total"]
+    assert total["energy_pj"] == pytest.approx(
+        sum(layer["energy_pj"] for layer in result.cost["layers"]))
+    assert total["array_energy_pj"] > 0 and total["latency_ns"] > 0
     if options:
         assert len(result.agreement) == 4 and len(result.accuracy_trials) == 4
         assert result.ber["expected"] > 0

@@ -10,6 +10,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/text_format.h"
+#include "hafnia/runtime/CostModel.h"
 #include "hafnia/runtime/FileIO.h"
 
 namespace hafnia {
@@ -114,6 +115,8 @@ absl::Status ValidateChipConfig(const ChipConfig &config) {
         absl::StrCat("field 'real_precision' is ", config.real_precision(),
                      ", not a precision this runtime knows: set REAL_FLOAT32 "
                      "or REAL_INT8"));
+  if (absl::Status status = ValidateCostModel(config.cost()); !status.ok())
+    return status;
   const DeviceModel &device = config.device();
   for (auto [field, value] :
        {std::pair<const char *, double>{"device.log_window",

@@ -28,6 +28,23 @@ std::string Describe(const TrialSummary &summary) {
                          Percent(summary.min()), Percent(summary.max()));
 }
 
+// `value` in `units` (each 1000 times the one before), in the largest unit
+// it reaches.
+std::string WithUnit(double value, std::initializer_list<const char *> units) {
+  const char *unit = *units.begin();
+  for (const char *next : units) {
+    unit = next;
+    if (std::abs(value) < 1000 || next == *(units.end() - 1))
+      break;
+    value /= 1000;
+  }
+  return absl::StrFormat("%.4g %s", value, unit);
+}
+std::string Energy(double pj) {
+  return WithUnit(pj, {"pJ", "nJ", "uJ", "mJ", "J"});
+}
+std::string Latency(double ns) { return WithUnit(ns, {"ns", "us", "ms", "s"}); }
+
 } // namespace
 
 TrialSummary Summarize(const std::vector<double> &values) {
@@ -96,6 +113,23 @@ std::string FormatSimulationReport(const SimulationReport &report) {
         &text, absl::StrFormat("  %-18s %d\n", field->name(),
                                reflection->GetUInt64(report.stats(), field)));
   }
+  const InferenceCost &cost = report.cost();
+  const LayerCost &total = cost.total();
+  absl::StrAppend(
+      &text,
+      absl::StrFormat(
+          "energy              %s per inference (arrays %s, "
+          "digital %s, memory %s), latency %s; programming the "
+          "arrays %s\n",
+          Energy(total.energy_pj()), Energy(total.array_energy_pj()),
+          Energy(total.digital_energy_pj()), Energy(total.memory_energy_pj()),
+          Latency(total.latency_ns()), Energy(cost.programming_energy_pj())));
+  absl::StrAppend(&text, "energy by layer (per inference)\n");
+  for (const LayerCost &layer : cost.layers())
+    absl::StrAppend(&text,
+                    absl::StrFormat("  %-40s %12s  latency %10s\n",
+                                    layer.layer(), Energy(layer.energy_pj()),
+                                    Latency(layer.latency_ns())));
   return text;
 }
 

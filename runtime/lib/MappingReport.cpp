@@ -76,6 +76,18 @@ std::string EscapeXml(const std::string &text) {
   return escaped;
 }
 
+// The estimate of the used part, then the whole chip's by part.
+std::string FormatArea(const AreaEstimate &area) {
+  const AreaEstimate::Parts &chip = area.chip();
+  return absl::StrFormat(
+      "%.4g mm^2 used (arrays and digital memory the program takes); chip "
+      "%.4g mm^2: cells %.4g, sense amplifiers %.4g, array periphery %.4g, "
+      "digital memory %.4g",
+      area.used().total_mm2(), chip.total_mm2(), chip.cells_mm2(),
+      chip.sense_amplifiers_mm2(), chip.array_periphery_mm2(),
+      chip.digital_memory_mm2());
+}
+
 } // namespace
 
 std::string FormatBytes(uint64_t bytes) {
@@ -132,7 +144,8 @@ std::string FormatMappingReport(const MappingReport &report) {
                             FormatBytes(s.bytes_mapped()))},
            {"saving", absl::StrFormat("%s against 32 bits, %s against 8 bits",
                                       Percent(s.saving_vs_fp32()),
-                                      Percent(s.saving_vs_int8()))}},
+                                      Percent(s.saving_vs_int8()))},
+           {"area", FormatArea(report.area())}},
           2));
   return text;
 }

@@ -197,6 +197,13 @@ absl::StatusOr<Program> ReadProgram(const std::string &path) {
   return ParseProgram(*bytes, path);
 }
 
+int64_t SamplesPerRun(const Program &program) {
+  if (program.inputs_size() == 0 || program.outputs_size() == 0)
+    return 1;
+  const Buffer &output = program.buffers(program.outputs(0).buffer());
+  return output.shape_size() == 0 ? 1 : output.shape(0);
+}
+
 absl::Status WriteProgram(const std::string &path, const Program &program) {
   return WriteFileAtomically(path, SerializeProgram(program));
 }

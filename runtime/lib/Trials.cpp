@@ -19,6 +19,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "hafnia/runtime/ChipConfig.h"
+#include "hafnia/runtime/CostModel.h"
 #include "hafnia/runtime/ErrorReport.h"
 #include "hafnia/runtime/Program.h"
 #include "hafnia/runtime/Shapes.h"
@@ -442,6 +443,10 @@ SimulationSkeleton(const Simulator &simulator, const TrialOptions &options) {
   const Program &p = simulator.program();
   SimulationReport report;
   report.set_program(options.program_name);
+  absl::StatusOr<InferenceCost> cost = EstimateInferenceCost(p);
+  if (!cost.ok())
+    return cost.status();
+  *report.mutable_cost() = *std::move(cost);
   if (!options.cycles && !options.ber)
     return std::make_pair(report, std::vector<double>());
   CellType cell =

@@ -4,6 +4,7 @@
 
 #include "hafnia/Dialect/BNN/IR/BNNOps.h"
 #include "hafnia/Dialect/RRAM/IR/RRAMOps.h"
+#include "hafnia/runtime/CostModel.h"
 #include "hafnia/runtime/StorageCost.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringMap.h"
@@ -140,6 +141,8 @@ MappingReport buildMappingReport(const std::vector<LayerInfo> &imported,
   if (summary->arrays_used())
     summary->set_array_fill(usedCells /
                             (cellsPerArray * summary->arrays_used()));
+  *report.mutable_area() =
+      EstimateArea(chip, summary->arrays_used(), summary->digital_bytes_used());
   return report;
 }
 

@@ -60,6 +60,10 @@ SimulatorMemory EstimateSimulatorMemory(const Program &program);
 // instruction and its layer.
 absl::Status ValidateProgram(const Program &program);
 
+// Samples one run of `program` computes: the first axis of its first output
+// (1 for a program without inputs, or with a scalar first output).
+int64_t SamplesPerRun(const Program &program);
+
 // Packs bits LSB first: bit i goes to byte i / 8, bit i % 8.
 std::string PackBits(const std::vector<bool> &bits);
 inline bool GetBit(absl::string_view packed, int64_t index) {

@@ -61,6 +61,14 @@ public:
   // Cells read in each array (used rows times columns), by array number.
   std::vector<uint64_t> CellsRead() const;
 
+  // What each instruction adds to the statistics in one error-free run of
+  // one batch, by instruction number; the statistics do not depend on the
+  // values, so the inputs are zeros. Instructions that do not run (replaced
+  // by a layer computed on whole rows, or absorbed by a real kernel's plan)
+  // add nothing: with Options::reference_kernels every real instruction
+  // counts its own operations.
+  std::vector<SimulationStats> InstructionStats() const;
+
   // A run in two parts, so that Monte Carlo trials share what errors cannot
   // change: RunPrefix runs the instructions before the first array read
   // (the real-valued layers that feed the arrays) and keeps what the rest
