@@ -379,6 +379,121 @@ TEST(RealLibraryKernels, ConvolutionsMatchTheReference) {
     }
 }
 
+// Chains of convolutions and poolings, which keep their values in oneDNN's
+// layouts between them (reordered only where a reader needs another), the
+// first layer reading the program's layout, a width folded into the
+// channels; odd channel counts pad the blocked layouts.
+TEST(RealLibraryKernels, ChainsMatchTheReference) {
+  using A = Instruction::Activation;
+  using P = Instruction::Pool;
+  struct Chain {
+    const char *name;
+    std::vector<int64_t> input;
+    std::function<void(RealProgram &)> build;
+  };
+  const Chain chains[] = {
+      {"MobileNet blocks",
+       {1, 3, 17, 17},
+       [](RealProgram &p) {
+         p.Conv(8, 1, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, false);
+         p.BatchNorm();
+         p.Activation(A::RELU);
+         for (int64_t filters : {16, 24}) {
+           int64_t channels = p.Shape(p.last())[1];
+           p.Conv(channels, channels, {3, 3}, {filters == 16 ? 1 : 2, 2},
+                  {1, 1, 1, 1}, {1, 1}, false);
+           p.BatchNorm();
+           p.Activation(A::RELU);
+           p.Conv(filters, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, false);
+           p.BatchNorm();
+           p.Activation(A::CLIP);
+         }
+         p.Pool(P::GLOBAL_AVERAGE);
+       }},
+      {"ECG 1-D with max poolings",
+       {2, 1, 60},
+       [](RealProgram &p) {
+         p.Conv(8, 1, {5}, {1}, {0, 0}, {1}, true);
+         p.BatchNorm();
+         p.Activation(A::CLIP);
+         p.Pool(P::MAX, {2}, {2}, {0, 0}, {1});
+         p.Conv(7, 1, {3}, {1}, {0, 0}, {1}, true);
+         p.BatchNorm();
+         p.Activation(A::CLIP);
+         p.Pool(P::MAX, {3}, {2}, {0, 0}, {1}, true);
+         p.Conv(5, 1, {3}, {1}, {1, 1}, {1}, true);
+         p.Pool(P::GLOBAL_MAX);
+       }},
+      {"EEG, a folded width, an average pooling",
+       {1, 1, 40, 4},
+       [](RealProgram &p) {
+         p.Conv(6, 1, {30, 1}, {1, 1}, {15, 0, 15, 0}, {1, 1}, true);
+         p.BatchNorm();
+         p.Activation(A::RELU);
+         p.Conv(7, 1, {1, 4}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         p.BatchNorm();
+         p.Activation(A::RELU);
+         p.Pool(P::AVERAGE, {10, 1}, {5, 1}, {0, 0, 0, 0}, {1, 1});
+       }},
+      {"a folded width with a strided, padded window",
+       {2, 5, 12, 5},
+       [](RealProgram &p) {
+         p.Conv(20, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, true);
+         p.Conv(6, 1, {3, 5}, {2, 1}, {1, 0, 2, 0}, {1, 1}, true);
+         p.Conv(4, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, false);
+       }},
+      {"a value two convolutions read",
+       {1, 4, 9, 9},
+       [](RealProgram &p) {
+         p.Conv(18, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, true);
+         p.Activation(A::RELU);
+         uint32_t shared = p.Fork();
+         p.Conv(6, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         uint32_t left = p.Fork();
+         p.Use(shared);
+         p.Conv(6, 6, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, false);
+         p.Join(left);
+       }},
+      {"many channels in the program's layout",
+       {1, 20, 9, 7},
+       [](RealProgram &p) {
+         p.Conv(17, 1, {3, 3}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         p.Conv(9, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         p.BatchNorm();
+       }},
+      {"average poolings that count the padding, or not, in ceil mode",
+       {1, 3, 15, 14},
+       [](RealProgram &p) {
+         p.Conv(10, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, true);
+         p.Pool(P::AVERAGE, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, false, true);
+         p.Conv(10, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         p.Pool(P::AVERAGE, {2, 3}, {2, 2}, {0, 1, 0, 0}, {1, 1}, true);
+         p.Conv(3, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+       }},
+      {"padded and dilated max poolings; one the library cannot run",
+       {1, 2, 16, 16},
+       [](RealProgram &p) {
+         p.Conv(20, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, true);
+         p.Pool(P::MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, true);
+         p.Conv(5, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, true);
+         // (oneDNN 2.6 has no optimized dilated pooling: the plain kernel
+         // runs it.)
+         p.Pool(P::MAX, {2, 2}, {1, 1}, {1, 0, 0, 1}, {2, 2});
+         p.Conv(5, 1, {3, 3}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         // Counts the padding, and a ceil mode overhangs it: the plain
+         // kernel runs it, the convolutions around it reorder.
+         p.Pool(P::AVERAGE, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, true, true);
+         p.Conv(4, 1, {2, 2}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+       }},
+  };
+  for (const Chain &chain : chains) {
+    SCOPED_TRACE(chain.name);
+    RealProgram p(chain.input);
+    chain.build(p);
+    p.ExpectLibraryMatchesReference();
+  }
+}
+
 // Runs reuse the buffers of earlier runs (Simulator.cpp's value store) and
 // several threads run at once: every run still gives what a run on a fresh
 // simulator gives, bit for bit, with the same statistics.
