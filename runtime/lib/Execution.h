@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "hafnia/runtime/Simulator.h"
@@ -20,6 +21,25 @@ class Simulator::Prefix {
 public:
   kernels::RunValues values;
   SimulationStats stats;
+};
+
+// The values of runs that ended, kept for the next runs of the same
+// simulator: a run leases a RunValues whose slots still hold the buffers an
+// earlier run sized (each slot always holds values of one size), so a run
+// neither allocates nor zero-fills what an earlier one already did. Runs on
+// several threads lease distinct RunValues; the store holds at most as many
+// as ran at once. Whatever a leased slot holds is stale: every kernel sizes
+// and writes its result before any instruction reads it.
+class Simulator::ValueStore {
+public:
+  explicit ValueStore(int64_t slot_count) : slot_count_(slot_count) {}
+  std::unique_ptr<kernels::RunValues> Lease();
+  void Return(std::unique_ptr<kernels::RunValues> values);
+
+private:
+  int64_t slot_count_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<kernels::RunValues>> free_;
 };
 
 // One run of a program's instructions on one programming of the chip
@@ -36,8 +56,12 @@ public:
             const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused,
             const std::vector<int> &schedule, const kernels::Plans &plans,
             bool reference_kernels, const std::vector<int64_t> &slots,
-            int64_t slot_count, const kernels::RunValues *initial,
+            Simulator::ValueStore &store, const kernels::RunValues *initial,
             SimulationStats &stats);
+  // Gives the values back to the store.
+  ~Execution();
+  Execution(const Execution &) = delete;
+  Execution &operator=(const Execution &) = delete;
 
   void SetInput(uint32_t buffer, const std::vector<float> &data) {
     state_.values.reals[state_.slots[buffer]] = data;
@@ -53,6 +77,8 @@ public:
   kernels::RunValues &values() { return state_.values; }
 
 private:
+  Simulator::ValueStore &store_;
+  std::unique_ptr<kernels::RunValues> leased_;
   const Simulator::ChipState *chip_;
   const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused_;
   const std::vector<int> &schedule_;

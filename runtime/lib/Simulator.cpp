@@ -27,6 +27,27 @@ void AddStats(SimulationStats &total, const SimulationStats &add) {
   }
 }
 
+std::unique_ptr<kernels::RunValues> Simulator::ValueStore::Lease() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!free_.empty()) {
+      std::unique_ptr<kernels::RunValues> values = std::move(free_.back());
+      free_.pop_back();
+      return values;
+    }
+  }
+  auto values = std::make_unique<kernels::RunValues>();
+  values->reals.resize(slot_count_);
+  values->bits.resize(slot_count_);
+  values->counts.resize(slot_count_);
+  return values;
+}
+
+void Simulator::ValueStore::Return(std::unique_ptr<kernels::RunValues> values) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_.push_back(std::move(values));
+}
+
 Execution::Execution(
     const Program &program, const std::vector<Simulator::PackedArray> &arrays,
     const Simulator::ChipState *chip,
@@ -35,9 +56,9 @@ Execution::Execution(
     const std::vector<std::unique_ptr<Simulator::FusedLayer>> &fused,
     const std::vector<int> &schedule, const kernels::Plans &plans,
     bool reference_kernels, const std::vector<int64_t> &slots,
-    int64_t slot_count, const kernels::RunValues *initial,
+    Simulator::ValueStore &store, const kernels::RunValues *initial,
     SimulationStats &stats)
-    : chip_(chip), fused_(fused),
+    : store_(store), leased_(store.Lease()), chip_(chip), fused_(fused),
       schedule_(schedule), state_{program,
                                   chip ? chip->arrays : arrays,
                                   constants,
@@ -45,18 +66,24 @@ Execution::Execution(
                                   slots,
                                   plans,
                                   reference_kernels,
-                                  {},
+                                  *leased_,
                                   stats} {
-  // Storage only for what is computed at run time: a layer computed on
-  // whole rows leaves thousands of tile buffers without a slot.
+  // The slots the prefix kept, copied into buffers the leased values may
+  // already hold; the others are written before they are read.
   if (initial) {
-    state_.values = *initial;
-  } else {
-    state_.values.reals.resize(slot_count);
-    state_.values.bits.resize(slot_count);
-    state_.values.counts.resize(slot_count);
+    kernels::RunValues &values = *leased_;
+    for (size_t slot = 0; slot < initial->reals.size(); ++slot) {
+      if (!initial->reals[slot].empty())
+        values.reals[slot] = initial->reals[slot];
+      if (!initial->bits[slot].empty())
+        values.bits[slot] = initial->bits[slot];
+      if (!initial->counts[slot].empty())
+        values.counts[slot] = initial->counts[slot];
+    }
   }
 }
+
+Execution::~Execution() { store_.Return(std::move(leased_)); }
 
 void Execution::Run(int begin, int end) {
   // Only the instructions that run: a layer computed on whole rows replaces
@@ -85,7 +112,7 @@ Simulator::RunPrefix(const std::vector<Tensor> &inputs) const {
   auto prefix = std::make_shared<Prefix>();
   Execution execution(program_, arrays_, nullptr, constants_, bit_constants_,
                       fused_, schedule_, plans_, reference_kernels_, slots_,
-                      slot_count_, nullptr, prefix->stats);
+                      *store_, nullptr, prefix->stats);
   for (int k = 0; k < program_.inputs_size(); ++k) {
     const TensorBinding &binding = program_.inputs(k);
     std::vector<int64_t> expected = ShapeOf(program_.buffers(binding.buffer()));
@@ -97,14 +124,17 @@ Simulator::RunPrefix(const std::vector<Tensor> &inputs) const {
     execution.SetInput(binding.buffer(), inputs[k].data);
   }
   execution.Run(0, prefix_end_);
-  prefix->values = std::move(execution.values());
-  // Keep only what the rest of the run reads: trials copy it.
+  // The prefix takes only what the rest of the run reads (trials copy it);
+  // the other buffers go back to the store with the execution.
+  kernels::RunValues &values = execution.values();
+  prefix->values.reals.resize(slot_count_);
+  prefix->values.bits.resize(slot_count_);
+  prefix->values.counts.resize(slot_count_);
   for (size_t slot = 0; slot < last_use_.size(); ++slot)
-    if (last_use_[slot] < prefix_end_) {
-      // Move-assign to release the memory (`= {}` would keep it).
-      prefix->values.reals[slot] = std::vector<float>();
-      prefix->values.bits[slot] = std::vector<uint8_t>();
-      prefix->values.counts[slot] = std::vector<int32_t>();
+    if (last_use_[slot] >= prefix_end_) {
+      prefix->values.reals[slot].swap(values.reals[slot]);
+      prefix->values.bits[slot].swap(values.bits[slot]);
+      prefix->values.counts[slot].swap(values.counts[slot]);
     }
   return std::shared_ptr<const Prefix>(std::move(prefix));
 }
@@ -115,7 +145,7 @@ Simulator::RunSuffix(const Prefix &prefix, const ChipState *chip,
   SimulationStats run_stats = prefix.stats;
   Execution execution(program_, arrays_, chip, constants_, bit_constants_,
                       fused_, schedule_, plans_, reference_kernels_, slots_,
-                      slot_count_, &prefix.values, run_stats);
+                      *store_, &prefix.values, run_stats);
   execution.Run(prefix_end_, program_.instructions_size());
   std::vector<Tensor> outputs;
   for (const TensorBinding &binding : program_.outputs())

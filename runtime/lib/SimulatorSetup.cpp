@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 
+#include "Execution.h"
 #include "hafnia/runtime/Program.h"
 #include "hafnia/runtime/Shapes.h"
 #include "hafnia/runtime/Simulator.h"
@@ -87,30 +89,80 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
     if (!simulator->replaced_[i] &&
         NumElements(ShapeOf(p.buffers(p.instructions(i).output()))) != 0)
       simulator->schedule_.push_back(i);
-  simulator->slots_.assign(p.buffers_size(), -1);
-  for (const TensorBinding &input : p.inputs())
-    simulator->slots_[input.buffer()] = simulator->slot_count_++;
-  for (int i = 0; i < p.instructions_size(); ++i)
-    if (!simulator->replaced_[i])
-      simulator->slots_[simulator->plans_[i] ? simulator->plans_[i]->output
-                                             : p.instructions(i).output()] =
-          simulator->slot_count_++;
-  simulator->last_use_.assign(simulator->slot_count_, -1);
-  auto use = [&](uint32_t buffer, int i) {
-    int64_t slot = simulator->slots_[buffer];
-    if (slot >= 0)
-      simulator->last_use_[slot] = std::max(simulator->last_use_[slot], i);
-  };
+  // Slots by lifetime: a value takes the slot of one of the same type and
+  // size whose last reader ran before it (so a run's buffers stay few and
+  // warm in the cache, and each slot always holds one size, which runs that
+  // reuse the buffers of earlier ones rely on). Values on the two sides of
+  // the prefix's end never share one: the prefix keeps whole slots.
+  std::vector<int> last_read(p.buffers_size(), -1);
   for (int i = 0; i < p.instructions_size(); ++i) {
     if (simulator->replaced_[i])
       continue;
     for (uint32_t input : p.instructions(i).inputs())
-      use(input, i);
+      last_read[input] = std::max(last_read[input], i);
     if (simulator->fused_[i])
-      use(simulator->fused_[i]->source, i);
+      last_read[simulator->fused_[i]->source] =
+          std::max(last_read[simulator->fused_[i]->source], i);
   }
   for (const TensorBinding &output : p.outputs())
-    use(output.buffer(), std::numeric_limits<int>::max());
+    last_read[output.buffer()] = std::numeric_limits<int>::max();
+  simulator->slots_.assign(p.buffers_size(), -1);
+  std::map<std::pair<int, int64_t>, std::vector<int64_t>> free_slots;
+  struct Live {
+    int last_read;
+    int64_t slot;
+    std::pair<int, int64_t> kind;
+  };
+  std::vector<Live> live;
+  auto place = [&](uint32_t buffer, int at, int64_t size) {
+    // Slots whose values nothing from `at` on reads become free.
+    for (size_t k = 0; k < live.size();)
+      if (live[k].last_read < at) {
+        free_slots[live[k].kind].push_back(live[k].slot);
+        live[k] = live.back();
+        live.pop_back();
+      } else {
+        ++k;
+      }
+    std::pair<int, int64_t> kind{p.buffers(buffer).type(), size};
+    std::vector<int64_t> &same = free_slots[kind];
+    int64_t slot;
+    if (same.empty()) {
+      slot = simulator->slot_count_++;
+      simulator->last_use_.push_back(-1);
+    } else {
+      // The most recently freed: its buffer is the likeliest in the cache.
+      slot = same.back();
+      same.pop_back();
+    }
+    simulator->slots_[buffer] = slot;
+    simulator->last_use_[slot] =
+        std::max(simulator->last_use_[slot], last_read[buffer]);
+    live.push_back({last_read[buffer], slot, kind});
+  };
+  auto elements = [&](uint32_t buffer) {
+    return NumElements(ShapeOf(p.buffers(buffer)));
+  };
+  for (const TensorBinding &input : p.inputs())
+    place(input.buffer(), -1, elements(input.buffer()));
+  for (int i = 0; i < p.instructions_size(); ++i) {
+    if (i == simulator->prefix_end_) {
+      free_slots.clear();
+      live.erase(std::remove_if(live.begin(), live.end(),
+                                [&](const Live &l) { return l.last_read < i; }),
+                 live.end());
+    }
+    if (simulator->replaced_[i])
+      continue;
+    // A plan writes the last absorbed instruction's output, maybe in the
+    // library's layout.
+    const kernels::Plan *plan = simulator->plans_[i].get();
+    uint32_t output = plan ? plan->output : p.instructions(i).output();
+    place(output, i,
+          plan && plan->output_size >= 0 ? plan->output_size
+                                         : elements(output));
+  }
+  simulator->store_ = std::make_shared<ValueStore>(simulator->slot_count_);
   return simulator;
 }
 

@@ -8,12 +8,17 @@
 // statistics.
 
 #include <cmath>
+#include <functional>
 #include <random>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "DenseProgram.h"
+#include "absl/strings/str_join.h"
 #include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/Program.h"
+#include "hafnia/runtime/Shapes.h"
 #include "hafnia/runtime/Simulator.h"
 #include "kernels/Popcount.h"
 #include "gtest/gtest.h"
@@ -203,6 +208,48 @@ public:
       a.mutable_activation()->set_max(0.5f);
     }
   }
+  // A pooling of the last value: windowed (kernel, strides, pads [begin...,
+  // end...], dilations) or, with an empty kernel, global.
+  void Pool(Instruction::Pool::Kind kind, const std::vector<int64_t> &k = {},
+            const std::vector<int64_t> &strides = {},
+            const std::vector<int64_t> &pads = {},
+            const std::vector<int64_t> &dilations = {}, bool ceil = false,
+            bool include_pad = false) {
+    std::vector<int64_t> xs = Shape(last_);
+    Instruction::Pool pool;
+    pool.set_kind(kind);
+    pool.set_ceil_mode(ceil);
+    pool.set_count_include_pad(include_pad);
+    std::vector<int64_t> ys = {xs[0], xs[1]};
+    if (k.empty()) {
+      ys.resize(xs.size(), 1);
+    } else {
+      Window *window = pool.mutable_window();
+      for (size_t d = 0; d < k.size(); ++d) {
+        window->add_kernel(k[d]);
+        window->add_strides(strides[d]);
+        window->add_dilations(dilations[d]);
+      }
+      for (int64_t p : pads)
+        window->add_pads(p);
+      auto spatial = WindowedShape(xs, *window, ceil);
+      ASSERT_TRUE(spatial.ok()) << spatial.status();
+      ys.insert(ys.end(), spatial->begin(), spatial->end());
+    }
+    uint32_t x = last_;
+    *Add({x}, ys).mutable_pool() = pool;
+  }
+  // The last value, set aside for Join.
+  uint32_t Fork() const { return last_; }
+  // The sum of the last value and `other`.
+  void Join(uint32_t other) {
+    uint32_t x = last_;
+    Add({x, other}, Shape(x))
+        .mutable_elementwise()
+        ->set_kind(Instruction::Elementwise::ADD);
+  }
+  // Makes `value` the last value (a second reader of it follows).
+  void Use(uint32_t value) { last_ = value; }
   void Output() {
     program_.add_outputs()->set_buffer(last_);
     program_.mutable_outputs(0)->set_name("y");
@@ -213,10 +260,8 @@ public:
   uint32_t last() const { return last_; }
   Program &program() { return program_; }
 
-  // Runs the program with the library and with the reference loops; expects
-  // the same values within a tolerance and the same statistics.
-  void ExpectLibraryMatchesReference() {
-    Output();
+  // A random input.
+  Tensor Input() {
     std::vector<int64_t> xs = Shape(program_.inputs(0).buffer());
     int64_t count = 1;
     for (int64_t d : xs)
@@ -225,6 +270,14 @@ public:
     std::uniform_real_distribution<float> uniform(-1, 1);
     for (float &v : x.data)
       v = uniform(random_);
+    return x;
+  }
+
+  // Runs the program with the library and with the reference loops; expects
+  // the same values within a tolerance and the same statistics.
+  void ExpectLibraryMatchesReference() {
+    Output();
+    Tensor x = Input();
     std::vector<Tensor> outputs[2];
     SimulationStats stats[2];
     for (int reference : {0, 1}) {
@@ -324,6 +377,184 @@ TEST(RealLibraryKernels, ConvolutionsMatchTheReference) {
         p.Activation(Instruction::Activation::CLIP);
       p.ExpectLibraryMatchesReference();
     }
+}
+
+// Chains of convolutions and poolings, which keep their values in oneDNN's
+// layouts between them (reordered only where a reader needs another), the
+// first layer reading the program's layout, a width folded into the
+// channels; odd channel counts pad the blocked layouts.
+TEST(RealLibraryKernels, ChainsMatchTheReference) {
+  using A = Instruction::Activation;
+  using P = Instruction::Pool;
+  struct Chain {
+    const char *name;
+    std::vector<int64_t> input;
+    std::function<void(RealProgram &)> build;
+  };
+  const Chain chains[] = {
+      {"MobileNet blocks",
+       {1, 3, 17, 17},
+       [](RealProgram &p) {
+         p.Conv(8, 1, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, false);
+         p.BatchNorm();
+         p.Activation(A::RELU);
+         for (int64_t filters : {16, 24}) {
+           int64_t channels = p.Shape(p.last())[1];
+           p.Conv(channels, channels, {3, 3}, {filters == 16 ? 1 : 2, 2},
+                  {1, 1, 1, 1}, {1, 1}, false);
+           p.BatchNorm();
+           p.Activation(A::RELU);
+           p.Conv(filters, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, false);
+           p.BatchNorm();
+           p.Activation(A::CLIP);
+         }
+         p.Pool(P::GLOBAL_AVERAGE);
+       }},
+      {"ECG 1-D with max poolings",
+       {2, 1, 60},
+       [](RealProgram &p) {
+         p.Conv(8, 1, {5}, {1}, {0, 0}, {1}, true);
+         p.BatchNorm();
+         p.Activation(A::CLIP);
+         p.Pool(P::MAX, {2}, {2}, {0, 0}, {1});
+         p.Conv(7, 1, {3}, {1}, {0, 0}, {1}, true);
+         p.BatchNorm();
+         p.Activation(A::CLIP);
+         p.Pool(P::MAX, {3}, {2}, {0, 0}, {1}, true);
+         p.Conv(5, 1, {3}, {1}, {1, 1}, {1}, true);
+         p.Pool(P::GLOBAL_MAX);
+       }},
+      {"EEG, a folded width, an average pooling",
+       {1, 1, 40, 4},
+       [](RealProgram &p) {
+         p.Conv(6, 1, {30, 1}, {1, 1}, {15, 0, 15, 0}, {1, 1}, true);
+         p.BatchNorm();
+         p.Activation(A::RELU);
+         p.Conv(7, 1, {1, 4}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         p.BatchNorm();
+         p.Activation(A::RELU);
+         p.Pool(P::AVERAGE, {10, 1}, {5, 1}, {0, 0, 0, 0}, {1, 1});
+       }},
+      {"a folded width with a strided, padded window",
+       {2, 5, 12, 5},
+       [](RealProgram &p) {
+         p.Conv(20, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, true);
+         p.Conv(6, 1, {3, 5}, {2, 1}, {1, 0, 2, 0}, {1, 1}, true);
+         p.Conv(4, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, false);
+       }},
+      {"a value two convolutions read",
+       {1, 4, 9, 9},
+       [](RealProgram &p) {
+         p.Conv(18, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, true);
+         p.Activation(A::RELU);
+         uint32_t shared = p.Fork();
+         p.Conv(6, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         uint32_t left = p.Fork();
+         p.Use(shared);
+         p.Conv(6, 6, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, false);
+         p.Join(left);
+       }},
+      {"many channels in the program's layout",
+       {1, 20, 9, 7},
+       [](RealProgram &p) {
+         p.Conv(17, 1, {3, 3}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         p.Conv(9, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         p.BatchNorm();
+       }},
+      {"average poolings that count the padding, or not, in ceil mode",
+       {1, 3, 15, 14},
+       [](RealProgram &p) {
+         p.Conv(10, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, true);
+         p.Pool(P::AVERAGE, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, false, true);
+         p.Conv(10, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         p.Pool(P::AVERAGE, {2, 3}, {2, 2}, {0, 1, 0, 0}, {1, 1}, true);
+         p.Conv(3, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+       }},
+      {"padded and dilated max poolings; one the library cannot run",
+       {1, 2, 16, 16},
+       [](RealProgram &p) {
+         p.Conv(20, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, true);
+         p.Pool(P::MAX, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, true);
+         p.Conv(5, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, true);
+         // (oneDNN 2.6 has no optimized dilated pooling: the plain kernel
+         // runs it.)
+         p.Pool(P::MAX, {2, 2}, {1, 1}, {1, 0, 0, 1}, {2, 2});
+         p.Conv(5, 1, {3, 3}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         // Counts the padding, and a ceil mode overhangs it: the plain
+         // kernel runs it, the convolutions around it reorder.
+         p.Pool(P::AVERAGE, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, true, true);
+         p.Conv(4, 1, {2, 2}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+       }},
+  };
+  for (const Chain &chain : chains) {
+    SCOPED_TRACE(chain.name);
+    RealProgram p(chain.input);
+    chain.build(p);
+    p.ExpectLibraryMatchesReference();
+  }
+}
+
+// Runs reuse the buffers of earlier runs (Simulator.cpp's value store) and
+// several threads run at once: every run still gives what a run on a fresh
+// simulator gives, bit for bit, with the same statistics.
+TEST(RealLibraryKernels, RunsThatReuseBuffersAndRunAtOnceAgree) {
+  using A = Instruction::Activation;
+  RealProgram p({2, 3, 15, 13});
+  p.Conv(20, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, true);
+  p.BatchNorm();
+  p.Activation(A::RELU);
+  uint32_t shared = p.Fork();
+  p.Conv(20, 20, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, false);
+  p.Activation(A::TANH); // a plain kernel between two chains
+  p.Conv(9, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+  p.Pool(Instruction::Pool::MAX, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1});
+  uint32_t left = p.Fork();
+  p.Use(shared);
+  p.Pool(Instruction::Pool::AVERAGE, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1});
+  p.Conv(9, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, false);
+  p.Join(left);
+  p.Pool(Instruction::Pool::GLOBAL_AVERAGE);
+  p.Output();
+  constexpr int kInputs = 5;
+  std::vector<Tensor> inputs;
+  std::vector<std::vector<float>> expected;
+  std::vector<std::string> expected_stats;
+  for (int k = 0; k < kInputs; ++k) {
+    inputs.push_back(p.Input());
+    auto fresh = Simulator::Create(p.program());
+    ASSERT_TRUE(fresh.ok()) << fresh.status();
+    SimulationStats stats;
+    auto y = (*fresh)->Run({inputs.back()}, &stats);
+    ASSERT_TRUE(y.ok()) << y.status();
+    expected.push_back((*y)[0].data);
+    expected_stats.push_back(stats.SerializeAsString());
+  }
+  auto simulator = Simulator::Create(p.program());
+  ASSERT_TRUE(simulator.ok()) << simulator.status();
+  // Each thread runs every input three times, starting at a different one.
+  auto run_all = [&](int first, std::vector<std::string> &failures) {
+    for (int r = 0; r < 3 * kInputs; ++r) {
+      int k = (first + r) % kInputs;
+      SimulationStats stats;
+      auto y = (*simulator)->Run({inputs[k]}, &stats);
+      if (!y.ok() || (*y)[0].data != expected[k] ||
+          stats.SerializeAsString() != expected_stats[k])
+        failures.push_back(absl::StrCat("input ", k, " run ", r));
+    }
+  };
+  std::vector<std::string> alone;
+  run_all(0, alone);
+  EXPECT_TRUE(alone.empty()) << absl::StrJoin(alone, ", ");
+  constexpr int kThreads = 4;
+  std::vector<std::vector<std::string>> failures(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back(run_all, t, std::ref(failures[t]));
+  for (std::thread &thread : threads)
+    thread.join();
+  for (int t = 0; t < kThreads; ++t)
+    EXPECT_TRUE(failures[t].empty())
+        << "thread " << t << ": " << absl::StrJoin(failures[t], ", ");
 }
 
 TEST(RealLibraryKernels, DenseLayersMatchTheReference) {

@@ -10,6 +10,7 @@
 
 #include "hafnia/runtime/WindowArithmetic.h"
 #include "kernels/Indexing.h"
+#include "kernels/RealPlans.h"
 
 namespace hafnia {
 namespace kernels {
@@ -226,6 +227,8 @@ void Softmax(KernelContext &ctx) {
 }
 
 void Pool(KernelContext &ctx) {
+  if (const auto *plan = dynamic_cast<const LibraryPlan *>(ctx.plan()))
+    return RunLibraryPlan(ctx, *plan);
   const Instruction &i = ctx.instruction();
   const Instruction::Pool &pool = i.pool();
   const auto &x = ctx.Real(0);

@@ -47,6 +47,9 @@ public:
   virtual ~Plan() = default;
   // The buffer the planned kernel writes.
   uint32_t output = 0;
+  // The floats its slot holds, when not the buffer's element count (a value
+  // kept in oneDNN's layout, its channels padded to whole blocks); or -1.
+  int64_t output_size = -1;
   // Indices of the instructions it absorbs, in order.
   std::vector<int> absorbed;
 };
@@ -74,7 +77,7 @@ struct RunState {
   const Plans &plans;
   // Convolutions and dense layers on the reference loops (no plans).
   bool reference_kernels;
-  RunValues values;
+  RunValues &values;
   SimulationStats &stats;
 };
 
@@ -133,6 +136,12 @@ public:
   // it holds are left (no zero fill).
   std::vector<float> &NewRealToOverwrite() {
     return Overwrite(state_.values.reals);
+  }
+  // The same, `count` floats (a plan's output_size).
+  std::vector<float> &NewRealToOverwrite(int64_t count) {
+    auto &out = state_.values.reals[state_.slots[output_]];
+    out.resize(count);
+    return out;
   }
   std::vector<int32_t> &NewCountsToOverwrite() {
     return Overwrite(state_.values.counts);

@@ -45,8 +45,8 @@ Matmul MatmulShapes(const Shape &as, const Shape &bs) {
 } // namespace
 
 void Conv(KernelContext &ctx) {
-  if (const auto *plan = dynamic_cast<const ConvPlan *>(ctx.plan()))
-    return RunConv(ctx, *plan);
+  if (const auto *plan = dynamic_cast<const LibraryPlan *>(ctx.plan()))
+    return RunLibraryPlan(ctx, *plan);
   ReferenceConv(ctx);
 }
 

@@ -120,14 +120,69 @@ uint64_t ConvMacs(int64_t n_size, int64_t filters, int64_t group_channels,
   return taps * n_size * filters * group_channels;
 }
 
+// A reorder between two layouts, or none when they are the same; false for
+// one that would need a scratchpad (executions share the reorder).
+bool MakeReorder(const dnnl::memory::desc &from, const dnnl::memory::desc &to,
+                 std::optional<dnnl::reorder> &into) {
+  into.reset();
+  if (from == to)
+    return true;
+  try {
+    OneThread one;
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::reorder::primitive_desc r(Engine(), from, Engine(), to, attr);
+    if (r.scratchpad_desc().get_size() != 0)
+      return false;
+    into = dnnl::reorder(r);
+  } catch (const dnnl::error &) {
+    return false;
+  }
+  return true;
+}
+
+// oneDNN's reference implementations are orders of magnitude slower than
+// its optimized ones (and than the plain kernels): a primitive that only
+// has one is not used.
+bool IsReference(const dnnl::primitive_desc_base &pd) {
+  return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
+}
+
+// The format tag of a layout, among those oneDNN's kernels for f32 write;
+// `fallback` when it is none of them.
+Tag FormatOf(const dnnl::memory::desc &layout, Tag fallback) {
+  for (Tag tag : {Tag::nChw16c, Tag::nChw8c, Tag::nhwc, Tag::nchw})
+    if (layout == dnnl::memory::desc(layout.dims(), kF32, tag))
+      return tag;
+  return fallback;
+}
+
+// Fills the descriptions a plan shares, its input and output in the
+// program's layout until PlanRealKernels chains it; false when a reorder
+// is missing.
+bool SetLayouts(LibraryPlan &plan, const dnnl::primitive_desc &pd,
+                const dnnl::memory::desc &library_src, const Dims &src_dims,
+                const Dims &dst_dims) {
+  plan.primitive_src = pd.src_desc();
+  plan.library_src = library_src;
+  plan.library_dst = pd.dst_desc();
+  plan.scratchpad = pd.scratchpad_desc();
+  plan.input_layout = dnnl::memory::desc(src_dims, kF32, Tag::nchw);
+  plan.output_layout = dnnl::memory::desc(dst_dims, kF32, Tag::nchw);
+  return MakeReorder(plan.input_layout, plan.library_src, plan.to_library) &&
+         MakeReorder(plan.library_dst, plan.output_layout, plan.from_library);
+}
+
 // A oneDNN convolution for `conv`, absorbing `bn` and `activation` (either
-// may be null); null when the library cannot run it.
+// may be null); null when the library cannot run it. `chained`: its input
+// or its output is another plan's, kept in the library's layout between
+// the two; `input` is then the layout its producer writes (or null).
 std::shared_ptr<ConvPlan>
 MakeConvPlan(const Program &program, const Instruction &conv,
              const Instruction *bn, const Instruction *activation,
-             const std::vector<std::vector<float>> &constants) {
+             const std::vector<std::vector<float>> &constants, bool chained,
+             const dnnl::memory::desc *input) {
   Shape xs = ShapeOf(program.buffers(conv.inputs(0)));
-  Shape ws = ShapeOf(program.buffers(conv.inputs(1)));
   Shape ys = ShapeOf(program.buffers(conv.output()));
   if (xs.size() != 3 && xs.size() != 4)
     return nullptr;
@@ -140,6 +195,9 @@ MakeConvPlan(const Program &program, const Instruction &conv,
   int64_t taps = group_channels * win.kh * win.kw;
   if (NumElements(xs) == 0 || NumElements(ys) == 0)
     return nullptr;
+  bool one_d = spec.kernel.size() == 1;
+  int64_t pad_end_h = one_d ? 0 : spec.pads_end[0];
+  int64_t pad_end_w = spec.pads_end.back();
 
   // Weights and bias with the batch norm folded in.
   std::vector<float> weights = constants[conv.inputs(1)];
@@ -162,29 +220,57 @@ MakeConvPlan(const Program &program, const Instruction &conv,
                             : conv.output();
   plan->macs = ConvMacs(n_size, filters, group_channels, out_h, out_w, height,
                         width, win);
-  plan->absorbed_ops = NumElements(ys) * ((bn ? 1 : 0) + (activation ? 1 : 0));
+  plan->ops = NumElements(ys) * ((bn ? 1 : 0) + (activation ? 1 : 0));
 
-  bool one_d = spec.kernel.size() == 1;
   Dims src_dims{n_size, channels, height, width};
   Dims dst_dims{n_size, filters, out_h, out_w};
-  Dims weight_dims =
-      group > 1 ? Dims{group, group_filters, group_channels, win.kh, win.kw}
-                : Dims{filters, channels, win.kh, win.kw};
-  Dims strides{win.sh, win.sw}, dilations{win.dh - 1, win.dw - 1};
-  Dims pad_begin{win.ph, win.pw};
-  Dims pad_end = one_d ? Dims{0, spec.pads_end[0]}
-                       : Dims{spec.pads_end[0], spec.pads_end[1]};
-  // oneDNN's plain-layout (GEMM) convolution is the faster one for 2-D
-  // kernels with a window one wide along an axis (pointwise, 30 x 1,
-  // 1 x 4); its blocked direct kernels win on 1-D, grouped and depthwise,
-  // and k x k convolutions despite the two reorders (docs/performance.md).
-  bool blocked = group > 1 || height == 1 || (win.kh > 1 && win.kw > 1);
-  Tag layout = blocked ? Tag::any : Tag::nchw;
+  // A window as wide as the input and unpadded along it (EEG's 1 x 4 over
+  // a width of 4) is a kh x 1 convolution of the width folded into the
+  // channels, on the input in NHWC: channel w * C + c of the folded input
+  // is channel c at column w. The library's kernels for a window over the
+  // whole width are many times slower.
+  bool fold_width = group == 1 && !one_d && width > 1 && win.kw == width &&
+                    win.dw == 1 && win.pw == 0 && pad_end_w == 0 && out_w == 1;
+  // Which layouts the primitive reads and writes, by a fixed rule (never a
+  // timing, so that results are reproducible; docs/performance.md has the
+  // measurements behind it). oneDNN's blocked direct kernels (its choice of
+  // layout, Tag::any) are the faster ones in a chain, which keeps values in
+  // their layout, and for 1-D, grouped, depthwise and k x k convolutions
+  // despite the two reorders of a convolution alone; for one alone with a
+  // 2-D window one wide along an axis (pointwise, 30 x 1) its plain-layout
+  // (GEMM) kernel is. In a chain, a convolution reads what its producer
+  // writes as it is, and writes the same format, when the library has a
+  // kernel for it (so a chain has no reorder, but where a kernel needs
+  // another layout, as a folded width does); an input of fewer channels
+  // than a SIMD block in the program's layout is read as it is (the
+  // library's direct kernels for first layers, which write its blocked
+  // format).
+  bool blocked =
+      chained || group > 1 || height == 1 || (win.kh > 1 && win.kw > 1);
+  struct Choice {
+    bool fold;
+    dnnl::memory::desc src;
+    Tag dst;
+  };
+  auto plain = [&](Tag tag) { return dnnl::memory::desc(src_dims, kF32, tag); };
+  std::vector<Choice> choices;
+  if (fold_width)
+    choices.push_back({true,
+                       dnnl::memory::desc({n_size, width * channels, height, 1},
+                                          kF32, Tag::nhwc),
+                       Tag::any});
+  if (blocked && input) {
+    choices.push_back({false, *input, FormatOf(*input, Tag::any)});
+    choices.push_back({false, *input, Tag::any});
+  }
+  if (blocked && !input && channels < 16)
+    choices.push_back({false, plain(Tag::nchw), Tag::any});
+  if (blocked)
+    choices.push_back({false, plain(Tag::any), Tag::any});
+  choices.push_back({false, plain(Tag::nchw), Tag::nchw});
+
   try {
     OneThread one;
-    dnnl::memory::desc src_md(src_dims, kF32, layout);
-    dnnl::memory::desc dst_md(dst_dims, kF32, layout);
-    dnnl::memory::desc weight_md(weight_dims, kF32, Tag::any);
     dnnl::memory::desc bias_md({filters}, kF32, Tag::a);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -200,84 +286,184 @@ MakeConvPlan(const Program &program, const Instruction &conv,
             a.has_max() ? a.max() : std::numeric_limits<float>::infinity());
       attr.set_post_ops(ops);
     }
-    dnnl::convolution_forward::desc desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-        src_md, weight_md, bias_md, dst_md, strides, dilations, pad_begin,
-        pad_end);
-    dnnl::convolution_forward::primitive_desc pd(desc, attr, Engine());
-    plan->conv = dnnl::convolution_forward(pd);
-    plan->src = dnnl::memory::desc(src_dims, kF32, Tag::nchw);
-    plan->dst = dnnl::memory::desc(dst_dims, kF32, Tag::nchw);
-    plan->library_src = pd.src_desc();
-    plan->library_dst = pd.dst_desc();
-    plan->scratchpad = pd.scratchpad_desc();
-    // A reorder between two layouts when they differ; false for one that
-    // would need a scratchpad (executions share the reorder).
-    auto reorder = [](const dnnl::memory::desc &from,
-                      const dnnl::memory::desc &to,
-                      std::optional<dnnl::reorder> &into) {
-      if (from == to)
-        return true;
-      dnnl::primitive_attr attr;
-      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-      dnnl::reorder::primitive_desc r(Engine(), from, Engine(), to, attr);
-      if (r.scratchpad_desc().get_size() != 0)
-        return false;
-      into = dnnl::reorder(r);
-      return true;
-    };
-    if (!reorder(plan->src, plan->library_src, plan->to_library) ||
-        !reorder(plan->library_dst, plan->dst, plan->from_library))
-      return nullptr;
-    dnnl::memory user_weights(
-        {weight_dims, kF32, group > 1 ? Tag::goihw : Tag::oihw}, Engine(),
-        weights.data());
-    plan->weights = dnnl::memory(pd.weights_desc(), Engine());
-    dnnl::stream &stream = Stream();
-    dnnl::reorder(user_weights, plan->weights)
-        .execute(stream, user_weights, plan->weights);
-    plan->bias = dnnl::memory(bias_md, Engine());
-    std::copy(bias.begin(), bias.end(),
-              static_cast<float *>(plan->bias.get_data_handle()));
-    stream.wait();
+    for (const Choice &choice : choices) {
+      Dims weight_dims =
+          choice.fold ? Dims{filters, width * channels, win.kh, 1}
+          : group > 1
+              ? Dims{group, group_filters, group_channels, win.kh, win.kw}
+              : Dims{filters, channels, win.kh, win.kw};
+      dnnl::convolution_forward::desc desc(
+          dnnl::prop_kind::forward_inference,
+          dnnl::algorithm::convolution_direct, choice.src,
+          dnnl::memory::desc(weight_dims, kF32, Tag::any), bias_md,
+          dnnl::memory::desc(dst_dims, kF32, choice.dst),
+          choice.fold ? Dims{win.sh, 1} : Dims{win.sh, win.sw},
+          choice.fold ? Dims{win.dh - 1, 0} : Dims{win.dh - 1, win.dw - 1},
+          choice.fold ? Dims{win.ph, 0} : Dims{win.ph, win.pw},
+          choice.fold ? Dims{pad_end_h, 0} : Dims{pad_end_h, pad_end_w});
+      dnnl::convolution_forward::primitive_desc pd(desc, attr, Engine(), true);
+      if (!pd || IsReference(pd))
+        continue;
+      if (!SetLayouts(*plan, pd, choice.fold ? plain(Tag::nhwc) : pd.src_desc(),
+                      src_dims, dst_dims))
+        continue;
+      plan->primitive = dnnl::convolution_forward(pd);
+      std::vector<float> user = weights;
+      if (choice.fold)
+        for (int64_t m = 0; m < filters; ++m)
+          for (int64_t c = 0; c < channels; ++c)
+            for (int64_t kh = 0; kh < win.kh; ++kh)
+              for (int64_t w = 0; w < width; ++w)
+                user[((m * width + w) * channels + c) * win.kh + kh] =
+                    weights[((m * channels + c) * win.kh + kh) * width + w];
+      dnnl::memory user_weights(
+          {weight_dims, kF32, group > 1 ? Tag::goihw : Tag::oihw}, Engine(),
+          user.data());
+      plan->weights = dnnl::memory(pd.weights_desc(), Engine());
+      dnnl::stream &stream = Stream();
+      dnnl::reorder(user_weights, plan->weights)
+          .execute(stream, user_weights, plan->weights);
+      plan->bias = dnnl::memory(bias_md, Engine());
+      std::copy(bias.begin(), bias.end(),
+                static_cast<float *>(plan->bias.get_data_handle()));
+      stream.wait();
+      return plan;
+    }
   } catch (const dnnl::error &) {
-    return nullptr; // the reference kernel runs it
+  }
+  return nullptr; // the reference kernel runs it
+}
+
+// A oneDNN pooling for `pool`, reading `input`, the layout of its
+// producer; null when the library cannot compute what the plain kernel
+// does.
+std::shared_ptr<PoolPlan> MakePoolPlan(const Program &program,
+                                       const Instruction &pool,
+                                       const dnnl::memory::desc &input) {
+  using Kind = Instruction::Pool;
+  const Instruction::Pool &attrs = pool.pool();
+  Shape xs = ShapeOf(program.buffers(pool.inputs(0)));
+  Shape ys = ShapeOf(program.buffers(pool.output()));
+  if ((xs.size() != 3 && xs.size() != 4) || NumElements(ys) == 0)
+    return nullptr;
+  auto [n_size, channels, height, width] = To4D(xs);
+  auto [unused_n, unused_c, out_h, out_w] = To4D(ys);
+  bool global =
+      attrs.kind() == Kind::GLOBAL_AVERAGE || attrs.kind() == Kind::GLOBAL_MAX;
+  bool max = attrs.kind() == Kind::MAX || attrs.kind() == Kind::GLOBAL_MAX;
+  if (!global && attrs.kind() != Kind::MAX && attrs.kind() != Kind::AVERAGE)
+    return nullptr;
+  Window2D win{height, width, 1, 1, 0, 0, 1, 1};
+  int64_t end_h = 0, end_w = 0;
+  if (!global) {
+    WindowSpec spec = ResolveWindow(attrs.window(), xs.size() - 2);
+    win = To2D(spec);
+    end_h = spec.kernel.size() == 1 ? 0 : spec.pads_end[0];
+    end_w = spec.pads_end.back();
+  }
+  // The padding after the input that gives the program's output size: the
+  // explicit pads, and a ceil mode's overhang. The overhang does not count
+  // as padding for count_include_pad, as it does in oneDNN.
+  auto pad_after = [](int64_t in, int64_t out, int64_t k, int64_t s, int64_t d,
+                      int64_t begin, int64_t end) -> int64_t {
+    int64_t extent = (k - 1) * d + 1;
+    for (int64_t pad = end; pad < end + s; ++pad)
+      if (in + begin + pad >= extent &&
+          (in + begin + pad - extent) / s + 1 == out)
+        return pad;
+    return -1;
+  };
+  int64_t after_h =
+      pad_after(height, out_h, win.kh, win.sh, win.dh, win.ph, end_h);
+  int64_t after_w =
+      pad_after(width, out_w, win.kw, win.sw, win.dw, win.pw, end_w);
+  // A window with no tap on the input has nothing to average or take the
+  // maximum of (the plain kernel's 0 / 0 and -infinity): not planned.
+  auto all_windows_read = [](int64_t in, int64_t out, int64_t k, int64_t s,
+                             int64_t d, int64_t begin) {
+    for (int64_t o = 0; o < out; ++o) {
+      bool reads = false;
+      for (int64_t t = 0; t < k && !reads; ++t) {
+        int64_t at = o * s + t * d - begin;
+        reads = at >= 0 && at < in;
+      }
+      if (!reads)
+        return false;
+    }
+    return true;
+  };
+  if (after_h < 0 || after_w < 0 ||
+      !all_windows_read(height, out_h, win.kh, win.sh, win.dh, win.ph) ||
+      !all_windows_read(width, out_w, win.kw, win.sw, win.dw, win.pw))
+    return nullptr;
+  bool include_pad = !global && !max && attrs.count_include_pad();
+  if (include_pad && (after_h != end_h || after_w != end_w))
+    return nullptr;
+  auto plan = std::make_shared<PoolPlan>();
+  plan->output = pool.output();
+  plan->ops = global ? NumElements(xs) : NumElements(ys) * win.kh * win.kw;
+  Dims src_dims{n_size, channels, height, width};
+  Dims dst_dims{n_size, channels, out_h, out_w};
+  try {
+    OneThread one;
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::pooling_v2_forward::desc desc(
+        dnnl::prop_kind::forward_inference,
+        max           ? dnnl::algorithm::pooling_max
+        : include_pad ? dnnl::algorithm::pooling_avg_include_padding
+                      : dnnl::algorithm::pooling_avg_exclude_padding,
+        input, dnnl::memory::desc(dst_dims, kF32, FormatOf(input, Tag::any)),
+        Dims{win.sh, win.sw}, Dims{win.kh, win.kw},
+        Dims{win.dh - 1, win.dw - 1}, Dims{win.ph, win.pw},
+        Dims{after_h, after_w});
+    dnnl::pooling_v2_forward::primitive_desc pd(desc, attr, Engine(), true);
+    if (!pd || IsReference(pd) ||
+        !SetLayouts(*plan, pd, pd.src_desc(), src_dims, dst_dims))
+      return nullptr;
+    plan->primitive = dnnl::pooling_v2_forward(pd);
+  } catch (const dnnl::error &) {
+    return nullptr;
   }
   return plan;
 }
 
 } // namespace
 
-void RunConv(KernelContext &ctx, const ConvPlan &plan) {
+void RunLibraryPlan(KernelContext &ctx, const LibraryPlan &plan) {
   const auto &x = ctx.Real(0);
-  auto &y = ctx.NewRealToOverwrite();
+  auto &y =
+      ctx.NewRealToOverwrite(plan.output_layout.get_size() / sizeof(float));
   Scratch &scratch = ThreadScratch();
   OneThread one;
   const dnnl::engine &engine = Engine();
   dnnl::stream &stream = Stream();
-  dnnl::memory src(plan.src, engine, const_cast<float *>(x.data()));
-  dnnl::memory dst(plan.dst, engine, y.data());
-  dnnl::memory library_src = src, library_dst = dst;
+  float *src = const_cast<float *>(x.data());
   if (plan.to_library) {
-    library_src = dnnl::memory(plan.library_src, engine,
-                               Sized(scratch.src, plan.library_src.get_size()));
-    plan.to_library->execute(stream, src, library_src);
+    dnnl::memory from(plan.input_layout, engine, src);
+    src = Sized(scratch.src, plan.library_src.get_size());
+    dnnl::memory to(plan.library_src, engine, src);
+    plan.to_library->execute(stream, from, to);
   }
-  if (plan.from_library)
-    library_dst = dnnl::memory(plan.library_dst, engine,
-                               Sized(scratch.dst, plan.library_dst.get_size()));
-  dnnl::memory pad(plan.scratchpad, engine,
-                   Sized(scratch.pad, plan.scratchpad.get_size()));
-  plan.conv.execute(stream, {{DNNL_ARG_SRC, library_src},
-                             {DNNL_ARG_WEIGHTS, plan.weights},
-                             {DNNL_ARG_BIAS, plan.bias},
-                             {DNNL_ARG_DST, library_dst},
-                             {DNNL_ARG_SCRATCHPAD, pad}});
-  if (plan.from_library)
-    plan.from_library->execute(stream, library_dst, dst);
+  float *dst = plan.from_library
+                   ? Sized(scratch.dst, plan.library_dst.get_size())
+                   : y.data();
+  dnnl::memory library_dst(plan.library_dst, engine, dst);
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, dnnl::memory(plan.primitive_src, engine, src)},
+      {DNNL_ARG_DST, library_dst},
+      {DNNL_ARG_SCRATCHPAD,
+       dnnl::memory(plan.scratchpad, engine,
+                    Sized(scratch.pad, plan.scratchpad.get_size()))}};
+  plan.AddArguments(args);
+  plan.primitive.execute(stream, args);
+  if (plan.from_library) {
+    dnnl::memory to(plan.output_layout, engine, y.data());
+    plan.from_library->execute(stream, library_dst, to);
+  }
   stream.wait();
   ctx.AddDigitalMacs(plan.macs);
-  ctx.AddDigitalOps(plan.absorbed_ops);
+  ctx.AddDigitalOps(plan.ops);
 }
 
 void Sgemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k,
@@ -302,73 +488,162 @@ Plans PlanRealKernels(const Program &program,
                       std::vector<bool> &replaced) {
   int count = program.instructions_size();
   Plans plans(count);
-  // How many times each buffer is read, and by which instruction last.
-  std::vector<int> readers(program.buffers_size(), 0);
-  std::vector<int> reader(program.buffers_size(), -1);
+  // Who reads each buffer (an instruction once per operand; -1 for a
+  // program output or a tiled layer's source).
+  std::vector<std::vector<int>> readers(program.buffers_size());
   for (int i = 0; i < count; ++i)
-    for (uint32_t input : program.instructions(i).inputs()) {
-      ++readers[input];
-      reader[input] = i;
-    }
+    for (uint32_t input : program.instructions(i).inputs())
+      readers[input].push_back(i);
   for (const TensorBinding &output : program.outputs())
-    ++readers[output.buffer()];
+    readers[output.buffer()].push_back(-1);
   for (const hafnia::TiledLayer &layer : program.tiled_layers())
-    ++readers[layer.source()];
-  // The instruction that alone reads `buffer` as its first operand, on the
-  // same side of the first array read as instruction `i`; or -1.
-  auto sole_reader = [&](uint32_t buffer, int i) {
-    int j = reader[buffer];
-    if (readers[buffer] != 1 || j < 0 || replaced[j] || tiled[j] ||
-        (i < first_array_read) != (j < first_array_read))
-      return -1;
-    const Instruction &next = program.instructions(j);
-    for (int k = 1; k < next.inputs_size(); ++k)
-      if (next.inputs(k) == buffer)
-        return -1;
-    return next.inputs(0) == buffer ? j : -1;
+    readers[layer.source()].push_back(-1);
+  auto same_side = [&](int i, int j) {
+    return (i < first_array_read) == (j < first_array_read);
   };
+  // The instruction that alone reads `buffer`, as its first operand only,
+  // on the same side of the first array read as instruction `i`; or -1.
+  auto sole_reader = [&](uint32_t buffer, int i) {
+    if (readers[buffer].size() != 1)
+      return -1;
+    int j = readers[buffer][0];
+    if (j < 0 || replaced[j] || tiled[j] || !same_side(i, j))
+      return -1;
+    return program.instructions(j).inputs(0) == buffer ? j : -1;
+  };
+
+  // What may become a library plan: convolutions with constant weights
+  // (each with the batch norm and the activation it absorbs), and the
+  // poolings of their results. By instruction: the buffer it then writes.
+  struct Candidate {
+    int bn = -1, activation = -1;
+    uint32_t output = 0;
+  };
+  std::vector<std::optional<Candidate>> candidates(count);
+  std::vector<int> producer(program.buffers_size(), -1);
   for (int i = 0; i < count; ++i) {
+    const Instruction &instruction = program.instructions(i);
     if (replaced[i] || tiled[i])
       continue;
-    const Instruction &instruction = program.instructions(i);
-    if (instruction.has_conv()) {
+    Candidate c;
+    c.output = instruction.output();
+    if (instruction.has_pool()) {
+      if (producer[instruction.inputs(0)] < 0)
+        continue;
+    } else if (instruction.has_conv()) {
       bool constant = true;
       for (int k = 1; k < instruction.inputs_size(); ++k)
         constant =
             constant && IsConstant(constants, program, instruction.inputs(k));
       if (!constant)
         continue;
-      const Instruction *bn = nullptr, *activation = nullptr;
-      int bn_index = -1, activation_index = -1;
-      uint32_t last = instruction.output();
-      int j = sole_reader(last, i);
+      int j = sole_reader(c.output, i);
       if (j >= 0 && program.instructions(j).has_batch_norm() &&
           BatchNormIsConstant(program.instructions(j), program, constants)) {
-        bn_index = j;
-        bn = &program.instructions(j);
-        last = bn->output();
+        c.bn = j;
+        c.output = program.instructions(j).output();
       }
-      j = sole_reader(last, i);
+      j = sole_reader(c.output, i);
       if (j >= 0 && program.instructions(j).has_activation()) {
         auto kind = program.instructions(j).activation().kind();
         if (kind == Instruction::Activation::RELU ||
             kind == Instruction::Activation::CLIP) {
-          activation_index = j;
-          activation = &program.instructions(j);
+          c.activation = j;
+          c.output = program.instructions(j).output();
         }
       }
-      std::shared_ptr<ConvPlan> plan =
-          MakeConvPlan(program, instruction, bn, activation, constants);
-      if (!plan)
-        continue;
-      for (int absorbed : {bn_index, activation_index})
-        if (absorbed >= 0) {
-          plan->absorbed.push_back(absorbed);
-          replaced[absorbed] = true;
-        }
-      plans[i] = std::move(plan);
-    } else if (instruction.has_batch_norm() &&
-               BatchNormIsConstant(instruction, program, constants)) {
+    } else {
+      continue;
+    }
+    candidates[i] = c;
+    producer[c.output] = i;
+  }
+  // A chain link: what instruction i writes only plans read (each once, as
+  // its input, on the same side of the first array read); i then keeps it
+  // in the library's layout for them.
+  auto links = [&](int i, const auto &member) {
+    const std::vector<int> &r = readers[candidates[i]->output];
+    if (r.empty())
+      return false;
+    for (int j : r)
+      if (j < 0 || !member(j) || !same_side(i, j) ||
+          program.instructions(j).inputs(0) != candidates[i]->output ||
+          std::count(r.begin(), r.end(), j) != 1)
+        return false;
+    return true;
+  };
+  std::vector<bool> links_out(count, false);
+  for (int i = 0; i < count; ++i)
+    links_out[i] = candidates[i] &&
+                   links(i, [&](int j) { return candidates[j].has_value(); });
+
+  auto library_plan = [&](int j) -> LibraryPlan * {
+    return j < 0 ? nullptr
+                 : const_cast<LibraryPlan *>(
+                       dynamic_cast<const LibraryPlan *>(plans[j].get()));
+  };
+  for (int i = 0; i < count; ++i) {
+    if (!candidates[i])
+      continue;
+    const Instruction &instruction = program.instructions(i);
+    const Candidate &c = *candidates[i];
+    // The layout the producer writes, when it keeps it for its readers.
+    int from = producer[instruction.inputs(0)];
+    const LibraryPlan *source =
+        from >= 0 && links_out[from] ? library_plan(from) : nullptr;
+    std::shared_ptr<LibraryPlan> plan;
+    if (instruction.has_pool()) {
+      if (source)
+        plan = MakePoolPlan(program, instruction, source->library_dst);
+    } else {
+      plan = MakeConvPlan(
+          program, instruction,
+          c.bn >= 0 ? &program.instructions(c.bn) : nullptr,
+          c.activation >= 0 ? &program.instructions(c.activation) : nullptr,
+          constants, links_out[i] || source,
+          source ? &source->library_dst : nullptr);
+    }
+    if (!plan)
+      continue;
+    for (int absorbed : {c.bn, c.activation})
+      if (absorbed >= 0) {
+        plan->absorbed.push_back(absorbed);
+        replaced[absorbed] = true;
+      }
+    plans[i] = std::move(plan);
+  }
+  // The chains of the plans made: a producer's output stays in the layout
+  // it writes, and its readers reorder from that into theirs when they
+  // differ (or it is in the program's layout, if the library lacks such a
+  // reorder).
+  for (int i = 0; i < count; ++i) {
+    LibraryPlan *plan = library_plan(i);
+    if (!plan || !links(i, [&](int j) { return library_plan(j) != nullptr; }))
+      continue;
+    const std::vector<int> &r = readers[plan->output];
+    std::vector<std::optional<dnnl::reorder>> to(r.size());
+    bool direct = true;
+    for (size_t k = 0; k < r.size(); ++k)
+      direct = direct && MakeReorder(plan->library_dst,
+                                     library_plan(r[k])->library_src, to[k]);
+    if (!direct)
+      continue;
+    plan->output_layout = plan->library_dst;
+    plan->from_library.reset();
+    for (size_t k = 0; k < r.size(); ++k) {
+      library_plan(r[k])->input_layout = plan->library_dst;
+      library_plan(r[k])->to_library = std::move(to[k]);
+    }
+  }
+  for (int i = 0; i < count; ++i)
+    if (LibraryPlan *plan = library_plan(i))
+      plan->output_size = plan->output_layout.get_size() / sizeof(float);
+
+  for (int i = 0; i < count; ++i) {
+    const Instruction &instruction = program.instructions(i);
+    if (!replaced[i] && !tiled[i] && !plans[i] &&
+        instruction.has_batch_norm() &&
+        BatchNormIsConstant(instruction, program, constants)) {
       auto plan = std::make_shared<BatchNormPlan>();
       plan->output = instruction.output();
       FoldBatchNorm(instruction, constants, plan->scale, plan->shift);

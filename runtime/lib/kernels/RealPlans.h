@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include <dnnl.hpp>
@@ -15,20 +16,44 @@
 namespace hafnia {
 namespace kernels {
 
-// A convolution on oneDNN: the primitive chosen for the program's shapes,
-// its weights (with any absorbed batch norm folded in) in the library's
-// layout, and the reorders between the program's NCHW values and the
-// library's layout when it wants another.
-class ConvPlan : public Plan {
+// An instruction (and those it absorbs) as one oneDNN primitive: a
+// convolution or a pooling. Its input and output values are kept in their
+// slots in the program's layout (NCHW), or, within a chain of such plans,
+// in the layout the producer writes; reorders bring them into and out of
+// the layouts the primitive reads and writes when these differ.
+class LibraryPlan : public Plan {
 public:
-  dnnl::convolution_forward conv;
-  dnnl::memory::desc src, dst, library_src, library_dst, scratchpad;
+  dnnl::primitive primitive;
+  // What the primitive reads (`primitive_src`, a view of the bytes of
+  // `library_src`: the two differ only for a convolution that folds its
+  // width into its channels) and writes.
+  dnnl::memory::desc primitive_src, library_src, library_dst, scratchpad;
+  // The layouts of the input and output values in their slots.
+  dnnl::memory::desc input_layout, output_layout;
   std::optional<dnnl::reorder> to_library, from_library;
-  dnnl::memory weights, bias;
-  // What the reference kernel would count: the taps that do not fall on
-  // padding, and the absorbed instructions' element operations.
-  uint64_t macs = 0, absorbed_ops = 0;
+  // What the plain kernels count: a convolution's taps that do not fall on
+  // padding, and the element operations of it and what it absorbs.
+  uint64_t macs = 0, ops = 0;
+
+  // The primitive's operands besides its source, destination and
+  // scratchpad.
+  virtual void AddArguments(std::unordered_map<int, dnnl::memory> &) const {}
 };
+
+// A convolution with its weights (any absorbed batch norm folded in) and
+// bias in the library's layout; a ReLU or Clip it absorbs is its post-op.
+class ConvPlan : public LibraryPlan {
+public:
+  dnnl::memory weights, bias;
+  void
+  AddArguments(std::unordered_map<int, dnnl::memory> &args) const override {
+    args.insert({DNNL_ARG_WEIGHTS, weights});
+    args.insert({DNNL_ARG_BIAS, bias});
+  }
+};
+
+// A max or average pooling (windowed or global) within a chain.
+class PoolPlan : public LibraryPlan {};
 
 // A batch norm as y = x * scale[c] + shift[c].
 class BatchNormPlan : public Plan {
@@ -36,7 +61,9 @@ public:
   std::vector<float> scale, shift;
 };
 
-void RunConv(KernelContext &ctx, const ConvPlan &plan);
+// Runs the plan on operand 0 of the context's instruction into the plan's
+// output, and adds the plain kernels' statistics.
+void RunLibraryPlan(KernelContext &ctx, const LibraryPlan &plan);
 
 // Row-major C = alpha op(A) op(B) + beta C on the calling thread (oneDNN's
 // sgemm), C being m x n.

@@ -84,6 +84,9 @@ public:
   // needs; RunSuffix runs the rest on `chip` (null: the error-free chip)
   // and adds the whole run's statistics to `stats`.
   class Prefix;
+  // Buffers that ended runs leave for the next ones (private to the
+  // runtime, in Execution.h).
+  class ValueStore;
   absl::StatusOr<std::shared_ptr<const Prefix>>
   RunPrefix(const std::vector<Tensor> &inputs) const;
   absl::StatusOr<std::vector<Tensor>> RunSuffix(const Prefix &prefix,
@@ -150,9 +153,12 @@ private:
   std::vector<std::shared_ptr<const kernels::Plan>> plans_;
   bool reference_kernels_ = false;
   // By buffer: where a run keeps its value, or -1 for constants and values
-  // no instruction computes.
+  // no instruction computes. Values whose lifetimes do not overlap share a
+  // slot.
   std::vector<int64_t> slots_;
   int64_t slot_count_ = 0;
+  // The values of ended runs, which later runs reuse.
+  std::shared_ptr<ValueStore> store_;
 
   // Fills fused_ and replaced_ from the program's tiled layers.
   void ReadTiledLayers();
