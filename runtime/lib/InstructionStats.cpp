@@ -13,7 +13,7 @@ std::vector<SimulationStats> Simulator::InstructionStats() const {
   SimulationStats running;
   Execution execution(program_, arrays_, nullptr, constants_, bit_constants_,
                       fused_, schedule_, plans_, reference_kernels_, slots_,
-                      slot_count_, nullptr, running);
+                      *store_, nullptr, running);
   for (const TensorBinding &input : program_.inputs())
     execution.SetInput(input.buffer(), std::vector<float>(NumElements(ShapeOf(
                                            program_.buffers(input.buffer())))));
