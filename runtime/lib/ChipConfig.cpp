@@ -123,7 +123,18 @@ absl::Status ValidateChipConfig(const ChipConfig &config) {
                                         device.log_window()},
         {"device.log_sigma", device.log_sigma()},
         {"device.sigma_growth_per_decade", device.sigma_growth_per_decade()},
-        {"device.window_loss_per_decade", device.window_loss_per_decade()}})
+        {"device.window_loss_per_decade", device.window_loss_per_decade()},
+        {"device.lrs_log_sigma", device.lrs_log_sigma()},
+        {"device.hrs_log_sigma", device.hrs_log_sigma()},
+        {"device.lrs_sigma_growth_per_decade",
+         device.lrs_sigma_growth_per_decade()},
+        {"device.hrs_sigma_growth_per_decade",
+         device.hrs_sigma_growth_per_decade()},
+        {"device.sense_offset_sigma", device.sense_offset_sigma()},
+        {"device.reference_log_sigma", device.reference_log_sigma()},
+        {"device.stuck_lrs_fraction", device.stuck_lrs_fraction()},
+        {"device.stuck_hrs_fraction", device.stuck_hrs_fraction()},
+        {"device.array_sigma_spread", device.array_sigma_spread()}})
     if (!std::isfinite(value))
       return absl::InvalidArgumentError(absl::StrCat(
           "field '", field, "' is ", value, ": give a finite value"));
@@ -140,6 +151,47 @@ absl::Status ValidateChipConfig(const ChipConfig &config) {
         device.window_loss_per_decade() < 1))
     return absl::InvalidArgumentError(
         "field 'device.window_loss_per_decade' must lie in [0, 1)");
+  // The fields of the richer model (docs/device-model.md): each message
+  // names the field, its value and what is allowed.
+  auto out_of_range = [](absl::string_view field, double value,
+                         absl::string_view allowed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field 'device.", field, "' is ", value, ": ", allowed));
+  };
+  if (device.has_lrs_log_sigma() && !(device.lrs_log_sigma() > 0))
+    return out_of_range("lrs_log_sigma", device.lrs_log_sigma(),
+                        "give the LRS's spread of ln(R) before cycling, > 0 "
+                        "(or leave it out for log_sigma's)");
+  if (device.has_hrs_log_sigma() && !(device.hrs_log_sigma() > 0))
+    return out_of_range("hrs_log_sigma", device.hrs_log_sigma(),
+                        "give the HRS's spread of ln(R) before cycling, > 0 "
+                        "(or leave it out for log_sigma's)");
+  if (!(device.lrs_sigma_growth_per_decade() >= 0))
+    return out_of_range("lrs_sigma_growth_per_decade",
+                        device.lrs_sigma_growth_per_decade(), "must be >= 0");
+  if (!(device.hrs_sigma_growth_per_decade() >= 0))
+    return out_of_range("hrs_sigma_growth_per_decade",
+                        device.hrs_sigma_growth_per_decade(), "must be >= 0");
+  if (!(device.sense_offset_sigma() >= 0))
+    return out_of_range("sense_offset_sigma", device.sense_offset_sigma(),
+                        "give the spread of the sense amplifier's offset in "
+                        "ln(R), >= 0 (0: an ideal comparator)");
+  if (!(device.reference_log_sigma() >= 0))
+    return out_of_range("reference_log_sigma", device.reference_log_sigma(),
+                        "give the spread of the 1T1R reference's ln(R), >= 0 "
+                        "(0: an exact reference)");
+  if (!(device.stuck_lrs_fraction() >= 0 && device.stuck_lrs_fraction() < 0.5))
+    return out_of_range("stuck_lrs_fraction", device.stuck_lrs_fraction(),
+                        "give the fraction of devices stuck in the LRS, in "
+                        "[0, 0.5)");
+  if (!(device.stuck_hrs_fraction() >= 0 && device.stuck_hrs_fraction() < 0.5))
+    return out_of_range("stuck_hrs_fraction", device.stuck_hrs_fraction(),
+                        "give the fraction of devices stuck in the HRS, in "
+                        "[0, 0.5)");
+  if (!(device.array_sigma_spread() >= 0 && device.array_sigma_spread() <= 1))
+    return out_of_range("array_sigma_spread", device.array_sigma_spread(),
+                        "give the spread of ln(each array's spread "
+                        "multiplier), in [0, 1] (0: every array alike)");
   return absl::OkStatus();
 }
 

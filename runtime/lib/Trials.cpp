@@ -295,7 +295,7 @@ public:
   // of the first unit. `on_point` is told of each point as its first trial
   // starts.
   absl::Status
-  RunTrials(const std::vector<double> &rates,
+  RunTrials(const std::vector<BitErrors> &rates,
             const std::vector<std::pair<uint32_t, uint32_t>> &units,
             uint64_t seed, bool per_array, PartReport &part,
             std::vector<Tensor> *outputs,
@@ -377,13 +377,14 @@ private:
   uint64_t cells_read_ = 0;
 };
 
-// The bit-error rate of `cell` after `cycles`: from the BER table when there
+// The bit errors of `cell` after `cycles`: from the BER table when there
 // is one, else from the chip's device model.
-absl::StatusOr<double> RateAt(const RunOptions &options, const ChipConfig &chip,
-                              CellType cell, double cycles) {
+absl::StatusOr<BitErrors> RateAt(const RunOptions &options,
+                                 const ChipConfig &chip, CellType cell,
+                                 double cycles) {
   if (options.ber_table)
     return options.ber_table->Lookup(cell, cycles);
-  return BitErrorRate(chip.device(), cell, cycles);
+  return BitErrors::FromDevice(chip.device(), cell, cycles);
 }
 
 // CRC-32 and size of the program's bytes.
@@ -399,7 +400,7 @@ std::string Digest(const Program &program) {
 // by the same code.
 absl::StatusOr<PartReport>
 RunPart(const Simulator &simulator, const Dataset &data,
-        const RunOptions &options, const std::vector<double> &rates,
+        const RunOptions &options, const std::vector<BitErrors> &rates,
         bool per_array, const Shard &shard, std::vector<Tensor> *outputs,
         const std::function<void(uint32_t)> &on_point = nullptr) {
   if (shard.count < 1 || shard.index >= shard.count)
@@ -438,7 +439,7 @@ RunPart(const Simulator &simulator, const Dataset &data,
 
 // The report of a single run with every field no count changes, and the
 // bit-error rate of its one point (none without errors).
-absl::StatusOr<std::pair<SimulationReport, std::vector<double>>>
+absl::StatusOr<std::pair<SimulationReport, std::vector<BitErrors>>>
 SimulationSkeleton(const Simulator &simulator, const TrialOptions &options) {
   const Program &p = simulator.program();
   SimulationReport report;
@@ -448,11 +449,11 @@ SimulationSkeleton(const Simulator &simulator, const TrialOptions &options) {
     return cost.status();
   *report.mutable_cost() = *std::move(cost);
   if (!options.cycles && !options.ber)
-    return std::make_pair(report, std::vector<double>());
+    return std::make_pair(report, std::vector<BitErrors>());
   CellType cell =
       options.cell == CELL_TYPE_UNSPECIFIED ? p.chip().cell() : options.cell;
-  absl::StatusOr<double> rate =
-      options.ber ? absl::StatusOr<double>(*options.ber)
+  absl::StatusOr<BitErrors> rate =
+      options.ber ? absl::StatusOr<BitErrors>(*options.ber)
                   : RateAt(options, p.chip(), cell, *options.cycles);
   if (!rate.ok())
     return rate.status();
@@ -463,15 +464,16 @@ SimulationSkeleton(const Simulator &simulator, const TrialOptions &options) {
                                             : "device model");
   report.set_trials(options.trials);
   report.set_seed(options.seed);
-  report.mutable_ber()->set_expected(*rate);
+  report.mutable_ber()->set_expected(simulator.ExpectedBer(*rate));
   std::vector<uint64_t> cells = simulator.CellsRead();
+  std::vector<double> expected = simulator.ExpectedFlips(*rate);
   std::map<std::string, FlipCount> layers;
   for (const ArrayImage &image : p.arrays()) {
     FlipCount *array = report.add_array_flips();
     array->set_layer(image.layer());
     array->set_array(image.array());
     array->set_cells(cells[image.array()]);
-    array->set_expected(*rate * cells[image.array()] * options.trials);
+    array->set_expected(expected[image.array()] * options.trials);
     FlipCount &layer = layers[image.layer()];
     layer.set_layer(image.layer());
     layer.set_cells(layer.cells() + array->cells());
@@ -479,12 +481,12 @@ SimulationSkeleton(const Simulator &simulator, const TrialOptions &options) {
   }
   for (const auto &[name, layer] : layers)
     *report.add_layer_flips() = layer;
-  return std::make_pair(report, std::vector<double>{*rate});
+  return std::make_pair(report, std::vector<BitErrors>{*rate});
 }
 
 // The sweep's report with every field no count changes, and the bit-error
 // rate of each point.
-absl::StatusOr<std::pair<SweepReport, std::vector<double>>>
+absl::StatusOr<std::pair<SweepReport, std::vector<BitErrors>>>
 SweepSkeleton(const Simulator &simulator, const SweepOptions &options) {
   const Program &p = simulator.program();
   bool over_cycles = !options.cycles.empty();
@@ -494,17 +496,17 @@ SweepSkeleton(const Simulator &simulator, const SweepOptions &options) {
   sweep.set_trials(options.trials);
   sweep.set_seed(options.seed);
   // Over cycles both cells, each at every count; over BERs any cell.
-  std::vector<double> rates;
+  std::vector<BitErrors> rates;
   if (over_cycles) {
     for (CellType cell : {CELL_1T1R, CELL_2T2R})
       for (double n : options.cycles) {
-        absl::StatusOr<double> rate = RateAt(options, p.chip(), cell, n);
+        absl::StatusOr<BitErrors> rate = RateAt(options, p.chip(), cell, n);
         if (!rate.ok())
           return rate.status();
         SweepPoint *point = sweep.add_points();
         point->set_cell(cell);
         point->set_cycles(n);
-        point->mutable_ber()->set_expected(*rate);
+        point->mutable_ber()->set_expected(simulator.ExpectedBer(*rate));
         rates.push_back(*rate);
       }
   } else {

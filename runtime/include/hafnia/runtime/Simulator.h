@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "hafnia/proto/program.pb.h"
 #include "hafnia/proto/report.pb.h"
+#include "hafnia/runtime/DeviceModel.h"
 #include "hafnia/runtime/TensorIO.h"
 
 namespace hafnia {
@@ -53,9 +54,17 @@ public:
   // the fused layers' rows built from them (defined below).
   struct ChipState;
   // Programs a fresh chip on which every cell that is read (used rows, all
-  // columns, padding included) flips with probability `ber`.
-  std::unique_ptr<ChipState> ProgramWithErrors(double ber,
+  // columns, padding included) flips with its chance under `errors` (a BER
+  // converts to one): by its stored value, and per array when the arrays
+  // vary (ErrorInjection.cpp).
+  std::unique_ptr<ChipState> ProgramWithErrors(const BitErrors &errors,
                                                std::mt19937_64 &random) const;
+  // Cells expected to flip in each array (by array number) on one
+  // programming under `errors`, from the stored values of the cells read.
+  std::vector<double> ExpectedFlips(const BitErrors &errors) const;
+  // The chance that a read cell flips, over the cells the program reads:
+  // the rate itself when a cell errs alike whatever it stores.
+  double ExpectedBer(const BitErrors &errors) const;
   // Cells flipped in each array of `chip` (by array number).
   static const std::vector<uint64_t> &Flips(const ChipState &chip);
   // Cells read in each array (used rows times columns), by array number.
