@@ -99,6 +99,11 @@ std::string EccCodeNames() {
   return absl::StrJoin(names, ", ");
 }
 
+double DevicesPerBit(EccCode code) {
+  const EccCodeInfo &info = InfoOf(code);
+  return static_cast<double>(info.code_bits) / info.data_bits;
+}
+
 CodeWord Encode(EccCode code, uint64_t data) {
   const Layout &layout = LayoutOf(code);
   CodeWord word;

@@ -48,6 +48,8 @@ const EccCodeInfo &InfoOf(EccCode code);
 std::optional<EccCode> ParseEccCode(absl::string_view name);
 // "hamming-7-4, secded-13-8, ...", for error messages.
 std::string EccCodeNames();
+// 1T1R devices per stored weight bit: code bits over data bits (2T2R: 2).
+double DevicesPerBit(EccCode code);
 
 // A word of up to 72 code bits; bit b is code bit b (SECDED: bit 0 is the
 // overall parity, bit i the code position i; Hamming: bit i is position
