@@ -172,7 +172,8 @@ std::string FormatDeviceBlock(const DeviceModel &device) {
 }
 
 std::vector<DeviceCurvePoint> DeviceCurve(const DeviceModel &device,
-                                          const std::vector<double> &cycles) {
+                                          const std::vector<double> &cycles,
+                                          const std::vector<EccCode> &codes) {
   std::vector<DeviceCurvePoint> points;
   for (double n : cycles) {
     DeviceCurvePoint point;
@@ -182,13 +183,16 @@ std::vector<DeviceCurvePoint> DeviceCurve(const DeviceModel &device,
     point.rates_2t2r = CellReadErrorRates(device, CELL_2T2R, n);
     point.ber_1t1r = BitErrorRate(device, CELL_1T1R, n);
     point.ber_2t2r = BitErrorRate(device, CELL_2T2R, n);
+    for (EccCode code : codes)
+      point.ecc.push_back(DecodedRatesAt(code, point.ber_1t1r));
     points.push_back(point);
   }
   return points;
 }
 
 std::string FormatDeviceCurve(const std::string &chip,
-                              const std::vector<DeviceCurvePoint> &points) {
+                              const std::vector<DeviceCurvePoint> &points,
+                              const std::vector<EccCode> &codes) {
   bool by_value = std::any_of(points.begin(), points.end(), [](auto &p) {
     return !p.rates_1t1r.Symmetric();
   });
@@ -199,6 +203,9 @@ std::string FormatDeviceCurve(const std::string &chip,
                         "BER 2T2R", "1T1R/2T2R");
   if (by_value)
     absl::StrAppendFormat(&text, " %10s %10s", "1T1R +1", "1T1R -1");
+  for (EccCode code : codes)
+    absl::StrAppendFormat(&text, " %18s",
+                          absl::StrCat("1T1R+", InfoOf(code).name));
   absl::StrAppend(&text, "\n");
   for (const DeviceCurvePoint &p : points) {
     absl::StrAppendFormat(&text, "%-10g %7.3f %9.3f %9.3f %10.3g %10.3g %9s",
@@ -208,14 +215,26 @@ std::string FormatDeviceCurve(const std::string &chip,
     if (by_value)
       absl::StrAppendFormat(&text, " %10.3g %10.3g", p.rates_1t1r.plus,
                             p.rates_1t1r.minus);
+    for (const DecodedRates &rates : p.ecc)
+      absl::StrAppendFormat(&text, " %18.3g", rates.data_ber);
     absl::StrAppend(&text, "\n");
+  }
+  if (!codes.empty()) {
+    absl::StrAppend(&text, "devices per weight bit: 2T2R 2, 1T1R 1");
+    for (EccCode code : codes)
+      absl::StrAppendFormat(&text, ", 1T1R+%s %.4g", InfoOf(code).name,
+                            DevicesPerBit(code));
+    absl::StrAppend(&text,
+                    "; with a code, BER is of the data bits after decoding "
+                    "and the XNOR moves out of the sense amplifiers\n");
   }
   return text;
 }
 
 std::string DeviceCurveToJson(const std::string &chip,
                               const DeviceModel &device,
-                              const std::vector<DeviceCurvePoint> &points) {
+                              const std::vector<DeviceCurvePoint> &points,
+                              const std::vector<EccCode> &codes) {
   std::string device_json;
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
@@ -232,23 +251,36 @@ std::string DeviceCurveToJson(const std::string &chip,
                    ",\n  \"device\": ", device_json, ",\n  \"points\": [");
   for (size_t i = 0; i < points.size(); ++i) {
     const DeviceCurvePoint &p = points[i];
-    absl::StrAppend(
-        &json, i ? "," : "", "\n    {\"cycles\": ", JsonNumber(p.cycles),
-        ", \"window\": ", JsonNumber(p.state.window),
-        ", \"lrs_sigma\": ", JsonNumber(p.state.lrs_sigma),
-        ", \"hrs_sigma\": ", JsonNumber(p.state.hrs_sigma),
-        ", \"ber_1t1r\": ", JsonNumber(p.ber_1t1r),
-        ", \"ber_1t1r_plus\": ", JsonNumber(p.rates_1t1r.plus),
-        ", \"ber_1t1r_minus\": ", JsonNumber(p.rates_1t1r.minus),
-        ", \"ber_2t2r\": ", JsonNumber(p.ber_2t2r), ", \"ratio\": ",
-        JsonNumber(p.ber_2t2r > 0 ? p.ber_1t1r / p.ber_2t2r : NAN), "}");
+    absl::StrAppend(&json, i ? "," : "",
+                    "\n    {\"cycles\": ", JsonNumber(p.cycles),
+                    ", \"window\": ", JsonNumber(p.state.window),
+                    ", \"lrs_sigma\": ", JsonNumber(p.state.lrs_sigma),
+                    ", \"hrs_sigma\": ", JsonNumber(p.state.hrs_sigma),
+                    ", \"ber_1t1r\": ", JsonNumber(p.ber_1t1r),
+                    ", \"ber_1t1r_plus\": ", JsonNumber(p.rates_1t1r.plus),
+                    ", \"ber_1t1r_minus\": ", JsonNumber(p.rates_1t1r.minus),
+                    ", \"ber_2t2r\": ", JsonNumber(p.ber_2t2r), ", \"ratio\": ",
+                    JsonNumber(p.ber_2t2r > 0 ? p.ber_1t1r / p.ber_2t2r : NAN));
+    if (!codes.empty()) {
+      absl::StrAppend(&json, ", \"ecc\": [");
+      for (size_t c = 0; c < codes.size(); ++c)
+        absl::StrAppend(
+            &json, c ? ", " : "", "{\"code\": \"", InfoOf(codes[c]).name,
+            "\", \"devices_per_bit\": ", JsonNumber(DevicesPerBit(codes[c])),
+            ", \"decoded_ber\": ", JsonNumber(p.ecc[c].data_ber),
+            ", \"uncorrectable_words\": ",
+            JsonNumber(p.ecc[c].uncorrectable_words), "}");
+      absl::StrAppend(&json, "]");
+    }
+    absl::StrAppend(&json, "}");
   }
   absl::StrAppend(&json, "\n  ]\n}\n");
   return json;
 }
 
 std::string DeviceCurveToSvg(const std::string &chip, const DeviceModel &device,
-                             const std::vector<DeviceCurvePoint> &points) {
+                             const std::vector<DeviceCurvePoint> &points,
+                             const std::vector<EccCode> &codes) {
   double lowest = 1e300, highest = 0;
   for (const DeviceCurvePoint &p : points) {
     lowest = std::min(lowest, p.cycles);
@@ -257,7 +289,7 @@ std::string DeviceCurveToSvg(const std::string &chip, const DeviceModel &device,
   if (points.empty())
     lowest = highest = 1;
   std::vector<DeviceCurvePoint> smooth =
-      DeviceCurve(device, SmoothCycles(lowest, highest));
+      DeviceCurve(device, SmoothCycles(lowest, highest), codes);
   std::vector<PlotSeries> series(4);
   series[0] = {"1T1R", kColor1T1R, {}, true};
   series[1] = {"2T2R", kColor2T2R, {}, true};
@@ -271,6 +303,18 @@ std::string DeviceCurveToSvg(const std::string &chip, const DeviceModel &device,
   for (const DeviceCurvePoint &p : points) {
     series[2].points.push_back({p.cycles, p.ber_1t1r});
     series[3].points.push_back({p.cycles, p.ber_2t2r});
+  }
+  // A line per code, in colours of its own.
+  static const char *const kCodeColors[] = {"#f28e2b", "#59a14f", "#b07aa1",
+                                            "#9c755f", "#76b7b2"};
+  for (size_t c = 0; c < codes.size(); ++c) {
+    PlotSeries code{absl::StrCat("1T1R+", InfoOf(codes[c]).name),
+                    kCodeColors[c % 5],
+                    {},
+                    true};
+    for (const DeviceCurvePoint &p : smooth)
+      code.points.push_back({p.cycles, p.ecc[c].data_ber});
+    series.push_back(std::move(code));
   }
   return BerAgainstCyclesSvg(
       absl::StrCat(chip, ": bit-error rate against programming cycles "

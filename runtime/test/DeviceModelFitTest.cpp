@@ -415,6 +415,25 @@ TEST(DeviceFit, PrintsADeviceBlockForAChipPreset) {
 
 // --- Curves ---------------------------------------------------------------
 
+// With codes: 1T1R devices failing at the curve's 1T1R rate, decoded.
+TEST(DeviceCurve, AddsTheDecodedRatesOfEachCode) {
+  DeviceModel device = DefaultDevice();
+  std::vector<EccCode> codes = {EccCode::kHamming74, EccCode::kSecded7264};
+  std::vector<DeviceCurvePoint> points = DeviceCurve(device, {1, 1e6}, codes);
+  for (const DeviceCurvePoint &p : points) {
+    ASSERT_EQ(p.ecc.size(), 2u);
+    for (size_t c = 0; c < codes.size(); ++c)
+      EXPECT_EQ(p.ecc[c].data_ber,
+                DecodedRatesAt(codes[c], p.ber_1t1r).data_ber);
+  }
+  std::string json = DeviceCurveToJson("default", device, points, codes);
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok())
+      << json;
+  EXPECT_THAT(FormatDeviceCurve("default", points, codes),
+              HasSubstr("1T1R+secded-72-64 1.125"));
+}
+
 TEST(DeviceCurve, GivesBothCellsAtEachCycleCount) {
   DeviceModel device = DefaultDevice();
   std::vector<DeviceCurvePoint> points = DeviceCurve(device, {0, 1e4, 1e7});

@@ -4,7 +4,7 @@
 //   hafnia-device fit measured.csv [--cell=1T1R|2T2R|both]
 //       [--chip=NAME|FILE.textproto] [--fit=FIELD,...] [--svg=FILE.svg]
 //   hafnia-device curve [--chip=NAME|FILE.textproto] [--cycles=N,...]
-//       [--json] [--svg=FILE.svg]
+//       [--ecc=CODE,...] [--json] [--svg=FILE.svg]
 
 #include <cmath>
 #include <iostream>
@@ -22,6 +22,7 @@
 #include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/DeviceFit.h"
 #include "hafnia/runtime/DeviceModel.h"
+#include "hafnia/runtime/Ecc.h"
 #include "hafnia/runtime/FileIO.h"
 
 ABSL_FLAG(std::string, chip, "default",
@@ -38,6 +39,10 @@ ABSL_FLAG(std::string, fit, "",
 ABSL_FLAG(std::string, cycles, "1,1e1,1e2,1e3,1e4,1e5,1e6,1e7",
           "curve: comma-separated cycle counts");
 ABSL_FLAG(bool, json, false, "curve: print the curve as JSON");
+ABSL_FLAG(std::string, ecc, "",
+          "curve: comma-separated error-correcting codes whose decoded BER on "
+          "1T1R devices to add (hamming-7-4, secded-13-8, secded-22-16, "
+          "secded-39-32, secded-72-64)");
 ABSL_FLAG(std::string, svg, "",
           "Write the curve, or the measured and fitted BERs, as SVG");
 
@@ -46,7 +51,7 @@ namespace {
 constexpr const char *kUsage =
     "hafnia-device fit measured.csv [--cell=1T1R|2T2R|both] [--chip=...] "
     "[--fit=FIELD,...] [--svg=FILE] | hafnia-device curve [--chip=...] "
-    "[--cycles=N,...] [--json] [--svg=FILE]";
+    "[--cycles=N,...] [--ecc=CODE,...] [--json] [--svg=FILE]";
 
 int Fail(absl::string_view message) {
   std::cerr << "hafnia-device: error: " << message << "\n";
@@ -68,6 +73,8 @@ std::optional<std::string> Misplaced(const std::string &command) {
       return "--json";
     if (absl::GetFlag(FLAGS_cycles) != "1,1e1,1e2,1e3,1e4,1e5,1e6,1e7")
       return "--cycles";
+    if (!absl::GetFlag(FLAGS_ecc).empty())
+      return "--ecc";
   } else {
     if (!absl::GetFlag(FLAGS_cell).empty())
       return "--cell";
@@ -96,17 +103,29 @@ int Curve(const std::vector<char *> &arguments) {
   }
   if (cycles.empty())
     return Fail("--cycles is empty: give cycle counts, e.g. 1,1e3,1e6");
+  std::vector<hafnia::EccCode> codes;
+  for (absl::string_view item :
+       absl::StrSplit(absl::GetFlag(FLAGS_ecc), ',', absl::SkipEmpty())) {
+    std::optional<hafnia::EccCode> code =
+        hafnia::ParseEccCode(absl::StripAsciiWhitespace(item));
+    if (!code)
+      return Fail(absl::StrCat("--ecc: unknown code '", item,
+                               "': give one or more of ",
+                               hafnia::EccCodeNames()));
+    codes.push_back(*code);
+  }
   std::string name =
       chip->name().empty() ? absl::GetFlag(FLAGS_chip) : chip->name();
   std::vector<hafnia::DeviceCurvePoint> points =
-      hafnia::DeviceCurve(chip->device(), cycles);
-  if (absl::Status status =
-          WriteSvg(hafnia::DeviceCurveToSvg(name, chip->device(), points));
+      hafnia::DeviceCurve(chip->device(), cycles, codes);
+  if (absl::Status status = WriteSvg(
+          hafnia::DeviceCurveToSvg(name, chip->device(), points, codes));
       !status.ok())
     return Fail(status.message());
   std::cout << (absl::GetFlag(FLAGS_json)
-                    ? hafnia::DeviceCurveToJson(name, chip->device(), points)
-                    : hafnia::FormatDeviceCurve(name, points));
+                    ? hafnia::DeviceCurveToJson(name, chip->device(), points,
+                                                codes)
+                    : hafnia::FormatDeviceCurve(name, points, codes));
   return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "hafnia/proto/chip.pb.h"
 #include "hafnia/runtime/DeviceModel.h"
+#include "hafnia/runtime/Ecc.h"
 
 namespace hafnia {
 
@@ -94,20 +95,29 @@ struct DeviceCurvePoint {
   ReadErrorRates rates_1t1r, rates_2t2r;
   // BitErrorRate of each cell: +1 and -1 equally often.
   double ber_1t1r = 0, ber_2t2r = 0;
+  // For each code asked for, 1T1R devices storing its code words, every
+  // device failing at ber_1t1r: the rates after decoding (Ecc.h).
+  std::vector<DecodedRates> ecc;
 };
-std::vector<DeviceCurvePoint> DeviceCurve(const DeviceModel &device,
-                                          const std::vector<double> &cycles);
+// The curve at `cycles`, with the 1T1R + ECC rates of `codes`.
+std::vector<DeviceCurvePoint>
+DeviceCurve(const DeviceModel &device, const std::vector<double> &cycles,
+            const std::vector<EccCode> &codes = {});
 
 // The curve as a table, as JSON, and as an SVG of both BERs against cycles
 // on log-log axes (the model drawn smoothly between the points, which are
 // marked); `chip` names the chip in titles.
+// `codes` are the codes the points were computed with.
 std::string FormatDeviceCurve(const std::string &chip,
-                              const std::vector<DeviceCurvePoint> &points);
+                              const std::vector<DeviceCurvePoint> &points,
+                              const std::vector<EccCode> &codes = {});
 std::string DeviceCurveToJson(const std::string &chip,
                               const DeviceModel &device,
-                              const std::vector<DeviceCurvePoint> &points);
+                              const std::vector<DeviceCurvePoint> &points,
+                              const std::vector<EccCode> &codes = {});
 std::string DeviceCurveToSvg(const std::string &chip, const DeviceModel &device,
-                             const std::vector<DeviceCurvePoint> &points);
+                             const std::vector<DeviceCurvePoint> &points,
+                             const std::vector<EccCode> &codes = {});
 
 } // namespace hafnia
 

@@ -1,0 +1,89 @@
+// Error-correcting codes for weights stored in 1T1R devices, the
+// alternative the paper's 2T2R cells are compared with: a Hamming code
+// (single-error correction) and extended Hamming codes (SECDED: single-error
+// correction, double-error detection). docs/device-model.md.
+//
+// The codes are built positionally: code positions 1..m, the parity bits at
+// the powers of two, each covering the positions whose index has its bit
+// set, the data bits at the other positions in order; a SECDED code adds an
+// overall parity bit. A word's syndrome is the XOR of the indices of its set
+// positions, zero for a codeword. The codes are linear, so what decoding
+// does to a word depends only on which of its bits flipped, not on the data.
+
+#ifndef HAFNIA_RUNTIME_ECC_H
+#define HAFNIA_RUNTIME_ECC_H
+
+#include <bitset>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace hafnia {
+
+enum class EccCode {
+  kHamming74,
+  kSecded138,
+  kSecded2216,
+  kSecded3932,
+  kSecded7264,
+};
+
+struct EccCodeInfo {
+  EccCode code;
+  // As --ecc spells it: "hamming-7-4", "secded-13-8", ...
+  const char *name;
+  int code_bits;
+  int data_bits;
+  // An extended code: double errors are detected, not miscorrected.
+  bool detects_double_errors;
+};
+
+// Every code, in the order the options list them.
+const std::vector<EccCodeInfo> &EccCodes();
+const EccCodeInfo &InfoOf(EccCode code);
+// The code `name` spells, or nullopt.
+std::optional<EccCode> ParseEccCode(absl::string_view name);
+// "hamming-7-4, secded-13-8, ...", for error messages.
+std::string EccCodeNames();
+// 1T1R devices per stored weight bit: code bits over data bits (2T2R: 2).
+double DevicesPerBit(EccCode code);
+
+// A word of up to 72 code bits; bit b is code bit b (SECDED: bit 0 is the
+// overall parity, bit i the code position i; Hamming: bit i is position
+// i + 1).
+using CodeWord = std::bitset<72>;
+
+// The code word that stores `data` (bit j of `data` is data bit j).
+CodeWord Encode(EccCode code, uint64_t data);
+
+struct DecodedWord {
+  uint64_t data = 0;
+  // The decoder found an error it cannot correct (a SECDED double error, or
+  // a syndrome that names no position of a shortened code): the data are
+  // delivered as read, uncorrected.
+  bool uncorrectable = false;
+};
+// What the decoder delivers for `word` as read.
+DecodedWord Decode(EccCode code, const CodeWord &word);
+
+// The data bits that are wrong after decoding a word read with the code
+// bits `flipped` flipped (distinct, in [0, code_bits)), as a mask over the
+// data bits, and whether the decoder flagged the word uncorrectable.
+DecodedWord DecodeErrors(EccCode code, const std::vector<int> &flipped);
+
+// Exact rates when every code bit flips independently with probability
+// `p`, from the distribution of (syndrome, parity) computed bit by bit.
+struct DecodedRates {
+  // Probability that a data bit is wrong after decoding.
+  double data_ber = 0;
+  // Probability that the decoder flags a word uncorrectable.
+  double uncorrectable_words = 0;
+};
+DecodedRates DecodedRatesAt(EccCode code, double p);
+
+} // namespace hafnia
+
+#endif // HAFNIA_RUNTIME_ECC_H
