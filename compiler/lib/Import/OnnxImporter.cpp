@@ -1915,7 +1915,21 @@ OwningOpRef<ModuleOp> Importer::run() {
   builder.create<func::ReturnOp>(fileLoc, results);
   foldPadsIntoWindows(function);
 
-  if (failed(verify(*module)))
+  // A verifier's message names the op; say which ONNX node it came from,
+  // on one line (notes dropped).
+  LogicalResult verified = success();
+  {
+    ScopedDiagnosticHandler handler(context, [&](Diagnostic &diagnostic) {
+      auto name = dyn_cast<NameLoc>(diagnostic.getLocation());
+      if (!name || diagnostic.getSeverity() != DiagnosticSeverity::Error)
+        return failure();
+      emitError(name.getChildLoc())
+          << "node '" << name.getName().getValue() << "': " << diagnostic.str();
+      return success();
+    });
+    verified = verify(*module);
+  }
+  if (failed(verified))
     return nullptr;
   return module;
 }

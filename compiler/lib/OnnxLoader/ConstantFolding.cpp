@@ -1032,6 +1032,23 @@ foldConstantNode(const onnx::NodeProto &node,
     return std::string("has more outputs than can be evaluated");
   for (size_t i = 0;
        i < results.size() && i < static_cast<size_t>(node.output_size()); ++i)
+    if (results[i].real())
+      for (size_t k = 0; k < results[i].reals.size(); ++k)
+        if (double value = results[i].reals[k];
+            !std::isfinite(value) ||
+            (results[i].type == TensorProto::FLOAT &&
+             std::fabs(value) > std::numeric_limits<float>::max()))
+          // The inputs are finite (the model guards refuse non-finite
+          // constants): the arithmetic made it (0/0, sqrt(-1), overflow).
+          return "its result '" + node.output(i) + "' holds " +
+                 (std::isnan(value) ? "NaN"
+                  : value > 0       ? "+inf"
+                                    : "-inf") +
+                 " at index " + std::to_string(k) +
+                 ", computed from finite constants; a chip computes nothing "
+                 "meaningful from non-finite parameters: fix the model";
+  for (size_t i = 0;
+       i < results.size() && i < static_cast<size_t>(node.output_size()); ++i)
     outputs.push_back(encode(results[i], node.output(i)));
   return std::nullopt;
 }

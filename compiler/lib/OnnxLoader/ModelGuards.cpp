@@ -8,16 +8,21 @@
 //===----------------------------------------------------------------------===//
 
 #include "hafnia/Import/ModelGuards.h"
+#include "hafnia/Import/ConstantFolding.h"
 #include "hafnia/Import/OnnxModelLoader.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <set>
 #include <vector>
 
 #include "google/protobuf/stubs/common.h"
+#include "onnx/defs/schema.h"
+#include "onnx/defs/shape_inference.h"
 
 namespace hafnia {
 namespace {
@@ -92,8 +97,9 @@ findNonFinite(const onnx::TensorProto &tensor) {
   auto raw = [&](auto element) {
     std::vector<decltype(element)> values(tensor.raw_data().size() /
                                           sizeof(element));
-    std::memcpy(values.data(), tensor.raw_data().data(),
-                values.size() * sizeof(element));
+    if (!values.empty()) // data() of an empty vector may be null
+      std::memcpy(values.data(), tensor.raw_data().data(),
+                  values.size() * sizeof(element));
     return scan(values);
   };
   if (tensor.data_type() == onnx::TensorProto::FLOAT)
@@ -107,6 +113,17 @@ findNonFinite(const onnx::TensorProto &tensor) {
                : scan(std::vector<double>(tensor.double_data().begin(),
                                           tensor.double_data().end()));
   return std::nullopt;
+}
+
+/// A number as messages print it (%g: 1e-05, -1, 0.5).
+std::string formatNumber(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
+const char *valueName(double value) {
+  return std::isnan(value) ? "NaN" : value > 0 ? "+inf" : "-inf";
 }
 
 /// `name` with every byte that is not part of valid UTF-8 written as \xNN:
@@ -153,7 +170,91 @@ void escapeNames(onnx::GraphProto &graph) {
       fix(*value.mutable_name());
 }
 
+/// A batch norm divides by sqrt(variance + epsilon): a running variance
+/// below -epsilon makes NaN, one of exactly -epsilon infinities, on every
+/// input. Checked where the variance is a constant (an initializer or a
+/// Constant node), which it is in every exported inference model.
+std::optional<std::string>
+checkBatchNormVariances(const onnx::GraphProto &graph) {
+  std::map<std::string, const onnx::TensorProto *> constants;
+  for (const onnx::TensorProto &initializer : graph.initializer())
+    constants[initializer.name()] = &initializer;
+  for (const onnx::NodeProto &node : graph.node())
+    if (node.op_type() == "Constant" && node.output_size() == 1)
+      for (const onnx::AttributeProto &attribute : node.attribute())
+        if (attribute.name() == "value" && attribute.has_t())
+          constants[node.output(0)] = &attribute.t();
+  for (const onnx::NodeProto &node : graph.node()) {
+    if (node.op_type() != "BatchNormalization" ||
+        !isDefaultDomain(node.domain()) || node.input_size() < 5)
+      continue;
+    auto variance = constants.find(node.input(4));
+    if (variance == constants.end())
+      continue;
+    double epsilon = 1e-5;
+    for (const onnx::AttributeProto &attribute : node.attribute())
+      if (attribute.name() == "epsilon")
+        epsilon = attribute.f();
+    std::optional<std::vector<double>> values =
+        getRealValues(*variance->second);
+    if (!values)
+      continue;
+    for (size_t i = 0; i < values->size(); ++i)
+      if (!((*values)[i] + epsilon > 0))
+        return describeOnnxNode(node) +
+               " (BatchNormalization): its variance '" + node.input(4) +
+               "' holds " + formatNumber((*values)[i]) + " at index " +
+               std::to_string(i) + ", and with epsilon " +
+               formatNumber(epsilon) +
+               " the batch norm divides by the square root of " +
+               formatNumber((*values)[i] + epsilon) +
+               "; a variance is never negative: fix the model";
+  }
+  return std::nullopt;
+}
+
+/// The weight of a convolution has the input's rank (M x C/group x kernel).
+/// ONNX 1.12 takes the kernel from the weight's spatial axes and indexes the
+/// input's strides, dilations, pads and dimensions with it: a weight of
+/// another rank reads past them (convPoolShapeInference, onnx/onnx#8036,
+/// fixed in onnx/onnx#8051 after 1.12; convTransposeShapeInference also
+/// reads the weight's dimension 1 unchecked, onnx/onnx#7997).
+void checkWeightRank(onnx::InferenceContext &context) {
+  if (!onnx::hasInputShape(context, 0) || !onnx::hasInputShape(context, 1))
+    return;
+  int input = context.getInputType(0)->tensor_type().shape().dim_size();
+  int weight = context.getInputType(1)->tensor_type().shape().dim_size();
+  if (weight != input)
+    fail_shape_inference("the weight has rank ", weight, ", the input ", input,
+                         "; a convolution's weight has the input's rank");
+}
+
 } // namespace
+
+void guardOnnxShapeInference() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Every version the loader can meet, each schema wrapped once.
+    std::set<const onnx::OpSchema *> wrapped;
+    for (const char *op : {"Conv", "ConvTranspose"})
+      for (int version = 1; version <= kImportOpsetVersion; ++version) {
+        const onnx::OpSchema *schema =
+            onnx::OpSchemaRegistry::Schema(op, version);
+        if (!schema || !wrapped.insert(schema).second)
+          continue;
+        onnx::InferenceFunction original =
+            schema->GetTypeAndShapeInferenceFunction();
+        // The registry hands out const schemas; it owns them, and this runs
+        // once, before any inference.
+        const_cast<onnx::OpSchema *>(schema)->TypeAndShapeInferenceFunction(
+            [original](onnx::InferenceContext &context) {
+              checkWeightRank(context);
+              if (original)
+                original(context);
+            });
+      }
+  });
+}
 
 std::optional<std::string> guardOnnxModel(onnx::ModelProto &model) {
   onnx::GraphProto &graph = *model.mutable_graph();
@@ -177,35 +278,87 @@ std::optional<std::string> guardOnnxModel(onnx::ModelProto &model) {
                                    return !defined.count(value.name());
                                  }),
                   valueInfo.end());
+  // The checker accepts a graph without outputs; the program would have
+  // nothing to read.
+  if (graph.output_size() == 0)
+    return std::string("the model declares no graph outputs: nothing it "
+                       "computes could be read; declare its outputs");
   for (const onnx::ValueInfoProto &output : graph.output())
     if (!defined.count(output.name()))
       return "graph output '" + output.name() +
              "' is produced by no node, initializer or graph input; remove "
              "it or connect it";
 
-  // An infinite Clip bound means no bound: only NaN is refused there.
-  std::set<std::string> clipBounds;
-  for (const onnx::NodeProto &node : graph.node())
-    if (node.op_type() == "Clip" && isDefaultDomain(node.domain()))
+  // An infinite Clip bound means no bound, and a -inf Pad value pads for a
+  // max-pool: only NaN is refused there.
+  std::set<std::string> infiniteAllowed;
+  for (const onnx::NodeProto &node : graph.node()) {
+    if (!isDefaultDomain(node.domain()))
+      continue;
+    if (node.op_type() == "Clip")
       for (int i = 1; i < node.input_size(); ++i)
-        clipBounds.insert(node.input(i));
+        infiniteAllowed.insert(node.input(i));
+    if (node.op_type() == "Pad" && node.input_size() > 2)
+      infiniteAllowed.insert(node.input(2));
+  }
+  auto nonFinite = [&](const std::string &name,
+                       std::optional<std::pair<int64_t, double>> bad,
+                       const std::string &what) -> std::optional<std::string> {
+    if (!bad || (infiniteAllowed.count(name) && !std::isnan(bad->second)))
+      return std::nullopt;
+    return what + " holds " + valueName(bad->second) + " at index " +
+           std::to_string(bad->first) +
+           ": a chip computes nothing meaningful from non-finite "
+           "parameters; fix the model (a NaN in a batch norm's statistics "
+           "often comes from a layer that never saw data in training)";
+  };
   for (const onnx::TensorProto &initializer : graph.initializer()) {
     if (auto error = checkDims(initializer.dims(),
                                "initializer '" + initializer.name() + "'"))
       return error;
-    std::optional<std::pair<int64_t, double>> bad = findNonFinite(initializer);
-    if (bad && clipBounds.count(initializer.name()) && !std::isnan(bad->second))
-      bad.reset();
-    if (bad)
-      return "initializer '" + initializer.name() + "' holds " +
-             (std::isnan(bad->second) ? "NaN"
-              : bad->second > 0       ? "+inf"
-                                      : "-inf") +
-             " at index " + std::to_string(bad->first) +
-             ": a chip computes nothing meaningful from non-finite "
-             "parameters; fix the model (a NaN in a batch norm's statistics "
-             "often comes from a layer that never saw data in training)";
+    if (auto error = nonFinite(initializer.name(), findNonFinite(initializer),
+                               "initializer '" + initializer.name() + "'"))
+      return error;
   }
+  // Tensors and numbers in attributes: Constant's value (stored like an
+  // initializer), ConstantOfShape's, and float attributes such as alpha or
+  // epsilon, which end up in the program's instructions.
+  for (const onnx::NodeProto &node : graph.node()) {
+    if (!isDefaultDomain(node.domain()))
+      continue;
+    std::string output = node.output_size() ? node.output(0) : "";
+    for (const onnx::AttributeProto &attribute : node.attribute()) {
+      std::string what = describeOnnxNode(node) + " (" + node.op_type() +
+                         "): attribute '" + attribute.name() + "'";
+      // Clip-6's bounds and Pad-2's value are attributes.
+      bool infinite =
+          (node.op_type() == "Clip" &&
+           (attribute.name() == "min" || attribute.name() == "max")) ||
+          (node.op_type() == "Pad" && attribute.name() == "value");
+      if (attribute.type() == onnx::AttributeProto::TENSOR) {
+        if (auto error = nonFinite(node.op_type() == "Constant" ? output : "",
+                                   findNonFinite(attribute.t()), what))
+          return error;
+        if (auto error = checkDims(attribute.t().dims(), what))
+          return error;
+      }
+      std::vector<float> numbers(attribute.floats().begin(),
+                                 attribute.floats().end());
+      if (attribute.type() == onnx::AttributeProto::FLOAT)
+        numbers.assign(1, attribute.f());
+      else if (attribute.type() != onnx::AttributeProto::FLOATS)
+        numbers.clear();
+      for (size_t i = 0; i < numbers.size(); ++i)
+        if (std::isnan(numbers[i]) ||
+            (std::isinf(numbers[i]) && !infinite &&
+             !(node.op_type() == "Constant" && infiniteAllowed.count(output))))
+          return what + " is " + valueName(numbers[i]) +
+                 (numbers.size() > 1 ? " at index " + std::to_string(i) : "") +
+                 ": give a finite value";
+    }
+  }
+  if (auto error = checkBatchNormVariances(graph))
+    return error;
   for (const onnx::ValueInfoProto &input : graph.input())
     if (auto error = checkValueShape(input, "input '" + input.name() + "'"))
       return error;

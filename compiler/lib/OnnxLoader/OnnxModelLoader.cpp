@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <unordered_set>
 
 #include "onnx/checker.h"
@@ -50,9 +51,16 @@ std::optional<std::string> parse(std::string_view bytes,
   if (first != std::string_view::npos && bytes[first] == '<') {
     // ONNX text format; the parser needs a terminated string.
     std::string text(bytes);
-    auto status = onnx::OnnxParser::Parse(model, text.c_str());
-    if (!status.IsOK())
-      return "not a valid ONNX text model: " + oneLine(status.ErrorMessage());
+    // The parser reports syntax errors in its status, but numbers it
+    // cannot convert (`-inf`, 1e999) escape from std::stol and std::stof.
+    try {
+      auto status = onnx::OnnxParser::Parse(model, text.c_str());
+      if (!status.IsOK())
+        return "not a valid ONNX text model: " + oneLine(status.ErrorMessage());
+    } catch (const std::logic_error &e) {
+      return "not a valid ONNX text model: a number does not parse (" +
+             std::string(e.what()) + ")";
+    }
     return std::nullopt;
   }
   if (bytes.size() > static_cast<size_t>(INT32_MAX))
@@ -157,6 +165,25 @@ std::string example(
   return text;
 }
 
+/// A declared shape as messages print it: [1,0], [N,3] (names for symbolic
+/// dimensions, ? for unknown ones).
+std::string shapeText(
+    const google::protobuf::RepeatedPtrField<onnx::TensorShapeProto_Dimension>
+        &dims) {
+  std::string text = "[";
+  for (int i = 0; i < dims.size(); ++i) {
+    if (i)
+      text += ",";
+    if (dims[i].has_dim_value())
+      text += std::to_string(dims[i].dim_value());
+    else if (dims[i].has_dim_param() && !dims[i].dim_param().empty())
+      text += dims[i].dim_param();
+    else
+      text += "?";
+  }
+  return text + "]";
+}
+
 /// Turns the graph inputs named in `constants` into initializers of the
 /// given values: their element type must be the input's, their shape agree
 /// with its static dimensions.
@@ -257,6 +284,16 @@ std::optional<std::string> bindBatchDimension(
       onnx::TensorShapeProto_Dimension &dim = (*dims)[i];
       if (dim.has_dim_value() && dim.dim_value() > 0)
         continue;
+      // A declared 0 is an empty input (not an unknown size, which ONNX
+      // writes as a name or nothing): no sample holds data, and the chip
+      // would compute nothing from it.
+      if (dim.has_dim_value() && dim.dim_value() == 0)
+        return "input '" + input.name() + "' has shape " + shapeText(*dims) +
+               ", empty (dimension " + std::to_string(i) +
+               " is 0): Hafnia compiles models whose inputs hold data; give "
+               "every dimension a positive size, in the model or with "
+               "--input-shape=" +
+               input.name() + ":" + example(*dims, batchSize);
       std::string name =
           dim.has_dim_param() ? " ('" + dim.dim_param() + "')" : "";
       if (i != 0)
@@ -414,6 +451,7 @@ void restoreBipolarQuant(onnx::ModelProto &model,
 std::optional<std::string> loadChecked(std::string_view bytes,
                                        const OnnxLoadOptions &options,
                                        onnx::ModelProto &model) {
+  guardOnnxShapeInference();
   if (auto error = parse(bytes, model))
     return error;
   std::set<std::string> bipolar = standInForBipolarQuant(model);
@@ -534,6 +572,7 @@ std::optional<std::string> loadOnnxModel(std::string_view bytes,
 }
 
 std::optional<std::string> checkOnnxModel(const onnx::ModelProto &model) {
+  guardOnnxShapeInference();
   try {
     onnx::checker::check_model(model);
     onnx::ModelProto inferred = model;

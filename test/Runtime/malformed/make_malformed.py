@@ -5,9 +5,12 @@
 
 writes malformed programs, tensors and BER tables into OUT, derived from
 GOOD.hfp (a program hafnia-compile wrote) by code, never by hand, and
-OUT/cases.json: for each case a name, the command line (hafnia-sim or
-hafnia-inspect, with OUT for {out} and GOOD.hfp for {good}) and a part of
-the one error line it must print. check_malformed.py runs them.
+OUT/cases.json: for each case a name, the command line (hafnia-compile,
+hafnia-sim or hafnia-inspect, with GOOD.hfp for {good}) and a part of the
+one error line it must print, or null for a command that must succeed (an
+input that once crashed a tool and is valid); and commands to run first
+(`setup`, e.g. compiling the program a case runs). The models and compiler
+command lines are in malformed_models.py. check_malformed.py runs them.
 """
 import argparse
 import json
@@ -18,6 +21,8 @@ import sys
 import zlib
 
 import numpy as np
+
+from malformed_models import add_model_cases
 
 MAGIC = b"\x89HFP\r\n\x1a\n"
 
@@ -59,8 +64,9 @@ def main():
     good.ParseFromString(good_bytes[24:])
     cases = []
 
-    def case(name, command, expect):
-        cases.append({"name": name, "command": command, "expect": expect})
+    def case(name, command, expect, setup=()):
+        cases.append({"name": name, "command": command, "expect": expect,
+                      "setup": list(setup)})
 
     def write(name, data):
         path = os.path.join(out, name)
@@ -386,6 +392,57 @@ def main():
          "--format must be text, json or svg, got 'xml'")
     case("inspect-two-programs", ["hafnia-inspect", "{good}", "{good}"],
          "give exactly one program")
+
+    # --- Non-finite numbers, once silently accepted.
+    nan_x = np.zeros(count, np.float32)
+    nan_x[count // 2] = np.nan
+    inf_x = np.zeros(count, np.float32)
+    inf_x[-1] = -np.inf
+    sim_input("npy-input-nan", npy(f4(shape_text), nan_x.tobytes()),
+              "input 'input' holds NaN (sample 0, element %d)" % (count // 2))
+    sim_input("npy-input-inf", npy(f4(shape_text), inf_x.tobytes()),
+              "input 'input' holds -inf (sample 0, element %d)" % (count - 1))
+    case("npy-input-nan-allowed",
+         ["hafnia-sim", "{good}", "--allow-nonfinite-inputs", "--input",
+          os.path.join(out, "npy-input-nan.npy")], None)
+    sim("sim-ber-nan", ["--ber=nan"], "--ber")
+    sim("sim-ber-inf", ["--ber=inf"], "--ber")
+    sim("sim-cycles-nan", ["--cycles=nan"], "--cycles")
+    sim("sim-cycles-inf", ["--cycles=inf"], "--cycles")
+    sim("sim-sweep-ber-nan", ["--sweep-ber=0.01,nan"], "--sweep-ber")
+    sim("sim-sweep-cycles-inf", ["--sweep-cycles=10,inf"], "--sweep-cycles")
+    sim("sim-sweep-cycles-nan", ["--sweep-cycles=nan"], "--sweep-cycles")
+    sim("sim-ber-table-nan",
+        ["--ber-table=" + write("nan.csv", b"cycles,ber\n1,0.01\n10,nan\n"),
+         "--cycles=5"], "nan.csv")
+    sim("sim-ber-table-inf-cycles",
+        ["--ber-table=" + write("inf.csv", b"cycles,ber\n1,0.01\ninf,0.1\n"),
+         "--cycles=5"], "inf.csv")
+    labels("labels-nan", "{'descr': '<f4', 'fortran_order': False, "
+           "'shape': (%d,), }" % batch,
+           np.full(batch, np.nan, np.float32).tobytes(), "labels")
+    # A report claiming 2^31 arrays once aborted the SVG writer (signed
+    # overflow, NaN cast to int): the report is drawn, capped.
+    def huge_report(p):
+        p.report.chip.arrays = 2**31
+        p.report.summary.arrays_used = 2**31
+        p.report.summary.arrays_available = 2**32 - 1
+        p.report.summary.array_fill = float("nan")
+        p.report.layers[0].arrays = 2**32 - 1
+        p.report.layers[0].fill = float("inf")
+        t = p.report.layers[0].tiles.add()
+        t.array = 2**32 - 1
+        t.rows_used = 2**32 - 1
+        t.columns_used = 2**32 - 1
+    p = program_pb2.Program()
+    p.CopyFrom(good)
+    huge_report(p)
+    huge = write("report-2^31-arrays.hfp", header(p.SerializeToString()))
+    for format_ in ("svg", "text", "json"):
+        case("inspect-report-2^31-arrays-" + format_,
+             ["hafnia-inspect", huge, "--format=" + format_], None)
+
+    add_model_cases(case, write, out)
 
     with open(os.path.join(out, "cases.json"), "w") as f:
         json.dump(cases, f, indent=1)

@@ -91,7 +91,8 @@ inline std::vector<float> RealConstantValues(const Constant &constant) {
           static_cast<int8_t>(data[e]);
   } else {
     values.resize(data.size() / 4);
-    std::memcpy(values.data(), data.data(), values.size() * sizeof(float));
+    if (!values.empty()) // data() of an empty vector may be null
+      std::memcpy(values.data(), data.data(), values.size() * sizeof(float));
   }
   return values;
 }
