@@ -152,24 +152,19 @@ auto ParallelMap(size_t count, int threads, const Work &work) -> absl::StatusOr<
   return values;
 }
 
-// Output `k` of every batch, joined along the first axis; a scalar output of
-// several runs is stacked into a vector, one per run.
-Tensor JoinOutputs(const std::vector<std::vector<Tensor>> &batches, size_t k) {
-  if (batches.size() == 1)
-    return batches[0][k];
-  Tensor joined;
-  joined.int64 = batches[0][k].int64;
-  bool scalar = batches[0][k].shape.empty();
-  for (const std::vector<Tensor> &batch : batches) {
-    if (joined.shape.empty()) {
-      joined.shape = scalar ? std::vector<int64_t>{0} : batch[k].shape;
-      joined.shape[0] = 0;
-    }
-    joined.shape[0] += scalar ? 1 : batch[k].shape[0];
-    joined.data.insert(joined.data.end(), batch[k].data.begin(),
-                       batch[k].data.end());
-  }
-  return joined;
+// An output of several batches as RunSuffixes stacks it, [batches, shape...],
+// joined along the output's first axis instead: a single batch's output as
+// it is, a scalar output of several batches stacked into a vector, one per
+// batch.
+void JoinBatches(Tensor &stacked) {
+  int64_t batches = stacked.shape[0];
+  stacked.shape.erase(stacked.shape.begin());
+  if (batches == 1)
+    return;
+  if (stacked.shape.empty())
+    stacked.shape = {batches};
+  else
+    stacked.shape[0] *= batches;
 }
 
 uint64_t Sum(const std::vector<uint64_t> &counts) {
@@ -262,11 +257,11 @@ public:
     if (!prefixes.ok())
       return prefixes.status();
     engine->prefixes_ = *std::move(prefixes);
-    absl::StatusOr<std::vector<Tensor>> ideal =
-        engine->RunAll(nullptr, &engine->stats_);
+    absl::StatusOr<std::vector<std::vector<Tensor>>> ideal =
+        engine->RunAll({nullptr}, &engine->stats_);
     if (!ideal.ok())
       return ideal.status();
-    engine->ideal_ = *std::move(ideal);
+    engine->ideal_ = std::move((*ideal)[0]);
     engine->stats_.set_programming_cycles(Sum(simulator.programming_cycles()));
     if (!engine->ideal_.empty())
       engine->ideal_predictions_ = Predict(engine->ideal_[0]);
@@ -299,36 +294,50 @@ public:
             uint64_t seed, bool per_array, PartReport &part,
             std::vector<Tensor> *outputs,
             const std::function<void(uint32_t)> &on_point) const {
-    for (auto [point, trial] : units) {
-      if (on_point && (part.trials_size() == 0 ||
-                       part.trials(part.trials_size() - 1).point() != point))
+    // The trials of one point run together: each group of samples runs on
+    // one chip after the other, reusing its buffers.
+    for (size_t first = 0; first < units.size();) {
+      uint32_t point = units[first].first;
+      size_t last = first;
+      while (last < units.size() && units[last].first == point)
+        ++last;
+      if (on_point)
         on_point(point);
-      std::mt19937_64 random = TrialEngine(seed, trial);
-      std::unique_ptr<Simulator::ChipState> chip =
-          simulator_.ProgramWithErrors(rates[point], random);
-      TrialCounts *counts = part.add_trials();
-      counts->set_point(point);
-      counts->set_trial(trial);
-      const std::vector<uint64_t> &flips = Simulator::Flips(*chip);
-      counts->set_flipped(Sum(flips));
-      if (per_array) {
-        const Program &p = simulator_.program();
-        part.mutable_array_flips()->Resize(p.arrays_size(), 0);
-        for (int i = 0; i < p.arrays_size(); ++i)
-          part.set_array_flips(i, part.array_flips(i) +
-                                      flips[p.arrays(i).array()]);
+      std::vector<std::unique_ptr<Simulator::ChipState>> chips;
+      std::vector<const Simulator::ChipState *> pointers;
+      int first_trial = part.trials_size();
+      for (size_t u = first; u < last; ++u) {
+        std::mt19937_64 random = TrialEngine(seed, units[u].second);
+        chips.push_back(simulator_.ProgramWithErrors(rates[point], random));
+        pointers.push_back(chips.back().get());
+        TrialCounts *counts = part.add_trials();
+        counts->set_point(point);
+        counts->set_trial(units[u].second);
+        const std::vector<uint64_t> &flips = Simulator::Flips(*chips.back());
+        counts->set_flipped(Sum(flips));
+        if (per_array) {
+          part.mutable_array_flips()->Resize(flips.size(), 0);
+          for (size_t i = 0; i < flips.size(); ++i)
+            part.set_array_flips(i, part.array_flips(i) + flips[i]);
+        }
       }
-      absl::StatusOr<std::vector<Tensor>> run = RunAll(chip.get(), nullptr);
-      if (!run.ok())
-        return run.status();
-      if (run->empty())
-        continue;
-      std::vector<int64_t> predicted = Predict((*run)[0]);
-      counts->set_agreeing(Same(predicted, ideal_predictions_));
-      if (labels_)
-        counts->set_correct(Same(predicted, *labels_));
-      if (outputs && part.trials_size() == 1)
-        *outputs = *std::move(run);
+      absl::StatusOr<std::vector<std::vector<Tensor>>> runs =
+          RunAll(pointers, nullptr);
+      if (!runs.ok())
+        return runs.status();
+      for (size_t c = 0; c < runs->size(); ++c) {
+        std::vector<Tensor> &run = (*runs)[c];
+        if (run.empty())
+          continue;
+        TrialCounts *counts = part.mutable_trials(first_trial + c);
+        std::vector<int64_t> predicted = Predict(run[0]);
+        counts->set_agreeing(Same(predicted, ideal_predictions_));
+        if (labels_)
+          counts->set_correct(Same(predicted, *labels_));
+        if (outputs && first_trial + c == 0)
+          *outputs = std::move(run);
+      }
+      first = last;
     }
     return absl::OkStatus();
   }
@@ -345,23 +354,47 @@ private:
     return same;
   }
 
-  // Every batch on `chip` (null: error-free); statistics summed in order.
-  // No outputs when the part has no batches.
-  absl::StatusOr<std::vector<Tensor>> RunAll(const Simulator::ChipState *chip,
-                                             SimulationStats *stats) const {
-    std::vector<SimulationStats> batch_stats(prefixes_.size());
-    auto outputs = ParallelMap(prefixes_.size(), threads_, [&](size_t c) {
-      return simulator_.RunSuffix(*prefixes_[c], chip, &batch_stats[c]);
+  // Every batch on each of `chips` (null: error-free), the outputs joined
+  // by chip; statistics summed. No outputs when the part has no batches.
+  absl::StatusOr<std::vector<std::vector<Tensor>>>
+  RunAll(const std::vector<const Simulator::ChipState *> &chips,
+         SimulationStats *stats) const {
+    std::vector<std::vector<Tensor>> joined(chips.size());
+    if (prefixes_.empty())
+      return joined;
+    // Contiguous pieces of the batches, a few per thread; the results are
+    // put together in order, so they do not depend on the thread count.
+    size_t pieces =
+        std::min<size_t>(prefixes_.size(),
+                         threads_ == 1 ? 1 : static_cast<size_t>(threads_) * 4);
+    std::vector<SimulationStats> piece_stats(pieces);
+    auto outputs = ParallelMap(pieces, threads_, [&](size_t k) {
+      size_t begin = prefixes_.size() * k / pieces,
+             end = prefixes_.size() * (k + 1) / pieces;
+      std::vector<const Simulator::Prefix *> part;
+      for (size_t b = begin; b < end; ++b)
+        part.push_back(prefixes_[b].get());
+      return simulator_.RunSuffixes(part, chips,
+                                    stats ? &piece_stats[k] : nullptr);
     });
     if (!outputs.ok())
       return outputs.status();
     if (stats)
-      for (const SimulationStats &s : batch_stats)
+      for (const SimulationStats &s : piece_stats)
         AddStats(*stats, s);
-    std::vector<Tensor> joined;
-    if (!outputs->empty())
-      for (size_t k = 0; k < (*outputs)[0].size(); ++k)
-        joined.push_back(JoinOutputs(*outputs, k));
+    for (size_t c = 0; c < chips.size(); ++c) {
+      joined[c] = std::move((*outputs)[0][c]);
+      for (size_t k = 1; k < pieces; ++k)
+        for (size_t o = 0; o < joined[c].size(); ++o) {
+          Tensor &into = joined[c][o];
+          const Tensor &piece = (*outputs)[k][c][o];
+          into.shape[0] += piece.shape[0];
+          into.data.insert(into.data.end(), piece.data.begin(),
+                           piece.data.end());
+        }
+      for (Tensor &output : joined[c])
+        JoinBatches(output);
+    }
     return joined;
   }
 
