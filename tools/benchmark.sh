@@ -8,7 +8,9 @@
 #     rounds), with the ratio Hafnia / onnxruntime of each round;
 #  3. the error sweep: 20 trials of 1T1R errors over 1,000 inputs of the
 #     paper's ECG model with a binarized classifier, and 2 cells x 4 cycle
-#     counts x 20 trials, one thread (wall time).
+#     counts x 20 trials, one thread (wall time);
+#  4. streaming: hafnia-sim's peak RSS for the same 20 trials on 1,000 and
+#     on 10,000 inputs.
 # THREADS (default 1) is the thread count of both sides. BASELINE=DIR (a
 # build directory of another commit) adds that build's inferences/s and
 # sweep times, measured in the same rounds.
@@ -34,11 +36,13 @@ declare -A onnx=(
   [ecg_float]=$models/ecg/ecg_float.onnx
   [ecg_binarized_classifier]=$models/ecg/ecg_binarized_classifier.onnx
   [ecg_all_binarized]=$models/ecg/ecg_all_binarized.onnx
+  [mnist_all_binarized]=$models/mnist/mnist_all_binarized.onnx
   [eeg_float]=$models/eeg/eeg_float.onnx
   [mobilenet_v1]=$work/mobilenet_v1.onnx)
 declare -A binarize=([ecg_float]=none [ecg_binarized_classifier]=classifier
-  [ecg_all_binarized]=all [eeg_float]=none [mobilenet_v1]=none)
-names="ecg_float ecg_binarized_classifier ecg_all_binarized eeg_float mobilenet_v1"
+  [ecg_all_binarized]=all [mnist_all_binarized]=all [eeg_float]=none
+  [mobilenet_v1]=none)
+names="ecg_float ecg_binarized_classifier ecg_all_binarized mnist_all_binarized eeg_float mobilenet_v1"
 for name in $names; do compile "$name" "${onnx[$name]}" "${binarize[$name]}"; done
 compile ecg_table2 "$work/ecg_binarized.onnx" classifier
 
@@ -76,6 +80,10 @@ echo "== error sweep, paper ECG model (Table II), binarized classifier, 1,000 in
 import sys, numpy as np
 np.save(sys.argv[1], np.random.default_rng(0).standard_normal((1000, 12, 750)).astype(np.float32))
 PY
+[ -f "$work/ecg_sweep_x10k.npy" ] || /usr/bin/python3 - "$work/ecg_sweep_x10k.npy" <<'PY'
+import sys, numpy as np
+np.save(sys.argv[1], np.random.default_rng(1).standard_normal((10000, 12, 750)).astype(np.float32))
+PY
 for sim in "$build/bin/hafnia-sim" ${BASELINE:+"$BASELINE/bin/hafnia-sim"}; do
   echo "-- $sim"
 for round in $(seq "$rounds"); do
@@ -86,4 +94,13 @@ for round in $(seq "$rounds"); do
     "$sim" "$work/ecg_table2.hfp" --input "$work/ecg_sweep_x.npy" \
     --sweep-cycles=1e4,1e5,1e6,1e7 --trials=20 --threads="$threads" >/dev/null
 done
+done
+
+echo "== streaming: peak RSS of 20 trials, 1,000 and 10,000 inputs, $threads thread(s)"
+for sim in "$build/bin/hafnia-sim" ${BASELINE:+"$BASELINE/bin/hafnia-sim"}; do
+  for x in ecg_sweep_x ecg_sweep_x10k; do
+    /usr/bin/time -f "$x: %e s wall, %M KB peak" "$sim" "$work/ecg_table2.hfp" \
+      --input "$work/$x.npy" --cell=1T1R --cycles=1e6 --trials=20 \
+      --threads="$threads" >/dev/null
+  done
 done

@@ -1,6 +1,7 @@
 // Error injection: programming a fresh chip whose cells flip with their
-// read error rates (by stored value, per array when the arrays vary), and
-// the counts of cells read, expected to flip and flipped per array.
+// read error rates (by stored value, per array when the arrays vary), the
+// flips written straight into the fused layers' rows, and the counts of
+// cells read, expected to flip and flipped per array.
 
 #include <algorithm>
 
@@ -35,45 +36,124 @@ std::unique_ptr<Simulator::ChipState>
 Simulator::ProgramWithErrors(const BitErrors &errors,
                              std::mt19937_64 &random) const {
   auto chip = std::make_unique<ChipState>();
-  chip->arrays = arrays_;
-  chip->flips.assign(arrays_.size(), 0);
+  int64_t columns = program_.chip().array().columns();
+  // The arrays themselves only when an instruction reads them (a layer not
+  // computed on whole rows): the rows of fused layers take the flips
+  // directly.
+  bool reads_arrays =
+      std::any_of(schedule_.begin(), schedule_.end(), [&](int i) {
+        return program_.instructions(i).has_xnor_read();
+      });
+  if (reads_arrays)
+    chip->arrays = arrays_;
+  // Where each array's cells land in the fused layers' rows: by array
+  // number, the (instruction, first neuron, column tile, rows) of its tiles.
+  struct Placement {
+    size_t instruction;
+    int64_t neuron, tile, rows;
+  };
+  std::vector<std::pair<uint32_t, Placement>> placements;
+  chip->fused_weights.resize(fused_.size());
+  chip->fused_padding_errors.resize(fused_.size());
+  for (size_t i = 0; i < fused_.size(); ++i) {
+    const FusedLayer *layer = fused_[i].get();
+    if (!layer)
+      continue;
+    chip->fused_weights[i] = layer->weights;
+    std::vector<int32_t> &padding = chip->fused_padding_errors[i];
+    padding.assign(layer->outputs, 0);
+    int64_t neuron = 0;
+    for (size_t t = 0; t < layer->row_tiles.size(); ++t) {
+      int64_t used = layer->rows_used[t];
+      for (auto [index, tile] : layer->row_tiles[t]) {
+        placements.push_back({index, {i, neuron, tile, used}});
+        // The error-free chip's padding cells that read -1 (as
+        // BuildTiledRows counts them).
+        const PackedArray &array = arrays_[index];
+        for (int64_t c = std::max<int64_t>(0, layer->fan_in - tile * columns);
+             c < columns; ++c)
+          for (int64_t r = 0; r < used; ++r)
+            padding[neuron + r] +=
+                ((array.bits[r * array.words + c / 64] >> (c % 64)) & 1) == 0;
+      }
+      neuron += used;
+    }
+  }
+  std::sort(placements.begin(), placements.end(),
+            [](const auto &a, const auto &b) { return a.first < b.first; });
+  chip->flips.assign(program_.arrays_size(), 0);
   // Arrays in program order, each drawing its rates (when the arrays vary)
   // and then its flips from the one stream.
-  for (const ArrayImage &image : program_.arrays()) {
-    PackedArray &array = chip->arrays[image.array()];
-    const int64_t cells = array.rows_used * array.columns;
+  for (int a = 0; a < program_.arrays_size(); ++a) {
+    uint32_t index = program_.arrays(a).array();
+    const PackedArray &array = arrays_[index];
     ReadErrorRates rates = errors.DrawArrayRates(random);
+    std::vector<int64_t> cells;
     if (rates.Symmetric()) {
-      for (int64_t cell : SampleFlips(cells, rates.plus, random))
-        Flip(array, cell);
+      cells = SampleFlips(array.rows_used * array.columns, rates.plus, random);
     } else {
       // Candidates at the larger rate, each kept with its own value's rate
       // over the larger one: every cell flips with its value's rate.
       const double most = std::max(rates.plus, rates.minus);
-      for (int64_t cell : SampleFlips(cells, most, random)) {
+      for (int64_t cell :
+           SampleFlips(array.rows_used * array.columns, most, random)) {
         double rate = Bit(array, cell) ? rates.plus : rates.minus;
         if (rate < most) {
           double u = static_cast<double>(random() >> 11) * 0x1p-53;
           if (!(u * most < rate))
             continue;
         }
-        Flip(array, cell);
+        cells.push_back(cell);
       }
     }
-    chip->flips[image.array()] = 0;
-    for (int64_t r = 0; r < array.rows_used; ++r)
-      for (int64_t w = 0; w < array.words; ++w)
-        chip->flips[image.array()] += __builtin_popcountll(
-            array.bits[r * array.words + w] ^
-            arrays_[image.array()].bits[r * array.words + w]);
+    // Distinct cells: each one flipped.
+    chip->flips[a] = cells.size();
+    if (cells.empty())
+      continue;
+    if (reads_arrays)
+      for (int64_t cell : cells)
+        Flip(chip->arrays[index], cell);
+    auto [begin, end] = std::equal_range(
+        placements.begin(), placements.end(),
+        std::make_pair(index, Placement{}),
+        [](const auto &x, const auto &y) { return x.first < y.first; });
+    for (auto it = begin; it != end; ++it) {
+      const Placement &place = it->second;
+      const FusedLayer &layer = *fused_[place.instruction];
+      uint64_t *weights = chip->fused_weights[place.instruction].data();
+      int32_t *padding = chip->fused_padding_errors[place.instruction].data();
+      for (int64_t cell : cells) {
+        int64_t r = cell / array.columns, c = cell % array.columns;
+        if (r >= place.rows)
+          continue;
+        int64_t k = place.tile * columns + c;
+        if (k < layer.fan_in) {
+          weights[(place.neuron + r) * layer.words + k / 64] ^= uint64_t{1}
+                                                                << (k % 64);
+        } else {
+          // A padding cell reads a +1 input: it now disagrees if it was +1.
+          bool was_one = (array.bits[r * array.words + c / 64] >> (c % 64)) & 1;
+          padding[place.neuron + r] += was_one ? 1 : -1;
+        }
+      }
+    }
   }
-  chip->fused_weights.resize(fused_.size());
-  chip->fused_padding_errors.resize(fused_.size());
-  for (size_t i = 0; i < fused_.size(); ++i)
-    if (fused_[i])
-      kernels::BuildTiledRows(
-          *fused_[i], chip->arrays, program_.chip().array().columns(),
-          chip->fused_weights[i], chip->fused_padding_errors[i]);
+  // The flipped words of each fused layer's rows.
+  chip->fused_flipped_words.resize(fused_.size());
+  for (size_t i = 0; i < fused_.size(); ++i) {
+    const FusedLayer *layer = fused_[i].get();
+    if (!layer)
+      continue;
+    const uint64_t *error_free = layer->weights.data();
+    const uint64_t *weights = chip->fused_weights[i].data();
+    for (int64_t m = 0; m < layer->outputs; ++m)
+      for (int64_t w = 0; w < layer->words; ++w) {
+        int64_t e = m * layer->words + w;
+        if (uint64_t mask = weights[e] ^ error_free[e])
+          chip->fused_flipped_words[i].push_back(
+              {m, w, mask, error_free[e] & mask});
+      }
+  }
   return chip;
 }
 

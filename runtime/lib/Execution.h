@@ -6,6 +6,7 @@
 #define HAFNIA_RUNTIME_LIB_EXECUTION_H
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -74,6 +75,15 @@ public:
 
   // Runs instructions [begin, end).
   void Run(int begin, int end);
+  // Runs instructions [begin, end) of `count` runs of one program on one
+  // chip, instruction by instruction: each tiled layer once for all of them
+  // (one binary GEMM), the other kernels run by run. The same values and
+  // statistics as each run's Run(begin, end). The tiled layers that are
+  // keys of `shared` read inputs that are the same on every chip: their
+  // packed rows are kept there for the runs of the same samples on the next
+  // chip.
+  static void RunTogether(Execution *const *runs, int64_t count, int begin,
+                          int end, std::map<int, kernels::TiledInputs> *shared);
   kernels::RunValues &values() { return state_.values; }
 
 private:

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <random>
 
@@ -48,6 +49,8 @@ public:
     fd_ = -1;
     return result;
   }
+  // Gives the descriptor up without closing it.
+  void Release() { fd_ = -1; }
 
 private:
   int fd_;
@@ -55,8 +58,12 @@ private:
 
 } // namespace
 
-absl::StatusOr<std::string> ReadFile(const std::string &path,
-                                     uint64_t max_bytes) {
+namespace {
+
+// Opens `path` for reading, refusing what is not a regular file before
+// anything is read; `info` is its status.
+absl::StatusOr<int> OpenRegularFile(const std::string &path,
+                                    struct stat &info) {
   // O_NONBLOCK: opening a FIFO without a writer must not hang; it is refused
   // below as not a regular file.
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
@@ -66,7 +73,6 @@ absl::StatusOr<std::string> ReadFile(const std::string &path,
       return absl::NotFoundError(absl::StrCat(path, ": no such file"));
     return absl::ErrnoToStatus(error, absl::StrCat(path, ": cannot open it"));
   }
-  struct stat info;
   if (::fstat(fd.get(), &info) != 0)
     return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot stat it"));
   if (S_ISDIR(info.st_mode))
@@ -76,6 +82,20 @@ absl::StatusOr<std::string> ReadFile(const std::string &path,
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": is not a regular file (a device, pipe or socket): give a "
               "file"));
+  int result = fd.get();
+  fd.Release();
+  return result;
+}
+
+} // namespace
+
+absl::StatusOr<std::string> ReadFile(const std::string &path,
+                                     uint64_t max_bytes) {
+  struct stat info;
+  absl::StatusOr<int> opened = OpenRegularFile(path, info);
+  if (!opened.ok())
+    return opened.status();
+  FileDescriptor fd(*opened);
   auto too_large = [&](uint64_t size) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: is at least %d bytes, above the limit of %d bytes for this kind "
@@ -101,6 +121,37 @@ absl::StatusOr<std::string> ReadFile(const std::string &path,
       return too_large(contents.size());
   }
   return contents;
+}
+
+absl::StatusOr<std::unique_ptr<InputFile>>
+InputFile::Open(const std::string &path) {
+  struct stat info;
+  absl::StatusOr<int> fd = OpenRegularFile(path, info);
+  if (!fd.ok())
+    return fd.status();
+  return std::unique_ptr<InputFile>(
+      new InputFile(path, *fd, static_cast<uint64_t>(info.st_size)));
+}
+
+InputFile::~InputFile() { ::close(fd_); }
+
+absl::StatusOr<uint64_t> InputFile::ReadAt(uint64_t offset, uint64_t n,
+                                           char *out) const {
+  uint64_t done = 0;
+  while (done < n) {
+    const ssize_t got =
+        ::pread(fd_, out + done, n - done, static_cast<off_t>(offset + done));
+    if (got < 0) {
+      if (errno == EINTR)
+        continue;
+      return absl::ErrnoToStatus(errno,
+                                 absl::StrCat(path_, ": cannot read it"));
+    }
+    if (got == 0)
+      break;
+    done += static_cast<uint64_t>(got);
+  }
+  return done;
 }
 
 namespace {

@@ -2,9 +2,11 @@
 
 #include "hafnia/runtime/Npy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <type_traits>
 
 #include "PyLiteral.h"
@@ -42,12 +44,14 @@ struct NpyDtype {
   int size; // bytes per element
 };
 
-// A parsed .npy file; `data` points into the file's bytes.
+// A parsed .npy file; `data` points into the file's bytes when they were
+// all given, and starts at `data_offset` of the file.
 struct NpyArray {
   std::string descr;
   NpyDtype dtype;
   std::vector<int64_t> shape;
   int64_t count;
+  uint64_t data_offset = 0;
   absl::string_view data;
 };
 
@@ -123,9 +127,22 @@ std::string QuoteHeader(absl::string_view header) {
   return absl::StrCat("\"", quoted, "\"");
 }
 
-// Parses the header of `bytes` and checks the data is all there. Errors are
-// prefixed with `path` by the caller.
-absl::StatusOr<NpyArray> ParseNpy(absl::string_view bytes) {
+// The bytes of a .npy file's start that ParseNpy needs: the magic, the
+// version, the header length and the header.
+constexpr size_t kNpyPreamble = 12;
+uint64_t NpyHeaderEnd(absl::string_view preamble) {
+  if (preamble.size() < 10 || !absl::StartsWith(preamble, kNpyMagic))
+    return preamble.size();
+  const size_t length_size = static_cast<uint8_t>(preamble[6]) == 1 ? 2 : 4;
+  if (preamble.size() < 8 + length_size)
+    return preamble.size();
+  return 8 + length_size + LoadLittleEndian(preamble.data() + 8, length_size);
+}
+
+// Parses the header of a .npy file of `file_size` bytes, of which `bytes`
+// are the first (all of them, or at least the header), and checks the data
+// is all there. Errors are prefixed with `path` by the caller.
+absl::StatusOr<NpyArray> ParseNpy(absl::string_view bytes, uint64_t file_size) {
   if (!absl::StartsWith(bytes, kNpyMagic)) {
     if (absl::StartsWith(bytes, absl::string_view("PK\x03\x04", 4)))
       return absl::InvalidArgumentError(
@@ -135,7 +152,7 @@ absl::StatusOr<NpyArray> ParseNpy(absl::string_view bytes) {
         "not a NumPy .npy file: it does not start with the magic bytes "
         "\"\\x93NUMPY\"");
   }
-  if (bytes.size() < 8)
+  if (file_size < 8)
     return absl::InvalidArgumentError(
         "truncated .npy file: it ends before the format version");
   const int major = static_cast<uint8_t>(bytes[6]);
@@ -147,14 +164,14 @@ absl::StatusOr<NpyArray> ParseNpy(absl::string_view bytes) {
   // Version 1.0 has a 2-byte header length, later versions 4 bytes.
   const size_t length_size = major == 1 ? 2 : 4;
   const size_t header_start = 8 + length_size;
-  if (bytes.size() < header_start)
+  if (file_size < header_start)
     return absl::InvalidArgumentError(
         "truncated .npy file: it ends inside the header length");
   const uint64_t header_size = LoadLittleEndian(bytes.data() + 8, length_size);
-  if (bytes.size() - header_start < header_size)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "truncated .npy file: the header should be ", header_size,
-        " bytes but only ", bytes.size() - header_start, " follow"));
+  if (file_size - header_start < header_size)
+    return absl::InvalidArgumentError(
+        absl::StrCat("truncated .npy file: the header should be ", header_size,
+                     " bytes but only ", file_size - header_start, " follow"));
   const absl::string_view header = bytes.substr(header_start, header_size);
 
   auto malformed = [&](absl::string_view what) {
@@ -232,29 +249,31 @@ absl::StatusOr<NpyArray> ParseNpy(absl::string_view bytes) {
 
   // Bytes after the data are allowed: numpy.load ignores them too (several
   // arrays can be saved to one open file).
-  const absl::string_view data = bytes.substr(header_start + header_size);
+  array.data_offset = header_start + header_size;
+  const uint64_t data_size = file_size - array.data_offset;
   if (array.count > std::numeric_limits<int64_t>::max() / array.dtype.size)
     return malformed("the data size overflows 64 bits");
   const uint64_t expected = static_cast<uint64_t>(array.count) *
                             static_cast<uint64_t>(array.dtype.size);
-  if (data.size() < expected)
+  if (data_size < expected)
     return absl::InvalidArgumentError(
         absl::StrCat("truncated .npy data: shape ", PythonShape(array.shape),
                      " of '", array.descr, "' needs ", expected,
-                     " bytes but only ", data.size(), " are present"));
-  array.data = data.substr(0, expected);
+                     " bytes but only ", data_size, " are present"));
+  if (bytes.size() == file_size)
+    array.data = bytes.substr(array.data_offset, expected);
   return array;
 }
 
 // Calls visit(i, value) for every element, with value a double (floats),
 // int64_t (signed integers) or uint64_t (unsigned integers and booleans).
 template <typename Visit>
-void VisitElements(const NpyArray &array, Visit &&visit) {
-  const char *data = array.data.data();
-  const int size = array.dtype.size;
-  for (int64_t i = 0; i < array.count; ++i) {
+void VisitElements(const NpyDtype &dtype, const char *data, int64_t count,
+                   Visit &&visit) {
+  const int size = dtype.size;
+  for (int64_t i = 0; i < count; ++i) {
     const uint64_t bits = LoadLittleEndian(data + i * size, size);
-    switch (array.dtype.kind) {
+    switch (dtype.kind) {
     case NpyDtype::kFloat:
       visit(i, size == 2 ? static_cast<double>(
                                FloatFromHalfBits(static_cast<uint16_t>(bits)))
@@ -349,6 +368,99 @@ absl::StatusOr<std::string> EncodeNpy(const Tensor &tensor) {
   return EncodeNpyBytes(tensor);
 }
 
+namespace {
+
+// `count` elements of `dtype` at `data` as floats, as DecodeNpy converts
+// them: '<f4' copied as it is on a little-endian host.
+void ToFloats(const NpyDtype &dtype, const char *data, int64_t count,
+              float *out) {
+  if (count == 0)
+    return;
+  if (dtype.kind == NpyDtype::kFloat && dtype.size == 4 &&
+      HostIsLittleEndian()) {
+    std::memcpy(out, data, count * sizeof(float));
+    return;
+  }
+  VisitElements(dtype, data, count, [&](int64_t i, auto value) {
+    out[i] = static_cast<float>(value);
+  });
+}
+
+// A .npy file read a range of elements at a time.
+class NpyReader : public TensorReader {
+public:
+  static absl::StatusOr<std::unique_ptr<TensorReader>>
+  Open(const std::string &path) {
+    absl::StatusOr<std::unique_ptr<InputFile>> file = InputFile::Open(path);
+    if (!file.ok())
+      return file.status();
+    // The header first (its length is in the preamble), then the checks
+    // ReadNpy makes on the whole file.
+    std::string start(std::min<uint64_t>((*file)->size(), kNpyPreamble), '\0');
+    absl::StatusOr<uint64_t> got =
+        (*file)->ReadAt(0, start.size(), start.data());
+    if (!got.ok())
+      return got.status();
+    uint64_t end = std::min<uint64_t>((*file)->size(), NpyHeaderEnd(start));
+    if (end > start.size()) {
+      std::string header(end, '\0');
+      got = (*file)->ReadAt(0, end, header.data());
+      if (!got.ok())
+        return got.status();
+      start = std::move(header);
+    }
+    absl::StatusOr<NpyArray> array = ParseNpy(start, (*file)->size());
+    if (!array.ok())
+      return WithPath(path, array.status());
+    auto reader = std::unique_ptr<NpyReader>(new NpyReader);
+    reader->file_ = *std::move(file);
+    reader->dtype_ = array->dtype;
+    reader->shape_ = array->shape;
+    reader->count_ = array->count;
+    reader->offset_ = array->data_offset;
+    return std::unique_ptr<TensorReader>(std::move(reader));
+  }
+
+  const std::vector<int64_t> &shape() const override { return shape_; }
+
+  absl::Status Read(int64_t first, int64_t count, float *out) override {
+    if (first < 0 || count < 0 || first > count_ || count > count_ - first)
+      return absl::OutOfRangeError(absl::StrCat(
+          file_->path(), ": elements [", first, ", ", first + count,
+          ") are not all in the array of ", count_));
+    uint64_t offset = offset_ + static_cast<uint64_t>(first) * dtype_.size;
+    uint64_t bytes = static_cast<uint64_t>(count) * dtype_.size;
+    char *into = reinterpret_cast<char *>(out);
+    bool direct = dtype_.kind == NpyDtype::kFloat && dtype_.size == 4 &&
+                  HostIsLittleEndian();
+    if (!direct) {
+      buffer_.resize(bytes);
+      into = buffer_.data();
+    }
+    absl::StatusOr<uint64_t> got = file_->ReadAt(offset, bytes, into);
+    if (!got.ok())
+      return got.status();
+    if (*got != bytes)
+      return absl::DataLossError(
+          absl::StrCat(file_->path(), ": the file became shorter while it "
+                                      "was read"));
+    if (!direct)
+      ToFloats(dtype_, buffer_.data(), count, out);
+    return absl::OkStatus();
+  }
+
+private:
+  NpyReader() = default;
+  std::unique_ptr<InputFile> file_;
+  NpyDtype dtype_;
+  std::vector<int64_t> shape_;
+  int64_t count_ = 0;
+  uint64_t offset_ = 0;
+  std::string buffer_;
+};
+
+} // namespace
+
 absl::StatusOr<Tensor> ReadNpy(const std::string &path) {
   absl::StatusOr<std::string> bytes = ReadFile(path);
   if (!bytes.ok())
@@ -356,17 +468,19 @@ absl::StatusOr<Tensor> ReadNpy(const std::string &path) {
   return DecodeNpy(*bytes, path);
 }
 
+absl::StatusOr<std::unique_ptr<TensorReader>> OpenNpy(const std::string &path) {
+  return NpyReader::Open(path);
+}
+
 absl::StatusOr<Tensor> DecodeNpy(absl::string_view bytes,
                                  absl::string_view source) {
-  absl::StatusOr<NpyArray> array = ParseNpy(bytes);
+  absl::StatusOr<NpyArray> array = ParseNpy(bytes, bytes.size());
   if (!array.ok())
     return WithPath(source, array.status());
   Tensor tensor;
   tensor.shape = array->shape;
   tensor.data.resize(array->count);
-  VisitElements(*array, [&](int64_t i, auto value) {
-    tensor.data[i] = static_cast<float>(value);
-  });
+  ToFloats(array->dtype, array->data.data(), array->count, tensor.data.data());
   return tensor;
 }
 
@@ -379,7 +493,7 @@ absl::StatusOr<std::vector<int64_t>> ReadNpyLabels(const std::string &path) {
 
 absl::StatusOr<std::vector<int64_t>> DecodeNpyLabels(absl::string_view bytes,
                                                      absl::string_view path) {
-  absl::StatusOr<NpyArray> array = ParseNpy(bytes);
+  absl::StatusOr<NpyArray> array = ParseNpy(bytes, bytes.size());
   if (!array.ok())
     return WithPath(path, array.status());
   if (array->shape.size() != 1)
@@ -388,30 +502,34 @@ absl::StatusOr<std::vector<int64_t>> DecodeNpyLabels(absl::string_view bytes,
                      PythonShape(array->shape)));
   std::vector<int64_t> labels(array->count);
   absl::Status status;
-  VisitElements(*array, [&](int64_t i, auto value) {
-    using T = decltype(value);
-    if (!status.ok())
-      return;
-    if constexpr (std::is_same_v<T, double>) {
-      // 2^63 is exact as a double; anything from there up does not fit.
-      constexpr double kLimit = 9223372036854775808.0;
-      if (!(value == std::trunc(value) && value >= -kLimit && value < kLimit))
-        status = absl::InvalidArgumentError(absl::StrCat(
-            path, ": label ", i, " is ", value, " in a '", array->descr,
-            "' array; labels must be whole numbers (class indices)"));
-      else
-        labels[i] = static_cast<int64_t>(value);
-    } else if constexpr (std::is_same_v<T, uint64_t>) {
-      if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-        status = absl::InvalidArgumentError(
-            absl::StrCat(path, ": label ", i, " is ", value,
-                         ", too large for a 64-bit signed class index"));
-      else
-        labels[i] = static_cast<int64_t>(value);
-    } else {
-      labels[i] = value;
-    }
-  });
+  VisitElements(
+      array->dtype, array->data.data(), array->count,
+      [&](int64_t i, auto value) {
+        using T = decltype(value);
+        if (!status.ok())
+          return;
+        if constexpr (std::is_same_v<T, double>) {
+          // 2^63 is exact as a double; anything from there up does not fit.
+          constexpr double kLimit = 9223372036854775808.0;
+          if (!(value == std::trunc(value) && value >= -kLimit &&
+                value < kLimit))
+            status = absl::InvalidArgumentError(absl::StrCat(
+                path, ": label ", i, " is ", value, " in a '", array->descr,
+                "' array; labels must be whole numbers (class indices)"));
+          else
+            labels[i] = static_cast<int64_t>(value);
+        } else if constexpr (std::is_same_v<T, uint64_t>) {
+          if (value >
+              static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+            status = absl::InvalidArgumentError(
+                absl::StrCat(path, ": label ", i, " is ", value,
+                             ", too large for a 64-bit signed class index"));
+          else
+            labels[i] = static_cast<int64_t>(value);
+        } else {
+          labels[i] = value;
+        }
+      });
   if (!status.ok())
     return status;
   return labels;

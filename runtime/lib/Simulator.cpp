@@ -103,6 +103,51 @@ void Execution::Run(int begin, int end) {
   }
 }
 
+void Execution::RunTogether(Execution *const *runs, int64_t count, int begin,
+                            int end,
+                            std::map<int, kernels::TiledInputs> *shared) {
+  if (count == 0)
+    return;
+  const Execution &first = *runs[0];
+  std::vector<kernels::KernelContext> contexts;
+  std::vector<kernels::KernelContext *> pointers(count);
+  contexts.reserve(count);
+  for (auto next = std::lower_bound(first.schedule_.begin(),
+                                    first.schedule_.end(), begin);
+       next != first.schedule_.end() && *next < end; ++next) {
+    int i = *next;
+    const Simulator::FusedLayer *layer = first.fused_[i].get();
+    if (!layer) {
+      for (int64_t k = 0; k < count; ++k) {
+        Execution &run = *runs[k];
+        kernels::KernelContext ctx(run.state_,
+                                   run.state_.program.instructions(i),
+                                   run.state_.plans[i].get());
+        kernels::RunKernel(ctx);
+      }
+      continue;
+    }
+    contexts.clear();
+    for (int64_t k = 0; k < count; ++k) {
+      Execution &run = *runs[k];
+      contexts.emplace_back(run.state_, run.state_.program.instructions(i),
+                            run.state_.plans[i].get());
+      pointers[k] = &contexts.back();
+    }
+    const Simulator::ChipState *chip = first.chip_;
+    if (shared)
+      if (auto inputs = shared->find(i); inputs != shared->end()) {
+        kernels::TiledLayersOnSharedInputs(pointers.data(), count, *layer, chip,
+                                           i, inputs->second);
+        continue;
+      }
+    kernels::TiledLayers(pointers.data(), count, *layer,
+                         chip ? chip->fused_weights[i].data()
+                              : layer->weights.data(),
+                         chip ? chip->fused_padding_errors[i].data() : nullptr);
+  }
+}
+
 absl::StatusOr<std::shared_ptr<const Simulator::Prefix>>
 Simulator::RunPrefix(const std::vector<Tensor> &inputs) const {
   if (inputs.size() != static_cast<size_t>(program_.inputs_size()))
@@ -157,6 +202,96 @@ Simulator::RunSuffix(const Prefix &prefix, const ChipState *chip,
                                  run_stats.digital_ops());
   if (stats)
     AddStats(*stats, run_stats);
+  return outputs;
+}
+
+absl::StatusOr<std::vector<std::vector<Tensor>>>
+Simulator::RunSuffixes(const std::vector<const Prefix *> &prefixes,
+                       const std::vector<const ChipState *> &chips,
+                       SimulationStats *stats) const {
+  int64_t count = static_cast<int64_t>(prefixes.size());
+  std::vector<std::vector<Tensor>> outputs(chips.size());
+  for (std::vector<Tensor> &of_chip : outputs)
+    for (const TensorBinding &binding : program_.outputs()) {
+      const Buffer &buffer = program_.buffers(binding.buffer());
+      Tensor &tensor = of_chip.emplace_back();
+      tensor.shape = ShapeOf(buffer);
+      tensor.data.reserve(count * NumElements(tensor.shape));
+      tensor.shape.insert(tensor.shape.begin(), count);
+      tensor.int64 = buffer.type() == I64;
+    }
+  // Runs in groups whose tiled layers read a few hundred rows together: the
+  // GEMM loads each weight row once per group, and a group's values stay in
+  // cache. The groups' values move from chip to chip (the suffix writes
+  // every value it reads, so a run on the next chip starts where the last
+  // left its buffers).
+  int64_t rows = 1;
+  for (int i : schedule_)
+    if (i >= prefix_end_ && fused_[i])
+      rows = std::max(
+          rows, NumElements(ShapeOf(program_.buffers(fused_[i]->source))) /
+                    std::max<int64_t>(fused_[i]->fan_in, 1));
+  constexpr int64_t kGroupRows = 256;
+  int64_t group = std::max<int64_t>(1, kGroupRows / rows);
+  // The tiled layers that read a value of the prefix (not one the suffix
+  // computes) read the same inputs on every chip.
+  std::vector<bool> computed(program_.buffers_size(), false);
+  for (int i : schedule_)
+    if (i >= prefix_end_)
+      computed[plans_[i] ? plans_[i]->output
+                         : program_.instructions(i).output()] = true;
+  std::vector<int> shared_layers;
+  if (chips.size() > 1)
+    for (int i : schedule_)
+      if (i >= prefix_end_ && fused_[i] && !computed[fused_[i]->source])
+        shared_layers.push_back(i);
+  SimulationStats total;
+  std::vector<kernels::RunValues> values(std::min(group, count));
+  std::vector<SimulationStats> run_stats(values.size());
+  std::vector<std::unique_ptr<Execution>> runs(values.size());
+  std::vector<Execution *> pointers(values.size());
+  for (int64_t first = 0; first < count; first += group) {
+    int64_t size = std::min(group, count - first);
+    std::map<int, kernels::TiledInputs> shared;
+    for (int i : shared_layers)
+      shared[i];
+    for (size_t c = 0; c < chips.size(); ++c) {
+      for (int64_t k = 0; k < size; ++k) {
+        const Prefix &prefix = *prefixes[first + k];
+        if (c == 0)
+          values[k] = prefix.values;
+        if (stats)
+          run_stats[k] = prefix.stats;
+        runs[k] = std::make_unique<Execution>(
+            program_, arrays_, chips[c], constants_, bit_constants_, fused_,
+            schedule_, plans_, reference_kernels_, slots_, *store_, nullptr,
+            run_stats[k]);
+        // Swapped in and out, so that the store gets back values of the
+        // program's slot count.
+        std::swap(runs[k]->values(), values[k]);
+        pointers[k] = runs[k].get();
+      }
+      Execution::RunTogether(pointers.data(), size, prefix_end_,
+                             program_.instructions_size(), &shared);
+      for (int64_t k = 0; k < size; ++k) {
+        for (int o = 0; o < program_.outputs_size(); ++o) {
+          const std::vector<float> &value =
+              runs[k]->Output(program_.outputs(o).buffer());
+          std::vector<float> &data = outputs[c][o].data;
+          data.insert(data.end(), value.begin(), value.end());
+        }
+        if (stats) {
+          SimulationStats &s = run_stats[k];
+          s.set_estimated_cycles(s.row_reads() + s.digital_macs() +
+                                 s.digital_ops());
+          AddStats(total, s);
+        }
+        std::swap(values[k], runs[k]->values());
+      }
+    }
+  }
+  if (stats)
+    AddStats(*stats, total);
   return outputs;
 }
 

@@ -29,29 +29,84 @@ absl::StatusOr<Tensor> ReadTensor(const std::string &path) {
                          "expected .npy (NumPy) or .pb (ONNX TensorProto)"));
 }
 
+absl::StatusOr<std::unique_ptr<TensorReader>>
+OpenTensor(const std::string &path) {
+  if (absl::EndsWithIgnoreCase(path, ".npy"))
+    return OpenNpy(path);
+  absl::StatusOr<Tensor> tensor = ReadTensor(path);
+  if (!tensor.ok())
+    return tensor.status();
+  // The reader owns the tensor it reads.
+  struct Owning : TensorReader {
+    explicit Owning(Tensor t) : tensor(std::move(t)) {}
+    const std::vector<int64_t> &shape() const override { return tensor.shape; }
+    absl::Status Read(int64_t first, int64_t count, float *out) override {
+      std::copy(tensor.data.begin() + first,
+                tensor.data.begin() + first + count, out);
+      return absl::OkStatus();
+    }
+    Tensor tensor;
+  };
+  return std::unique_ptr<TensorReader>(new Owning(*std::move(tensor)));
+}
+
+std::unique_ptr<TensorReader> ReaderOf(const Tensor &tensor) {
+  struct InMemory : TensorReader {
+    explicit InMemory(const Tensor &t) : tensor(t) {}
+    const std::vector<int64_t> &shape() const override { return tensor.shape; }
+    absl::Status Read(int64_t first, int64_t count, float *out) override {
+      std::copy(tensor.data.begin() + first,
+                tensor.data.begin() + first + count, out);
+      return absl::OkStatus();
+    }
+    const Tensor &tensor;
+  };
+  return std::make_unique<InMemory>(tensor);
+}
+
+// Checks that a tensor of `tensor_shape` splits into chunks of the program's
+// input shape and counts them.
+absl::StatusOr<int64_t> CountBatches(const std::vector<int64_t> &tensor_shape,
+                                     const std::string &source,
+                                     const std::string &name,
+                                     const std::vector<int64_t> &shape) {
+  // A scalar input has no batch axis: the program runs once on it.
+  if (shape.empty()) {
+    if (!tensor_shape.empty())
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": input '", name, "' has shape [",
+                       absl::StrJoin(tensor_shape, ","),
+                       "], the program expects a scalar (shape [])"));
+    return 1;
+  }
+  std::vector<int64_t> sample(shape.begin() + 1, shape.end());
+  if (tensor_shape.size() != shape.size() ||
+      !std::equal(sample.begin(), sample.end(), tensor_shape.begin() + 1) ||
+      shape[0] == 0 || tensor_shape[0] == 0 || tensor_shape[0] % shape[0])
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": input '", name, "' has shape [",
+        absl::StrJoin(tensor_shape, ","), "], the program expects [N*",
+        shape[0], ",", absl::StrJoin(sample, ","),
+        "] (a batch of samples along the first axis)"));
+  // Samples without elements (a [1,0] input) split into no chunks: there is
+  // nothing to run.
+  int64_t chunk = 1;
+  for (int64_t dim : shape)
+    chunk *= dim;
+  return chunk == 0 ? 0 : tensor_shape[0] / shape[0];
+}
+
 // Splits `tensor`, a batch of samples, into chunks of the program's input
 // shape; fails when the shapes do not fit.
 absl::StatusOr<std::vector<Tensor>>
 SplitBatch(const Tensor &tensor, const std::string &source,
            const std::string &name, const std::vector<int64_t> &shape) {
-  // A scalar input has no batch axis: the program runs once on it.
-  if (shape.empty()) {
-    if (!tensor.shape.empty())
-      return absl::InvalidArgumentError(
-          absl::StrCat(source, ": input '", name, "' has shape [",
-                       absl::StrJoin(tensor.shape, ","),
-                       "], the program expects a scalar (shape [])"));
+  absl::StatusOr<int64_t> batches =
+      CountBatches(tensor.shape, source, name, shape);
+  if (!batches.ok())
+    return batches.status();
+  if (shape.empty())
     return std::vector<Tensor>{tensor};
-  }
-  std::vector<int64_t> sample(shape.begin() + 1, shape.end());
-  if (tensor.shape.size() != shape.size() ||
-      !std::equal(sample.begin(), sample.end(), tensor.shape.begin() + 1) ||
-      shape[0] == 0 || tensor.shape[0] == 0 || tensor.shape[0] % shape[0])
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": input '", name, "' has shape [",
-        absl::StrJoin(tensor.shape, ","), "], the program expects [N*",
-        shape[0], ",", absl::StrJoin(sample, ","),
-        "] (a batch of samples along the first axis)"));
   int64_t chunk = 1;
   for (int64_t dim : shape)
     chunk *= dim;

@@ -50,6 +50,9 @@ absl::Status ValidateRunOptions(const RunOptions &options) {
     return Invalid(Name(options.names, "threads") + " must be at least 1");
   if (options.trials < 1)
     return Invalid(Name(options.names, "trials") + " must be at least 1");
+  if (options.chunk_samples < 1)
+    return Invalid(Name(options.names, "chunk-samples") +
+                   " must be at least 1");
   return absl::OkStatus();
 }
 
@@ -104,24 +107,28 @@ absl::Status Validate(const SweepOptions &options) {
   return absl::OkStatus();
 }
 
-// Fails, naming the sample and the element, if `input` holds a NaN or an
-// infinity.
-absl::Status CheckFinite(const Tensor &input, const std::string &source,
-                         const std::string &name, OptionNames names) {
-  auto bad = std::find_if(input.data.begin(), input.data.end(),
-                          [](float v) { return !std::isfinite(v); });
-  if (bad == input.data.end())
-    return absl::OkStatus();
-  int64_t index = bad - input.data.begin();
-  int64_t samples = input.shape.empty() ? 1 : input.shape[0];
+// The error for the non-finite `value` at element `index` of an input of
+// `shape`, naming the sample and the element.
+absl::Status NonFiniteError(float value, int64_t index,
+                            const std::vector<int64_t> &shape,
+                            const std::string &source, const std::string &name,
+                            OptionNames names) {
+  int64_t samples = shape.empty() ? 1 : shape[0];
   int64_t per_sample =
-      std::max<int64_t>(samples ? input.NumElements() / samples : 1, 1);
+      std::max<int64_t>(samples ? NumElements(shape) / samples : 1, 1);
   return Invalid(absl::StrCat(
       source, ": input '", name, "' holds ",
-      std::isnan(*bad) ? "NaN" : (*bad > 0 ? "+inf" : "-inf"), " (sample ",
+      std::isnan(value) ? "NaN" : (value > 0 ? "+inf" : "-inf"), " (sample ",
       index / per_sample, ", element ", index % per_sample,
       "); give finite numbers, or ", Name(names, "allow-nonfinite-inputs"),
       " to run them as they are"));
+}
+
+// The first element of `data` that is NaN or infinite, or -1.
+int64_t FirstNonFinite(const std::vector<float> &data) {
+  auto bad = std::find_if(data.begin(), data.end(),
+                          [](float v) { return !std::isfinite(v); });
+  return bad == data.end() ? -1 : bad - data.begin();
 }
 
 // Calls work(i) for i in [0, count) on `threads` threads and gathers the
@@ -153,24 +160,19 @@ auto ParallelMap(size_t count, int threads, const Work &work) -> absl::StatusOr<
   return values;
 }
 
-// Output `k` of every batch, joined along the first axis; a scalar output of
-// several runs is stacked into a vector, one per run.
-Tensor JoinOutputs(const std::vector<std::vector<Tensor>> &batches, size_t k) {
-  if (batches.size() == 1)
-    return batches[0][k];
-  Tensor joined;
-  joined.int64 = batches[0][k].int64;
-  bool scalar = batches[0][k].shape.empty();
-  for (const std::vector<Tensor> &batch : batches) {
-    if (joined.shape.empty()) {
-      joined.shape = scalar ? std::vector<int64_t>{0} : batch[k].shape;
-      joined.shape[0] = 0;
-    }
-    joined.shape[0] += scalar ? 1 : batch[k].shape[0];
-    joined.data.insert(joined.data.end(), batch[k].data.begin(),
-                       batch[k].data.end());
-  }
-  return joined;
+// An output of several batches as RunSuffixes stacks it, [batches, shape...],
+// joined along the output's first axis instead: a single batch's output as
+// it is, a scalar output of several batches stacked into a vector, one per
+// batch.
+void JoinBatches(Tensor &stacked) {
+  int64_t batches = stacked.shape[0];
+  stacked.shape.erase(stacked.shape.begin());
+  if (batches == 1)
+    return;
+  if (stacked.shape.empty())
+    stacked.shape = {batches};
+  else
+    stacked.shape[0] *= batches;
 }
 
 uint64_t Sum(const std::vector<uint64_t> &counts) {
@@ -180,102 +182,391 @@ uint64_t Sum(const std::vector<uint64_t> &counts) {
   return sum;
 }
 
-// A data set split into the program's batches, with the array-free prefix
-// of the batches a part runs computed once (errors cannot change it) and
-// their error-free run, which trials are compared with.
+// A data set split into the program's batches and run a chunk of batches
+// at a time, so that a run holds a bounded number of samples' values: each
+// chunk's inputs are read, their array-free prefix computed once (errors
+// cannot change it) and run on the error-free chip, which trials are
+// compared with, then on every trial's chip.
 class Engine {
 public:
-  // Runs batches [first, last) of the data set, or all of them (-1).
+  // Checks the data set against the program (in the order the checks have
+  // always been made: each input's values, then its shape, then the
+  // labels), for batches [first, last) of the data set, or all of them.
   static absl::StatusOr<std::unique_ptr<Engine>>
   Create(const Simulator &simulator, const Dataset &data,
          const RunOptions &options, std::optional<Shard> batch_shard) {
     OptionNames names = options.names;
-    auto engine =
-        std::unique_ptr<Engine>(new Engine(simulator, options.threads));
+    auto engine = std::unique_ptr<Engine>(new Engine(simulator, options));
     const Program &p = simulator.program();
-    if (data.inputs.size() != static_cast<size_t>(p.inputs_size()))
+    size_t given =
+        data.readers.empty() ? data.inputs.size() : data.readers.size();
+    if (given != static_cast<size_t>(p.inputs_size()))
       return Invalid(absl::StrCat("the program takes ", p.inputs_size(),
-                                  " input(s), got ", data.inputs.size()));
-    std::vector<std::vector<Tensor>> batches;
-    // A program without inputs (all constants) runs once.
-    if (p.inputs_size() == 0)
-      batches.emplace_back();
-    for (size_t k = 0; k < data.inputs.size(); ++k) {
-      std::string source = k < data.sources.size() && !data.sources[k].empty()
-                               ? data.sources[k]
-                               : absl::StrCat("input ", k);
-      if (!options.allow_nonfinite_inputs)
-        if (absl::Status status =
-                CheckFinite(data.inputs[k], source, p.inputs(k).name(), names);
-            !status.ok())
-          return status;
+                                  " input(s), got ", given));
+    for (size_t k = 0; k < given; ++k) {
+      Input &input = engine->inputs_.emplace_back();
+      if (data.readers.empty()) {
+        input.owned = ReaderOf(data.inputs[k]);
+        input.reader = input.owned.get();
+      } else {
+        input.reader = data.readers[k].get();
+      }
+      input.source = k < data.sources.size() && !data.sources[k].empty()
+                         ? data.sources[k]
+                         : absl::StrCat("input ", k);
+      input.name = p.inputs(k).name();
       const Buffer &buffer = p.buffers(p.inputs(k).buffer());
-      absl::StatusOr<std::vector<Tensor>> split = SplitBatch(
-          data.inputs[k], source, p.inputs(k).name(),
-          std::vector<int64_t>(buffer.shape().begin(), buffer.shape().end()));
-      if (!split.ok())
-        return split.status();
-      if (k > 0 && split->size() != batches.size())
-        return Invalid("the inputs hold different numbers of samples");
-      batches.resize(split->size());
-      for (size_t c = 0; c < split->size(); ++c)
-        batches[c].push_back(std::move((*split)[c]));
+      input.shape.assign(buffer.shape().begin(), buffer.shape().end());
+      input.elements = NumElements(input.shape);
     }
-    // Every batch holds as many samples as the first output's first axis
-    // (a program without inputs, or with a scalar output, runs once).
+    // A program without inputs (all constants) runs once.
+    int64_t batches = p.inputs_size() == 0 ? 1 : 0;
+    for (size_t k = 0; k < given; ++k) {
+      const Input &input = engine->inputs_[k];
+      absl::StatusOr<int64_t> count = CountBatches(
+          input.reader->shape(), input.source, input.name, input.shape);
+      absl::Status status = count.status();
+      if (status.ok() && k > 0 && *count != batches)
+        status = Invalid("the inputs hold different numbers of samples");
+      // A value that is not finite in this input or one before it is
+      // reported first.
+      if (!status.ok())
+        return engine->NonFiniteFirst(k + 1, status);
+      batches = *count;
+    }
+    engine->batches_ = batches;
     const Buffer &output = p.buffers(p.outputs(0).buffer());
-    int64_t per_batch =
-        p.inputs_size() == 0 || output.shape_size() == 0 ? 1 : output.shape(0);
-    int64_t total = per_batch * static_cast<int64_t>(batches.size());
-    size_t first = 0, last = batches.size();
+    int64_t per_batch = SamplesPerRun(p);
+    int64_t total = per_batch * batches;
+    int64_t first = 0, last = batches;
     if (batch_shard) {
-      first = batches.size() * batch_shard->index / batch_shard->count;
-      last = batches.size() * (batch_shard->index + 1) / batch_shard->count;
+      first = batches * batch_shard->index / batch_shard->count;
+      last = batches * (batch_shard->index + 1) / batch_shard->count;
     }
+    engine->first_ = first;
+    engine->last_ = last;
     engine->first_sample_ = first * per_batch;
     engine->samples_ = (last - first) * per_batch;
+    engine->chunk_ = std::max<int64_t>(1, options.chunk_samples /
+                                              std::max<int64_t>(per_batch, 1));
 
     if (data.labels) {
+      absl::Status status;
       if (p.inputs_size() == 0)
-        return Invalid(absl::StrCat(Name(names, "labels"),
-                                    ": the program has no inputs, so no "
-                                    "samples to label"));
-      if (static_cast<int64_t>(data.labels->size()) != total)
-        return Invalid(absl::StrCat(data.labels_source, " holds ",
-                                    data.labels->size(), " labels for ", total,
-                                    " samples"));
+        status = Invalid(absl::StrCat(Name(names, "labels"),
+                                      ": the program has no inputs, so no "
+                                      "samples to label"));
+      else if (static_cast<int64_t>(data.labels->size()) != total)
+        status = Invalid(absl::StrCat(data.labels_source, " holds ",
+                                      data.labels->size(), " labels for ",
+                                      total, " samples"));
       int64_t classes =
           NumElements(ShapeOf(output)) / std::max<int64_t>(per_batch, 1);
-      for (size_t s = 0; s < data.labels->size(); ++s)
+      for (size_t s = 0; status.ok() && s < data.labels->size(); ++s)
         if ((*data.labels)[s] < 0 || (*data.labels)[s] >= classes)
-          return Invalid(absl::StrCat(data.labels_source, ": label ",
-                                      (*data.labels)[s], " of sample ", s,
-                                      " is not one of the program's ", classes,
-                                      " classes [0, ", classes, ")"));
+          status = Invalid(
+              absl::StrCat(data.labels_source, ": label ", (*data.labels)[s],
+                           " of sample ", s, " is not one of the program's ",
+                           classes, " classes [0, ", classes, ")"));
+      if (!status.ok())
+        return engine->NonFiniteFirst(given, status);
       engine->labels_.emplace(data.labels->begin() + engine->first_sample_,
                               data.labels->begin() + engine->first_sample_ +
                                   engine->samples_);
     }
-
-    auto prefixes = ParallelMap(last - first, options.threads, [&](size_t c) {
-      return simulator.RunPrefix(batches[first + c]);
-    });
-    if (!prefixes.ok())
-      return prefixes.status();
-    engine->prefixes_ = *std::move(prefixes);
-    absl::StatusOr<std::vector<Tensor>> ideal =
-        engine->RunAll(nullptr, &engine->stats_);
-    if (!ideal.ok())
-      return ideal.status();
-    engine->ideal_ = *std::move(ideal);
+    // Values outside this part's batches are checked too (they are read
+    // only for that).
+    if (!options.allow_nonfinite_inputs && (first > 0 || last < batches))
+      for (size_t k = 0; k < given; ++k)
+        for (auto [begin, end] :
+             {std::pair{int64_t{0}, first}, std::pair{last, batches}})
+          for (int64_t b = begin; b < end; ++b) {
+            absl::StatusOr<bool> finite = engine->BatchIsFinite(k, b);
+            if (!finite.ok())
+              return finite.status();
+            if (!*finite)
+              return engine->NonFiniteFirst(k + 1, absl::OkStatus());
+          }
     engine->stats_.set_programming_cycles(Sum(simulator.programming_cycles()));
-    if (!engine->ideal_.empty())
-      engine->ideal_predictions_ = Predict(engine->ideal_[0]);
     engine->cells_read_ = Sum(simulator.CellsRead());
     return engine;
   }
 
-  const std::vector<Tensor> &ideal() const { return ideal_; }
+  // The error-free run and the trials of `units` (point, trial) at the
+  // points' bit-error rates, with the flips of each array when `per_array`,
+  // into `part`; with `outputs`, the outputs of the first unit (of the
+  // error-free run without units). `on_step` is told of each point as its
+  // trials start on a chunk, as the step chunk * rates.size() + point of
+  // chunks * rates.size().
+  absl::Status Run(const std::vector<BitErrors> &rates,
+                   const std::vector<std::pair<uint32_t, uint32_t>> &units,
+                   uint64_t seed, bool per_array, PartReport &part,
+                   std::vector<Tensor> *outputs,
+                   const std::function<void(size_t, size_t)> &on_step) {
+    for (auto [point, trial] : units) {
+      TrialCounts *counts = part.add_trials();
+      counts->set_point(point);
+      counts->set_trial(trial);
+    }
+    if (per_array)
+      part.mutable_array_flips()->Resize(simulator_.program().arrays_size(), 0);
+    std::vector<Tensor> ideal, first_unit;
+    // A part without batches still programs its trials' chips (their flips
+    // are counted): one empty chunk.
+    int64_t chunks =
+        std::max<int64_t>(1, (last_ - first_ + chunk_ - 1) / chunk_);
+    // With several chunks the trials' chips are kept for the next chunk,
+    // when they fit in memory; else programmed again (the same chip: its
+    // random stream depends only on the seed and the trial).
+    std::vector<std::unique_ptr<Simulator::ChipState>> kept(units.size());
+    bool keep = chunks > 1;
+    int64_t done = 0;
+    for (int64_t c = 0; c < chunks; ++c) {
+      int64_t begin = first_ + c * chunk_,
+              end = std::min(last_, begin + chunk_);
+      absl::StatusOr<std::vector<std::shared_ptr<const Simulator::Prefix>>>
+          prefixes = Prefixes(begin, end);
+      if (!prefixes.ok())
+        return prefixes.status();
+      absl::StatusOr<std::vector<std::vector<Tensor>>> error_free =
+          RunAll(*prefixes, {nullptr}, &stats_);
+      if (!error_free.ok())
+        return error_free.status();
+      std::vector<Tensor> &chunk_ideal = (*error_free)[0];
+      std::vector<int64_t> predicted = chunk_ideal.empty()
+                                           ? std::vector<int64_t>()
+                                           : Predict(Joined(chunk_ideal[0]));
+      ideal_predictions_.insert(ideal_predictions_.end(), predicted.begin(),
+                                predicted.end());
+      if (outputs && units.empty())
+        Append(ideal, chunk_ideal);
+      for (size_t first = 0; first < units.size();) {
+        uint32_t point = units[first].first;
+        size_t last = first;
+        while (last < units.size() && units[last].first == point)
+          ++last;
+        if (on_step)
+          on_step(c * rates.size() + point, chunks * rates.size());
+        std::vector<std::unique_ptr<Simulator::ChipState>> programmed;
+        std::vector<const Simulator::ChipState *> chips;
+        for (size_t u = first; u < last; ++u) {
+          if (kept[u]) {
+            chips.push_back(kept[u].get());
+            continue;
+          }
+          std::mt19937_64 random = TrialEngine(seed, units[u].second);
+          programmed.push_back(
+              simulator_.ProgramWithErrors(rates[point], random));
+          chips.push_back(programmed.back().get());
+          if (c == 0) {
+            const std::vector<uint64_t> &flips =
+                Simulator::Flips(*programmed.back());
+            part.mutable_trials(u)->set_flipped(Sum(flips));
+            if (per_array)
+              for (size_t i = 0; i < flips.size(); ++i)
+                part.set_array_flips(i, part.array_flips(i) + flips[i]);
+            keep = keep && KeepChip(*programmed.back(), units.size());
+          }
+        }
+        absl::StatusOr<std::vector<std::vector<Tensor>>> runs =
+            RunAll(*prefixes, chips, nullptr);
+        if (!runs.ok())
+          return runs.status();
+        for (size_t u = first; u < last; ++u) {
+          std::vector<Tensor> &run = (*runs)[u - first];
+          if (run.empty())
+            continue;
+          TrialCounts *counts = part.mutable_trials(u);
+          std::vector<int64_t> trial_predicted = Predict(Joined(run[0]));
+          counts->set_agreeing(counts->agreeing() +
+                               Same(trial_predicted, predicted));
+          if (labels_)
+            counts->set_correct(counts->correct() +
+                                Same(trial_predicted, *labels_, done));
+          if (outputs && u == 0)
+            Append(first_unit, run);
+        }
+        if (keep && c + 1 < chunks)
+          for (size_t u = first, k = 0; u < last; ++u)
+            if (!kept[u])
+              kept[u] = std::move(programmed[k++]);
+        first = last;
+      }
+      done += static_cast<int64_t>(predicted.size());
+    }
+    if (outputs) {
+      *outputs = units.empty() ? std::move(ideal) : std::move(first_unit);
+      for (Tensor &output : *outputs)
+        JoinBatches(output);
+    }
+    FillIdeal(part);
+    return absl::OkStatus();
+  }
+
+private:
+  // A program input and what it is read from.
+  struct Input {
+    TensorReader *reader = nullptr;
+    std::unique_ptr<TensorReader> owned;
+    std::string source, name;
+    // The program's input shape, its batch, and its element count.
+    std::vector<int64_t> shape;
+    int64_t elements = 0;
+  };
+
+  Engine(const Simulator &simulator, const RunOptions &options)
+      : simulator_(simulator), threads_(options.threads),
+        check_finite_(!options.allow_nonfinite_inputs), names_(options.names) {}
+
+  // Agreeing elements of `a` and `b` from `offset` on.
+  static uint64_t Same(const std::vector<int64_t> &a,
+                       const std::vector<int64_t> &b, int64_t offset = 0) {
+    uint64_t same = 0;
+    for (size_t i = 0; i < a.size(); ++i)
+      same += a[i] == b[offset + i];
+    return same;
+  }
+
+  // An output of a chunk's batches, stacked as RunSuffixes stacks them,
+  // joined as the output of these batches alone (for Predict).
+  static Tensor Joined(Tensor stacked) {
+    JoinBatches(stacked);
+    return stacked;
+  }
+
+  // Appends a chunk's stacked outputs to `all`'s.
+  static void Append(std::vector<Tensor> &all, std::vector<Tensor> &chunk) {
+    if (all.empty()) {
+      all = std::move(chunk);
+      return;
+    }
+    for (size_t o = 0; o < all.size(); ++o) {
+      all[o].shape[0] += chunk[o].shape[0];
+      all[o].data.insert(all[o].data.end(), chunk[o].data.begin(),
+                         chunk[o].data.end());
+    }
+  }
+
+  // Whether the chips of every unit fit in memory, judged by one of them.
+  static bool KeepChip(const Simulator::ChipState &chip, size_t units) {
+    constexpr uint64_t kKeptChipBytes = uint64_t{256} << 20;
+    uint64_t bytes = chip.arrays.size() * sizeof(Simulator::PackedArray);
+    for (const Simulator::PackedArray &array : chip.arrays)
+      bytes += array.bits.size() * sizeof(uint64_t);
+    for (const auto &weights : chip.fused_weights)
+      bytes += weights.size() * sizeof(uint64_t) + sizeof(weights);
+    for (const auto &padding : chip.fused_padding_errors)
+      bytes += padding.size() * sizeof(int32_t) + sizeof(padding);
+    for (const auto &words : chip.fused_flipped_words)
+      bytes += words.size() * sizeof(words[0]) + sizeof(words);
+    return bytes * units <= kKeptChipBytes;
+  }
+
+  // Batch `b` of input `k`.
+  absl::StatusOr<Tensor> ReadBatch(size_t k, int64_t b) const {
+    const Input &input = inputs_[k];
+    Tensor tensor{input.shape, std::vector<float>(input.elements)};
+    if (absl::Status status = input.reader->Read(
+            b * input.elements, input.elements, tensor.data.data());
+        !status.ok())
+      return status;
+    return tensor;
+  }
+
+  absl::StatusOr<bool> BatchIsFinite(size_t k, int64_t b) const {
+    absl::StatusOr<Tensor> batch = ReadBatch(k, b);
+    if (!batch.ok())
+      return batch.status();
+    return FirstNonFinite(batch->data) < 0;
+  }
+
+  // `otherwise`, unless one of the first `inputs` inputs holds a value that
+  // is not finite (and that is refused): then the error of the first such
+  // value of the first such input, as if every input had been checked in
+  // order before anything else.
+  absl::Status NonFiniteFirst(size_t inputs, absl::Status otherwise) const {
+    if (!check_finite_)
+      return otherwise;
+    for (size_t k = 0; k < inputs; ++k) {
+      const Input &input = inputs_[k];
+      // Only inputs of the program's shapes are read (a shape error of an
+      // earlier input was returned before).
+      absl::StatusOr<int64_t> count = CountBatches(
+          input.reader->shape(), input.source, input.name, input.shape);
+      if (!count.ok())
+        continue;
+      for (int64_t b = 0; b < *count; ++b) {
+        absl::StatusOr<Tensor> batch = ReadBatch(k, b);
+        if (!batch.ok())
+          return batch.status();
+        int64_t bad = FirstNonFinite(batch->data);
+        if (bad >= 0)
+          return NonFiniteError(batch->data[bad], b * input.elements + bad,
+                                input.reader->shape(), input.source, input.name,
+                                names_);
+      }
+    }
+    return otherwise;
+  }
+
+  // The prefixes of batches [begin, end), each read and run by one thread.
+  absl::StatusOr<std::vector<std::shared_ptr<const Simulator::Prefix>>>
+  Prefixes(int64_t begin, int64_t end) const {
+    std::vector<uint8_t> finite(end - begin, 1);
+    auto prefixes = ParallelMap(end - begin, threads_, [&](size_t i) {
+      using Result = absl::StatusOr<std::shared_ptr<const Simulator::Prefix>>;
+      std::vector<Tensor> batch;
+      for (size_t k = 0; k < inputs_.size(); ++k) {
+        absl::StatusOr<Tensor> tensor = ReadBatch(k, begin + i);
+        if (!tensor.ok())
+          return Result(tensor.status());
+        if (check_finite_ && FirstNonFinite(tensor->data) >= 0)
+          finite[i] = 0;
+        batch.push_back(*std::move(tensor));
+      }
+      return simulator_.RunPrefix(batch);
+    });
+    if (std::find(finite.begin(), finite.end(), 0) != finite.end())
+      return NonFiniteFirst(inputs_.size(), absl::OkStatus());
+    return prefixes;
+  }
+
+  // Every batch of `prefixes` on each of `chips` (null: error-free), the
+  // outputs stacked along a new first axis by chip; statistics summed. No
+  // outputs without batches.
+  absl::StatusOr<std::vector<std::vector<Tensor>>>
+  RunAll(const std::vector<std::shared_ptr<const Simulator::Prefix>> &prefixes,
+         const std::vector<const Simulator::ChipState *> &chips,
+         SimulationStats *stats) const {
+    std::vector<std::vector<Tensor>> stacked(chips.size());
+    if (prefixes.empty())
+      return stacked;
+    // Contiguous pieces of the batches, a few per thread; the results are
+    // put together in order, so they do not depend on the thread count.
+    size_t pieces = std::min<size_t>(
+        prefixes.size(), threads_ == 1 ? 1 : static_cast<size_t>(threads_) * 4);
+    std::vector<SimulationStats> piece_stats(pieces);
+    auto outputs = ParallelMap(pieces, threads_, [&](size_t k) {
+      size_t begin = prefixes.size() * k / pieces,
+             end = prefixes.size() * (k + 1) / pieces;
+      std::vector<const Simulator::Prefix *> part;
+      for (size_t b = begin; b < end; ++b)
+        part.push_back(prefixes[b].get());
+      return simulator_.RunSuffixes(part, chips,
+                                    stats ? &piece_stats[k] : nullptr);
+    });
+    if (!outputs.ok())
+      return outputs.status();
+    if (stats)
+      for (const SimulationStats &s : piece_stats)
+        AddStats(*stats, s);
+    for (size_t c = 0; c < chips.size(); ++c) {
+      stacked[c] = std::move((*outputs)[0][c]);
+      for (size_t k = 1; k < pieces; ++k)
+        Append(stacked[c], (*outputs)[k][c]);
+    }
+    return stacked;
+  }
 
   // The error-free run's part of `part`.
   void FillIdeal(PartReport &part) const {
@@ -290,87 +581,14 @@ public:
     part.set_cells_read(cells_read_);
   }
 
-  // Trials of `units` (point, trial) at the points' bit-error rates, with
-  // the flips of each array when `per_array`; with `outputs`, the outputs
-  // of the first unit. `on_point` is told of each point as its first trial
-  // starts.
-  absl::Status
-  RunTrials(const std::vector<BitErrors> &rates,
-            const std::vector<std::pair<uint32_t, uint32_t>> &units,
-            uint64_t seed, bool per_array, PartReport &part,
-            std::vector<Tensor> *outputs,
-            const std::function<void(uint32_t)> &on_point) const {
-    for (auto [point, trial] : units) {
-      if (on_point && (part.trials_size() == 0 ||
-                       part.trials(part.trials_size() - 1).point() != point))
-        on_point(point);
-      std::mt19937_64 random = TrialEngine(seed, trial);
-      std::unique_ptr<Simulator::ChipState> chip =
-          simulator_.ProgramWithErrors(rates[point], random);
-      TrialCounts *counts = part.add_trials();
-      counts->set_point(point);
-      counts->set_trial(trial);
-      const std::vector<uint64_t> &flips = Simulator::Flips(*chip);
-      counts->set_flipped(Sum(flips));
-      if (per_array) {
-        const Program &p = simulator_.program();
-        part.mutable_array_flips()->Resize(p.arrays_size(), 0);
-        for (int i = 0; i < p.arrays_size(); ++i)
-          part.set_array_flips(i, part.array_flips(i) +
-                                      flips[p.arrays(i).array()]);
-      }
-      absl::StatusOr<std::vector<Tensor>> run = RunAll(chip.get(), nullptr);
-      if (!run.ok())
-        return run.status();
-      if (run->empty())
-        continue;
-      std::vector<int64_t> predicted = Predict((*run)[0]);
-      counts->set_agreeing(Same(predicted, ideal_predictions_));
-      if (labels_)
-        counts->set_correct(Same(predicted, *labels_));
-      if (outputs && part.trials_size() == 1)
-        *outputs = *std::move(run);
-    }
-    return absl::OkStatus();
-  }
-
-private:
-  Engine(const Simulator &simulator, int threads)
-      : simulator_(simulator), threads_(threads) {}
-
-  static uint64_t Same(const std::vector<int64_t> &a,
-                       const std::vector<int64_t> &b) {
-    uint64_t same = 0;
-    for (size_t i = 0; i < a.size(); ++i)
-      same += a[i] == b[i];
-    return same;
-  }
-
-  // Every batch on `chip` (null: error-free); statistics summed in order.
-  // No outputs when the part has no batches.
-  absl::StatusOr<std::vector<Tensor>> RunAll(const Simulator::ChipState *chip,
-                                             SimulationStats *stats) const {
-    std::vector<SimulationStats> batch_stats(prefixes_.size());
-    auto outputs = ParallelMap(prefixes_.size(), threads_, [&](size_t c) {
-      return simulator_.RunSuffix(*prefixes_[c], chip, &batch_stats[c]);
-    });
-    if (!outputs.ok())
-      return outputs.status();
-    if (stats)
-      for (const SimulationStats &s : batch_stats)
-        AddStats(*stats, s);
-    std::vector<Tensor> joined;
-    if (!outputs->empty())
-      for (size_t k = 0; k < (*outputs)[0].size(); ++k)
-        joined.push_back(JoinOutputs(*outputs, k));
-    return joined;
-  }
-
   const Simulator &simulator_;
   int threads_;
-  std::vector<std::shared_ptr<const Simulator::Prefix>> prefixes_;
+  bool check_finite_;
+  OptionNames names_;
+  std::vector<Input> inputs_;
+  // Batches in the data set, those of this part, and per chunk.
+  int64_t batches_ = 0, first_ = 0, last_ = 0, chunk_ = 1;
   SimulationStats stats_;
-  std::vector<Tensor> ideal_;
   int64_t first_sample_ = 0, samples_ = 0;
   std::vector<int64_t> ideal_predictions_;
   std::optional<std::vector<int64_t>> labels_;
@@ -402,7 +620,7 @@ absl::StatusOr<PartReport>
 RunPart(const Simulator &simulator, const Dataset &data,
         const RunOptions &options, const std::vector<BitErrors> &rates,
         bool per_array, const Shard &shard, std::vector<Tensor> *outputs,
-        const std::function<void(uint32_t)> &on_point = nullptr) {
+        const std::function<void(size_t, size_t)> &on_step = nullptr) {
   if (shard.count < 1 || shard.index >= shard.count)
     return Invalid(absl::StrFormat("%s must be K/N with 0 <= K < N, got %d/%d",
                                    Name(options.names, "shard"), shard.index,
@@ -417,7 +635,6 @@ RunPart(const Simulator &simulator, const Dataset &data,
   part.set_shards(shard.count);
   part.set_shard_samples(shard.samples);
   part.set_program_digest(Digest(simulator.program()));
-  (*engine)->FillIdeal(part);
   // The (point, trial) pairs in order; without sample sharding each part
   // takes a contiguous range of them.
   std::vector<std::pair<uint32_t, uint32_t>> units;
@@ -428,10 +645,8 @@ RunPart(const Simulator &simulator, const Dataset &data,
     units = std::vector<std::pair<uint32_t, uint32_t>>(
         units.begin() + units.size() * shard.index / shard.count,
         units.begin() + units.size() * (shard.index + 1) / shard.count);
-  if (outputs)
-    *outputs = (*engine)->ideal();
-  if (absl::Status status = (*engine)->RunTrials(
-          rates, units, options.seed, per_array, part, outputs, on_point);
+  if (absl::Status status = (*engine)->Run(rates, units, options.seed,
+                                           per_array, part, outputs, on_step);
       !status.ok())
     return status;
   return part;
@@ -702,13 +917,14 @@ absl::StatusOr<SweepReport> Sweep(const Simulator &simulator,
   auto skeleton = SweepSkeleton(simulator, options);
   if (!skeleton.ok())
     return skeleton.status();
-  size_t points = skeleton->second.size();
-  std::function<void(uint32_t)> on_point;
+  std::function<void(size_t, size_t)> on_step;
   if (options.progress)
-    on_point = [&](uint32_t point) { options.progress(point + 1, points); };
+    on_step = [&](size_t step, size_t steps) {
+      options.progress(step + 1, steps);
+    };
   absl::StatusOr<PartReport> part =
       RunPart(simulator, data, options, skeleton->second, false, Shard(),
-              nullptr, on_point);
+              nullptr, on_step);
   if (!part.ok())
     return part.status();
   return Assemble(std::move(skeleton->first), Combine({&*part}));

@@ -103,6 +103,55 @@ TEST_F(SimdLevels, PackBitsIsExactAtEveryLevel) {
   }
 }
 
+TEST_F(SimdLevels, FlippedWordCorrectionsAreExactAtEveryLevel) {
+  std::mt19937_64 random(13);
+  for (SimdLevel level : HostLevels()) {
+    kernels::SetSimdLevel(level);
+    for (int64_t rows : {1, 3, 4, 7, 8, 9, 17, 64, 257})
+      for (int64_t words : {1, 3, 9}) {
+        int64_t outputs = 5;
+        std::vector<uint64_t> inputs(rows * words), transposed(rows * words);
+        for (uint64_t &w : inputs)
+          w = random();
+        for (int64_t b = 0; b < rows; ++b)
+          for (int64_t w = 0; w < words; ++w)
+            transposed[w * rows + b] = inputs[b * words + w];
+        std::vector<uint64_t> error_free(outputs * words), chip;
+        for (uint64_t &w : error_free)
+          w = random();
+        chip = error_free;
+        // Neurons with no, one and several flipped words, some words with
+        // many flipped bits.
+        std::vector<Simulator::ChipState::FlippedWord> flipped;
+        for (int64_t m = 0; m < outputs; ++m)
+          for (int64_t w = 0; w < words; ++w) {
+            if (m == 1 || random() % 3 == 0)
+              continue;
+            uint64_t mask =
+                random() % 2 ? uint64_t{1} << (random() % 64) : random() | 1;
+            chip[m * words + w] ^= mask;
+            flipped.push_back({m, w, mask, error_free[m * words + w] & mask});
+          }
+        std::vector<int32_t> counts(rows * outputs);
+        for (int64_t b = 0; b < rows; ++b)
+          for (int64_t m = 0; m < outputs; ++m)
+            counts[b * outputs + m] = static_cast<int32_t>(
+                NaiveXorPopcount(error_free.data() + m * words,
+                                 inputs.data() + b * words, words));
+        kernels::CorrectFlippedWords(transposed.data(), rows, flipped.data(),
+                                     static_cast<int64_t>(flipped.size()),
+                                     counts.data(), outputs);
+        for (int64_t b = 0; b < rows; ++b)
+          for (int64_t m = 0; m < outputs; ++m)
+            ASSERT_EQ(counts[b * outputs + m],
+                      NaiveXorPopcount(chip.data() + m * words,
+                                       inputs.data() + b * words, words))
+                << kernels::SimdLevelName(level) << " rows " << rows
+                << " words " << words << " row " << b << " neuron " << m;
+      }
+  }
+}
+
 TEST_F(SimdLevels, BinaryLayersGiveTheReferenceAtEveryLevel) {
   for (bool fuse : {true, false})
     for (SimdLevel level : HostLevels()) {

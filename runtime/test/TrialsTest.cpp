@@ -12,6 +12,7 @@
 
 #include "DenseProgram.h"
 #include "absl/strings/str_cat.h"
+#include "hafnia/runtime/TensorIO.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -74,6 +75,49 @@ TEST_F(TrialsTest, ErrorFreeRunEqualsTheReference) {
   // 2 row tiles x 4 column tiles, each programmed once.
   EXPECT_EQ(report.stats().programming_cycles(), 8u);
   EXPECT_GT(report.stats().row_reads(), 0u);
+}
+
+// The data set read and run a few samples at a time (batches of 4, chunks
+// of 1 to 3 batches, the last one short), from memory or from a .npy file,
+// gives the report and the outputs of one chunk; so do sweeps and parts.
+TEST_F(TrialsTest, ReportsDoNotDependOnTheChunkSize) {
+  std::string path = ::testing::TempDir() + "/chunks-x.npy";
+  ASSERT_TRUE(WriteNpy(path, data_.inputs[0]).ok());
+  Dataset streamed = data_;
+  streamed.inputs.clear();
+  streamed.readers.push_back(*OpenTensor(path));
+  TrialOptions one = WithBer(0.05);
+  absl::StatusOr<Simulation> whole = Simulate(*simulator_, data_, one);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  SweepOptions sweep;
+  sweep.cycles = {1e3, 1e7};
+  sweep.trials = 3;
+  absl::StatusOr<SweepReport> whole_sweep = Sweep(*simulator_, data_, sweep);
+  ASSERT_TRUE(whole_sweep.ok()) << whole_sweep.status();
+  for (int64_t chunk : {1, 4, 8, 12, 1000})
+    for (const Dataset *data : {&data_, &streamed}) {
+      TrialOptions small = one;
+      small.chunk_samples = chunk;
+      small.threads = chunk % 8 == 0 ? 3 : 1;
+      absl::StatusOr<Simulation> run = Simulate(*simulator_, *data, small);
+      ASSERT_TRUE(run.ok()) << run.status();
+      EXPECT_EQ(run->report.SerializeAsString(),
+                whole->report.SerializeAsString())
+          << "chunks of " << chunk;
+      EXPECT_EQ(run->outputs[0].shape, whole->outputs[0].shape);
+      EXPECT_EQ(run->outputs[0].data, whole->outputs[0].data);
+      SweepOptions small_sweep = sweep;
+      small_sweep.chunk_samples = chunk;
+      absl::StatusOr<SweepReport> swept =
+          Sweep(*simulator_, *data, small_sweep);
+      ASSERT_TRUE(swept.ok()) << swept.status();
+      EXPECT_EQ(swept->SerializeAsString(), whole_sweep->SerializeAsString())
+          << "chunks of " << chunk;
+    }
+  TrialOptions bad = one;
+  bad.chunk_samples = 0;
+  EXPECT_EQ(Simulate(*simulator_, data_, bad).status().message(),
+            "--chunk-samples must be at least 1");
 }
 
 TEST_F(TrialsTest, ReportsDoNotDependOnTheThreadCount) {

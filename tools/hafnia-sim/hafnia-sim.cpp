@@ -8,6 +8,7 @@
 //       [--trials=K] [--seed=S]
 //       [--sweep-cycles=N,... | --sweep-ber=P,...] [--sweep-svg=FILE.svg]
 //       [--shard=K/N [--shard-samples] --report=part-K.json]
+//       [--chunk-samples=N]
 //   hafnia-sim merge part-*.json [--report=FILE.json] [--sweep-svg=FILE.svg]
 
 #include <unistd.h>
@@ -69,6 +70,9 @@ ABSL_FLAG(bool, shard_samples, false,
           "Parts split the samples instead of the (point, trial) pairs");
 ABSL_FLAG(bool, allow_nonfinite_inputs, false,
           "Run inputs holding NaN or infinities instead of refusing them");
+ABSL_FLAG(int64_t, chunk_samples, 1024,
+          "Samples read and held at a time (the .npy inputs are streamed); "
+          "the results are the same for any count");
 
 namespace {
 
@@ -228,6 +232,7 @@ int main(int argc, char **argv) {
   options.trials = absl::GetFlag(FLAGS_trials);
   options.seed = absl::GetFlag(FLAGS_seed);
   options.allow_nonfinite_inputs = absl::GetFlag(FLAGS_allow_nonfinite_inputs);
+  options.chunk_samples = absl::GetFlag(FLAGS_chunk_samples);
   bool bad = false;
   options.cycles = NumberFlag(absl::GetFlag(FLAGS_cycles), &bad);
   if (bad)
@@ -289,11 +294,13 @@ int main(int argc, char **argv) {
     return Fail(absl::StrCat("the program takes ", inputs,
                              " input(s): give as many files to --input, got ",
                              data.sources.size()));
+  // Read as the engine needs them, a chunk of samples at a time.
   for (const std::string &file : data.sources) {
-    absl::StatusOr<hafnia::Tensor> tensor = hafnia::ReadTensor(file);
-    if (!tensor.ok())
-      return Fail(tensor.status().message());
-    data.inputs.push_back(*std::move(tensor));
+    absl::StatusOr<std::unique_ptr<hafnia::TensorReader>> reader =
+        hafnia::OpenTensor(file);
+    if (!reader.ok())
+      return Fail(reader.status().message());
+    data.readers.push_back(*std::move(reader));
   }
   if (!absl::GetFlag(FLAGS_labels).empty()) {
     data.labels_source = absl::GetFlag(FLAGS_labels);
@@ -321,8 +328,8 @@ int main(int argc, char **argv) {
   if (sweeping) {
     bool progress = isatty(STDERR_FILENO);
     if (progress)
-      sweep.progress = [](size_t point, size_t points) {
-        std::cerr << absl::StrFormat("\rsweep point %d of %d", point, points)
+      sweep.progress = [](size_t step, size_t steps) {
+        std::cerr << absl::StrFormat("\rsweep step %d of %d", step, steps)
                   << std::flush;
       };
     absl::StatusOr<hafnia::SweepReport> report =

@@ -244,37 +244,125 @@ void PopcountAffine(KernelContext &ctx) {
   ctx.AddDigitalOps(2 * x.size());
 }
 
-void TiledLayer(KernelContext &ctx, const Simulator::FusedLayer &layer,
-                const uint64_t *weights, const int32_t *padding_errors) {
-  const auto &x = ctx.BitsOf(layer.source);
+namespace {
+
+// The rows a tiled layer reads per run, and its output positions.
+struct TiledShape {
+  int64_t rows, positions;
+};
+TiledShape ShapeOfTiled(const KernelContext &ctx,
+                        const Simulator::FusedLayer &layer) {
   int64_t rows =
       NumElements(ShapeOf(ctx.program().buffers(layer.source))) / layer.fan_in;
   Shape ys = ctx.Out();
-  int64_t positions = NumElements(ys) / (ys[0] * layer.outputs);
-  auto &y = ctx.NewCountsToOverwrite();
-  // Every input row packed, then the binary GEMM: each weight row is loaded
-  // once for several input rows (a convolution's positions, a batch's
-  // samples).
-  BinaryScratch &scratch = ThreadScratch();
-  scratch.packed.resize(rows * layer.words);
-  scratch.counts.resize(rows * layer.outputs);
-  for (int64_t b = 0; b < rows; ++b)
-    PackBits(x.data() + b * layer.fan_in, layer.fan_in,
-             scratch.packed.data() + b * layer.words);
-  XorPopcountGemm(weights, layer.outputs, scratch.packed.data(), rows,
-                  layer.words, scratch.counts.data());
-  int32_t fan_in = static_cast<int32_t>(layer.fan_in);
-  for (int64_t b = 0; b < rows; ++b) {
-    int64_t n = b / positions, p = b % positions;
-    const int32_t *disagreements = scratch.counts.data() + b * layer.outputs;
-    int32_t *out = y.data() + n * layer.outputs * positions + p;
-    for (int64_t m = 0; m < layer.outputs; ++m)
-      out[m * positions] =
-          fan_in - disagreements[m] - (padding_errors ? padding_errors[m] : 0);
+  return {rows, NumElements(ys) / (ys[0] * layer.outputs)};
+}
+
+// Packs the input rows of every run, one after the other.
+void PackRuns(KernelContext *const *runs, int64_t count,
+              const Simulator::FusedLayer &layer, int64_t rows,
+              std::vector<uint64_t> &packed) {
+  packed.resize(count * rows * layer.words);
+  for (int64_t k = 0; k < count; ++k) {
+    const auto &x = runs[k]->BitsOf(layer.source);
+    uint64_t *out = packed.data() + k * rows * layer.words;
+    for (int64_t b = 0; b < rows; ++b)
+      PackBits(x.data() + b * layer.fan_in, layer.fan_in,
+               out + b * layer.words);
   }
-  ctx.AddRowReads(rows * layer.row_reads_per_sample);
-  ctx.AddArrayActivations(rows * layer.activations_per_sample);
-  ctx.AddDigitalOps(rows * layer.digital_ops_per_sample);
+}
+
+// Each run's result from its rows' disagreements (rows x outputs per run),
+// and what the chip did.
+void WriteTiled(KernelContext *const *runs, int64_t count,
+                const Simulator::FusedLayer &layer, TiledShape shape,
+                const int32_t *disagreements, const int32_t *padding_errors) {
+  int32_t fan_in = static_cast<int32_t>(layer.fan_in);
+  for (int64_t k = 0; k < count; ++k) {
+    KernelContext &ctx = *runs[k];
+    auto &y = ctx.NewCountsToOverwrite();
+    const int32_t *counts = disagreements + k * shape.rows * layer.outputs;
+    for (int64_t b = 0; b < shape.rows; ++b) {
+      int64_t n = b / shape.positions, p = b % shape.positions;
+      const int32_t *row = counts + b * layer.outputs;
+      int32_t *out = y.data() + n * layer.outputs * shape.positions + p;
+      for (int64_t m = 0; m < layer.outputs; ++m)
+        out[m * shape.positions] =
+            fan_in - row[m] - (padding_errors ? padding_errors[m] : 0);
+    }
+    ctx.AddRowReads(shape.rows * layer.row_reads_per_sample);
+    ctx.AddArrayActivations(shape.rows * layer.activations_per_sample);
+    ctx.AddDigitalOps(shape.rows * layer.digital_ops_per_sample);
+  }
+}
+
+} // namespace
+
+void TiledLayer(KernelContext &ctx, const Simulator::FusedLayer &layer,
+                const uint64_t *weights, const int32_t *padding_errors) {
+  KernelContext *one = &ctx;
+  TiledLayers(&one, 1, layer, weights, padding_errors);
+}
+
+void TiledLayers(KernelContext *const *runs, int64_t count,
+                 const Simulator::FusedLayer &layer, const uint64_t *weights,
+                 const int32_t *padding_errors) {
+  if (count == 0)
+    return;
+  TiledShape shape = ShapeOfTiled(*runs[0], layer);
+  // Every input row of every run packed, then one binary GEMM: each weight
+  // row is loaded once for several input rows (a convolution's positions, a
+  // batch's samples, the runs' samples).
+  BinaryScratch &scratch = ThreadScratch();
+  PackRuns(runs, count, layer, shape.rows, scratch.packed);
+  scratch.counts.resize(count * shape.rows * layer.outputs);
+  XorPopcountGemm(weights, layer.outputs, scratch.packed.data(),
+                  count * shape.rows, layer.words, scratch.counts.data());
+  WriteTiled(runs, count, layer, shape, scratch.counts.data(), padding_errors);
+}
+
+void TiledLayersOnSharedInputs(KernelContext *const *runs, int64_t count,
+                               const Simulator::FusedLayer &layer,
+                               const Simulator::ChipState *chip,
+                               int instruction, TiledInputs &shared) {
+  if (count == 0)
+    return;
+  TiledShape shape = ShapeOfTiled(*runs[0], layer);
+  int64_t rows = count * shape.rows;
+  if (!shared.ready) {
+    PackRuns(runs, count, layer, shape.rows, shared.packed);
+    shared.disagreements.resize(rows * layer.outputs);
+    XorPopcountGemm(layer.weights.data(), layer.outputs, shared.packed.data(),
+                    rows, layer.words, shared.disagreements.data());
+    shared.transposed.resize(rows * layer.words);
+    for (int64_t b = 0; b < rows; ++b)
+      for (int64_t w = 0; w < layer.words; ++w)
+        shared.transposed[w * rows + b] = shared.packed[b * layer.words + w];
+    shared.ready = true;
+  }
+  if (!chip)
+    return WriteTiled(runs, count, layer, shape, shared.disagreements.data(),
+                      nullptr);
+  const uint64_t *weights = chip->fused_weights[instruction].data();
+  const int32_t *padding = chip->fused_padding_errors[instruction].data();
+  const auto &flipped = chip->fused_flipped_words[instruction];
+  BinaryScratch &scratch = ThreadScratch();
+  scratch.counts.resize(rows * layer.outputs);
+  int32_t *counts = scratch.counts.data();
+  // Few words differ from the error-free rows: popcount(x ^ w ^ f) is
+  // popcount(x ^ w) + popcount(f) - 2 popcount((x ^ w) & f), word by
+  // flipped word. Many: the whole GEMM on the chip's rows.
+  if (static_cast<int64_t>(flipped.size()) * 2 >= layer.outputs * layer.words) {
+    XorPopcountGemm(weights, layer.outputs, shared.packed.data(), rows,
+                    layer.words, counts);
+    return WriteTiled(runs, count, layer, shape, counts, padding);
+  }
+  std::copy(shared.disagreements.begin(),
+            shared.disagreements.begin() + rows * layer.outputs, counts);
+  CorrectFlippedWords(shared.transposed.data(), rows, flipped.data(),
+                      static_cast<int64_t>(flipped.size()), counts,
+                      layer.outputs);
+  WriteTiled(runs, count, layer, shape, counts, padding);
 }
 
 void BuildTiledRows(const Simulator::FusedLayer &layer,

@@ -243,6 +243,30 @@ void PopcountAffine(KernelContext &ctx);
 // cells that read -1.
 void TiledLayer(KernelContext &ctx, const Simulator::FusedLayer &layer,
                 const uint64_t *weights, const int32_t *padding_errors);
+// The same layer of `count` runs at once (each context the layer's collect
+// in its own run, on the same chip): one binary GEMM over all their rows.
+void TiledLayers(KernelContext *const *runs, int64_t count,
+                 const Simulator::FusedLayer &layer, const uint64_t *weights,
+                 const int32_t *padding_errors);
+
+// The packed input rows of a group of runs' tiled layer when they are the
+// same on every chip (the layer reads a value of the shared prefix), and
+// their disagreements with the error-free rows: computed by the first call,
+// reused by the calls for the other chips.
+struct TiledInputs {
+  bool ready = false;
+  std::vector<uint64_t> packed;
+  // The same words, words x rows, for CorrectFlippedWords.
+  std::vector<uint64_t> transposed;
+  std::vector<int32_t> disagreements;
+};
+// TiledLayers on `chip` (null: error-free) for the runs of `shared`: the
+// error-free popcounts corrected word by flipped word when few words
+// differ, the binary GEMM on the packed rows otherwise.
+void TiledLayersOnSharedInputs(KernelContext *const *runs, int64_t count,
+                               const Simulator::FusedLayer &layer,
+                               const Simulator::ChipState *chip,
+                               int instruction, TiledInputs &shared);
 
 // The whole rows of a tiled layer from `arrays`, and per neuron the padding
 // cells that read -1 instead of +1 (each takes one from the popcount).

@@ -56,6 +56,37 @@ void GemmScalar(const uint64_t *weights, int64_t outputs,
           XorPopcountScalar(weights + m * words, inputs + j * words, words));
 }
 
+using FlippedWord = Simulator::ChipState::FlippedWord;
+
+// The end of the run of flipped words of neuron flipped[i].neuron, and the
+// bits flipped in it.
+int64_t NeuronEnd(const FlippedWord *flipped, int64_t i, int64_t count,
+                  int32_t *bits) {
+  int64_t j = i;
+  *bits = 0;
+  for (; j < count && flipped[j].neuron == flipped[i].neuron; ++j)
+    *bits += __builtin_popcountll(flipped[j].mask);
+  return j;
+}
+
+void CorrectScalar(const uint64_t *transposed, int64_t rows,
+                   const FlippedWord *flipped, int64_t count, int32_t *counts,
+                   int64_t outputs) {
+  for (int64_t i = 0, j; i < count; i = j) {
+    int32_t bits;
+    j = NeuronEnd(flipped, i, count, &bits);
+    int64_t m = flipped[i].neuron;
+    for (int64_t b = 0; b < rows; ++b) {
+      int32_t agree = 0;
+      for (int64_t k = i; k < j; ++k)
+        agree += __builtin_popcountll(
+            (transposed[flipped[k].word * rows + b] & flipped[k].mask) ^
+            flipped[k].error_free);
+      counts[b * outputs + m] += bits - 2 * agree;
+    }
+  }
+}
+
 void PackBitsScalar(const uint8_t *bits, int64_t n, uint64_t *out) {
   int64_t words = (n + 63) / 64;
   for (int64_t w = 0; w < words; ++w) {
@@ -147,6 +178,45 @@ GemmAvx2(const uint64_t *weights, int64_t outputs, const uint64_t *inputs,
     for (int64_t m = 0; m < outputs; ++m)
       out[j * outputs + m] = static_cast<int32_t>(
           XorPopcountAvx2(weights + m * words, inputs + j * words, words));
+}
+
+// Four rows at a time.
+__attribute__((target("avx2,popcnt"))) void
+CorrectAvx2(const uint64_t *transposed, int64_t rows,
+            const FlippedWord *flipped, int64_t count, int32_t *counts,
+            int64_t outputs) {
+  for (int64_t i = 0, j; i < count; i = j) {
+    int32_t bits;
+    j = NeuronEnd(flipped, i, count, &bits);
+    int64_t m = flipped[i].neuron;
+    int64_t b = 0;
+    for (; b + 4 <= rows; b += 4) {
+      __m256i agree = _mm256_setzero_si256();
+      for (int64_t k = i; k < j; ++k) {
+        __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(
+            transposed + flipped[k].word * rows + b));
+        __m256i mask =
+            _mm256_set1_epi64x(static_cast<int64_t>(flipped[k].mask));
+        __m256i was =
+            _mm256_set1_epi64x(static_cast<int64_t>(flipped[k].error_free));
+        agree = _mm256_add_epi64(agree, Popcount256(_mm256_xor_si256(
+                                            _mm256_and_si256(x, mask), was)));
+      }
+      alignas(32) int64_t lanes[4];
+      _mm256_store_si256(reinterpret_cast<__m256i *>(lanes), agree);
+      for (int64_t l = 0; l < 4; ++l)
+        counts[(b + l) * outputs + m] +=
+            bits - 2 * static_cast<int32_t>(lanes[l]);
+    }
+    for (; b < rows; ++b) {
+      int32_t agree = 0;
+      for (int64_t k = i; k < j; ++k)
+        agree += __builtin_popcountll(
+            (transposed[flipped[k].word * rows + b] & flipped[k].mask) ^
+            flipped[k].error_free);
+      counts[b * outputs + m] += bits - 2 * agree;
+    }
+  }
 }
 
 __attribute__((target("avx2"))) void PackBitsAvx2(const uint8_t *bits,
@@ -261,6 +331,37 @@ GemmAvx512(const uint64_t *weights, int64_t outputs, const uint64_t *inputs,
   }
 }
 
+// Eight rows at a time, masked loads for the last ones.
+__attribute__((target(HAFNIA_AVX512))) void
+CorrectAvx512(const uint64_t *transposed, int64_t rows,
+              const FlippedWord *flipped, int64_t count, int32_t *counts,
+              int64_t outputs) {
+  for (int64_t i = 0, j; i < count; i = j) {
+    int32_t bits;
+    j = NeuronEnd(flipped, i, count, &bits);
+    int64_t m = flipped[i].neuron;
+    for (int64_t b = 0; b < rows; b += 8) {
+      int64_t lanes_used = std::min<int64_t>(8, rows - b);
+      __mmask8 rows_mask = static_cast<__mmask8>((1u << lanes_used) - 1);
+      __m512i agree = _mm512_setzero_si512();
+      for (int64_t k = i; k < j; ++k) {
+        __m512i x = _mm512_maskz_loadu_epi64(
+            rows_mask, transposed + flipped[k].word * rows + b);
+        __m512i mask = _mm512_set1_epi64(static_cast<int64_t>(flipped[k].mask));
+        __m512i was =
+            _mm512_set1_epi64(static_cast<int64_t>(flipped[k].error_free));
+        agree = _mm512_add_epi64(agree, _mm512_popcnt_epi64(_mm512_xor_si512(
+                                            _mm512_and_si512(x, mask), was)));
+      }
+      alignas(64) int64_t lanes[8];
+      _mm512_store_si512(lanes, agree);
+      for (int64_t l = 0; l < lanes_used; ++l)
+        counts[(b + l) * outputs + m] +=
+            bits - 2 * static_cast<int32_t>(lanes[l]);
+    }
+  }
+}
+
 __attribute__((target(HAFNIA_AVX512))) void
 PackBitsAvx512(const uint8_t *bits, int64_t n, uint64_t *out) {
   int64_t words = (n + 63) / 64, full = n / 64;
@@ -341,6 +442,20 @@ void XorPopcountGemm(const uint64_t *weights, int64_t outputs,
     break;
   }
   GemmScalar(weights, outputs, inputs, count, words, out);
+}
+
+void CorrectFlippedWords(const uint64_t *transposed, int64_t rows,
+                         const Simulator::ChipState::FlippedWord *flipped,
+                         int64_t count, int32_t *counts, int64_t outputs) {
+  switch (ActiveSimdLevel()) {
+  case SimdLevel::kAvx512:
+    return CorrectAvx512(transposed, rows, flipped, count, counts, outputs);
+  case SimdLevel::kAvx2:
+    return CorrectAvx2(transposed, rows, flipped, count, counts, outputs);
+  case SimdLevel::kScalar:
+    break;
+  }
+  CorrectScalar(transposed, rows, flipped, count, counts, outputs);
 }
 
 void PackBits(const uint8_t *bits, int64_t n, uint64_t *out) {

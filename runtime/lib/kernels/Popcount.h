@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 
+#include "hafnia/runtime/Simulator.h"
+
 namespace hafnia {
 namespace kernels {
 
@@ -34,6 +36,16 @@ int64_t XorPopcount(const uint64_t *a, const uint64_t *b, int64_t words);
 void XorPopcountGemm(const uint64_t *weights, int64_t outputs,
                      const uint64_t *inputs, int64_t count, int64_t words,
                      int32_t *out);
+
+// Corrections of error-free disagreements for a chip whose rows differ in a
+// few words: for each flipped word f (sorted by neuron) and each input row
+// b < `rows`, counts[b * outputs + f.neuron] += popcount(f.mask) -
+// 2 popcount((x & f.mask) ^ f.error_free), with x word f.word of row b in
+// `transposed` (words x rows: word w of row b at w * rows + b). That is the
+// change from popcount(x ^ w) to popcount(x ^ w ^ f.mask).
+void CorrectFlippedWords(const uint64_t *transposed, int64_t rows,
+                         const Simulator::ChipState::FlippedWord *flipped,
+                         int64_t count, int32_t *counts, int64_t outputs);
 
 // Packs the low bits of `n` bytes into words (bit k of the result is bit
 // k % 64 of word k / 64; the unused high bits of the last word are zero).

@@ -4,6 +4,7 @@
 #define HAFNIA_RUNTIME_FILEIO_H
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,31 @@ constexpr uint64_t kMaxTextFileBytes = uint64_t{16} << 20;
 // before reading and while reading, for files that grow).
 absl::StatusOr<std::string> ReadFile(const std::string &path,
                                      uint64_t max_bytes = kMaxInputFileBytes);
+
+// A regular file read a piece at a time (a data set larger than memory):
+// opened with ReadFile's checks and errors, without its size limit.
+class InputFile {
+public:
+  static absl::StatusOr<std::unique_ptr<InputFile>>
+  Open(const std::string &path);
+  InputFile(const InputFile &) = delete;
+  InputFile &operator=(const InputFile &) = delete;
+  ~InputFile();
+
+  const std::string &path() const { return path_; }
+  // The size when it was opened.
+  uint64_t size() const { return size_; }
+  // Reads up to `n` bytes at `offset` into `out`: the count read, fewer than
+  // `n` only at the end of the file.
+  absl::StatusOr<uint64_t> ReadAt(uint64_t offset, uint64_t n, char *out) const;
+
+private:
+  InputFile(std::string path, int fd, uint64_t size)
+      : path_(std::move(path)), fd_(fd), size_(size) {}
+  std::string path_;
+  int fd_;
+  uint64_t size_;
+};
 
 } // namespace hafnia
 

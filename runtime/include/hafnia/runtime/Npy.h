@@ -5,6 +5,7 @@
 #define HAFNIA_RUNTIME_NPY_H
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,12 @@ namespace hafnia {
 // (64-bit integers beyond 2^24 round). Big-endian data, Fortran order and
 // other dtypes are errors. Bytes after the data are ignored, as NumPy does.
 absl::StatusOr<Tensor> ReadNpy(const std::string &path);
-// The same from the file's bytes (`source` names them in errors).
+// The same file read a range of elements at a time, so that it need not fit
+// in memory (hafnia-sim streams its inputs): the header is read and checked
+// when it is opened, with ReadNpy's errors, and the data converted as ReadNpy
+// converts it when it is read. Without ReadFile's size limit.
+absl::StatusOr<std::unique_ptr<TensorReader>> OpenNpy(const std::string &path);
+// ReadNpy from the file's bytes (`source` names them in errors).
 absl::StatusOr<Tensor> DecodeNpy(absl::string_view bytes,
                                  absl::string_view source);
 

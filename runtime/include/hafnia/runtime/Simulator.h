@@ -65,7 +65,8 @@ public:
   // The chance that a read cell flips, over the cells the program reads:
   // the rate itself when a cell errs alike whatever it stores.
   double ExpectedBer(const BitErrors &errors) const;
-  // Cells flipped in each array of `chip` (by array number).
+  // Cells flipped in each array of `chip`, in the order of the program's
+  // arrays (Program.arrays).
   static const std::vector<uint64_t> &Flips(const ChipState &chip);
   // Cells read in each array (used rows times columns), by array number.
   std::vector<uint64_t> CellsRead() const;
@@ -92,6 +93,17 @@ public:
   absl::StatusOr<std::vector<Tensor>> RunSuffix(const Prefix &prefix,
                                                 const ChipState *chip,
                                                 SimulationStats *stats) const;
+  // The rest of the run of each of `prefixes` on each of `chips` (null: the
+  // error-free chip), as RunSuffix gives it, with the tiled layers of many
+  // prefixes computed together (each weight row loaded once for many
+  // samples) and the buffers of one chip's runs reused by the next. By chip,
+  // every program output with the prefixes' values stacked along a new
+  // first axis: [prefixes, output shape...]. The statistics of every run are
+  // added to `stats` (null: not counted).
+  absl::StatusOr<std::vector<std::vector<Tensor>>>
+  RunSuffixes(const std::vector<const Prefix *> &prefixes,
+              const std::vector<const ChipState *> &chips,
+              SimulationStats *stats) const;
 
   // Times each array has been programmed.
   const std::vector<uint64_t> &programming_cycles() const {
@@ -123,11 +135,21 @@ public:
   };
 
   struct ChipState {
+    // By array number, only when an instruction reads the arrays themselves
+    // (a layer not computed on whole rows); empty otherwise.
     std::vector<PackedArray> arrays;
     // By instruction, for fused layers: rows and flipped padding cells.
     std::vector<std::vector<uint64_t>> fused_weights;
     std::vector<std::vector<int32_t>> fused_padding_errors;
-    // By array: cells flipped in this programming.
+    // By instruction, for fused layers: the words of the rows that differ
+    // from the error-free rows (the bits flipped, and what they were).
+    struct FlippedWord {
+      int64_t neuron, word;
+      uint64_t mask, error_free;
+    };
+    std::vector<std::vector<FlippedWord>> fused_flipped_words;
+    // In the order of the program's arrays: cells flipped in this
+    // programming.
     std::vector<uint64_t> flips;
   };
 

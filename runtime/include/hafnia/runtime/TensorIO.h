@@ -10,6 +10,7 @@
 #define HAFNIA_RUNTIME_TENSORIO_H
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,20 @@ namespace hafnia {
 // ReadNpy for ".npy", ReadTensorProto for ".pb" (any letter case); another
 // extension is an error.
 absl::StatusOr<Tensor> ReadTensor(const std::string &path);
+
+// ReadTensor as a reader: a .npy file is read as the reader is asked for its
+// elements (OpenNpy), a .pb file whole; the same errors for the same file.
+absl::StatusOr<std::unique_ptr<TensorReader>>
+OpenTensor(const std::string &path);
+// A tensor in memory as a reader (not copied: it must outlive the reader).
+std::unique_ptr<TensorReader> ReaderOf(const Tensor &tensor);
+
+// The number of chunks SplitBatch splits a tensor of `tensor_shape` into, and
+// its errors, without the data.
+absl::StatusOr<int64_t> CountBatches(const std::vector<int64_t> &tensor_shape,
+                                     const std::string &source,
+                                     const std::string &name,
+                                     const std::vector<int64_t> &shape);
 
 // Splits `tensor`, a batch of samples along its first axis, into chunks of
 // `shape` (a program input's: its first axis is the program's batch; a

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ namespace hafnia {
 // samples along the first axis (a scalar input takes a scalar and runs once).
 struct Dataset {
   std::vector<Tensor> inputs;
+  // Or the inputs as readers (OpenTensor), read a chunk of samples at a time
+  // (RunOptions::chunk_samples), so that the data set need not fit in memory;
+  // when given, `inputs` is not used. Read from several threads at once.
+  std::vector<std::shared_ptr<TensorReader>> readers;
   // What each input came from (a file name), for errors; "input K" if empty.
   std::vector<std::string> sources;
   // One class label per sample, for accuracy.
@@ -40,6 +45,12 @@ enum class OptionNames { kFlags, kKeywords };
 struct RunOptions {
   // Samples run in parallel; the results are the same for any count.
   int threads = 1;
+  // Samples held at a time: the inputs are read, and the error-free prefix
+  // of the samples computed and kept for the trials, a chunk of this many
+  // samples (whole batches of the program, at least one) after the other.
+  // Peak memory grows with the chunk, not with the data set; the reports
+  // are the same for any chunk size.
+  int64_t chunk_samples = 1024;
   // Monte Carlo trials with errors, each on a freshly programmed chip whose
   // random stream depends only on (seed, trial).
   int trials = 10;
@@ -84,8 +95,10 @@ struct SweepOptions : RunOptions {
   std::vector<double> cycles;
   std::vector<double> ber;
   CellType cell = CELL_TYPE_UNSPECIFIED;
-  // Called before each point with its number (from 1) and the count.
-  std::function<void(size_t point, size_t points)> progress;
+  // Called before each point's trials run on each chunk of samples, with the
+  // step's number (from 1) and the count of steps (points x chunks; a data
+  // set in one chunk: the point's number and the count of points).
+  std::function<void(size_t step, size_t steps)> progress;
 };
 
 absl::StatusOr<SweepReport> Sweep(const Simulator &simulator,
