@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ProgramInputs.h"
 #include "google/protobuf/stubs/logging.h"
 #include "hafnia/Driver/Compile.h"
 #include "hafnia/Import/ConstantFolding.h"
@@ -102,15 +103,7 @@ void simulate(const hafnia::Program &program) {
   auto simulator = hafnia::Simulator::Create(program);
   if (!simulator.ok())
     __builtin_trap(); // The compiler validated it: Create must accept it.
-  std::vector<hafnia::Tensor> inputs;
-  for (const hafnia::TensorBinding &input : program.inputs()) {
-    hafnia::Tensor tensor;
-    tensor.shape = hafnia::ShapeOf(program.buffers(input.buffer()));
-    tensor.data.resize(tensor.NumElements());
-    for (size_t i = 0; i < tensor.data.size(); ++i)
-      tensor.data[i] = static_cast<float>(static_cast<int>(i % 7) - 3) * 0.5f;
-    inputs.push_back(std::move(tensor));
-  }
+  std::vector<hafnia::Tensor> inputs = hafnia::ProgramInputs(program);
   hafnia::SimulationStats stats;
   if (!(*simulator)->Run(inputs, &stats).ok())
     __builtin_trap(); // Inputs of the program's own shapes must run.

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ProgramInputs.h"
 #include "google/protobuf/stubs/logging.h"
 #include "hafnia/runtime/MappingReport.h"
 #include "hafnia/runtime/Program.h"
@@ -31,15 +32,7 @@ void Simulate(const hafnia::Program &program, bool fuse) {
   auto simulator = hafnia::Simulator::Create(program, options);
   if (!simulator.ok())
     __builtin_trap(); // ParseProgram validated it: Create must accept it.
-  std::vector<hafnia::Tensor> inputs;
-  for (const hafnia::TensorBinding &input : program.inputs()) {
-    hafnia::Tensor tensor;
-    tensor.shape = hafnia::ShapeOf(program.buffers(input.buffer()));
-    tensor.data.resize(tensor.NumElements());
-    for (size_t i = 0; i < tensor.data.size(); ++i)
-      tensor.data[i] = static_cast<float>(static_cast<int>(i % 7) - 3) * 0.5f;
-    inputs.push_back(std::move(tensor));
-  }
+  std::vector<hafnia::Tensor> inputs = hafnia::ProgramInputs(program);
   hafnia::SimulationStats stats;
   auto outputs = (*simulator)->Run(inputs, &stats);
   if (!outputs.ok())
