@@ -80,6 +80,12 @@ absl::StatusOr<int64_t> CountBatches(const std::vector<int64_t> &tensor_shape,
     return 1;
   }
   std::vector<int64_t> sample(shape.begin() + 1, shape.end());
+  if (tensor_shape.size() == shape.size() && !tensor_shape.empty() &&
+      tensor_shape[0] == 0 &&
+      std::equal(sample.begin(), sample.end(), tensor_shape.begin() + 1))
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": input '", name, "' holds no samples (shape [",
+        absl::StrJoin(tensor_shape, ","), "]): give at least one"));
   if (tensor_shape.size() != shape.size() ||
       !std::equal(sample.begin(), sample.end(), tensor_shape.begin() + 1) ||
       shape[0] == 0 || tensor_shape[0] == 0 || tensor_shape[0] % shape[0])

@@ -256,6 +256,12 @@ public:
         status = Invalid(absl::StrCat(Name(names, "labels"),
                                       ": the program has no inputs, so no "
                                       "samples to label"));
+      else if (output.shape_size() == 0)
+        status = Invalid(absl::StrCat(
+            Name(names, "labels"), ": the program's first output '",
+            p.outputs(0).name(),
+            "' is a scalar, not scores over classes: accuracy needs one "
+            "score per class"));
       else if (static_cast<int64_t>(data.labels->size()) != total)
         status = Invalid(absl::StrCat(data.labels_source, " holds ",
                                       data.labels->size(), " labels for ",

@@ -273,6 +273,14 @@ TEST_F(TrialsTest, BadOptionsAreOneLineNamingTheOption) {
           Simulate(*simulator_, odd, TrialOptions()).status().message()),
       HasSubstr("x.npy: input 'x' has shape [30,400]"));
 
+  Dataset empty = data_;
+  empty.inputs[0].shape[0] = 0;
+  empty.inputs[0].data.clear();
+  empty.sources = {"x.npy"};
+  EXPECT_EQ(Simulate(*simulator_, empty, TrialOptions()).status().message(),
+            "x.npy: input 'x' holds no samples (shape [0,200]): give at "
+            "least one");
+
   Dataset wrong = data_;
   (*wrong.labels)[5] = 10;
   EXPECT_EQ(Simulate(*simulator_, wrong, TrialOptions()).status().message(),

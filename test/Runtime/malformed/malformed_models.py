@@ -142,6 +142,15 @@ def add_model_cases(case, write, out):
          ["hafnia-sim", scalar_hfp, "--input", scalar_x], None,
          setup=[["hafnia-compile", model_file("scalar", scalar),
                  "--binarize=none", "-o", scalar_hfp]])
+    # Labels against a scalar output: no classes to score, an error (it
+    # once reported accuracy 1.0).
+    scalar_y = write("scalar-y.npy", npy_bytes(np.array([0], np.int64)))
+    case("model-scalar-output-with-labels",
+         ["hafnia-sim", scalar_hfp, "--input", scalar_x, "--labels",
+          scalar_y],
+         "first output 'y' is a scalar, not scores over classes",
+         setup=[["hafnia-compile", model_file("scalar", scalar),
+                 "--binarize=none", "-o", scalar_hfp]])
     constant = make([helper.make_node("Constant", [], ["y"],
                                       value=init("c", [1.0, 2.0]))],
                     [], [vi("y", F, [2])])
