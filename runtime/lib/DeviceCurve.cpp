@@ -36,6 +36,19 @@ std::string Ratio(double a, double b) {
 
 } // namespace
 
+void AppendDecadeGrid(std::string &svg, int first, int last, int step,
+                      const std::function<double(double)> &px, int top,
+                      int height) {
+  for (int d = first; d <= last; d += step) {
+    double x = px(std::pow(10.0, d));
+    absl::StrAppendFormat(&svg,
+                          "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
+                          "stroke=\"#dddddd\"/><text x=\"%.1f\" y=\"%d\" "
+                          "text-anchor=\"middle\">1e%d</text>\n",
+                          x, top, x, top + height, x, top + height + 18, d);
+  }
+}
+
 std::vector<double> SmoothCycles(double lowest, double highest) {
   double lo = std::log10(std::max(lowest, 1.0));
   double hi = std::log10(std::max(highest, 1.0));
@@ -84,15 +97,8 @@ std::string BerAgainstCyclesSvg(const std::string &title,
       "height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"22\" "
       "font-size=\"14\">%s</text>\n",
       width, height, left, Escape(title));
-  int x_step = lx1 - lx0 > 10 ? 2 : 1;
-  for (int d = static_cast<int>(lx0); d <= static_cast<int>(lx1); d += x_step) {
-    double x = px(std::pow(10.0, d));
-    absl::StrAppendFormat(&svg,
-                          "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
-                          "stroke=\"#dddddd\"/><text x=\"%.1f\" y=\"%d\" "
-                          "text-anchor=\"middle\">1e%d</text>\n",
-                          x, top, x, top + plot_h, x, top + plot_h + 18, d);
-  }
+  AppendDecadeGrid(svg, static_cast<int>(lx0), static_cast<int>(lx1),
+                   lx1 - lx0 > 10 ? 2 : 1, px, top, plot_h);
   int y_step = ly1 - ly0 > 12 ? 2 : 1;
   for (int d = static_cast<int>(ly0); d <= static_cast<int>(ly1); d += y_step) {
     double y = py(std::pow(10.0, d));

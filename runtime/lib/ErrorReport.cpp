@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 
+#include "DevicePlot.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hafnia/runtime/ChipConfig.h"
@@ -214,14 +215,8 @@ std::string SweepToSvg(const SweepReport &sweep) {
       sweep.program().substr(sweep.program().find_last_of('/') + 1),
       by_cycles ? "programming cycles" : "bit-error rate");
   // Axes and grid.
-  for (int d = static_cast<int>(llo); d <= static_cast<int>(lhi); ++d) {
-    double x = px(std::pow(10.0, d));
-    absl::StrAppendFormat(&svg,
-                          "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
-                          "stroke=\"#dddddd\"/><text x=\"%.1f\" y=\"%d\" "
-                          "text-anchor=\"middle\">1e%d</text>\n",
-                          x, top, x, top + plot_h, x, top + plot_h + 18, d);
-  }
+  AppendDecadeGrid(svg, static_cast<int>(llo), static_cast<int>(lhi), 1, px,
+                   top, plot_h);
   for (int tick = 0; tick <= 5; ++tick) {
     double value = bottom_y + (1.0 - bottom_y) * tick / 5.0;
     double y = py(value);
