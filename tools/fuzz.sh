@@ -88,6 +88,9 @@ binary=$build/test/fuzz/hafnia-fuzz-$target
   exit 1
 }
 # Leaks are checked too (detect_leaks is on): nothing here leaks by design.
+# Fixed findings (test/fuzz/findings/TARGET) are seeds too.
+seeds=("$root/test/fuzz/corpus/$target")
+[ -d "$root/test/fuzz/findings/$target" ] && seeds+=("$root/test/fuzz/findings/$target")
 exec "$binary" "${limit[@]}" -timeout=30 -rss_limit_mb=2048 \
   -print_final_stats=1 -artifact_prefix="$build/artifacts/$target-" \
-  "${extra[@]}" "$@" "$build/corpus-$target" "$root/test/fuzz/corpus/$target"
+  "${extra[@]}" "$@" "$build/corpus-$target" "${seeds[@]}"

@@ -34,7 +34,8 @@ bool isDefaultDomain(const std::string &domain) {
 /// Window attributes of Conv, ConvTranspose, the pools and their kin:
 /// convPoolShapeInference divides by strides and sizes buffers by
 /// kernel_shape and dilations without checking them (strides: fixed upstream
-/// in onnx/onnx#7764, after 1.12).
+/// in onnx/onnx#7764, after 1.12). Their magnitude is bounded by the
+/// runtime's kMaxAttribute, so the program emitted is one it accepts.
 std::optional<std::string> checkWindow(const onnx::NodeProto &node) {
   for (const onnx::AttributeProto &attribute : node.attribute()) {
     const std::string &name = attribute.name();
@@ -44,11 +45,16 @@ std::optional<std::string> checkWindow(const onnx::NodeProto &node) {
     bool nonNegative = name == "pads" && node.op_type() != "Pad";
     if (!positive && !nonNegative)
       continue;
-    for (int64_t value : attribute.ints())
+    for (int64_t value : attribute.ints()) {
       if (positive ? value <= 0 : value < 0)
         return describeOnnxNode(node) + " (" + node.op_type() +
                "): attribute '" + name + "' holds " + std::to_string(value) +
                "; " + name + (positive ? " must be positive" : " must be >= 0");
+      if (value > kMaxAttribute || value < -kMaxAttribute)
+        return describeOnnxNode(node) + " (" + node.op_type() +
+               "): attribute '" + name + "' holds " + std::to_string(value) +
+               ", beyond the limit of " + std::to_string(kMaxAttribute);
+    }
   }
   return std::nullopt;
 }

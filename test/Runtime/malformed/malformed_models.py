@@ -105,6 +105,13 @@ def add_model_cases(case, write, out):
          dict(kernel_shape=[2, 2], strides=[2, 0]), "'strides' holds 0"),
         ("convtranspose-stride-0", "ConvTranspose", dict(strides=[0, 1]),
          "'strides' holds 0"),
+        # Beyond the runtime's limit: the compiler wrote a program its own
+        # runtime refused (the ONNX fuzz target's finding a7ca8a94).
+        ("convtranspose-stride-2^34", "ConvTranspose",
+         dict(strides=[2**34 + 2, 2]),
+         "'strides' holds 17179869186, beyond the limit of 2147483648"),
+        ("conv-pads-2^34", "Conv", dict(pads=[2**34, 0, 0, 0]),
+         "'pads' holds 17179869184, beyond the limit of 2147483648"),
     ]
     for name, op, attributes, expect in window_cases:
         inputs = ("x", "k") if "Conv" in op else ("x",)
