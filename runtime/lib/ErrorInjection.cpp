@@ -128,8 +128,9 @@ Simulator::ProgramWithErrors(const BitErrors &errors,
           continue;
         int64_t k = place.tile * columns + c;
         if (k < layer.fan_in) {
-          weights[(place.neuron + r) * layer.words + k / 64] ^= uint64_t{1}
-                                                                << (k % 64);
+          int64_t at = layer.BitOf(k);
+          weights[(place.neuron + r) * layer.words + at / 64] ^= uint64_t{1}
+                                                                 << (at % 64);
         } else {
           // A padding cell reads a +1 input: it now disagrees if it was +1.
           bool was_one = (array.bits[r * array.words + c / 64] >> (c % 64)) & 1;

@@ -168,12 +168,41 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
 
 void Simulator::ReadTiledLayers() {
   int64_t columns = program_.chip().array().columns();
+  // Which instruction writes each buffer, and how many read it: an im2col
+  // whose fields only its layer's slices read is packed by the layer.
+  std::vector<int> writer(program_.buffers_size(), -1);
+  std::vector<int> readers(program_.buffers_size(), 0);
+  for (int i = 0; i < program_.instructions_size(); ++i) {
+    writer[program_.instructions(i).output()] = i;
+    for (uint32_t input : program_.instructions(i).inputs())
+      ++readers[input];
+  }
+  for (const TensorBinding &output : program_.outputs())
+    ++readers[output.buffer()];
   for (const TiledLayer &tiled : program_.tiled_layers()) {
     auto layer = std::make_unique<FusedLayer>();
     layer->source = tiled.source();
     layer->fan_in = tiled.fan_in();
     layer->outputs = tiled.outputs();
     layer->words = (tiled.fan_in() + 63) / 64;
+    layer->rows =
+        NumElements(ShapeOf(program_.buffers(tiled.source()))) / tiled.fan_in();
+    int fields = writer[tiled.source()];
+    int slices = 0;
+    for (uint32_t i = tiled.first_instruction(); i < tiled.collect(); ++i)
+      for (uint32_t input : program_.instructions(i).inputs())
+        slices += input == tiled.source();
+    if (fields >= 0 && program_.instructions(fields).has_im2col() &&
+        readers[tiled.source()] == slices) {
+      const Instruction::Im2col &im2col =
+          program_.instructions(fields).im2col();
+      layer->im2col = fields;
+      layer->source = program_.instructions(fields).inputs(0);
+      layer->taps = NumElements(std::vector<int64_t>(
+          im2col.window().kernel().begin(), im2col.window().kernel().end()));
+      layer->field_channels = im2col.channels();
+      replaced_[fields] = true;
+    }
     for (const TiledLayer::RowTile &row : tiled.row_tiles()) {
       std::vector<std::pair<uint32_t, int64_t>> tiles;
       for (const TiledLayer::Tile &tile : row.tiles()) {

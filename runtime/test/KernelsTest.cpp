@@ -20,6 +20,7 @@
 #include "hafnia/runtime/Program.h"
 #include "hafnia/runtime/Shapes.h"
 #include "hafnia/runtime/Simulator.h"
+#include "kernels/Kernels.h"
 #include "kernels/Popcount.h"
 #include "gtest/gtest.h"
 
@@ -148,6 +149,94 @@ TEST_F(SimdLevels, FlippedWordCorrectionsAreExactAtEveryLevel) {
                                        inputs.data() + b * words, words))
                 << kernels::SimdLevelName(level) << " rows " << rows
                 << " words " << words << " row " << b << " neuron " << m;
+      }
+  }
+}
+
+// The receptive fields a tiled convolution packs straight from its input
+// bits: the fields the plain formula gives (input bit at oh * sh - ph + kh *
+// dh, ow * sw - pw + kw * dw; the padding value outside), column k at bit
+// FusedLayer::BitOf(k), on 1-D and 2-D windows with strides, dilations,
+// uneven pads, a channel offset, batches and fields wider than 64 bits.
+TEST_F(SimdLevels, PackedReceptiveFieldsMatchTheFormula) {
+  struct Case {
+    std::vector<int64_t> shape, kernel, strides, pads, dilations;
+    int64_t channel_offset, channels;
+  };
+  const Case cases[] = {
+      {{1, 32, 369}, {11}, {1}, {0, 0}, {1}, 0, 32},
+      {{2, 5, 40}, {3}, {2}, {1, 2}, {1}, 1, 3},
+      {{1, 3, 29}, {4}, {1}, {3, 0}, {3}, 0, 3},
+      {{1, 2, 130}, {70}, {3}, {5, 7}, {1}, 0, 2},
+      {{2, 4, 7, 9}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 0, 4},
+      {{1, 6, 8, 11}, {2, 5}, {2, 3}, {0, 2, 1, 1}, {2, 1}, 2, 3},
+      {{1, 1, 5, 66}, {1, 66}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 0, 1},
+  };
+  std::mt19937 random(17);
+  for (SimdLevel level : HostLevels()) {
+    kernels::SetSimdLevel(level);
+    for (const Case &c : cases)
+      for (bool minus_one : {false, true}) {
+        Instruction::Im2col attrs;
+        attrs.mutable_window()->mutable_kernel()->Add(c.kernel.begin(),
+                                                      c.kernel.end());
+        attrs.mutable_window()->mutable_strides()->Add(c.strides.begin(),
+                                                       c.strides.end());
+        attrs.mutable_window()->mutable_pads()->Add(c.pads.begin(),
+                                                    c.pads.end());
+        attrs.mutable_window()->mutable_dilations()->Add(c.dilations.begin(),
+                                                         c.dilations.end());
+        attrs.set_channel_offset(c.channel_offset);
+        attrs.set_channels(c.channels);
+        attrs.set_pads_read_minus_one(minus_one);
+        std::vector<uint8_t> x(NumElements(c.shape));
+        for (uint8_t &b : x)
+          b = random() & 1;
+        bool two_d = c.kernel.size() == 2;
+        int64_t batch = c.shape[0], all_channels = c.shape[1];
+        int64_t height = two_d ? c.shape[2] : 1, width = c.shape.back();
+        int64_t kh = two_d ? c.kernel[0] : 1, kw = c.kernel.back();
+        int64_t sh = two_d ? c.strides[0] : 1, sw = c.strides.back();
+        int64_t dh = two_d ? c.dilations[0] : 1, dw = c.dilations.back();
+        int64_t ph = two_d ? c.pads[0] : 0, pw = c.pads[two_d ? 1 : 0];
+        int64_t ph_end = two_d ? c.pads[2] : 0, pw_end = c.pads.back();
+        int64_t out_h = (height + ph + ph_end - (kh - 1) * dh - 1) / sh + 1;
+        int64_t out_w = (width + pw + pw_end - (kw - 1) * dw - 1) / sw + 1;
+        int64_t fan_in = c.channels * kh * kw, words = (fan_in + 63) / 64;
+        std::vector<uint64_t> want(batch * out_h * out_w * words);
+        std::vector<uint8_t> field(fan_in);
+        Simulator::FusedLayer layer;
+        layer.taps = kh * kw;
+        layer.field_channels = c.channels;
+        for (int64_t n = 0, row = 0; n < batch; ++n)
+          for (int64_t oh = 0; oh < out_h; ++oh)
+            for (int64_t ow = 0; ow < out_w; ++ow, ++row) {
+              int64_t k = 0;
+              for (int64_t ch = 0; ch < c.channels; ++ch)
+                for (int64_t i = 0; i < kh; ++i)
+                  for (int64_t j = 0; j < kw; ++j) {
+                    int64_t ih = oh * sh - ph + i * dh;
+                    int64_t iw = ow * sw - pw + j * dw;
+                    bool inside =
+                        ih >= 0 && ih < height && iw >= 0 && iw < width;
+                    int64_t channel = c.channel_offset + ch;
+                    field[layer.BitOf(k++)] =
+                        inside
+                            ? x[((n * all_channels + channel) * height + ih) *
+                                    width +
+                                iw]
+                            : !minus_one;
+                  }
+              kernels::PackBits(field.data(), fan_in,
+                                want.data() + row * words);
+            }
+        std::vector<uint64_t> got(want.size(), ~uint64_t{0});
+        kernels::PackIm2colRows(attrs, c.shape, x.data(), words, got.data());
+        for (size_t w = 0; w < want.size(); ++w)
+          ASSERT_EQ(got[w], want[w])
+              << kernels::SimdLevelName(level) << " input "
+              << absl::StrJoin(c.shape, "x") << " kernel "
+              << absl::StrJoin(c.kernel, "x") << " word " << w;
       }
   }
 }

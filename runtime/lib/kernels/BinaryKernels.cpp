@@ -8,6 +8,7 @@
 #include "kernels/Kernels.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "hafnia/runtime/WindowArithmetic.h"
 #include "kernels/Indexing.h"
@@ -86,6 +87,19 @@ void BitMaxPool(KernelContext &ctx) {
     for (int64_t oh = 0; oh < out_h; ++oh)
       for (int64_t ow = 0; ow < out_w; ++ow) {
         uint8_t any = 0;
+        // A window wholly inside the input (all of them without padding):
+        // no bounds to check.
+        int64_t ih0 = WindowInput(oh, 0, win.sh, win.ph, win.dh);
+        int64_t iw0 = WindowInput(ow, 0, win.sw, win.pw, win.dw);
+        if (ih0 >= 0 && ih0 + (win.kh - 1) * win.dh < height && iw0 >= 0 &&
+            iw0 + (win.kw - 1) * win.dw < width) {
+          const uint8_t *in = x.data() + (nc * height + ih0) * width + iw0;
+          for (int64_t kh = 0; kh < win.kh; ++kh, in += win.dh * width)
+            for (int64_t kw = 0; kw < win.kw; ++kw)
+              any |= in[kw * win.dw];
+          y[(nc * out_h + oh) * out_w + ow] = any;
+          continue;
+        }
         for (int64_t kh = 0; kh < win.kh; ++kh) {
           int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
           for (int64_t kw = 0; kw < win.kw; ++kw) {
@@ -113,45 +127,145 @@ void InputSlice(KernelContext &ctx) {
     }
 }
 
-void Im2col(KernelContext &ctx) {
-  const Instruction &i = ctx.instruction();
-  const Instruction::Im2col &attrs = i.im2col();
-  const auto &x = ctx.Bits(0);
-  Shape xs = ctx.In(0);
-  auto [n_size, channels, height, width] = To4D(xs);
+namespace {
+
+// Where an im2col's receptive fields come from: row (n, oh, ow) holds, for
+// each of its channels c and taps (kh, kw) in that order, the input bit at
+// (n, channel_offset + c, ih, iw), or the padding value outside the input.
+struct Im2colGeometry {
+  int64_t batch, channels, height, width; // of the input
+  Window2D win;
+  int64_t pad_w_end, out_h, out_w;
+  int64_t channel_offset, field_channels;
+  uint8_t padding;
+};
+
+Im2colGeometry GeometryOf(const Instruction::Im2col &attrs, const Shape &xs) {
+  Im2colGeometry g;
+  auto [batch, channels, height, width] = To4D(xs);
+  g.batch = batch;
+  g.channels = channels;
+  g.height = height;
+  g.width = width;
   WindowSpec spec = ResolveWindow(attrs.window(), xs.size() - 2);
-  Window2D win = To2D(spec);
+  g.win = To2D(spec);
   int64_t pad_h =
       spec.kernel.size() == 1 ? 0 : spec.pads_begin[0] + spec.pads_end[0];
-  int64_t pad_w = spec.pads_begin.back() + spec.pads_end.back();
-  int64_t out_h = WindowedOutputSize(height, win.kh, win.sh, 0, pad_h, win.dh,
-                                     /*ceil_mode=*/false);
-  int64_t out_w = WindowedOutputSize(width, win.kw, win.sw, 0, pad_w, win.dw,
-                                     /*ceil_mode=*/false);
-  int64_t fan_in = attrs.channels() * win.kh * win.kw;
-  uint8_t padding = attrs.pads_read_minus_one() ? 0 : 1;
+  g.pad_w_end = spec.pads_end.back();
+  g.out_h = WindowedOutputSize(g.height, g.win.kh, g.win.sh, 0, pad_h, g.win.dh,
+                               /*ceil_mode=*/false);
+  g.out_w = WindowedOutputSize(g.width, g.win.kw, g.win.sw, 0,
+                               g.win.pw + g.pad_w_end, g.win.dw,
+                               /*ceil_mode=*/false);
+  g.channel_offset = attrs.channel_offset();
+  g.field_channels = attrs.channels();
+  // The padding reads +1 (the border tables correct for it after a zero
+  // padding), or -1 when asked.
+  g.padding = attrs.pads_read_minus_one() ? 0 : 1;
+  return g;
+}
+
+// ORs `count` bits of `src` from bit `src_bit` into `dst` from bit
+// `dst_bit` (bit k is bit k % 64 of word k / 64, as PackBits writes them).
+// Reads up to 8 bytes past the last bit taken: `src` has a spare word.
+inline void OrBits(const uint64_t *src, int64_t src_bit, int64_t count,
+                   uint64_t *dst, int64_t dst_bit) {
+  // Words are little-endian on x86-64: bit k is bit k % 8 of byte k / 8.
+  const unsigned char *bytes = reinterpret_cast<const unsigned char *>(src);
+  while (count > 0) {
+    int64_t n = std::min<int64_t>(count, 56);
+    uint64_t chunk;
+    std::memcpy(&chunk, bytes + src_bit / 8, sizeof chunk);
+    chunk = (chunk >> (src_bit % 8)) & ((uint64_t{1} << n) - 1);
+    int64_t word = dst_bit / 64, shift = dst_bit % 64;
+    dst[word] |= chunk << shift;
+    if (shift + n > 64)
+      dst[word + 1] |= chunk >> (64 - shift);
+    src_bit += n;
+    dst_bit += n;
+    count -= n;
+  }
+}
+
+} // namespace
+
+void Im2col(KernelContext &ctx) {
+  const auto &x = ctx.Bits(0);
+  Im2colGeometry g = GeometryOf(ctx.instruction().im2col(), ctx.In(0));
+  const Window2D &win = g.win;
+  int64_t fan_in = g.field_channels * win.kh * win.kw;
   auto &y = ctx.NewBits();
   int64_t row = 0;
-  for (int64_t n = 0; n < n_size; ++n)
-    for (int64_t oh = 0; oh < out_h; ++oh)
-      for (int64_t ow = 0; ow < out_w; ++ow, ++row) {
+  for (int64_t n = 0; n < g.batch; ++n)
+    for (int64_t oh = 0; oh < g.out_h; ++oh)
+      for (int64_t ow = 0; ow < g.out_w; ++ow, ++row) {
         uint8_t *out = y.data() + row * fan_in;
-        for (int64_t c = 0; c < attrs.channels(); ++c)
+        for (int64_t c = 0; c < g.field_channels; ++c)
           for (int64_t kh = 0; kh < win.kh; ++kh)
             for (int64_t kw = 0; kw < win.kw; ++kw) {
               int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
               int64_t iw = WindowInput(ow, kw, win.sw, win.pw, win.dw);
-              // The padding reads +1 (the border tables correct for it
-              // after a zero padding), or -1 when asked.
-              bool inside = ih >= 0 && ih < height && iw >= 0 && iw < width;
-              *out++ = inside ? x[((n * channels + attrs.channel_offset() + c) *
-                                       height +
-                                   ih) *
-                                      width +
-                                  iw]
-                              : padding;
+              bool inside = ih >= 0 && ih < g.height && iw >= 0 && iw < g.width;
+              *out++ =
+                  inside
+                      ? x[((n * g.channels + g.channel_offset + c) * g.height +
+                           ih) *
+                              g.width +
+                          iw]
+                      : g.padding;
             }
       }
+}
+
+void PackIm2colRows(const Instruction::Im2col &attrs, const Shape &xs,
+                    const uint8_t *x, int64_t words, uint64_t *out) {
+  Im2colGeometry g = GeometryOf(attrs, xs);
+  const Window2D &win = g.win;
+  int64_t channels = g.field_channels;
+  // Each input row packed position by position, the field channels' bits of
+  // a position next to each other, with the padding positions on both
+  // sides; and one row of padding alone for rows outside the input. The
+  // taps (kh, kw..kw + n) of a field are then n * channels consecutive bits.
+  int64_t padded = (win.pw + g.width + g.pad_w_end) * channels;
+  int64_t row_words = (padded + 63) / 64 + 1; // a spare word for OrBits
+  int64_t input_rows = g.batch * g.height;
+  thread_local std::vector<uint64_t> rows;
+  thread_local std::vector<uint8_t> line;
+  rows.assign((input_rows + 1) * row_words, 0);
+  line.assign(padded, g.padding);
+  for (int64_t n = 0, r = 0; n < g.batch; ++n)
+    for (int64_t ih = 0; ih < g.height; ++ih, ++r) {
+      for (int64_t c = 0; c < channels; ++c) {
+        const uint8_t *in =
+            x +
+            ((n * g.channels + g.channel_offset + c) * g.height + ih) * g.width;
+        uint8_t *to = line.data() + win.pw * channels + c;
+        for (int64_t iw = 0; iw < g.width; ++iw)
+          to[iw * channels] = in[iw];
+      }
+      PackBits(line.data(), padded, rows.data() + r * row_words);
+    }
+  std::fill(line.begin(), line.end(), g.padding);
+  const uint64_t *padding_row = rows.data() + input_rows * row_words;
+  PackBits(line.data(), padded, rows.data() + input_rows * row_words);
+
+  std::fill(out, out + g.batch * g.out_h * g.out_w * words, 0);
+  // Taps next to each other along the width make one span per kh.
+  int64_t span = win.dw == 1 ? win.kw : 1;
+  for (int64_t n = 0; n < g.batch; ++n)
+    for (int64_t oh = 0; oh < g.out_h; ++oh)
+      for (int64_t ow = 0; ow < g.out_w; ++ow, out += words)
+        for (int64_t kh = 0; kh < win.kh; ++kh) {
+          int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
+          const uint64_t *row =
+              ih >= 0 && ih < g.height
+                  ? rows.data() + (n * g.height + ih) * row_words
+                  : padding_row;
+          // The padded row's position for input column iw is iw + pw.
+          for (int64_t kw = 0; kw < win.kw; kw += span)
+            OrBits(row, (ow * win.sw + kw * win.dw) * channels, span * channels,
+                   out, (kh * win.kw + kw) * channels);
+        }
 }
 
 void XnorRead(KernelContext &ctx) {
@@ -215,6 +329,25 @@ void Threshold(KernelContext &ctx) {
   const Instruction::Threshold &attrs = i.threshold();
   const auto &x = ctx.Counts(0);
   auto &y = ctx.NewBits();
+  ctx.AddDigitalOps(x.size());
+  if (attrs.border_positions().empty()) {
+    // Without a border, one threshold per channel: a loop per channel.
+    Shape xs = ctx.In(0);
+    int64_t channels = xs[1], inner = NumElements(xs) / (xs[0] * channels);
+    const int32_t *in = x.data();
+    uint8_t *out = y.data();
+    for (int64_t n = 0; n < xs[0]; ++n)
+      for (int64_t c = 0; c < channels; ++c, in += inner, out += inner) {
+        int32_t threshold = attrs.thresholds(c);
+        if (attrs.inverted(c))
+          for (int64_t k = 0; k < inner; ++k)
+            out[k] = in[k] <= threshold;
+        else
+          for (int64_t k = 0; k < inner; ++k)
+            out[k] = in[k] >= threshold;
+      }
+    return;
+  }
   ForEachChannelWithBorder(
       ctx.In(0), attrs.border_positions(),
       [&](int64_t e, int64_t c, int64_t border) {
@@ -222,7 +355,6 @@ void Threshold(KernelContext &ctx) {
             border < 0 ? attrs.thresholds(c) : attrs.border_thresholds(border);
         y[e] = attrs.inverted(c) ? x[e] <= threshold : x[e] >= threshold;
       });
-  ctx.AddDigitalOps(x.size());
 }
 
 void PopcountAffine(KernelContext &ctx) {
@@ -252,10 +384,8 @@ struct TiledShape {
 };
 TiledShape ShapeOfTiled(const KernelContext &ctx,
                         const Simulator::FusedLayer &layer) {
-  int64_t rows =
-      NumElements(ShapeOf(ctx.program().buffers(layer.source))) / layer.fan_in;
   Shape ys = ctx.Out();
-  return {rows, NumElements(ys) / (ys[0] * layer.outputs)};
+  return {layer.rows, NumElements(ys) / (ys[0] * layer.outputs)};
 }
 
 // Packs the input rows of every run, one after the other.
@@ -266,6 +396,14 @@ void PackRuns(KernelContext *const *runs, int64_t count,
   for (int64_t k = 0; k < count; ++k) {
     const auto &x = runs[k]->BitsOf(layer.source);
     uint64_t *out = packed.data() + k * rows * layer.words;
+    if (layer.im2col >= 0) {
+      const Program &program = runs[k]->program();
+      const Instruction &im2col = program.instructions(layer.im2col);
+      PackIm2colRows(im2col.im2col(),
+                     ShapeOf(program.buffers(im2col.inputs(0))), x.data(),
+                     layer.words, out);
+      continue;
+    }
     for (int64_t b = 0; b < rows; ++b)
       PackBits(x.data() + b * layer.fan_in, layer.fan_in,
                out + b * layer.words);
@@ -380,8 +518,9 @@ void BuildTiledRows(const Simulator::FusedLayer &layer,
         for (int64_t c = 0; c < columns; ++c) {
           uint64_t bit = (array.bits[r * array.words + c / 64] >> (c % 64)) & 1;
           int64_t k = tile * columns + c;
+          int64_t at = layer.BitOf(k);
           if (k < layer.fan_in)
-            weights[(neuron + r) * layer.words + k / 64] |= bit << (k % 64);
+            weights[(neuron + r) * layer.words + at / 64] |= bit << (at % 64);
           else
             // A padding cell reads a +1 input: it agrees unless flipped.
             padding_errors[neuron + r] += bit == 0;

@@ -19,129 +19,142 @@ void Activation(KernelContext &ctx) {
   const Instruction &i = ctx.instruction();
   const Instruction::Activation &a = i.activation();
   const auto &x = ctx.Real(0);
-  auto &y = ctx.NewReal();
+  auto &y = ctx.NewRealToOverwrite();
   float lo = a.has_min() ? a.min() : -std::numeric_limits<float>::infinity();
   float hi = a.has_max() ? a.max() : std::numeric_limits<float>::infinity();
-  for (size_t e = 0; e < x.size(); ++e) {
-    float v = x[e];
-    switch (a.kind()) {
-    case Instruction::Activation::RELU:
-      v = std::max(v, 0.0f);
-      break;
-    case Instruction::Activation::CLIP:
-      v = std::min(std::max(v, lo), hi);
-      break;
-    case Instruction::Activation::SIGN:
-      v = static_cast<float>((v > 0) - (v < 0));
-      break;
-    case Instruction::Activation::BIPOLAR:
-      v = v >= 0 ? 1.0f : -1.0f;
-      break;
-    case Instruction::Activation::SIGMOID:
-      v = 1.0f / (1.0f + std::exp(-v));
-      break;
-    case Instruction::Activation::HARD_SIGMOID:
-      v = std::max(0.0f, std::min(1.0f, a.alpha() * v + a.beta()));
-      break;
-    case Instruction::Activation::TANH:
-      v = std::tanh(v);
-      break;
-    case Instruction::Activation::SQRT:
-      v = std::sqrt(v);
-      break;
-    case Instruction::Activation::RECIPROCAL:
-      v = 1.0f / v;
-      break;
-    case Instruction::Activation::EXP:
-      v = std::exp(v);
-      break;
-    case Instruction::Activation::LOG:
-      v = std::log(v);
-      break;
-    case Instruction::Activation::NEG:
-      v = -v;
-      break;
-    case Instruction::Activation::ABS:
-      v = std::fabs(v);
-      break;
-    case Instruction::Activation::ERF:
-      v = std::erf(v);
-      break;
-    case Instruction::Activation::SOFTPLUS:
-      v = std::log(std::exp(v) + 1.0f);
-      break;
-    case Instruction::Activation::SOFTSIGN:
-      v = v / (1.0f + std::fabs(v));
-      break;
-    case Instruction::Activation::HARD_SWISH:
-      v = v * std::max(0.0f, std::min(1.0f, v / 6.0f + 0.5f));
-      break;
-    case Instruction::Activation::FLOOR:
-      v = std::floor(v);
-      break;
-    case Instruction::Activation::CEIL:
-      v = std::ceil(v);
-      break;
-    case Instruction::Activation::ROUND:
-      // Halves to even, as ONNX (the default rounding mode).
-      v = std::nearbyint(v);
-      break;
-    case Instruction::Activation::SIN:
-      v = std::sin(v);
-      break;
-    case Instruction::Activation::COS:
-      v = std::cos(v);
-      break;
-    case Instruction::Activation::TAN:
-      v = std::tan(v);
-      break;
-    case Instruction::Activation::ASIN:
-      v = std::asin(v);
-      break;
-    case Instruction::Activation::ACOS:
-      v = std::acos(v);
-      break;
-    case Instruction::Activation::ATAN:
-      v = std::atan(v);
-      break;
-    case Instruction::Activation::SINH:
-      v = std::sinh(v);
-      break;
-    case Instruction::Activation::COSH:
-      v = std::cosh(v);
-      break;
-    case Instruction::Activation::ASINH:
-      v = std::asinh(v);
-      break;
-    case Instruction::Activation::ACOSH:
-      v = std::acosh(v);
-      break;
-    case Instruction::Activation::ATANH:
-      v = std::atanh(v);
-      break;
-    case Instruction::Activation::LEAKY_RELU:
-      v = v < 0 ? a.alpha() * v : v;
-      break;
-    case Instruction::Activation::ELU:
-      v = v < 0 ? a.alpha() * (std::exp(v) - 1.0f) : v;
-      break;
-    case Instruction::Activation::SELU:
-      v = a.beta() * (v <= 0 ? a.alpha() * (std::exp(v) - 1.0f) : v);
-      break;
-    case Instruction::Activation::CELU:
-      v = std::max(0.0f, v) +
-          std::min(0.0f, a.alpha() * (std::exp(v / a.alpha()) - 1.0f));
-      break;
-    case Instruction::Activation::THRESHOLDED_RELU:
-      v = v > a.alpha() ? v : 0.0f;
-      break;
-    case Instruction::Activation::SHRINK:
-      v = v < -a.alpha() ? v + a.beta() : v > a.alpha() ? v - a.beta() : 0;
-      break;
-    default:
-      break;
-    }
-    y[e] = v;
+  // The kind is chosen once per tensor, each a loop of its own that the
+  // compiler can vectorize.
+  auto map = [&](auto f) {
+    for (size_t e = 0; e < x.size(); ++e)
+      y[e] = f(x[e]);
+  };
+  switch (a.kind()) {
+  case Instruction::Activation::RELU:
+    map([&](float v) { return std::max(v, 0.0f); });
+    break;
+  case Instruction::Activation::CLIP:
+    map([&](float v) { return std::min(std::max(v, lo), hi); });
+    break;
+  case Instruction::Activation::SIGN:
+    map([&](float v) { return static_cast<float>((v > 0) - (v < 0)); });
+    break;
+  case Instruction::Activation::BIPOLAR:
+    map([&](float v) { return v >= 0 ? 1.0f : -1.0f; });
+    break;
+  case Instruction::Activation::SIGMOID:
+    map([&](float v) { return 1.0f / (1.0f + std::exp(-v)); });
+    break;
+  case Instruction::Activation::HARD_SIGMOID:
+    map([&](float v) {
+      return std::max(0.0f, std::min(1.0f, a.alpha() * v + a.beta()));
+    });
+    break;
+  case Instruction::Activation::TANH:
+    map([&](float v) { return std::tanh(v); });
+    break;
+  case Instruction::Activation::SQRT:
+    map([&](float v) { return std::sqrt(v); });
+    break;
+  case Instruction::Activation::RECIPROCAL:
+    map([&](float v) { return 1.0f / v; });
+    break;
+  case Instruction::Activation::EXP:
+    map([&](float v) { return std::exp(v); });
+    break;
+  case Instruction::Activation::LOG:
+    map([&](float v) { return std::log(v); });
+    break;
+  case Instruction::Activation::NEG:
+    map([&](float v) { return -v; });
+    break;
+  case Instruction::Activation::ABS:
+    map([&](float v) { return std::fabs(v); });
+    break;
+  case Instruction::Activation::ERF:
+    map([&](float v) { return std::erf(v); });
+    break;
+  case Instruction::Activation::SOFTPLUS:
+    map([&](float v) { return std::log(std::exp(v) + 1.0f); });
+    break;
+  case Instruction::Activation::SOFTSIGN:
+    map([&](float v) { return v / (1.0f + std::fabs(v)); });
+    break;
+  case Instruction::Activation::HARD_SWISH:
+    map([&](float v) {
+      return v * std::max(0.0f, std::min(1.0f, v / 6.0f + 0.5f));
+    });
+    break;
+  case Instruction::Activation::FLOOR:
+    map([&](float v) { return std::floor(v); });
+    break;
+  case Instruction::Activation::CEIL:
+    map([&](float v) { return std::ceil(v); });
+    break;
+  case Instruction::Activation::ROUND:
+    // Halves to even, as ONNX (the default rounding mode).
+    map([&](float v) { return std::nearbyint(v); });
+    break;
+  case Instruction::Activation::SIN:
+    map([&](float v) { return std::sin(v); });
+    break;
+  case Instruction::Activation::COS:
+    map([&](float v) { return std::cos(v); });
+    break;
+  case Instruction::Activation::TAN:
+    map([&](float v) { return std::tan(v); });
+    break;
+  case Instruction::Activation::ASIN:
+    map([&](float v) { return std::asin(v); });
+    break;
+  case Instruction::Activation::ACOS:
+    map([&](float v) { return std::acos(v); });
+    break;
+  case Instruction::Activation::ATAN:
+    map([&](float v) { return std::atan(v); });
+    break;
+  case Instruction::Activation::SINH:
+    map([&](float v) { return std::sinh(v); });
+    break;
+  case Instruction::Activation::COSH:
+    map([&](float v) { return std::cosh(v); });
+    break;
+  case Instruction::Activation::ASINH:
+    map([&](float v) { return std::asinh(v); });
+    break;
+  case Instruction::Activation::ACOSH:
+    map([&](float v) { return std::acosh(v); });
+    break;
+  case Instruction::Activation::ATANH:
+    map([&](float v) { return std::atanh(v); });
+    break;
+  case Instruction::Activation::LEAKY_RELU:
+    map([&](float v) { return v < 0 ? a.alpha() * v : v; });
+    break;
+  case Instruction::Activation::ELU:
+    map([&](float v) { return v < 0 ? a.alpha() * (std::exp(v) - 1.0f) : v; });
+    break;
+  case Instruction::Activation::SELU:
+    map([&](float v) {
+      return a.beta() * (v <= 0 ? a.alpha() * (std::exp(v) - 1.0f) : v);
+    });
+    break;
+  case Instruction::Activation::CELU:
+    map([&](float v) {
+      return std::max(0.0f, v) +
+             std::min(0.0f, a.alpha() * (std::exp(v / a.alpha()) - 1.0f));
+    });
+    break;
+  case Instruction::Activation::THRESHOLDED_RELU:
+    map([&](float v) { return v > a.alpha() ? v : 0.0f; });
+    break;
+  case Instruction::Activation::SHRINK:
+    map([&](float v) {
+      return v < -a.alpha() ? v + a.beta() : v > a.alpha() ? v - a.beta() : 0;
+    });
+    break;
+  default:
+    map([](float v) { return v; });
+    break;
   }
   ctx.AddDigitalOps(x.size());
 }
@@ -233,7 +246,7 @@ void Pool(KernelContext &ctx) {
   const Instruction::Pool &pool = i.pool();
   const auto &x = ctx.Real(0);
   auto [n_size, channels, height, width] = To4D(ctx.In(0));
-  auto &y = ctx.NewReal();
+  auto &y = ctx.NewRealToOverwrite();
   if (pool.kind() == Instruction::Pool::GLOBAL_MAX) {
     int64_t area = height * width;
     for (int64_t nc = 0; nc < n_size * channels; ++nc) {
@@ -265,10 +278,27 @@ void Pool(KernelContext &ctx) {
   int64_t pad_end_h = spec.kernel.size() == 1 ? 0 : spec.pads_end[0];
   int64_t pad_end_w = spec.pads_end.back();
   bool max = pool.kind() == Instruction::Pool::MAX;
+  int64_t taps = win.kh * win.kw;
   for (int64_t nc = 0; nc < n_size * channels; ++nc)
     for (int64_t oh = 0; oh < out_h; ++oh)
       for (int64_t ow = 0; ow < out_w; ++ow) {
         float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
+        // A window wholly inside the input (all of them without padding):
+        // the same sum or maximum, in the same order, without the checks.
+        int64_t ih0 = WindowInput(oh, 0, win.sh, win.ph, win.dh);
+        int64_t iw0 = WindowInput(ow, 0, win.sw, win.pw, win.dw);
+        if (ih0 >= 0 && ih0 + (win.kh - 1) * win.dh < height && iw0 >= 0 &&
+            iw0 + (win.kw - 1) * win.dw < width) {
+          const float *in = x.data() + (nc * height + ih0) * width + iw0;
+          for (int64_t kh = 0; kh < win.kh; ++kh, in += win.dh * width)
+            for (int64_t kw = 0; kw < win.kw; ++kw) {
+              float v = in[kw * win.dw];
+              acc = max ? std::max(acc, v) : acc + v;
+            }
+          y[(nc * out_h + oh) * out_w + ow] =
+              max ? acc : acc / static_cast<float>(taps);
+          continue;
+        }
         int64_t valid = 0, padded = 0;
         for (int64_t kh = 0; kh < win.kh; ++kh) {
           int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
@@ -288,7 +318,7 @@ void Pool(KernelContext &ctx) {
           acc /= static_cast<float>(pool.count_include_pad() ? padded : valid);
         y[(nc * out_h + oh) * out_w + ow] = acc;
       }
-  ctx.AddDigitalOps(y.size() * win.kh * win.kw);
+  ctx.AddDigitalOps(y.size() * taps);
 }
 
 void Reduce(KernelContext &ctx) {

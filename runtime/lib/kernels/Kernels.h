@@ -231,6 +231,12 @@ void Binarize(KernelContext &ctx);
 void BitMaxPool(KernelContext &ctx);
 void InputSlice(KernelContext &ctx);
 void Im2col(KernelContext &ctx);
+// The rows Im2col would write for input `x` of shape `xs`, packed into rows
+// of `words` words with their bits in the order of FusedLayer::BitOf (a
+// window's channels and neighbouring taps are then whole runs of bits of a
+// position-major copy of the input).
+void PackIm2colRows(const Instruction::Im2col &attrs, const Shape &xs,
+                    const uint8_t *x, int64_t words, uint64_t *out);
 void XnorRead(KernelContext &ctx);
 void Accumulate(KernelContext &ctx);
 void Collect(KernelContext &ctx);

@@ -29,6 +29,7 @@
 #include "hafnia/Pipelines/Pipelines.h"
 #include "hafnia/Target/ProgramEmitter.h"
 #include "hafnia/runtime/ChipConfig.h"
+#include "hafnia/runtime/DeviceModel.h"
 #include "hafnia/runtime/Program.h"
 #include "hafnia/runtime/Simulator.h"
 #include "hafnia/runtime/TensorIO.h"
@@ -487,6 +488,34 @@ std::string compile(const Config &c, const hafnia::ChipConfig &chip,
   return "";
 }
 
+/// The same chip with bit errors (a BER of 0.05, one seed), fused and tile
+/// by tile: the fused rows (and their packed receptive fields, whose bits
+/// are reordered) take every flip where the tiles do. Returns a mismatch,
+/// or the empty string.
+std::string checkErrors(const hafnia::Program &program,
+                        const hafnia::Tensor &input) {
+  std::vector<std::vector<float>> outputs;
+  for (bool fuse : {true, false}) {
+    hafnia::Simulator::Options options;
+    options.fuse_layers = fuse;
+    auto simulator = hafnia::Simulator::Create(program, options);
+    if (!simulator.ok())
+      return "simulator: " + std::string(simulator.status().message());
+    std::mt19937_64 random = hafnia::TrialEngine(5, 1);
+    auto chip = (*simulator)->ProgramWithErrors(0.05, random);
+    auto prefix = (*simulator)->RunPrefix({input});
+    if (!prefix.ok())
+      return "prefix: " + std::string(prefix.status().message());
+    auto out = (*simulator)->RunSuffix(**prefix, chip.get(), nullptr);
+    if (!out.ok())
+      return "run with errors: " + std::string(out.status().message());
+    outputs.push_back(out->front().data);
+  }
+  return outputs[0] == outputs[1]
+             ? ""
+             : "with bit errors, fused rows and tiles give other outputs";
+}
+
 /// Compiles `c` for every geometry, simulates it on `samples` random inputs,
 /// fused and tile by tile, and compares every output with the reference;
 /// returns the first mismatches, or the empty string. Adds the outputs
@@ -511,6 +540,9 @@ std::string check(const Config &c, Random &random, int samples,
     hafnia::Program program;
     std::string error = compile(c, chip, program);
     if (!error.empty())
+      return where + error;
+    if (std::string error = checkErrors(program, inputs.front());
+        !error.empty())
       return where + error;
     for (bool fuse : {true, false}) {
       hafnia::Simulator::Options options;

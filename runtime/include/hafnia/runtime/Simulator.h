@@ -123,8 +123,24 @@ public:
   // padding correction, so the results are identical; the statistics still
   // count every tile's reads.
   struct FusedLayer {
-    uint32_t source = 0; // the bits all the layer's input slices read
+    uint32_t source = 0; // the bits the layer reads
     int64_t fan_in = 0, outputs = 0, words = 0;
+    // Input rows per run (a convolution's positions times the batch).
+    int64_t rows = 0;
+    // The im2col instruction whose rows the layer packs straight from
+    // `source` (its input) when nothing else reads the receptive fields;
+    // the im2col itself then does not run. -1: `source` holds the rows.
+    int im2col = -1;
+    // With an im2col, its taps per channel and its channels.
+    int64_t taps = 0, field_channels = 0;
+    // The bit of a packed row that holds column k of the layer's inputs:
+    // k, or with an im2col column k = c * taps + t (channel c, tap t) at
+    // t * field_channels + c, the order in which the kernels pack the
+    // fields. Popcounts do not depend on the order of the bits; weights
+    // and inputs take the same.
+    int64_t BitOf(int64_t k) const {
+      return taps ? k % taps * field_channels + k / taps : k;
+    }
     // Per row tile: its arrays and their column tiles, and its used rows.
     std::vector<std::vector<std::pair<uint32_t, int64_t>>> row_tiles;
     std::vector<int64_t> rows_used;
