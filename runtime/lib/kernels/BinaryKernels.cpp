@@ -82,34 +82,23 @@ void BitMaxPool(KernelContext &ctx) {
   auto [n_size, channels, height, width] = To4D(ctx.In(0));
   auto [unused_n, unused_c, out_h, out_w] = To4D(ctx.Out());
   Window2D win = To2D(ResolveWindow(pool.window(), ctx.In(0).size() - 2));
-  auto &y = ctx.NewBits();
-  for (int64_t nc = 0; nc < n_size * channels; ++nc)
-    for (int64_t oh = 0; oh < out_h; ++oh)
-      for (int64_t ow = 0; ow < out_w; ++ow) {
-        uint8_t any = 0;
-        // A window wholly inside the input (all of them without padding):
-        // no bounds to check.
-        int64_t ih0 = WindowInput(oh, 0, win.sh, win.ph, win.dh);
-        int64_t iw0 = WindowInput(ow, 0, win.sw, win.pw, win.dw);
-        if (ih0 >= 0 && ih0 + (win.kh - 1) * win.dh < height && iw0 >= 0 &&
-            iw0 + (win.kw - 1) * win.dw < width) {
-          const uint8_t *in = x.data() + (nc * height + ih0) * width + iw0;
-          for (int64_t kh = 0; kh < win.kh; ++kh, in += win.dh * width)
-            for (int64_t kw = 0; kw < win.kw; ++kw)
-              any |= in[kw * win.dw];
-          y[(nc * out_h + oh) * out_w + ow] = any;
-          continue;
-        }
+  auto &y = ctx.NewBitsToOverwrite();
+  auto any = [](uint8_t a, uint8_t b) -> uint8_t { return a | b; };
+  PoolWindows(
+      x.data(), y.data(), n_size * channels, height, width, out_h, out_w, win,
+      uint8_t{0}, any, [](uint8_t v) { return v; },
+      [&](int64_t nc, int64_t oh, int64_t ow) {
+        uint8_t bits = 0;
         for (int64_t kh = 0; kh < win.kh; ++kh) {
           int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
           for (int64_t kw = 0; kw < win.kw; ++kw) {
             int64_t iw = WindowInput(ow, kw, win.sw, win.pw, win.dw);
             if (ih >= 0 && ih < height && iw >= 0 && iw < width)
-              any |= x[(nc * height + ih) * width + iw];
+              bits |= x[(nc * height + ih) * width + iw];
           }
         }
-        y[(nc * out_h + oh) * out_w + ow] = any;
-      }
+        return bits;
+      });
   ctx.AddDigitalOps(y.size() * win.kh * win.kw);
 }
 

@@ -279,45 +279,42 @@ void Pool(KernelContext &ctx) {
   int64_t pad_end_w = spec.pads_end.back();
   bool max = pool.kind() == Instruction::Pool::MAX;
   int64_t taps = win.kh * win.kw;
-  for (int64_t nc = 0; nc < n_size * channels; ++nc)
-    for (int64_t oh = 0; oh < out_h; ++oh)
-      for (int64_t ow = 0; ow < out_w; ++ow) {
-        float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
-        // A window wholly inside the input (all of them without padding):
-        // the same sum or maximum, in the same order, without the checks.
-        int64_t ih0 = WindowInput(oh, 0, win.sh, win.ph, win.dh);
-        int64_t iw0 = WindowInput(ow, 0, win.sw, win.pw, win.dw);
-        if (ih0 >= 0 && ih0 + (win.kh - 1) * win.dh < height && iw0 >= 0 &&
-            iw0 + (win.kw - 1) * win.dw < width) {
-          const float *in = x.data() + (nc * height + ih0) * width + iw0;
-          for (int64_t kh = 0; kh < win.kh; ++kh, in += win.dh * width)
-            for (int64_t kw = 0; kw < win.kw; ++kw) {
-              float v = in[kw * win.dw];
-              acc = max ? std::max(acc, v) : acc + v;
-            }
-          y[(nc * out_h + oh) * out_w + ow] =
-              max ? acc : acc / static_cast<float>(taps);
+  // Any window: the taps inside the input, in (kh, kw) order, and the
+  // average's divisor.
+  auto border = [&](int64_t nc, int64_t oh, int64_t ow) {
+    float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
+    int64_t valid = 0, padded = 0;
+    for (int64_t kh = 0; kh < win.kh; ++kh) {
+      int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
+      for (int64_t kw = 0; kw < win.kw; ++kw) {
+        int64_t iw = WindowInput(ow, kw, win.sw, win.pw, win.dw);
+        bool in_pads = ih >= -win.ph && ih < height + pad_end_h &&
+                       iw >= -win.pw && iw < width + pad_end_w;
+        padded += in_pads;
+        if (ih < 0 || ih >= height || iw < 0 || iw >= width)
           continue;
-        }
-        int64_t valid = 0, padded = 0;
-        for (int64_t kh = 0; kh < win.kh; ++kh) {
-          int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
-          for (int64_t kw = 0; kw < win.kw; ++kw) {
-            int64_t iw = WindowInput(ow, kw, win.sw, win.pw, win.dw);
-            bool in_pads = ih >= -win.ph && ih < height + pad_end_h &&
-                           iw >= -win.pw && iw < width + pad_end_w;
-            padded += in_pads;
-            if (ih < 0 || ih >= height || iw < 0 || iw >= width)
-              continue;
-            float v = x[(nc * height + ih) * width + iw];
-            acc = max ? std::max(acc, v) : acc + v;
-            ++valid;
-          }
-        }
-        if (!max)
-          acc /= static_cast<float>(pool.count_include_pad() ? padded : valid);
-        y[(nc * out_h + oh) * out_w + ow] = acc;
+        float v = x[(nc * height + ih) * width + iw];
+        acc = max ? std::max(acc, v) : acc + v;
+        ++valid;
       }
+    }
+    if (!max)
+      acc /= static_cast<float>(pool.count_include_pad() ? padded : valid);
+    return acc;
+  };
+  // Windows wholly inside the input (all of them without padding): the same
+  // maximum or sum in the same order, every tap counted.
+  if (max)
+    PoolWindows(
+        x.data(), y.data(), n_size * channels, height, width, out_h, out_w, win,
+        -std::numeric_limits<float>::infinity(),
+        [](float acc, float v) { return std::max(acc, v); },
+        [](float acc) { return acc; }, border);
+  else
+    PoolWindows(
+        x.data(), y.data(), n_size * channels, height, width, out_h, out_w, win,
+        0.0f, [](float acc, float v) { return acc + v; },
+        [&](float acc) { return acc / static_cast<float>(taps); }, border);
   ctx.AddDigitalOps(y.size() * taps);
 }
 

@@ -5,6 +5,7 @@
 #ifndef HAFNIA_RUNTIME_LIB_KERNELS_INDEXING_H
 #define HAFNIA_RUNTIME_LIB_KERNELS_INDEXING_H
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -89,6 +90,52 @@ inline std::array<int64_t, 4> To4D(const Shape &shape) {
   if (shape.size() == 3)
     return {shape[0], shape[1], 1, shape[2]};
   return {shape[0], shape[1], shape[2], shape[3]};
+}
+
+// A pooling of a [N, C, H, W] tensor `x` (N * C = `planes`) into `y`:
+// each output whose window lies wholly inside the input is `init` reduced
+// with `reduce(acc, tap)` over its taps in (kh, kw) order and then
+// `finish`ed, computed row by row with the taps outermost (the inner loop
+// runs over output columns, so it vectorizes); each other output is
+// `border(plane, oh, ow)`.
+template <typename T, typename Reduce, typename Finish, typename Border>
+void PoolWindows(const T *x, T *y, int64_t planes, int64_t height,
+                 int64_t width, int64_t out_h, int64_t out_w,
+                 const Window2D &win, T init, Reduce reduce, Finish finish,
+                 Border border) {
+  // The outputs [lo, hi) along one axis whose taps are all inside.
+  auto inside = [](int64_t outputs, int64_t size, int64_t kernel,
+                   int64_t stride, int64_t pad, int64_t dilation) {
+    int64_t lo = (pad + stride - 1) / stride;
+    int64_t last = size - 1 - (kernel - 1) * dilation + pad;
+    int64_t hi = last < 0 ? 0 : std::min(outputs, last / stride + 1);
+    return std::pair<int64_t, int64_t>{std::min(lo, hi), hi};
+  };
+  auto [h_lo, h_hi] = inside(out_h, height, win.kh, win.sh, win.ph, win.dh);
+  auto [w_lo, w_hi] = inside(out_w, width, win.kw, win.sw, win.pw, win.dw);
+  for (int64_t plane = 0; plane < planes; ++plane)
+    for (int64_t oh = 0; oh < out_h; ++oh) {
+      T *out = y + (plane * out_h + oh) * out_w;
+      bool row_inside = oh >= h_lo && oh < h_hi;
+      for (int64_t ow = 0; ow < out_w; ++ow)
+        if (!row_inside || ow < w_lo || ow >= w_hi)
+          out[ow] = border(plane, oh, ow);
+      if (!row_inside)
+        continue;
+      std::fill(out + w_lo, out + w_hi, init);
+      for (int64_t kh = 0; kh < win.kh; ++kh)
+        for (int64_t kw = 0; kw < win.kw; ++kw) {
+          // The tap of output w_lo; the next output's is a stride along.
+          const T *in =
+              x +
+              (plane * height + oh * win.sh - win.ph + kh * win.dh) * width +
+              w_lo * win.sw - win.pw + kw * win.dw;
+          for (int64_t ow = w_lo, t = 0; ow < w_hi; ++ow, t += win.sw)
+            out[ow] = reduce(out[ow], in[t]);
+        }
+      for (int64_t ow = w_lo; ow < w_hi; ++ow)
+        out[ow] = finish(out[ow]);
+    }
 }
 
 // Calls body(element, channel) over a tensor whose channel axis is 1, without

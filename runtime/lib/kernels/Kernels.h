@@ -146,6 +146,9 @@ public:
   std::vector<int32_t> &NewCountsToOverwrite() {
     return Overwrite(state_.values.counts);
   }
+  std::vector<uint8_t> &NewBitsToOverwrite() {
+    return Overwrite(state_.values.bits);
+  }
   std::vector<uint8_t> &NewBits() { return New(state_.values.bits); }
   std::vector<int32_t> &NewCounts() { return New(state_.values.counts); }
 
