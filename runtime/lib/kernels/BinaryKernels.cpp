@@ -56,7 +56,7 @@ void ForEachChannelWithBorder(
 void Binarize(KernelContext &ctx) {
   const Instruction &i = ctx.instruction();
   const auto &x = ctx.Real(0);
-  auto &y = ctx.NewBits();
+  auto &y = ctx.NewBitsToOverwrite();
   // The chip's sense amplifier has no zero: a zero reads +1, NaN -1.
   const auto &thresholds = i.binarize().thresholds();
   if (thresholds.empty()) {
@@ -317,33 +317,31 @@ void Threshold(KernelContext &ctx) {
   const Instruction &i = ctx.instruction();
   const Instruction::Threshold &attrs = i.threshold();
   const auto &x = ctx.Counts(0);
-  auto &y = ctx.NewBits();
+  auto &y = ctx.NewBitsToOverwrite();
   ctx.AddDigitalOps(x.size());
-  if (attrs.border_positions().empty()) {
-    // Without a border, one threshold per channel: a loop per channel.
-    Shape xs = ctx.In(0);
-    int64_t channels = xs[1], inner = NumElements(xs) / (xs[0] * channels);
-    const int32_t *in = x.data();
-    uint8_t *out = y.data();
-    for (int64_t n = 0; n < xs[0]; ++n)
-      for (int64_t c = 0; c < channels; ++c, in += inner, out += inner) {
-        int32_t threshold = attrs.thresholds(c);
-        if (attrs.inverted(c))
-          for (int64_t k = 0; k < inner; ++k)
-            out[k] = in[k] <= threshold;
-        else
-          for (int64_t k = 0; k < inner; ++k)
-            out[k] = in[k] >= threshold;
-      }
-    return;
-  }
-  ForEachChannelWithBorder(
-      ctx.In(0), attrs.border_positions(),
-      [&](int64_t e, int64_t c, int64_t border) {
-        int32_t threshold =
-            border < 0 ? attrs.thresholds(c) : attrs.border_thresholds(border);
-        y[e] = attrs.inverted(c) ? x[e] <= threshold : x[e] >= threshold;
-      });
+  // Per channel, its threshold at every position (the border positions'
+  // own), then one comparison per element.
+  Shape xs = ctx.In(0);
+  int64_t channels = xs[1], inner = NumElements(xs) / (xs[0] * channels);
+  int64_t borders = attrs.border_positions_size();
+  thread_local std::vector<int32_t> thresholds;
+  thresholds.resize(inner);
+  const int32_t *in = x.data();
+  uint8_t *out = y.data();
+  for (int64_t n = 0; n < xs[0]; ++n)
+    for (int64_t c = 0; c < channels; ++c, in += inner, out += inner) {
+      std::fill(thresholds.begin(), thresholds.end(), attrs.thresholds(c));
+      for (int64_t b = 0; b < borders; ++b)
+        thresholds[attrs.border_positions(b)] =
+            attrs.border_thresholds(c * borders + b);
+      const int32_t *t = thresholds.data();
+      if (attrs.inverted(c))
+        for (int64_t k = 0; k < inner; ++k)
+          out[k] = in[k] <= t[k];
+      else
+        for (int64_t k = 0; k < inner; ++k)
+          out[k] = in[k] >= t[k];
+    }
 }
 
 void PopcountAffine(KernelContext &ctx) {
