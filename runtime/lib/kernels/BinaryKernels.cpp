@@ -407,14 +407,21 @@ void WriteTiled(KernelContext *const *runs, int64_t count,
     KernelContext &ctx = *runs[k];
     auto &y = ctx.NewCountsToOverwrite();
     const int32_t *counts = disagreements + k * shape.rows * layer.outputs;
-    for (int64_t b = 0; b < shape.rows; ++b) {
-      int64_t n = b / shape.positions, p = b % shape.positions;
-      const int32_t *row = counts + b * layer.outputs;
-      int32_t *out = y.data() + n * layer.outputs * shape.positions + p;
-      for (int64_t m = 0; m < layer.outputs; ++m)
-        out[m * shape.positions] =
-            fan_in - row[m] - (padding_errors ? padding_errors[m] : 0);
-    }
+    // Rows x outputs to outputs x positions of each sample, a block of rows
+    // at a time: the block's rows stay in the cache while each output's run
+    // of positions is written.
+    constexpr int64_t kBlock = 16;
+    for (int64_t n = 0; n * shape.positions < shape.rows; ++n)
+      for (int64_t p0 = 0; p0 < shape.positions; p0 += kBlock) {
+        int64_t p1 = std::min(shape.positions, p0 + kBlock);
+        const int32_t *rows = counts + (n * shape.positions) * layer.outputs;
+        int32_t *out = y.data() + n * layer.outputs * shape.positions;
+        for (int64_t m = 0; m < layer.outputs; ++m) {
+          int32_t agree = fan_in - (padding_errors ? padding_errors[m] : 0);
+          for (int64_t p = p0; p < p1; ++p)
+            out[m * shape.positions + p] = agree - rows[p * layer.outputs + m];
+        }
+      }
     ctx.AddRowReads(shape.rows * layer.row_reads_per_sample);
     ctx.AddArrayActivations(shape.rows * layer.activations_per_sample);
     ctx.AddDigitalOps(shape.rows * layer.digital_ops_per_sample);
