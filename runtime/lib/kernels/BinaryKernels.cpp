@@ -59,17 +59,24 @@ void Binarize(KernelContext &ctx) {
   auto &y = ctx.NewBitsToOverwrite();
   // The chip's sense amplifier has no zero: a zero reads +1, NaN -1.
   const auto &thresholds = i.binarize().thresholds();
+  // Plain pointers and counts: a byte store may alias anything, the
+  // vectors' own sizes included, which would keep the loops scalar.
+  const float *in = x.data();
+  uint8_t *out = y.data();
   if (thresholds.empty()) {
-    for (size_t e = 0; e < x.size(); ++e)
-      y[e] = x[e] >= 0;
+    for (size_t e = 0, n = x.size(); e < n; ++e)
+      out[e] = in[e] >= 0;
   } else {
     // Per channel (axis 1) of [batch, channels, inner...].
     Shape xs = ctx.In(0);
     int64_t inner = NumElements(Shape(xs.begin() + 2, xs.end()));
-    for (int64_t b = 0, e = 0; b < xs[0]; ++b)
-      for (float threshold : thresholds)
-        for (int64_t k = 0; k < inner; ++k, ++e)
-          y[e] = x[e] >= threshold;
+    for (int64_t b = 0; b < xs[0]; ++b)
+      for (float threshold : thresholds) {
+        for (int64_t k = 0; k < inner; ++k)
+          out[k] = in[k] >= threshold;
+        in += inner;
+        out += inner;
+      }
   }
   ctx.AddDigitalOps(x.size());
 }
