@@ -231,14 +231,15 @@ void PackIm2colRows(const Instruction::Im2col &attrs, const Shape &xs,
   line.assign(padded, g.padding);
   for (int64_t n = 0, r = 0; n < g.batch; ++n)
     for (int64_t ih = 0; ih < g.height; ++ih, ++r) {
-      for (int64_t c = 0; c < channels; ++c) {
-        const uint8_t *in =
-            x +
-            ((n * g.channels + g.channel_offset + c) * g.height + ih) * g.width;
-        uint8_t *to = line.data() + win.pw * channels + c;
-        for (int64_t iw = 0; iw < g.width; ++iw)
-          to[iw * channels] = in[iw];
-      }
+      // Locals for the bounds: a byte store may alias any memory, `g`
+      // included, which would reload them on every element.
+      const int64_t width = g.width, plane = g.height * g.width;
+      const uint8_t *in =
+          x + ((n * g.channels + g.channel_offset) * g.height + ih) * width;
+      uint8_t *to = line.data() + win.pw * channels;
+      for (int64_t c = 0; c < channels; ++c, in += plane)
+        for (int64_t iw = 0; iw < width; ++iw)
+          to[iw * channels + c] = in[iw];
       PackBits(line.data(), padded, rows.data() + r * row_words);
     }
   std::fill(line.begin(), line.end(), g.padding);
