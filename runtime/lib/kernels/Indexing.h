@@ -113,24 +113,29 @@ void PoolWindows(const T *x, T *y, int64_t planes, int64_t height,
   };
   auto [h_lo, h_hi] = inside(out_h, height, win.kh, win.sh, win.ph, win.dh);
   auto [w_lo, w_hi] = inside(out_w, width, win.kw, win.sw, win.pw, win.dw);
+  // The window in locals: stores of bytes may alias any memory, a
+  // reference's target included, and would reload it at every element.
+  const int64_t kh_size = win.kh, kw_size = win.kw, sh = win.sh, sw = win.sw;
+  const int64_t dh = win.dh, dw = win.dw, ph = win.ph, pw = win.pw;
   for (int64_t plane = 0; plane < planes; ++plane)
     for (int64_t oh = 0; oh < out_h; ++oh) {
       T *out = y + (plane * out_h + oh) * out_w;
-      bool row_inside = oh >= h_lo && oh < h_hi;
-      for (int64_t ow = 0; ow < out_w; ++ow)
-        if (!row_inside || ow < w_lo || ow >= w_hi)
+      if (oh < h_lo || oh >= h_hi) {
+        for (int64_t ow = 0; ow < out_w; ++ow)
           out[ow] = border(plane, oh, ow);
-      if (!row_inside)
         continue;
+      }
+      for (int64_t ow = 0; ow < w_lo; ++ow)
+        out[ow] = border(plane, oh, ow);
+      for (int64_t ow = w_hi; ow < out_w; ++ow)
+        out[ow] = border(plane, oh, ow);
       std::fill(out + w_lo, out + w_hi, init);
-      for (int64_t kh = 0; kh < win.kh; ++kh)
-        for (int64_t kw = 0; kw < win.kw; ++kw) {
+      for (int64_t kh = 0; kh < kh_size; ++kh)
+        for (int64_t kw = 0; kw < kw_size; ++kw) {
           // The tap of output w_lo; the next output's is a stride along.
-          const T *in =
-              x +
-              (plane * height + oh * win.sh - win.ph + kh * win.dh) * width +
-              w_lo * win.sw - win.pw + kw * win.dw;
-          for (int64_t ow = w_lo, t = 0; ow < w_hi; ++ow, t += win.sw)
+          const T *in = x + (plane * height + oh * sh - ph + kh * dh) * width +
+                        w_lo * sw - pw + kw * dw;
+          for (int64_t ow = w_lo, t = 0; ow < w_hi; ++ow, t += sw)
             out[ow] = reduce(out[ow], in[t]);
         }
       for (int64_t ow = w_lo; ow < w_hi; ++ow)
