@@ -371,7 +371,33 @@ PYBIND11_MODULE(_hafnia, m) {
           py::arg("inputs"), py::arg("labels"), py::arg("cycles"),
           py::arg("ber"), py::arg("cell"), py::arg("ber_table"),
           py::arg("trials"), py::arg("seed"), py::arg("threads"),
-          py::arg("allow_nonfinite_inputs"));
+          py::arg("allow_nonfinite_inputs"))
+      .def(
+          "sensitivity",
+          [](const PyProgram &p, const py::list &inputs,
+             std::optional<py::handle> labels, std::optional<std::string> cell,
+             std::optional<double> cycles, std::optional<double> ber,
+             std::optional<std::string> ber_table, int trials, uint64_t seed,
+             int threads, bool allow_nonfinite_inputs, int array_layers) {
+            Dataset data = ToDataset(inputs, labels);
+            SensitivityOptions options;
+            SetRunOptions(options, trials, seed, threads, ber_table,
+                          allow_nonfinite_inputs, p.name());
+            options.cell = ToCell(cell).value_or(CELL_TYPE_UNSPECIFIED);
+            options.cycles = cycles;
+            options.ber = ber;
+            options.array_layers = array_layers;
+            absl::StatusOr<SensitivityReport> report;
+            {
+              py::gil_scoped_release release;
+              report = Sensitivity(p.simulator(), data, options);
+            }
+            return Check(std::move(report));
+          },
+          py::arg("inputs"), py::arg("labels"), py::arg("cell"),
+          py::arg("cycles"), py::arg("ber"), py::arg("ber_table"),
+          py::arg("trials"), py::arg("seed"), py::arg("threads"),
+          py::arg("allow_nonfinite_inputs"), py::arg("array_layers"));
 
   py::class_<PySimulation>(m, "Simulation")
       .def_readonly("outputs", &PySimulation::outputs)
@@ -388,6 +414,13 @@ PYBIND11_MODULE(_hafnia, m) {
       .def("text", [](const SweepReport &s) { return FormatSweep(s); })
       .def("svg", [](const SweepReport &s) { return SweepToSvg(s); })
       .def("json", [](const SweepReport &s) { return Check(ReportToJson(s)); });
+
+  py::class_<SensitivityReport>(m, "SensitivityReport")
+      .def("report", [](const SensitivityReport &s) { return ToDict(s); })
+      .def("text",
+           [](const SensitivityReport &s) { return FormatSensitivity(s); })
+      .def("json",
+           [](const SensitivityReport &s) { return Check(ReportToJson(s)); });
 
   m.def(
       "load",

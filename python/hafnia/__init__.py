@@ -6,6 +6,7 @@
     y = program.run(x)
     result = program.simulate(x, labels=y_true, cycles=1e6, trials=20)
     sweep = program.sweep(x, labels=y_true, ber=[1e-4, 1e-3, 1e-2])
+    sensitivity = program.sensitivity(x, labels=y_true, ber=1e-2, trials=20)
 
 The same engine as hafnia-compile and hafnia-sim: for the same options and
 seed the reports are the ones the tools write, whatever the thread count.
@@ -20,7 +21,8 @@ import numpy as np
 
 from . import _hafnia
 
-__all__ = ["CompileError", "CompileWarning", "Program", "Simulation", "Sweep",
+__all__ = ["CompileError", "CompileWarning", "Program", "Sensitivity",
+           "Simulation", "Sweep",
            "compile", "load"]
 
 CompileError = _hafnia.CompileError
@@ -127,6 +129,26 @@ class Sweep(_Results):
             self.report["parameter"], len(self.points))
 
 
+class Sensitivity(_Results):
+    """Which layers and arrays need the best cells (report.proto's
+    SensitivityReport): `layers` (in program order) and `arrays` (of the
+    most sensitive layers), dicts with agreement_drop and accuracy_drop;
+    `ranking`, the layers most sensitive first; `all_arrays`, the errors in
+    every array at once. `json()` is what hafnia-sim --sensitivity --report
+    writes and hafnia-compile --sensitivity-report reads."""
+
+    def __init__(self, sensitivity):
+        super().__init__(sensitivity)
+        self.layers = self.report["layers"]
+        self.arrays = self.report["arrays"]
+        self.ranking = self.report["ranking"]
+        self.all_arrays = self.report["all_arrays"]
+
+    def __repr__(self):
+        return "<hafnia.Sensitivity of %d layers, %d arrays>" % (
+            len(self.layers), len(self.arrays))
+
+
 class Program:
     """A compiled program: the chip's arrays, constants and instructions.
     `diagnostics` holds the compiler's remarks and warnings as hafnia-compile
@@ -203,6 +225,22 @@ class Program:
             cell, None if ber_table is None else os.fspath(ber_table),
             int(trials), int(seed), int(threads),
             bool(allow_nonfinite_inputs)))
+
+    def sensitivity(self, x, labels=None, cell=None, cycles=None, ber=None,
+                    ber_table=None, trials=10, seed=1, threads=1,
+                    allow_nonfinite_inputs=False, array_layers=2):
+        """The errors of `cycles` or `ber` (as in simulate) injected into one
+        layer at a time, every other array error-free, then into one array at
+        a time of the `array_layers` most sensitive layers: the drops in
+        agreement with the error-free chip and in accuracy (with labels),
+        as hafnia-sim --sensitivity --sensitivity-arrays=N reports them."""
+        return Sensitivity(self._program.sensitivity(
+            _inputs(self, x), _labels(labels), cell,
+            None if cycles is None else float(cycles),
+            None if ber is None else float(ber),
+            None if ber_table is None else os.fspath(ber_table),
+            int(trials), int(seed), int(threads),
+            bool(allow_nonfinite_inputs), int(array_layers)))
 
     def __repr__(self):
         return "<hafnia.Program %s>" % self._program.name
