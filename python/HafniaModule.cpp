@@ -253,13 +253,15 @@ ChipConfig ChipFromJson(const std::string &json) {
 #ifdef HAFNIA_PYTHON_COMPILER
 // Compiles ONNX bytes into a program, with the warnings hafnia-compile
 // prints; failures raise CompileError with its message.
-std::pair<PyProgram, std::vector<std::string>>
-CompileModel(const py::bytes &model, const std::string &name,
-             const std::string &path, const std::string &binarize,
-             bool binarize_first_layer, const std::string &chip_json,
-             std::optional<py::handle> calibration, int64_t batch,
-             std::vector<std::string> input_shapes) {
+std::pair<PyProgram, std::vector<std::string>> CompileModel(
+    const py::bytes &model, const std::string &name, const std::string &path,
+    const std::string &binarize, bool binarize_first_layer,
+    const std::string &chip_json, std::optional<py::handle> calibration,
+    int64_t batch, std::vector<std::string> input_shapes,
+    const std::string &array_placement, const std::string &sensitivity_report) {
   CompileOptions options;
+  options.array_placement = array_placement;
+  options.sensitivity_report = sensitivity_report;
   options.binarize = binarize;
   options.binarize_first_layer = binarize_first_layer;
   options.chip = ChipFromJson(chip_json);
@@ -451,7 +453,8 @@ PYBIND11_MODULE(_hafnia, m) {
   m.def("compile", &CompileModel, py::arg("model"), py::arg("name"),
         py::arg("path"), py::arg("binarize"), py::arg("binarize_first_layer"),
         py::arg("chip_json"), py::arg("calibration"), py::arg("batch"),
-        py::arg("input_shapes"));
+        py::arg("input_shapes"), py::arg("array_placement"),
+        py::arg("sensitivity_report"));
 #else
   m.attr("has_compiler") = false;
 #endif

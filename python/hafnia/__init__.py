@@ -15,6 +15,7 @@ See docs/python.md.
 
 import json
 import os
+import tempfile
 import warnings
 
 import numpy as np
@@ -277,7 +278,8 @@ def _model_bytes(model):
 
 
 def compile(model, binarize="classifier", chip="default", calibration=None,
-            binarize_first_layer=False, batch=1, input_shapes=None):
+            binarize_first_layer=False, batch=1, input_shapes=None,
+            array_placement="error-aware", sensitivity_report=None):
     """Compiles an ONNX model (a path, bytes or an onnx.ModelProto) for a chip.
 
     binarize: "none", "classifier" (the paper's strategy) or "all".
@@ -287,6 +289,12 @@ def compile(model, binarize="classifier", chip="default", calibration=None,
     calibration: sample inputs (an array, samples along the first axis) from
       which to choose the binarized layers' input thresholds.
     input_shapes: {"input": (1, 3, 48, 192)} fixes symbolic dimensions.
+    array_placement, sensitivity_report: on a chip whose arrays differ in
+      quality (array_ber_multiplier, bad_arrays), "error-aware" places the
+      most sensitive layers on the best arrays, ranked by sensitivity_report
+      (a Program.sensitivity result or the path of its JSON; default: fewest
+      inputs per neuron first), and "in-order" takes arrays 0, 1, ...
+      (hafnia-compile --array-placement, --sensitivity-report).
     Raises CompileError with hafnia-compile's message; warns CompileWarning.
     """
     if not _hafnia.has_compiler:
@@ -300,9 +308,16 @@ def compile(model, binarize="classifier", chip="default", calibration=None,
         config = json.loads(_hafnia.chip_json(os.fspath(chip)))
     shapes = ["%s:%s" % (input, "x".join(str(int(d)) for d in shape))
               for input, shape in (input_shapes or {}).items()]
-    program, messages = _hafnia.compile(
-        data, name, path, binarize, bool(binarize_first_layer), json.dumps(config),
-        calibration, int(batch), shapes)
+    with tempfile.TemporaryDirectory() as folder:
+        report = sensitivity_report
+        if isinstance(report, Sensitivity):
+            report = os.path.join(folder, "sensitivity.json")
+            with open(report, "w") as file:
+                file.write(sensitivity_report.json())
+        program, messages = _hafnia.compile(
+            data, name, path, binarize, bool(binarize_first_layer),
+            json.dumps(config), calibration, int(batch), shapes,
+            str(array_placement), "" if report is None else os.fspath(report))
     # Remarks (what the compiler found, e.g. the classifier) are kept;
     # warnings are also raised as CompileWarning.
     for message in messages:
