@@ -204,7 +204,8 @@ int main(int argc, char **argv) {
       "model.hfp --input x.npy [--labels y.npy] [--output out.npy] "
       "[--threads=T] [--report=FILE.json] [--cell=2T2R|1T1R] [--cycles=N | "
       "--ber=P | --ber-table=F.csv] [--trials=K] [--seed=S] "
-      "[--sweep-cycles=N,... | --sweep-ber=P,...] [--sweep-svg=FILE.svg]");
+      "[--sweep-cycles=N,... | --sweep-ber=P,...] [--sweep-svg=FILE.svg] "
+      "[--sensitivity [--sensitivity-arrays=N]]");
   // The documented flags use dashes (--ber-table); Abseil's names cannot.
   std::vector<std::string> normalized(argv, argv + argc);
   for (std::string &argument : normalized)
