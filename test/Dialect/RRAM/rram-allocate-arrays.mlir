@@ -21,6 +21,8 @@
 // RUN: not hafnia-opt %t.mlir --rram-allocate-arrays="bad-arrays=3 sensitivity-report=%t.partial.json" 2>&1 | FileCheck %s --check-prefix=MISSING
 // RUN: not hafnia-opt %t.mlir --rram-allocate-arrays="bad-arrays=3 sensitivity-report=%t.missing.json" 2>&1 | FileCheck %s --check-prefix=UNREADABLE
 // RUN: not hafnia-opt %t.mlir --rram-allocate-arrays="placement=best" 2>&1 | FileCheck %s --check-prefix=PLACEMENT
+// RUN: not hafnia-opt %t.mlir --rram-allocate-arrays="sensitivity-report=%t.json" 2>&1 | FileCheck %s --check-prefix=UNUSED-REPORT
+// RUN: not hafnia-opt %t.mlir --rram-allocate-arrays="bad-arrays=3 placement=in-order sensitivity-report=%t.json" 2>&1 | FileCheck %s --check-prefix=IN-ORDER-REPORT
 
 // Tiles get physical arrays in program order.
 module attributes {rram.target = #rram.target<rows = 2, columns = 4, arrays = 3, digital_memory_bytes = 64, real_bits = 32>} {
@@ -130,6 +132,8 @@ module attributes {rram.target = #rram.target<rows = 2, columns = 4, arrays = 5,
   // MISSING: error: --sensitivity-report={{.*}}.partial.json: it has no layer 'narrow': write it for this model's program (hafnia-sim --sensitivity)
   // UNREADABLE: error: --sensitivity-report={{.*}}.missing.json: cannot read it (No such file or directory)
   // PLACEMENT: error: rram-allocate-arrays: placement must be error-aware or in-order, got 'best'
+  // UNUSED-REPORT: error: --sensitivity-report={{.*}}.json: a sensitivity report ranks tiles for error-aware placement, but the chip gives no per-array quality (array_ber_multiplier, bad_arrays)
+  // IN-ORDER-REPORT: error: --sensitivity-report={{.*}}.json: a sensitivity report ranks tiles for error-aware placement, not placement=in-order
   func.func @quality(%x: tensor<1x8xi1>) -> (tensor<1x2xi32>, tensor<1x2xi32>, tensor<1x2xi32>) {
     %s0 = rram.input_slice %x {offset = 0 : i64} : tensor<1x8xi1> -> tensor<1x4xi1>
     %s1 = rram.input_slice %x {offset = 4 : i64} : tensor<1x8xi1> -> tensor<1x4xi1>

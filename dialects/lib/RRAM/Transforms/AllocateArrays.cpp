@@ -108,8 +108,17 @@ struct AllocateArraysPass
                               "error-aware or in-order, got '")
              << placement << "'";
     int64_t arrays = target.getArrays();
-    errorAware = placement == "error-aware" &&
-                 (!arrayBerMultipliers.empty() || !badArrays.empty());
+    bool quality = !arrayBerMultipliers.empty() || !badArrays.empty();
+    errorAware = placement == "error-aware" && quality;
+    // A report that would not be read is a mistake worth a line.
+    if (!errorAware && !sensitivityReport.empty())
+      return module.emitError("--sensitivity-report=")
+             << sensitivityReport
+             << ": a sensitivity report ranks tiles for error-aware "
+                "placement, "
+             << (quality ? "not placement=in-order"
+                         : "but the chip gives no per-array quality "
+                           "(array_ber_multiplier, bad_arrays)");
     if (!errorAware)
       return success();
     if (!arrayBerMultipliers.empty() &&
