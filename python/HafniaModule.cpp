@@ -253,13 +253,15 @@ ChipConfig ChipFromJson(const std::string &json) {
 #ifdef HAFNIA_PYTHON_COMPILER
 // Compiles ONNX bytes into a program, with the warnings hafnia-compile
 // prints; failures raise CompileError with its message.
-std::pair<PyProgram, std::vector<std::string>>
-CompileModel(const py::bytes &model, const std::string &name,
-             const std::string &path, const std::string &binarize,
-             bool binarize_first_layer, const std::string &chip_json,
-             std::optional<py::handle> calibration, int64_t batch,
-             std::vector<std::string> input_shapes) {
+std::pair<PyProgram, std::vector<std::string>> CompileModel(
+    const py::bytes &model, const std::string &name, const std::string &path,
+    const std::string &binarize, bool binarize_first_layer,
+    const std::string &chip_json, std::optional<py::handle> calibration,
+    int64_t batch, std::vector<std::string> input_shapes,
+    const std::string &array_placement, const std::string &sensitivity_report) {
   CompileOptions options;
+  options.array_placement = array_placement;
+  options.sensitivity_report = sensitivity_report;
   options.binarize = binarize;
   options.binarize_first_layer = binarize_first_layer;
   options.chip = ChipFromJson(chip_json);
@@ -371,7 +373,33 @@ PYBIND11_MODULE(_hafnia, m) {
           py::arg("inputs"), py::arg("labels"), py::arg("cycles"),
           py::arg("ber"), py::arg("cell"), py::arg("ber_table"),
           py::arg("trials"), py::arg("seed"), py::arg("threads"),
-          py::arg("allow_nonfinite_inputs"));
+          py::arg("allow_nonfinite_inputs"))
+      .def(
+          "sensitivity",
+          [](const PyProgram &p, const py::list &inputs,
+             std::optional<py::handle> labels, std::optional<std::string> cell,
+             std::optional<double> cycles, std::optional<double> ber,
+             std::optional<std::string> ber_table, int trials, uint64_t seed,
+             int threads, bool allow_nonfinite_inputs, int array_layers) {
+            Dataset data = ToDataset(inputs, labels);
+            SensitivityOptions options;
+            SetRunOptions(options, trials, seed, threads, ber_table,
+                          allow_nonfinite_inputs, p.name());
+            options.cell = ToCell(cell).value_or(CELL_TYPE_UNSPECIFIED);
+            options.cycles = cycles;
+            options.ber = ber;
+            options.array_layers = array_layers;
+            absl::StatusOr<SensitivityReport> report;
+            {
+              py::gil_scoped_release release;
+              report = Sensitivity(p.simulator(), data, options);
+            }
+            return Check(std::move(report));
+          },
+          py::arg("inputs"), py::arg("labels"), py::arg("cell"),
+          py::arg("cycles"), py::arg("ber"), py::arg("ber_table"),
+          py::arg("trials"), py::arg("seed"), py::arg("threads"),
+          py::arg("allow_nonfinite_inputs"), py::arg("array_layers"));
 
   py::class_<PySimulation>(m, "Simulation")
       .def_readonly("outputs", &PySimulation::outputs)
@@ -388,6 +416,13 @@ PYBIND11_MODULE(_hafnia, m) {
       .def("text", [](const SweepReport &s) { return FormatSweep(s); })
       .def("svg", [](const SweepReport &s) { return SweepToSvg(s); })
       .def("json", [](const SweepReport &s) { return Check(ReportToJson(s)); });
+
+  py::class_<SensitivityReport>(m, "SensitivityReport")
+      .def("report", [](const SensitivityReport &s) { return ToDict(s); })
+      .def("text",
+           [](const SensitivityReport &s) { return FormatSensitivity(s); })
+      .def("json",
+           [](const SensitivityReport &s) { return Check(ReportToJson(s)); });
 
   m.def(
       "load",
@@ -418,7 +453,8 @@ PYBIND11_MODULE(_hafnia, m) {
   m.def("compile", &CompileModel, py::arg("model"), py::arg("name"),
         py::arg("path"), py::arg("binarize"), py::arg("binarize_first_layer"),
         py::arg("chip_json"), py::arg("calibration"), py::arg("batch"),
-        py::arg("input_shapes"));
+        py::arg("input_shapes"), py::arg("array_placement"),
+        py::arg("sensitivity_report"));
 #else
   m.attr("has_compiler") = false;
 #endif

@@ -6,6 +6,7 @@
     y = program.run(x)
     result = program.simulate(x, labels=y_true, cycles=1e6, trials=20)
     sweep = program.sweep(x, labels=y_true, ber=[1e-4, 1e-3, 1e-2])
+    sensitivity = program.sensitivity(x, labels=y_true, ber=1e-2, trials=20)
 
 The same engine as hafnia-compile and hafnia-sim: for the same options and
 seed the reports are the ones the tools write, whatever the thread count.
@@ -14,13 +15,15 @@ See docs/python.md.
 
 import json
 import os
+import tempfile
 import warnings
 
 import numpy as np
 
 from . import _hafnia
 
-__all__ = ["CompileError", "CompileWarning", "Program", "Simulation", "Sweep",
+__all__ = ["CompileError", "CompileWarning", "Program", "Sensitivity",
+           "Simulation", "Sweep",
            "compile", "load"]
 
 CompileError = _hafnia.CompileError
@@ -127,6 +130,26 @@ class Sweep(_Results):
             self.report["parameter"], len(self.points))
 
 
+class Sensitivity(_Results):
+    """Which layers and arrays need the best cells (report.proto's
+    SensitivityReport): `layers` (in program order) and `arrays` (of the
+    most sensitive layers), dicts with agreement_drop and accuracy_drop;
+    `ranking`, the layers most sensitive first; `all_arrays`, the errors in
+    every array at once. `json()` is what hafnia-sim --sensitivity --report
+    writes and hafnia-compile --sensitivity-report reads."""
+
+    def __init__(self, sensitivity):
+        super().__init__(sensitivity)
+        self.layers = self.report["layers"]
+        self.arrays = self.report["arrays"]
+        self.ranking = self.report["ranking"]
+        self.all_arrays = self.report["all_arrays"]
+
+    def __repr__(self):
+        return "<hafnia.Sensitivity of %d layers, %d arrays>" % (
+            len(self.layers), len(self.arrays))
+
+
 class Program:
     """A compiled program: the chip's arrays, constants and instructions.
     `diagnostics` holds the compiler's remarks and warnings as hafnia-compile
@@ -204,6 +227,22 @@ class Program:
             int(trials), int(seed), int(threads),
             bool(allow_nonfinite_inputs)))
 
+    def sensitivity(self, x, labels=None, cell=None, cycles=None, ber=None,
+                    ber_table=None, trials=10, seed=1, threads=1,
+                    allow_nonfinite_inputs=False, array_layers=2):
+        """The errors of `cycles` or `ber` (as in simulate) injected into one
+        layer at a time, every other array error-free, then into one array at
+        a time of the `array_layers` most sensitive layers: the drops in
+        agreement with the error-free chip and in accuracy (with labels),
+        as hafnia-sim --sensitivity --sensitivity-arrays=N reports them."""
+        return Sensitivity(self._program.sensitivity(
+            _inputs(self, x), _labels(labels), cell,
+            None if cycles is None else float(cycles),
+            None if ber is None else float(ber),
+            None if ber_table is None else os.fspath(ber_table),
+            int(trials), int(seed), int(threads),
+            bool(allow_nonfinite_inputs), int(array_layers)))
+
     def __repr__(self):
         return "<hafnia.Program %s>" % self._program.name
 
@@ -239,7 +278,8 @@ def _model_bytes(model):
 
 
 def compile(model, binarize="classifier", chip="default", calibration=None,
-            binarize_first_layer=False, batch=1, input_shapes=None):
+            binarize_first_layer=False, batch=1, input_shapes=None,
+            array_placement="error-aware", sensitivity_report=None):
     """Compiles an ONNX model (a path, bytes or an onnx.ModelProto) for a chip.
 
     binarize: "none", "classifier" (the paper's strategy) or "all".
@@ -249,6 +289,12 @@ def compile(model, binarize="classifier", chip="default", calibration=None,
     calibration: sample inputs (an array, samples along the first axis) from
       which to choose the binarized layers' input thresholds.
     input_shapes: {"input": (1, 3, 48, 192)} fixes symbolic dimensions.
+    array_placement, sensitivity_report: on a chip whose arrays differ in
+      quality (array_ber_multiplier, bad_arrays), "error-aware" places the
+      most sensitive layers on the best arrays, ranked by sensitivity_report
+      (a Program.sensitivity result or the path of its JSON; default: fewest
+      inputs per neuron first), and "in-order" takes arrays 0, 1, ...
+      (hafnia-compile --array-placement, --sensitivity-report).
     Raises CompileError with hafnia-compile's message; warns CompileWarning.
     """
     if not _hafnia.has_compiler:
@@ -262,9 +308,16 @@ def compile(model, binarize="classifier", chip="default", calibration=None,
         config = json.loads(_hafnia.chip_json(os.fspath(chip)))
     shapes = ["%s:%s" % (input, "x".join(str(int(d)) for d in shape))
               for input, shape in (input_shapes or {}).items()]
-    program, messages = _hafnia.compile(
-        data, name, path, binarize, bool(binarize_first_layer), json.dumps(config),
-        calibration, int(batch), shapes)
+    with tempfile.TemporaryDirectory() as folder:
+        report = sensitivity_report
+        if isinstance(report, Sensitivity):
+            report = os.path.join(folder, "sensitivity.json")
+            with open(report, "w") as file:
+                file.write(sensitivity_report.json())
+        program, messages = _hafnia.compile(
+            data, name, path, binarize, bool(binarize_first_layer),
+            json.dumps(config), calibration, int(batch), shapes,
+            str(array_placement), "" if report is None else os.fspath(report))
     # Remarks (what the compiler found, e.g. the classifier) are kept;
     # warnings are also raised as CompileWarning.
     for message in messages:

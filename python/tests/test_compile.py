@@ -94,3 +94,27 @@ def test_calibration_and_warnings():
                 for p in (plain, calibrated)]
     # Calibrated thresholds keep more of the float model's accuracy.
     assert accuracy[1] > accuracy[0] + 0.05
+
+
+def test_error_aware_placement_equals_the_cli(tmp_path):
+    x = np.load(DIGITS / "digits_test_x.npy")[:100]
+    labels = np.load(DIGITS / "digits_test_y.npy")[:100]
+    uniform = hafnia.compile(MODEL, chip={"arrays": 32})
+    sensitivity = uniform.sensitivity(x, labels=labels, ber=0.05, trials=2)
+    aware = hafnia.compile(MODEL, chip="heterogeneous",
+                           sensitivity_report=sensitivity)
+    (tmp_path / "sensitivity.json").write_text(sensitivity.json())
+    tool("hafnia-compile", MODEL, "--chip=heterogeneous",
+         "--sensitivity-report", tmp_path / "sensitivity.json",
+         "-o", tmp_path / "aware.hfp")
+    assert aware.to_bytes() == (tmp_path / "aware.hfp").read_bytes()
+    used = {tile["array"] for layer in aware.report["layers"]
+            for tile in layer["tiles"]}
+    assert not used & {24, 30, 31}
+    naive = hafnia.compile(MODEL, chip="heterogeneous",
+                           array_placement="in-order")
+    assert {tile["array"] for layer in naive.report["layers"]
+            for tile in layer["tiles"]} == set(range(len(used)))
+    with pytest.raises(hafnia.CompileError, match="sensitivity-report"):
+        hafnia.compile(MODEL, chip="heterogeneous",
+                       sensitivity_report=tmp_path / "missing.json")

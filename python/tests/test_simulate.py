@@ -176,3 +176,27 @@ def test_load_refuses_what_is_not_a_program(tmp_path):
     (tmp_path / "junk.hfp").write_bytes(b"not a program")
     with pytest.raises(ValueError, match="junk.hfp: not a Hafnia program"):
         hafnia.load(tmp_path / "junk.hfp")
+
+
+def test_sensitivity_equals_the_cli(program, digits_hfp, inputs, digits_data,
+                                    tmp_path):
+    x, labels = digits_data
+    sensitivity = program.sensitivity(x, labels=labels, ber=0.1, trials=3,
+                                      array_layers=1)
+    cli = tool("hafnia-sim", digits_hfp, "--input", inputs[0], "--labels",
+               inputs[1], "--trials=3", "--ber=0.1", "--sensitivity",
+               "--sensitivity-arrays=1", "--report",
+               tmp_path / "sensitivity.json")
+    assert sensitivity.json() == (tmp_path / "sensitivity.json").read_text()
+    assert sensitivity.text == cli.stdout
+    assert sorted(sensitivity.ranking) == sorted(
+        layer["layer"] for layer in sensitivity.layers)
+    assert {a["layer"] for a in sensitivity.arrays} == {
+        sensitivity.ranking[0]}
+    two = program.sensitivity(x, labels=labels, ber=0.1, trials=3,
+                              array_layers=1, threads=2)
+    assert two.json() == sensitivity.json()
+    clean = program.sensitivity(x, labels=labels, ber=0, trials=2)
+    assert all(layer["agreement_drop"] == 0 for layer in clean.layers)
+    with pytest.raises(ValueError, match="give cycles or ber"):
+        program.sensitivity(x, labels=labels)

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -63,6 +64,40 @@ absl::StatusOr<ChipConfig> LoadChipConfig(absl::string_view name_or_path) {
     return text.status();
   return ParseChipConfig(*text, path);
 }
+
+namespace {
+
+// array_ber_multiplier and bad_arrays: one value per array, indices of
+// arrays.
+absl::Status ValidateArrayQuality(const ChipConfig &config) {
+  int multipliers = config.array_ber_multiplier_size();
+  if (multipliers != 0 && multipliers != static_cast<int>(config.arrays()))
+    return absl::InvalidArgumentError(
+        absl::StrCat("field 'array_ber_multiplier' holds ", multipliers,
+                     " values: give one per array, ", config.arrays(),
+                     " (field 'arrays'), or none"));
+  for (int k = 0; k < multipliers; ++k) {
+    double multiplier = config.array_ber_multiplier(k);
+    if (!(multiplier >= 0 && std::isfinite(multiplier)))
+      return absl::InvalidArgumentError(
+          absl::StrCat("field 'array_ber_multiplier' value ", k, " is ",
+                       multiplier, ": give a finite number >= 0"));
+  }
+  std::vector<bool> seen(config.arrays(), false);
+  for (uint32_t array : config.bad_arrays()) {
+    if (array >= config.arrays())
+      return absl::InvalidArgumentError(
+          absl::StrCat("field 'bad_arrays' names array ", array,
+                       ": the chip's arrays are 0 to ", config.arrays() - 1));
+    if (seen[array])
+      return absl::InvalidArgumentError(
+          absl::StrCat("field 'bad_arrays' names array ", array, " twice"));
+    seen[array] = true;
+  }
+  return absl::OkStatus();
+}
+
+} // namespace
 
 absl::Status ValidateChipConfig(const ChipConfig &config) {
   auto missing = [](absl::string_view field, absl::string_view what) {
@@ -192,7 +227,7 @@ absl::Status ValidateChipConfig(const ChipConfig &config) {
     return out_of_range("array_sigma_spread", device.array_sigma_spread(),
                         "give the spread of ln(each array's spread "
                         "multiplier), in [0, 1] (0: every array alike)");
-  return absl::OkStatus();
+  return ValidateArrayQuality(config);
 }
 
 const char *CellName(CellType cell) {

@@ -216,6 +216,15 @@ ReadErrorRates BitErrors::DrawArrayRates(std::mt19937_64 &random) const {
   return ReadErrorRatesIn(device_, cell_, cycles_, std::exp(spread_ * z));
 }
 
+ReadErrorRates ScaledRates(ReadErrorRates rates, double scale) {
+  if (scale == 1)
+    return rates;
+  for (double *rate : {&rates.plus, &rates.minus})
+    *rate = scale < 1 ? *rate * scale
+                      : std::min(std::max(*rate, 0.5), *rate * scale);
+  return rates;
+}
+
 absl::StatusOr<BerTable> BerTable::Load(const std::string &path) {
   absl::StatusOr<std::string> text = ReadFile(path, kMaxTextFileBytes);
   if (!text.ok())

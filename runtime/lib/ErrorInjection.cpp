@@ -30,6 +30,16 @@ uint64_t OnesRead(const Simulator::PackedArray &array) {
   return ones;
 }
 
+// The factor on array `index`'s rates: the chip's array_ber_multiplier
+// (its quality) times the run's own (a sensitivity run's confinement).
+double ArrayScale(const ChipConfig &chip, const BitErrors &errors,
+                  uint32_t index) {
+  double quality = static_cast<int>(index) < chip.array_ber_multiplier_size()
+                       ? chip.array_ber_multiplier(index)
+                       : 1;
+  return quality * errors.ArrayMultiplier(index);
+}
+
 } // namespace
 
 std::unique_ptr<Simulator::ChipState>
@@ -87,7 +97,9 @@ Simulator::ProgramWithErrors(const BitErrors &errors,
   for (int a = 0; a < program_.arrays_size(); ++a) {
     uint32_t index = program_.arrays(a).array();
     const PackedArray &array = arrays_[index];
-    ReadErrorRates rates = errors.DrawArrayRates(random);
+    ReadErrorRates rates =
+        ScaledRates(errors.DrawArrayRates(random),
+                    ArrayScale(program_.chip(), errors, index));
     std::vector<int64_t> cells;
     if (rates.Symmetric()) {
       cells = SampleFlips(array.rows_used * array.columns, rates.plus, random);
@@ -159,10 +171,11 @@ Simulator::ProgramWithErrors(const BitErrors &errors,
 }
 
 std::vector<double> Simulator::ExpectedFlips(const BitErrors &errors) const {
-  const ReadErrorRates &rates = errors.rates();
   std::vector<double> expected(arrays_.size(), 0);
   for (const ArrayImage &image : program_.arrays()) {
     const PackedArray &array = arrays_[image.array()];
+    ReadErrorRates rates = ScaledRates(
+        errors.rates(), ArrayScale(program_.chip(), errors, image.array()));
     uint64_t cells = array.rows_used * array.columns;
     if (rates.Symmetric()) {
       expected[image.array()] = rates.plus * cells;
@@ -177,7 +190,10 @@ std::vector<double> Simulator::ExpectedFlips(const BitErrors &errors) const {
 
 double Simulator::ExpectedBer(const BitErrors &errors) const {
   const ReadErrorRates &rates = errors.rates();
-  if (rates.Symmetric())
+  bool alike = true;
+  for (const ArrayImage &image : program_.arrays())
+    alike = alike && ArrayScale(program_.chip(), errors, image.array()) == 1;
+  if (rates.Symmetric() && alike)
     return rates.plus;
   double flips = 0;
   uint64_t cells = 0;

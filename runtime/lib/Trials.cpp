@@ -936,6 +936,198 @@ absl::StatusOr<SweepReport> Sweep(const Simulator &simulator,
   return Assemble(std::move(skeleton->first), Combine({&*part}));
 }
 
+namespace {
+
+// The sensitivity entry of `point`: what its trials found against the
+// error-free run.
+SensitivityEntry SensitivityOf(const Totals &totals, uint32_t point,
+                               int trials) {
+  SensitivityEntry entry;
+  PointResults results = ResultsOf(totals, point, trials);
+  entry.set_flipped(results.flipped);
+  *entry.mutable_agreement_with_ideal() = Summarize(results.agreement);
+  entry.set_agreement_drop(1 - entry.agreement_with_ideal().mean());
+  if (totals.labelled) {
+    *entry.mutable_accuracy() = Summarize(results.accuracy);
+    double ideal = totals.samples ? static_cast<double>(totals.ideal_correct) /
+                                        totals.samples
+                                  : 1.0;
+    entry.set_accuracy_drop(ideal - entry.accuracy().mean());
+  }
+  return entry;
+}
+
+} // namespace
+
+absl::StatusOr<SensitivityReport>
+Sensitivity(const Simulator &simulator, const Dataset &data,
+            const SensitivityOptions &options) {
+  if (absl::Status status = Validate(options); !status.ok())
+    return status;
+  OptionNames names = options.names;
+  if (!options.cycles && !options.ber)
+    return Invalid(absl::StrCat("sensitivity injects errors: give ",
+                                Name(names, "cycles"), " or ",
+                                Name(names, "ber")));
+  if (options.array_layers < 0)
+    return Invalid(absl::StrCat(Name(names, names == OptionNames::kFlags
+                                                ? "sensitivity-arrays"
+                                                : "array-layers"),
+                                " must be at least 0"));
+  auto skeleton = SimulationSkeleton(simulator, options);
+  if (!skeleton.ok())
+    return skeleton.status();
+  const SimulationReport &base = skeleton->first;
+  const BitErrors &errors = skeleton->second[0];
+  SensitivityReport report;
+  report.set_program(options.program_name);
+  report.set_cell(base.cell());
+  report.set_cycles(base.cycles());
+  report.set_ber_source(base.ber_source());
+  report.set_trials(options.trials);
+  report.set_seed(options.seed);
+  report.set_ber(errors.rates().Mean());
+
+  // The layers on arrays in program order, with their arrays.
+  const Program &p = simulator.program();
+  std::vector<std::string> layers;
+  std::map<std::string, std::vector<uint32_t>> arrays_of;
+  for (const ArrayImage &image : p.arrays()) {
+    std::vector<uint32_t> &arrays = arrays_of[image.layer()];
+    if (arrays.empty())
+      layers.push_back(image.layer());
+    arrays.push_back(image.array());
+  }
+  std::vector<uint64_t> cells = simulator.CellsRead();
+  auto cells_of = [&](const std::vector<uint32_t> &arrays) {
+    uint64_t sum = 0;
+    for (uint32_t array : arrays)
+      sum += cells[array];
+    return sum;
+  };
+
+  // Every array, then each layer alone.
+  std::vector<BitErrors> rates = {errors};
+  for (const std::string &layer : layers)
+    rates.push_back(errors.ConfinedTo(arrays_of[layer]));
+  absl::StatusOr<PartReport> part =
+      RunPart(simulator, data, options, rates, false, Shard(), nullptr);
+  if (!part.ok())
+    return part.status();
+  Totals totals = Combine({&*part});
+  report.set_samples(totals.samples);
+  if (totals.labelled)
+    report.set_ideal_accuracy(totals.samples
+                                  ? static_cast<double>(totals.ideal_correct) /
+                                        totals.samples
+                                  : 1.0);
+  *report.mutable_all_arrays() = SensitivityOf(totals, 0, options.trials);
+  report.mutable_all_arrays()->set_arrays(p.arrays_size());
+  report.mutable_all_arrays()->set_cells(Sum(cells));
+  for (size_t l = 0; l < layers.size(); ++l) {
+    SensitivityEntry &entry = *report.add_layers();
+    entry = SensitivityOf(totals, l + 1, options.trials);
+    entry.set_layer(layers[l]);
+    entry.set_arrays(arrays_of[layers[l]].size());
+    entry.set_cells(cells_of(arrays_of[layers[l]]));
+  }
+  std::vector<int> order(layers.size());
+  for (size_t l = 0; l < order.size(); ++l)
+    order[l] = l;
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    const SensitivityEntry &x = report.layers(a), &y = report.layers(b);
+    if (x.agreement_drop() != y.agreement_drop())
+      return x.agreement_drop() > y.agreement_drop();
+    return x.accuracy_drop() > y.accuracy_drop();
+  });
+  for (int l : order)
+    report.add_ranking(layers[l]);
+
+  // One array at a time in the most sensitive layers.
+  size_t top = std::min<size_t>(options.array_layers, layers.size());
+  report.set_array_layers(top);
+  std::vector<BitErrors> array_rates;
+  std::vector<std::pair<std::string, uint32_t>> array_points;
+  for (size_t r = 0; r < top; ++r)
+    for (uint32_t array : arrays_of[layers[order[r]]]) {
+      array_rates.push_back(errors.ConfinedTo({array}));
+      array_points.push_back({layers[order[r]], array});
+    }
+  if (array_rates.empty())
+    return report;
+  part =
+      RunPart(simulator, data, options, array_rates, false, Shard(), nullptr);
+  if (!part.ok())
+    return part.status();
+  totals = Combine({&*part});
+  for (size_t a = 0; a < array_points.size(); ++a) {
+    SensitivityEntry &entry = *report.add_arrays();
+    entry = SensitivityOf(totals, a, options.trials);
+    entry.set_layer(array_points[a].first);
+    entry.set_array(array_points[a].second);
+    entry.set_arrays(1);
+    entry.set_cells(cells[array_points[a].second]);
+  }
+  return report;
+}
+
+std::string FormatSensitivity(const SensitivityReport &report) {
+  std::string text = absl::StrFormat(
+      "sensitivity of %s: %d sample(s), %d trial(s) per layer and array, "
+      "%s BER %.3g (%s%s)\n",
+      report.program(), report.samples(), report.trials(),
+      CellName(report.cell()), report.ber(), report.ber_source(),
+      report.ber_source() == "--ber"
+          ? ""
+          : absl::StrFormat(", %g cycles", report.cycles()));
+  bool labelled = report.has_ideal_accuracy();
+  if (labelled)
+    absl::StrAppendFormat(&text, "error-free accuracy %.4f\n",
+                          report.ideal_accuracy());
+  std::map<std::string, int> rank;
+  for (int r = 0; r < report.ranking_size(); ++r)
+    rank[report.ranking(r)] = r + 1;
+  // Names padded to the longest, an array's "LAYER array K".
+  size_t width = 13;
+  for (const SensitivityEntry &layer : report.layers())
+    width = std::max(width, layer.layer().size());
+  for (const SensitivityEntry &array : report.arrays())
+    width = std::max(width, array.layer().size() + 7 +
+                                absl::StrCat(array.array()).size());
+  auto row = [&](const std::string &name, const std::string &rank_text,
+                 const SensitivityEntry &entry) {
+    absl::StrAppendFormat(&text, "  %-*s %4s %6d %10d %10d %10.4f", width, name,
+                          rank_text, entry.arrays(), entry.cells(),
+                          entry.flipped(), entry.agreement_drop());
+    if (labelled)
+      absl::StrAppendFormat(&text, " %10.4f", entry.accuracy_drop());
+    text += "\n";
+  };
+  auto header = [&](const char *first, const char *second) {
+    absl::StrAppendFormat(&text, "  %-*s %4s %6s %10s %10s %10s", width, first,
+                          second, "arrays", "cells", "flipped", "agr. drop");
+    if (labelled)
+      absl::StrAppendFormat(&text, " %10s", "acc. drop");
+    text += "\n";
+  };
+  text += "errors in one layer at a time (flips over all trials; drops: "
+          "mean over trials against the error-free chip):\n";
+  header("layer", "rank");
+  for (const SensitivityEntry &layer : report.layers())
+    row(layer.layer(), absl::StrCat(rank[layer.layer()]), layer);
+  row("(every array)", "", report.all_arrays());
+  if (report.arrays_size() > 0) {
+    absl::StrAppendFormat(&text,
+                          "errors in one array at a time, in the %d most "
+                          "sensitive layer(s):\n",
+                          report.array_layers());
+    header("layer", "");
+    for (const SensitivityEntry &array : report.arrays())
+      row(absl::StrCat(array.layer(), " array ", array.array()), "", array);
+  }
+  return text;
+}
+
 absl::StatusOr<MergedReport>
 MergeParts(const std::vector<PartReport> &parts,
            const std::vector<std::string> &sources) {

@@ -4,6 +4,7 @@
 #include "hafnia/runtime/ChipConfig.h"
 
 #include <string>
+#include <utility>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -98,6 +99,30 @@ TEST(ChipConfig, CellNamesRoundTrip) {
   EXPECT_STREQ(CellName(CELL_1T1R), "1T1R");
   EXPECT_EQ(ParseCellType("2t2r"), std::nullopt);
   EXPECT_EQ(ParseCellType("unspecified"), std::nullopt);
+}
+
+TEST(ChipConfig, PerArrayQualityIsOneValuePerArray) {
+  std::string good = std::string(kValid) +
+                     "array_ber_multiplier: [1, 0.5, 3, 1] bad_arrays: [2]";
+  EXPECT_TRUE(ParseChipConfig(good, "test").ok());
+  for (auto [extra, message] :
+       {std::pair<const char *, const char *>{
+            "array_ber_multiplier: [1, 2, 3]",
+            "field 'array_ber_multiplier' holds 3 values: give one per array, "
+            "4 (field 'arrays'), or none"},
+        {"array_ber_multiplier: [1, 2, -3, 1]",
+         "field 'array_ber_multiplier' value 2 is -3: give a finite number "
+         ">= 0"},
+        {"bad_arrays: [4]",
+         "field 'bad_arrays' names array 4: the chip's arrays are 0 to 3"},
+        {"bad_arrays: [1, 1]", "field 'bad_arrays' names array 1 twice"}}) {
+    absl::StatusOr<ChipConfig> config =
+        ParseChipConfig(std::string(kValid) + extra, "test");
+    ASSERT_FALSE(config.ok()) << extra;
+    EXPECT_THAT(std::string(config.status().message()), HasSubstr(message));
+    EXPECT_EQ(std::string(config.status().message()).find('\n'),
+              std::string::npos);
+  }
 }
 
 } // namespace

@@ -91,6 +91,20 @@ cl::opt<unsigned> arrayCount("arrays",
                              cl::desc("Override the number of arrays"),
                              cl::value_desc("N"), cl::init(0),
                              cl::cat(hafniaCategory));
+cl::opt<std::string> arrayPlacement(
+    "array-placement",
+    cl::desc("On a chip whose arrays differ in quality (array_ber_multiplier, "
+             "bad_arrays): error-aware puts the most sensitive layers on the "
+             "best arrays and leaves bad ones unused; in-order takes arrays "
+             "0, 1, ... whatever their quality"),
+    cl::value_desc("error-aware|in-order"), cl::init("error-aware"),
+    cl::cat(hafniaCategory));
+cl::opt<std::string> sensitivityReport(
+    "sensitivity-report",
+    cl::desc("The layers' sensitivity to bit errors, for error-aware "
+             "placement: the JSON of hafnia-sim --sensitivity --report "
+             "(default: fewest inputs per neuron first)"),
+    cl::value_desc("file.json"), cl::cat(hafniaCategory));
 cl::opt<std::string>
     reportFilename("report",
                    cl::desc("Write the memory-mapping report as JSON"),
@@ -192,6 +206,11 @@ int main(int argc, char **argv) {
       !status.ok())
     return fail(std::string(status.message()));
   options.chip = *std::move(chip);
+  if (arrayPlacement != "error-aware" && arrayPlacement != "in-order")
+    return fail("--array-placement must be error-aware or in-order, got '" +
+                arrayPlacement + "'");
+  options.array_placement = arrayPlacement;
+  options.sensitivity_report = sensitivityReport;
 
   // Regular files of at most 2 GiB (protobuf's limit) only: /dev/zero or a
   // directory is an error, not a read until memory runs out.

@@ -9,6 +9,7 @@
 //       [--sweep-cycles=N,... | --sweep-ber=P,...] [--sweep-svg=FILE.svg]
 //       [--shard=K/N [--shard-samples] --report=part-K.json]
 //       [--chunk-samples=N]
+//       [--sensitivity [--sensitivity-arrays=N]]
 //   hafnia-sim merge part-*.json [--report=FILE.json] [--sweep-svg=FILE.svg]
 
 #include <unistd.h>
@@ -70,6 +71,13 @@ ABSL_FLAG(bool, shard_samples, false,
           "Parts split the samples instead of the (point, trial) pairs");
 ABSL_FLAG(bool, allow_nonfinite_inputs, false,
           "Run inputs holding NaN or infinities instead of refusing them");
+ABSL_FLAG(bool, sensitivity, false,
+          "Inject the errors (--cycles or --ber) into one layer at a time, "
+          "then one array at a time in the most sensitive layers, and report "
+          "the drops in agreement and accuracy");
+ABSL_FLAG(int, sensitivity_arrays, 2,
+          "With --sensitivity: the arrays of this many most sensitive layers "
+          "are run one at a time (0: none)");
 ABSL_FLAG(int64_t, chunk_samples, 1024,
           "Samples read and held at a time (the .npy inputs are streamed); "
           "the results are the same for any count");
@@ -196,7 +204,8 @@ int main(int argc, char **argv) {
       "model.hfp --input x.npy [--labels y.npy] [--output out.npy] "
       "[--threads=T] [--report=FILE.json] [--cell=2T2R|1T1R] [--cycles=N | "
       "--ber=P | --ber-table=F.csv] [--trials=K] [--seed=S] "
-      "[--sweep-cycles=N,... | --sweep-ber=P,...] [--sweep-svg=FILE.svg]");
+      "[--sweep-cycles=N,... | --sweep-ber=P,...] [--sweep-svg=FILE.svg] "
+      "[--sensitivity [--sensitivity-arrays=N]]");
   // The documented flags use dashes (--ber-table); Abseil's names cannot.
   std::vector<std::string> normalized(argv, argv + argc);
   for (std::string &argument : normalized)
@@ -277,6 +286,11 @@ int main(int argc, char **argv) {
   if (sweeping && (options.cycles || options.ber))
     return Fail("a sweep sets the cycles or BER itself: drop --cycles and "
                 "--ber");
+  bool sensitivity = absl::GetFlag(FLAGS_sensitivity);
+  if (sensitivity &&
+      (sweeping || shard || !absl::GetFlag(FLAGS_output).empty()))
+    return Fail("--sensitivity is a run of its own: give it without "
+                "--sweep-cycles, --sweep-ber, --shard and --output");
 
   absl::StatusOr<hafnia::Program> program = hafnia::ReadProgram(arguments[1]);
   if (!program.ok())
@@ -309,6 +323,18 @@ int main(int argc, char **argv) {
     if (!labels.ok())
       return Fail(labels.status().message());
     data.labels = *std::move(labels);
+  }
+
+  if (sensitivity) {
+    hafnia::SensitivityOptions sensitivity_options;
+    static_cast<hafnia::TrialOptions &>(sensitivity_options) = options;
+    sensitivity_options.array_layers = absl::GetFlag(FLAGS_sensitivity_arrays);
+    absl::StatusOr<hafnia::SensitivityReport> report =
+        hafnia::Sensitivity(**simulator, data, sensitivity_options);
+    if (!report.ok())
+      return Fail(report.status().message());
+    return Finish(*report, hafnia::FormatSensitivity(*report), nullptr,
+                  nullptr);
   }
 
   if (shard) {

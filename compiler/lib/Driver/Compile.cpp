@@ -146,8 +146,20 @@ compileOnnxModule(llvm::StringRef onnxBytes, const CompileOptions &options,
   if (mlir::failed(applyCommandLineOptions(pm)))
     return failure();
   buildBinarizationPipeline(pm, binarization);
-  if (stage == CompileStage::Mapped)
-    buildMappingPipeline(pm);
+  // The chip's per-array quality, for error-aware placement (the options
+  // refer to it).
+  std::vector<double> multipliers(options.chip.array_ber_multiplier().begin(),
+                                  options.chip.array_ber_multiplier().end());
+  std::vector<int64_t> badArrays(options.chip.bad_arrays().begin(),
+                                 options.chip.bad_arrays().end());
+  if (stage == CompileStage::Mapped) {
+    rram::AllocateArraysPassOptions allocation;
+    allocation.placement = options.array_placement;
+    allocation.sensitivityReport = options.sensitivity_report;
+    allocation.arrayBerMultipliers = multipliers;
+    allocation.badArrays = badArrays;
+    buildMappingPipeline(pm, allocation);
+  }
   if (mlir::failed(pm.run(module)))
     return failure();
   if (stage == CompileStage::Mapped)

@@ -26,9 +26,10 @@ void buildBinarizationPipeline(mlir::OpPassManager &pm,
   functions.addPass(bnn::createFoldThresholdsPass());
 }
 
-void buildMappingPipeline(mlir::OpPassManager &pm) {
+void buildMappingPipeline(mlir::OpPassManager &pm,
+                          const rram::AllocateArraysPassOptions &allocation) {
   pm.addPass(createConvertBNNToRRAMPass());
-  pm.addPass(rram::createAllocateArraysPass());
+  pm.addPass(rram::createAllocateArraysPass(allocation));
 }
 
 } // namespace hafnia

@@ -51,6 +51,13 @@ struct CompileOptions {
   // "NAME:1x3x48x192" (--input-shape) and "NAME:FILE.pb" (--constant-input).
   std::vector<std::string> input_shapes;
   std::vector<std::string> constant_inputs;
+  // How rram-allocate-arrays places tiles on a chip whose arrays differ in
+  // quality (its array_ber_multiplier, bad_arrays): "error-aware" or
+  // "in-order" (--array-placement); and the report of hafnia-sim
+  // --sensitivity that ranks the layers (--sensitivity-report; empty: fewest
+  // inputs per neuron first).
+  std::string array_placement = "error-aware";
+  std::string sensitivity_report;
   // The model in the report and the program (the CLI: the file's name).
   std::string model_name;
   // The model in diagnostics (the CLI: the path as given); `model_name` when

@@ -4,6 +4,7 @@
 #define HAFNIA_PIPELINES_PIPELINES_H
 
 #include "hafnia/Dialect/BNN/Transforms/Passes.h"
+#include "hafnia/Dialect/RRAM/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 
 namespace hafnia {
@@ -22,8 +23,10 @@ void buildBinarizationPipeline(mlir::OpPassManager &pm,
                                const BinarizationOptions &options);
 
 /// convert-bnn-to-rram and rram-allocate-arrays onto the module's
-/// rram.target.
-void buildMappingPipeline(mlir::OpPassManager &pm);
+/// rram.target, placing tiles by `allocation` (in order by default).
+void buildMappingPipeline(
+    mlir::OpPassManager &pm,
+    const rram::AllocateArraysPassOptions &allocation = {});
 
 } // namespace hafnia
 

@@ -8,6 +8,9 @@
 
 #include "mlir/IR/Builders.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include <cmath>
 #include <map>
 
 namespace hafnia::rram {
@@ -41,6 +44,8 @@ struct Cost {
 
 struct AllocateArraysPass
     : hafnia::rram::impl::AllocateArraysPassBase<AllocateArraysPass> {
+  using AllocateArraysPassBase::AllocateArraysPassBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     target = getTarget(module);
@@ -50,6 +55,8 @@ struct AllocateArraysPass
       return signalPassFailure();
     }
     int8Weights = target.getRealBits() == 8;
+    if (failed(readArrayQuality(module)))
+      return signalPassFailure();
 
     std::map<std::string, Cost> costs;
     SmallVector<TileOp> tiles;
@@ -72,12 +79,186 @@ struct AllocateArraysPass
       return signalPassFailure();
     }
     OpBuilder builder(module.getContext());
-    for (auto [index, tile] : llvm::enumerate(tiles))
-      tile.setArrayAttr(builder.getI64IntegerAttr(index));
+    if (!errorAware) {
+      for (auto [index, tile] : llvm::enumerate(tiles))
+        tile.setArrayAttr(builder.getI64IntegerAttr(index));
+      return;
+    }
+    FailureOr<SmallVector<double>> sensitivity =
+        sensitivityReport.empty() ? SmallVector<double>(fanInHeuristic(tiles))
+                                  : readSensitivity(module, tiles);
+    if (failed(sensitivity))
+      return signalPassFailure();
+    // The most sensitive tiles on the best arrays.
+    SmallVector<size_t> order(tiles.size());
+    for (size_t i = 0; i < order.size(); ++i)
+      order[i] = i;
+    llvm::stable_sort(order, [&](size_t a, size_t b) {
+      return (*sensitivity)[a] > (*sensitivity)[b];
+    });
+    for (auto [rank, index] : llvm::enumerate(order))
+      tiles[index].setArrayAttr(builder.getI64IntegerAttr(usable[rank]));
+  }
+
+  /// Checks the options of error-aware placement and orders the arrays it
+  /// may use, best first: `usable` and `errorAware`.
+  LogicalResult readArrayQuality(ModuleOp module) {
+    if (placement != "error-aware" && placement != "in-order")
+      return module.emitError("rram-allocate-arrays: placement must be "
+                              "error-aware or in-order, got '")
+             << placement << "'";
+    int64_t arrays = target.getArrays();
+    bool quality = !arrayBerMultipliers.empty() || !badArrays.empty();
+    errorAware = placement == "error-aware" && quality;
+    // A report that would not be read is a mistake worth a line.
+    if (!errorAware && !sensitivityReport.empty())
+      return module.emitError("--sensitivity-report=")
+             << sensitivityReport
+             << ": a sensitivity report ranks tiles for error-aware "
+                "placement, "
+             << (quality ? "not placement=in-order"
+                         : "but the chip gives no per-array quality "
+                           "(array_ber_multiplier, bad_arrays)");
+    if (!errorAware)
+      return success();
+    if (!arrayBerMultipliers.empty() &&
+        static_cast<int64_t>(arrayBerMultipliers.size()) != arrays)
+      return module.emitError("rram-allocate-arrays: array-ber-multipliers "
+                              "holds ")
+             << arrayBerMultipliers.size()
+             << " values: give one per array of the chip, " << arrays;
+    for (double multiplier : arrayBerMultipliers)
+      if (!(multiplier >= 0 && std::isfinite(multiplier)))
+        return module.emitError("rram-allocate-arrays: array-ber-multipliers "
+                                "must be finite numbers >= 0, got ")
+               << multiplier;
+    std::vector<bool> bad(arrays, false);
+    for (int64_t array : badArrays) {
+      if (array < 0 || array >= arrays)
+        return module.emitError("rram-allocate-arrays: bad-arrays names array ")
+               << array << ", the chip's arrays are 0 to " << arrays - 1;
+      bad[array] = true;
+    }
+    usable.clear();
+    for (int64_t array = 0; array < arrays; ++array)
+      if (!bad[array])
+        usable.push_back(array);
+    badCount = arrays - static_cast<int64_t>(usable.size());
+    auto multiplier = [&](int64_t array) {
+      return arrayBerMultipliers.empty() ? 1.0 : arrayBerMultipliers[array];
+    };
+    llvm::stable_sort(usable, [&](int64_t a, int64_t b) {
+      return multiplier(a) < multiplier(b);
+    });
+    return success();
+  }
+
+  /// The heuristic without a report: fewest inputs per neuron first. A
+  /// layer's fan-in is the columns its first row tile uses, per group.
+  static SmallVector<double> fanInHeuristic(ArrayRef<TileOp> tiles) {
+    std::map<std::string, std::pair<int64_t, int64_t>> columnsAndGroups;
+    for (TileOp tile : tiles) {
+      if (tile.getRowTile() != 0)
+        continue;
+      auto &entry = columnsAndGroups[tile.getLayer().str()];
+      entry.first += tile.getColumnsUsed();
+      entry.second += tile.getColumnTile() == 0;
+    }
+    SmallVector<double> sensitivity;
+    for (TileOp tile : tiles) {
+      auto [columns, groups] = columnsAndGroups[tile.getLayer().str()];
+      double fanIn =
+          static_cast<double>(columns) / std::max<int64_t>(groups, 1);
+      sensitivity.push_back(1.0 / std::max(fanIn, 1.0));
+    }
+    return sensitivity;
+  }
+
+  /// Each tile's sensitivity from the report of hafnia-sim --sensitivity:
+  /// its array's agreement drop where the report ran the layer's arrays one
+  /// by one (as many as the layer has tiles), else its layer's drop shared
+  /// among the layer's tiles.
+  FailureOr<SmallVector<double>> readSensitivity(ModuleOp module,
+                                                 ArrayRef<TileOp> tiles) {
+    auto fail = [&](const Twine &message) -> FailureOr<SmallVector<double>> {
+      module.emitError("--sensitivity-report=")
+          << sensitivityReport << ": " << message;
+      return failure();
+    };
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
+        llvm::MemoryBuffer::getFile(sensitivityReport);
+    if (!file)
+      return fail("cannot read it (" + file.getError().message() + ")");
+    llvm::Expected<llvm::json::Value> json =
+        llvm::json::parse((*file)->getBuffer());
+    if (!json) {
+      llvm::consumeError(json.takeError());
+      return fail("not JSON: write it with hafnia-sim --sensitivity "
+                  "--report=FILE.json");
+    }
+    const llvm::json::Object *root = json->getAsObject();
+    const llvm::json::Array *layers = root ? root->getArray("layers") : nullptr;
+    if (!layers)
+      return fail("not a sensitivity report (no 'layers'): write it with "
+                  "hafnia-sim --sensitivity --report=FILE.json");
+    std::map<std::string, double> layerDrop;
+    std::map<std::string, SmallVector<double>> arrayDrops;
+    auto read = [&](const llvm::json::Value &value, std::string &layer,
+                    double &drop) {
+      const llvm::json::Object *entry = value.getAsObject();
+      if (!entry)
+        return false;
+      std::optional<llvm::StringRef> name = entry->getString("layer");
+      std::optional<double> number = entry->getNumber("agreement_drop");
+      if (!name || !number)
+        return false;
+      layer = name->str();
+      drop = *number;
+      return true;
+    };
+    for (const llvm::json::Value &value : *layers) {
+      std::string layer;
+      double drop;
+      if (!read(value, layer, drop))
+        return fail("a layer without 'layer' and 'agreement_drop'");
+      layerDrop[layer] = drop;
+    }
+    if (const llvm::json::Array *arrays = root->getArray("arrays"))
+      for (const llvm::json::Value &value : *arrays) {
+        std::string layer;
+        double drop;
+        if (!read(value, layer, drop))
+          return fail("an array without 'layer' and 'agreement_drop'");
+        arrayDrops[layer].push_back(drop);
+      }
+    std::map<std::string, int64_t> tilesOf, seen;
+    for (TileOp tile : tiles)
+      ++tilesOf[tile.getLayer().str()];
+    SmallVector<double> sensitivity;
+    for (TileOp tile : tiles) {
+      std::string layer = tile.getLayer().str();
+      auto drop = layerDrop.find(layer);
+      if (drop == layerDrop.end())
+        return fail("it has no layer '" + layer +
+                    "': write it for this model's program (hafnia-sim "
+                    "--sensitivity)");
+      const SmallVector<double> &perArray = arrayDrops[layer];
+      int64_t k = seen[layer]++;
+      if (static_cast<int64_t>(perArray.size()) == tilesOf[layer])
+        sensitivity.push_back(perArray[k]);
+      else
+        sensitivity.push_back(drop->second / tilesOf[layer]);
+    }
+    return sensitivity;
+  }
+
+  int64_t availableArrays() const {
+    return errorAware ? static_cast<int64_t>(usable.size())
+                      : static_cast<int64_t>(target.getArrays());
   }
 
   bool fits(const Cost &cost) const {
-    return cost.arrays <= target.getArrays() &&
+    return cost.arrays <= availableArrays() &&
            cost.bytes <= static_cast<int64_t>(target.getDigitalMemoryBytes());
   }
 
@@ -150,9 +331,12 @@ struct AllocateArraysPass
     };
     auto count = [](int64_t value) { return std::to_string(value); };
     bool first = true;
-    if (total.arrays > target.getArrays()) {
+    if (total.arrays > availableArrays()) {
       error << " it needs " << total.arrays << " arrays, the chip has "
-            << target.getArrays();
+            << availableArrays();
+      if (errorAware && badCount > 0)
+        error << " usable (" << badCount << " of " << target.getArrays()
+              << " are bad-arrays)";
       largest(&Cost::arrays, count);
       first = false;
     }
@@ -179,6 +363,11 @@ struct AllocateArraysPass
 
   TargetAttr target;
   bool int8Weights = false;
+  /// Error-aware placement (quality given, not placement=in-order): the
+  /// arrays tiles may take, best first, and how many are bad.
+  bool errorAware = false;
+  SmallVector<int64_t> usable;
+  int64_t badCount = 0;
 };
 
 } // namespace

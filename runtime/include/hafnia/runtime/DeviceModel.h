@@ -5,9 +5,11 @@
 #ifndef HAFNIA_RUNTIME_DEVICEMODEL_H
 #define HAFNIA_RUNTIME_DEVICEMODEL_H
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -113,13 +115,37 @@ public:
   // distributions).
   ReadErrorRates DrawArrayRates(std::mt19937_64 &random) const;
 
+  // These errors confined to `arrays` (physical indices), for sensitivity
+  // runs: every other array reads error-free.
+  BitErrors ConfinedTo(std::vector<uint32_t> arrays) const {
+    BitErrors confined = *this;
+    std::sort(arrays.begin(), arrays.end());
+    confined.confined_ = true;
+    confined.arrays_ = std::move(arrays);
+    return confined;
+  }
+  // The factor on `array`'s rates: 1 where these errors reach, 0 where
+  // ConfinedTo keeps them out (the chip's array_ber_multiplier comes on top).
+  double ArrayMultiplier(uint32_t array) const {
+    return !confined_ ||
+                   std::binary_search(arrays_.begin(), arrays_.end(), array)
+               ? 1
+               : 0;
+  }
+
 private:
   ReadErrorRates rates_;
   double spread_ = 0;
   DeviceModel device_;
   CellType cell_ = CELL_TYPE_UNSPECIFIED;
   double cycles_ = 0;
+  bool confined_ = false;
+  std::vector<uint32_t> arrays_;
 };
+
+// `rates` multiplied by `scale` (an array's BER multiplier), a rate raised
+// no higher than 0.5 (a cell that reads at random) unless it was higher.
+ReadErrorRates ScaledRates(ReadErrorRates rates, double scale);
 
 // A measured BER-versus-cycles table, from CSV: a header line, then one row
 // per cycle count. Accepted headers (case-insensitive, columns in any order):

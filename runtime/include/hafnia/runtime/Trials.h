@@ -105,6 +105,23 @@ absl::StatusOr<SweepReport> Sweep(const Simulator &simulator,
                                   const Dataset &data,
                                   const SweepOptions &options);
 
+// Sensitivity (hafnia-sim --sensitivity): the trials of a run with errors
+// (`cycles` or `ber`), the errors confined to one layer's arrays at a time
+// (every other array error-free), then to one array at a time of the
+// `array_layers` most sensitive layers; and once in every array, for
+// reference. Each confinement runs the same trials (seeds) as Simulate.
+struct SensitivityOptions : TrialOptions {
+  int array_layers = 2;
+};
+
+absl::StatusOr<SensitivityReport>
+Sensitivity(const Simulator &simulator, const Dataset &data,
+            const SensitivityOptions &options);
+
+// The sensitivity report as text: a table of layers (by program order, with
+// their rank), then one of arrays.
+std::string FormatSensitivity(const SensitivityReport &report);
+
 // A run split over machines (a Slurm job array): part `index` of `count`.
 // Parts take contiguous ranges of the (sweep point, trial) pairs, or with
 // `samples` of the samples' batches; a trial programs the chip of (seed,

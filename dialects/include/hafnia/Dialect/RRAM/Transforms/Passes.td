@@ -24,7 +24,38 @@ def AllocateArraysPass : Pass<"rram-allocate-arrays", "::mlir::ModuleOp"> {
     ```mlir
     %t = rram.tile {array = 0 : i64, column_tile = 0 : i64, columns_used = 3 : i64, image = ..., layer = "fc", row_tile = 0 : i64, rows_used = 2 : i64} : !rram.tile
     ```
+
+    Error-aware placement: when the chip's arrays differ in quality
+    (`array-ber-multipliers`, one per array: each array's bit-error rate
+    relative to the device model's; `bad-arrays`: arrays to leave unused,
+    both from the chip preset's `array_ber_multiplier` and `bad_arrays`),
+    the tiles most sensitive to bit errors go on the arrays of the lowest
+    multipliers (ties: the lower index), and no tile goes on a bad array.
+    A tile's sensitivity comes from `sensitivity-report` (the JSON of
+    `hafnia-sim --sensitivity --report=FILE.json`): its array's agreement
+    drop when the report ran the layer's arrays one by one (the k-th tile of
+    a layer in program order is the report's k-th array of that layer), else
+    its layer's agreement drop shared among the layer's tiles. Without a
+    report, the heuristic: fewest inputs per neuron first (a flipped weight
+    moves a neuron's popcount by 2 of its fan-in), ties in program order.
+    Without quality information, or with `placement=in-order`, tiles take
+    arrays 0, 1, 2, ... in program order, as above.
   }];
+  let options = [
+    Option<"placement", "placement", "std::string", "\"error-aware\"",
+           "How tiles are placed on arrays: error-aware (by sensitivity on "
+           "the best arrays, bad arrays unused) or in-order (arrays 0, 1, "
+           "... whatever their quality)">,
+    ListOption<"arrayBerMultipliers", "array-ber-multipliers", "double",
+               "Each array's bit-error rate relative to the device model's, "
+               "one per array (empty: all alike)">,
+    ListOption<"badArrays", "bad-arrays", "int64_t",
+               "Arrays to leave unused">,
+    Option<"sensitivityReport", "sensitivity-report", "std::string", "\"\"",
+           "A sensitivity report (hafnia-sim --sensitivity --report) ranking "
+           "the layers and arrays; without it, fewest inputs per neuron "
+           "first">,
+  ];
 }
 
 #endif // HAFNIA_DIALECT_RRAM_TRANSFORMS_PASSES_TD
