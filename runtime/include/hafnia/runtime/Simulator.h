@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "hafnia/proto/program.pb.h"
 #include "hafnia/proto/report.pb.h"
 #include "hafnia/runtime/DeviceModel.h"
+#include "hafnia/runtime/Ecc.h"
 #include "hafnia/runtime/TensorIO.h"
 
 namespace hafnia {
@@ -59,6 +61,24 @@ public:
   // vary (ErrorInjection.cpp).
   std::unique_ptr<ChipState> ProgramWithErrors(const BitErrors &errors,
                                                std::mt19937_64 &random) const;
+  // The same with each array's read cells, in row-major order, stored as
+  // code words of `ecc` in 1T1R devices (Ecc.h, SampleStoredBlock): every
+  // device flips with its chance under `errors` by its stored value, the
+  // words are decoded, and the cells still wrong after decoding flip.
+  // Without a code, the function above (the same random draws).
+  std::unique_ptr<ChipState> ProgramWithErrors(const BitErrors &errors,
+                                               std::optional<EccCode> ecc,
+                                               std::mt19937_64 &random) const;
+  // What one programming stores and is expected to get wrong with the
+  // read cells stored as code words of `ecc`, by array number: devices,
+  // words, data bits wrong after decoding and uncorrectable words when
+  // every device flips with the mean rate of `errors` (exact when a device
+  // errs alike whatever it stores and the arrays do not vary).
+  struct EccExpectation {
+    std::vector<uint64_t> devices, words;
+    std::vector<double> wrong_bits, uncorrectable_words;
+  };
+  EccExpectation ExpectedEccErrors(const BitErrors &errors, EccCode ecc) const;
   // Cells expected to flip in each array (by array number) on one
   // programming under `errors`, from the stored values of the cells read.
   std::vector<double> ExpectedFlips(const BitErrors &errors) const;
@@ -151,6 +171,9 @@ public:
     // In the order of the program's arrays: cells flipped in this
     // programming.
     std::vector<uint64_t> flips;
+    // With a code, in the same order: devices flipped and words the decoder
+    // flagged uncorrectable (`flips` counts the cells wrong after decoding).
+    std::vector<uint64_t> device_flips, uncorrectable_words;
   };
 
 private:
