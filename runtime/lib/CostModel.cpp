@@ -241,7 +241,7 @@ EccCost EstimateEccCost(const Program &program, EccCode ecc,
         StoredDevices(ecc, static_cast<int64_t>(image.rows_used() * columns));
   result.set_programming_energy_pj(devices *
                                    cost.program_energy_pj_per_device());
-  double arrays = program.report().summary().arrays_used();
+  double arrays = program.arrays_size();
   // A row's words are decoded side by side; a word wider than a row is
   // decoded once its rows are read, by one decoder per array.
   uint64_t per_array = std::max<uint64_t>(

@@ -232,80 +232,113 @@ int64_t StoredDevices(EccCode code, int64_t bits) {
   return bits + StoredWords(code, bits) * (info.code_bits - info.data_bits);
 }
 
-StoredBlockErrors SampleStoredBlock(EccCode code, int64_t bits,
-                                    const std::function<bool(int64_t)> &bit,
-                                    double plus, double minus,
-                                    std::mt19937_64 &random) {
-  const EccCodeInfo &info = InfoOf(code);
-  const Layout &layout = LayoutOf(code);
-  const int n = info.code_bits, k = info.data_bits;
-  const int64_t words = StoredWords(code, bits);
-  // The code bits a word stores, in order: all of them, or of the last
-  // word those of its parity and remaining data bits.
-  auto stored_bits = [&](int data_bits) {
-    std::vector<int> stored;
-    for (int b = 0; b < n; ++b) {
-      int position = layout.extended ? b : b + 1;
-      if (position == 0 || layout.data_index[position] < data_bits)
-        stored.push_back(b);
-    }
-    return stored;
-  };
-  const std::vector<int> full = stored_bits(k);
-  const int last_data = static_cast<int>(bits - (words - 1) * k);
-  const std::vector<int> last = stored_bits(last_data);
+namespace {
+
+// Where a block's devices lie: word w's at w * code_bits on, the code bits
+// it stores in order (all of them; of the shortened last word its parity
+// and remaining data bits).
+struct BlockLayout {
+  int n = 0, k = 0;
+  int64_t words = 0;
+  int last_data = 0;
+  std::vector<int> full, last;
+
+  BlockLayout(EccCode code, int64_t bits) {
+    const EccCodeInfo &info = InfoOf(code);
+    const Layout &layout = LayoutOf(code);
+    n = info.code_bits;
+    k = info.data_bits;
+    words = StoredWords(code, bits);
+    last_data = static_cast<int>(bits - (words - 1) * k);
+    auto stored_bits = [&](int data_bits) {
+      std::vector<int> stored;
+      for (int b = 0; b < n; ++b) {
+        int position = layout.extended ? b : b + 1;
+        if (position == 0 || layout.data_index[position] < data_bits)
+          stored.push_back(b);
+      }
+      return stored;
+    };
+    full = stored_bits(k);
+    last = stored_bits(last_data);
+  }
+  int64_t WordOf(int64_t device) const {
+    return std::min(device / n, words - 1);
+  }
+  int DataBitsOf(int64_t word) const {
+    return word == words - 1 ? last_data : k;
+  }
+  // The code bit device `device` of word `word` stores.
+  int CodeBitOf(int64_t device, int64_t word) const {
+    return (word == words - 1 ? last : full)[device - word * n];
+  }
+};
+
+} // namespace
+
+StoredBlockErrors DecodeStoredBlock(EccCode code, int64_t bits,
+                                    const std::vector<int64_t> &flipped) {
   StoredBlockErrors errors;
+  errors.device_flips = flipped.size();
   if (bits == 0)
     return errors;
-  const double most = std::max(plus, minus);
-  // The word being decoded: its number, data bits, code word (encoded
-  // only when the rates differ by stored value) and flipped code bits.
-  int64_t word = -1;
-  int data_bits = 0;
-  CodeWord encoded;
-  std::vector<int> flipped;
-  auto decode = [&] {
-    if (flipped.empty())
-      return;
+  const BlockLayout block(code, bits);
+  // Each word with flipped devices: its error pattern decoded (the code is
+  // linear, so the data bits do not matter).
+  for (size_t first = 0; first < flipped.size();) {
+    int64_t word = block.WordOf(flipped[first]);
+    int data_bits = block.DataBitsOf(word);
     CodeWord pattern;
-    for (int b : flipped)
-      pattern.flip(b);
+    size_t next = first;
+    for (; next < flipped.size() && block.WordOf(flipped[next]) == word; ++next)
+      pattern.flip(block.CodeBitOf(flipped[next], word));
     DecodedWord decoded = DecodeShortened(code, pattern, data_bits);
     errors.uncorrectable_words += decoded.uncorrectable;
     for (int j = 0; j < data_bits; ++j)
       if ((decoded.data >> j) & 1)
-        errors.wrong_bits.push_back(word * k + j);
-    flipped.clear();
-  };
-  for (int64_t device : SampleFlips(StoredDevices(code, bits), most, random)) {
-    int64_t w = std::min(device / n, words - 1);
-    if (w != word) {
-      decode();
-      word = w;
-      data_bits = w == words - 1 ? last_data : k;
-      if (plus != minus) {
+        errors.wrong_bits.push_back(word * block.k + j);
+    first = next;
+  }
+  return errors;
+}
+
+StoredBlockErrors SampleStoredBlock(EccCode code, int64_t bits,
+                                    const std::function<bool(int64_t)> &bit,
+                                    double plus, double minus,
+                                    std::mt19937_64 &random) {
+  if (bits == 0)
+    return StoredBlockErrors();
+  const BlockLayout block(code, bits);
+  const double most = std::max(plus, minus);
+  std::vector<int64_t> flipped =
+      SampleFlips(StoredDevices(code, bits), most, random);
+  if (plus != minus) {
+    // Candidates at the larger rate, each kept with its stored value's rate
+    // over the larger one (as ProgramWithErrors thins cells); a word is
+    // encoded when one of its devices is a candidate.
+    std::vector<int64_t> kept;
+    int64_t word = -1;
+    CodeWord encoded;
+    for (int64_t device : flipped) {
+      int64_t w = block.WordOf(device);
+      if (w != word) {
+        word = w;
         uint64_t data = 0;
-        for (int j = 0; j < data_bits; ++j)
-          data |= static_cast<uint64_t>(bit(w * k + j)) << j;
+        for (int j = 0; j < block.DataBitsOf(w); ++j)
+          data |= static_cast<uint64_t>(bit(w * block.k + j)) << j;
         encoded = Encode(code, data);
       }
-    }
-    int b = (w == words - 1 ? last : full)[device - w * n];
-    if (plus != minus) {
-      // Candidates at the larger rate, each kept with its value's rate over
-      // the larger one (as ProgramWithErrors thins cells).
-      double rate = encoded.test(b) ? plus : minus;
+      double rate = encoded.test(block.CodeBitOf(device, w)) ? plus : minus;
       if (rate < most) {
         double u = static_cast<double>(random() >> 11) * 0x1p-53;
         if (!(u * most < rate))
           continue;
       }
+      kept.push_back(device);
     }
-    ++errors.device_flips;
-    flipped.push_back(b);
+    flipped.swap(kept);
   }
-  decode();
-  return errors;
+  return DecodeStoredBlock(code, bits, flipped);
 }
 
 ExpectedBlockErrors ExpectedStoredBlock(EccCode code, int64_t bits, double p) {

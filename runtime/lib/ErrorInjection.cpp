@@ -43,6 +43,19 @@ std::unique_ptr<Simulator::ChipState>
 Simulator::ProgramWithErrors(const BitErrors &errors,
                              std::optional<EccCode> ecc,
                              std::mt19937_64 &random) const {
+  return ProgramChip(errors, ecc, nullptr, random);
+}
+
+std::unique_ptr<Simulator::ChipState> Simulator::ProgramWithDeviceFlips(
+    EccCode ecc, const std::vector<std::vector<int64_t>> &device_flips,
+    std::mt19937_64 &random) const {
+  return ProgramChip(0.0, ecc, &device_flips, random);
+}
+
+std::unique_ptr<Simulator::ChipState>
+Simulator::ProgramChip(const BitErrors &errors, std::optional<EccCode> ecc,
+                       const std::vector<std::vector<int64_t>> *device_flips,
+                       std::mt19937_64 &random) const {
   auto chip = std::make_unique<ChipState>();
   int64_t columns = program_.chip().array().columns();
   // The arrays themselves only when an instruction reads them (a layer not
@@ -102,10 +115,13 @@ Simulator::ProgramWithErrors(const BitErrors &errors,
     ReadErrorRates rates = errors.DrawArrayRates(random);
     std::vector<int64_t> cells;
     if (ecc) {
-      StoredBlockErrors stored = SampleStoredBlock(
-          *ecc, array.rows_used * array.columns,
-          [&](int64_t cell) { return Bit(array, cell); }, rates.plus,
-          rates.minus, random);
+      int64_t bits = array.rows_used * array.columns;
+      StoredBlockErrors stored =
+          device_flips
+              ? DecodeStoredBlock(*ecc, bits, (*device_flips)[a])
+              : SampleStoredBlock(
+                    *ecc, bits, [&](int64_t cell) { return Bit(array, cell); },
+                    rates.plus, rates.minus, random);
       chip->device_flips[a] = stored.device_flips;
       chip->uncorrectable_words[a] = stored.uncorrectable_words;
       cells = std::move(stored.wrong_bits);

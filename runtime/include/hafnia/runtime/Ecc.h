@@ -112,6 +112,10 @@ StoredBlockErrors SampleStoredBlock(EccCode code, int64_t bits,
                                     const std::function<bool(int64_t)> &bit,
                                     double plus, double minus,
                                     std::mt19937_64 &random);
+// The same with the devices that flip given: `flipped`, sorted and
+// distinct, in [0, StoredDevices(code, bits)).
+StoredBlockErrors DecodeStoredBlock(EccCode code, int64_t bits,
+                                    const std::vector<int64_t> &flipped);
 
 // Expected data bits wrong after decoding and uncorrectable words of such a
 // block when every device flips with `p`.

@@ -69,6 +69,14 @@ public:
   std::unique_ptr<ChipState> ProgramWithErrors(const BitErrors &errors,
                                                std::optional<EccCode> ecc,
                                                std::mt19937_64 &random) const;
+  // The chip with the read cells stored as code words of `ecc` and exactly
+  // the devices `device_flips` flipped, by the program's arrays in order
+  // (each list sorted, in [0, StoredDevices) of the array's read cells):
+  // what decoding leaves of chosen errors, for tests.
+  std::unique_ptr<ChipState>
+  ProgramWithDeviceFlips(EccCode ecc,
+                         const std::vector<std::vector<int64_t>> &device_flips,
+                         std::mt19937_64 &random) const;
   // What one programming stores and is expected to get wrong with the
   // read cells stored as code words of `ecc`, by array number: devices,
   // words, data bits wrong after decoding and uncorrectable words when
@@ -204,6 +212,12 @@ private:
   int64_t slot_count_ = 0;
   // The values of ended runs, which later runs reuse.
   std::shared_ptr<ValueStore> store_;
+
+  // ProgramWithErrors, the devices flipped drawn or (with a code) given.
+  std::unique_ptr<ChipState>
+  ProgramChip(const BitErrors &errors, std::optional<EccCode> ecc,
+              const std::vector<std::vector<int64_t>> *device_flips,
+              std::mt19937_64 &random) const;
 
   // Fills fused_ and replaced_ from the program's tiled layers.
   void ReadTiledLayers();
