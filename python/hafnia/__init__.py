@@ -89,7 +89,9 @@ class Simulation(_Results):
     agreement: per trial; ber, layer_flips, array_flips, stats: as in the
     report, which `report` holds whole (a dict) and `text` prints. cost:
     energy and latency per inference by layer and in total, and the energy
-    of programming the arrays (docs/cost-model.md).
+    of programming the arrays (docs/cost-model.md). ecc: with a code, the
+    report's ecc (devices per bit, raw_ber before decoding, uncorrectable
+    words, the decoders' cost; ber is then after decoding), else None.
     """
 
     def __init__(self, simulation):
@@ -105,8 +107,6 @@ class Simulation(_Results):
         self.array_flips = report["array_flips"]
         self.stats = report["stats"]
         self.cost = report["cost"]
-        # With ecc: the code, devices per weight bit, raw and decoded BER,
-        # uncorrectable words and the decoders' cost (None without a code).
         self.ecc = report["ecc"] if report["ecc"]["code"] else None
 
     def __repr__(self):
