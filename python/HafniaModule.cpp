@@ -327,9 +327,12 @@ PYBIND11_MODULE(_hafnia, m) {
              std::optional<py::handle> labels, std::optional<std::string> cell,
              std::optional<double> cycles, std::optional<double> ber,
              std::optional<std::string> ber_table, int trials, uint64_t seed,
-             int threads, bool allow_nonfinite_inputs) {
+             int threads, bool allow_nonfinite_inputs,
+             std::optional<std::string> ecc) {
             Dataset data = ToDataset(inputs, labels);
             TrialOptions options;
+            if (ecc)
+              options.ecc = Check(ParseEccOption(*ecc, OptionNames::kKeywords));
             SetRunOptions(options, trials, seed, threads, ber_table,
                           allow_nonfinite_inputs, p.name());
             options.cell = ToCell(cell).value_or(CELL_TYPE_UNSPECIFIED);
@@ -348,16 +351,21 @@ PYBIND11_MODULE(_hafnia, m) {
           py::arg("inputs"), py::arg("labels"), py::arg("cell"),
           py::arg("cycles"), py::arg("ber"), py::arg("ber_table"),
           py::arg("trials"), py::arg("seed"), py::arg("threads"),
-          py::arg("allow_nonfinite_inputs"))
+          py::arg("allow_nonfinite_inputs"), py::arg("ecc"))
       .def(
           "sweep",
           [](const PyProgram &p, const py::list &inputs,
              std::optional<py::handle> labels, std::vector<double> cycles,
              std::vector<double> ber, std::optional<std::string> cell,
              std::optional<std::string> ber_table, int trials, uint64_t seed,
-             int threads, bool allow_nonfinite_inputs) {
+             int threads, bool allow_nonfinite_inputs,
+             std::vector<std::string> cells, bool equal_devices) {
             Dataset data = ToDataset(inputs, labels);
             SweepOptions options;
+            for (const std::string &setting : cells)
+              options.cells.push_back(
+                  Check(ParseCellSetting(setting, OptionNames::kKeywords)));
+            options.equal_devices = equal_devices;
             SetRunOptions(options, trials, seed, threads, ber_table,
                           allow_nonfinite_inputs, p.name());
             options.cell = ToCell(cell).value_or(CELL_TYPE_UNSPECIFIED);
@@ -373,7 +381,8 @@ PYBIND11_MODULE(_hafnia, m) {
           py::arg("inputs"), py::arg("labels"), py::arg("cycles"),
           py::arg("ber"), py::arg("cell"), py::arg("ber_table"),
           py::arg("trials"), py::arg("seed"), py::arg("threads"),
-          py::arg("allow_nonfinite_inputs"))
+          py::arg("allow_nonfinite_inputs"), py::arg("cells"),
+          py::arg("equal_devices"))
       .def(
           "sensitivity",
           [](const PyProgram &p, const py::list &inputs,

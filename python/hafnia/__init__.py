@@ -92,7 +92,9 @@ class Simulation(_Results):
     agreement: per trial; ber, layer_flips, array_flips, stats: as in the
     report, which `report` holds whole (a dict) and `text` prints. cost:
     energy and latency per inference by layer and in total, and the energy
-    of programming the arrays (docs/cost-model.md).
+    of programming the arrays (docs/cost-model.md). ecc: with a code, the
+    report's ecc (devices per bit, raw_ber before decoding, uncorrectable
+    words, the decoders' cost; ber is then after decoding), else None.
     """
 
     def __init__(self, simulation):
@@ -108,6 +110,7 @@ class Simulation(_Results):
         self.array_flips = report["array_flips"]
         self.stats = report["stats"]
         self.cost = report["cost"]
+        self.ecc = report["ecc"] if report["ecc"]["code"] else None
 
     def __repr__(self):
         return "<hafnia.Simulation of %d samples, %d trials>" % (
@@ -202,30 +205,38 @@ class Program:
 
     def simulate(self, x, labels=None, cell=None, cycles=None, ber=None,
                  ber_table=None, trials=10, seed=1, threads=1,
-                 allow_nonfinite_inputs=False):
+                 allow_nonfinite_inputs=False, ecc=None):
         """Runs `x` on the error-free chip and, with `cycles` (the device
         model's, or `ber_table`'s, bit-error rate after that many programming
         cycles) or `ber`, on `trials` freshly programmed chips with errors.
-        `cell` is "2T2R" or "1T1R" (default: the chip's). Inputs holding NaN
-        or infinities are refused unless `allow_nonfinite_inputs`."""
+        `cell` is "2T2R" or "1T1R" (default: the chip's). With `ecc` (a code
+        as hafnia-sim --ecc names it, e.g. "secded-72-64", and cell "1T1R")
+        the weights are stored as code words in 1T1R devices and decoded
+        before the logic. Inputs holding NaN or infinities are refused unless
+        `allow_nonfinite_inputs`."""
         return Simulation(self._program.simulate(
             _inputs(self, x), _labels(labels), cell,
             None if cycles is None else float(cycles),
             None if ber is None else float(ber),
             None if ber_table is None else os.fspath(ber_table),
             int(trials), int(seed), int(threads),
-            bool(allow_nonfinite_inputs)))
+            bool(allow_nonfinite_inputs), ecc))
 
     def sweep(self, x, labels=None, cycles=None, ber=None, cell=None,
               ber_table=None, trials=10, seed=1, threads=1,
-              allow_nonfinite_inputs=False):
-        """Trials at each cycle count (1T1R and 2T2R side by side) or at each
-        bit-error rate (at `cell`)."""
+              allow_nonfinite_inputs=False, cells=None, equal_devices=False):
+        """Trials at each cycle count (1T1R and 2T2R side by side, or the
+        settings `cells` such as ["2T2R", "1T1R", "1T1R+hamming-7-4"], with
+        `equal_devices` refusing those that take more devices than 2T2R) or
+        at each bit-error rate (at `cell`)."""
+        if isinstance(cells, str):
+            cells = [cells]
         return Sweep(self._program.sweep(
             _inputs(self, x), _labels(labels), _values(cycles), _values(ber),
             cell, None if ber_table is None else os.fspath(ber_table),
             int(trials), int(seed), int(threads),
-            bool(allow_nonfinite_inputs)))
+            bool(allow_nonfinite_inputs), list(cells or []),
+            bool(equal_devices)))
 
     def sensitivity(self, x, labels=None, cell=None, cycles=None, ber=None,
                     ber_table=None, trials=10, seed=1, threads=1,

@@ -4,6 +4,7 @@
 // cells read, expected to flip and flipped per array.
 
 #include <algorithm>
+#include <map>
 
 #include "hafnia/runtime/DeviceModel.h"
 #include "hafnia/runtime/Simulator.h"
@@ -45,6 +46,26 @@ double ArrayScale(const ChipConfig &chip, const BitErrors &errors,
 std::unique_ptr<Simulator::ChipState>
 Simulator::ProgramWithErrors(const BitErrors &errors,
                              std::mt19937_64 &random) const {
+  return ProgramWithErrors(errors, std::nullopt, random);
+}
+
+std::unique_ptr<Simulator::ChipState>
+Simulator::ProgramWithErrors(const BitErrors &errors,
+                             std::optional<EccCode> ecc,
+                             std::mt19937_64 &random) const {
+  return ProgramChip(errors, ecc, nullptr, random);
+}
+
+std::unique_ptr<Simulator::ChipState> Simulator::ProgramWithDeviceFlips(
+    EccCode ecc, const std::vector<std::vector<int64_t>> &device_flips,
+    std::mt19937_64 &random) const {
+  return ProgramChip(0.0, ecc, &device_flips, random);
+}
+
+std::unique_ptr<Simulator::ChipState>
+Simulator::ProgramChip(const BitErrors &errors, std::optional<EccCode> ecc,
+                       const std::vector<std::vector<int64_t>> *device_flips,
+                       std::mt19937_64 &random) const {
   auto chip = std::make_unique<ChipState>();
   int64_t columns = program_.chip().array().columns();
   // The arrays themselves only when an instruction reads them (a layer not
@@ -92,6 +113,10 @@ Simulator::ProgramWithErrors(const BitErrors &errors,
   std::sort(placements.begin(), placements.end(),
             [](const auto &a, const auto &b) { return a.first < b.first; });
   chip->flips.assign(program_.arrays_size(), 0);
+  if (ecc) {
+    chip->device_flips.assign(program_.arrays_size(), 0);
+    chip->uncorrectable_words.assign(program_.arrays_size(), 0);
+  }
   // Arrays in program order, each drawing its rates (when the arrays vary)
   // and then its flips from the one stream.
   for (int a = 0; a < program_.arrays_size(); ++a) {
@@ -101,7 +126,18 @@ Simulator::ProgramWithErrors(const BitErrors &errors,
         ScaledRates(errors.DrawArrayRates(random),
                     ArrayScale(program_.chip(), errors, index));
     std::vector<int64_t> cells;
-    if (rates.Symmetric()) {
+    if (ecc) {
+      int64_t bits = array.rows_used * array.columns;
+      StoredBlockErrors stored =
+          device_flips
+              ? DecodeStoredBlock(*ecc, bits, (*device_flips)[a])
+              : SampleStoredBlock(
+                    *ecc, bits, [&](int64_t cell) { return Bit(array, cell); },
+                    rates.plus, rates.minus, random);
+      chip->device_flips[a] = stored.device_flips;
+      chip->uncorrectable_words[a] = stored.uncorrectable_words;
+      cells = std::move(stored.wrong_bits);
+    } else if (rates.Symmetric()) {
       cells = SampleFlips(array.rows_used * array.columns, rates.plus, random);
     } else {
       // Candidates at the larger rate, each kept with its own value's rate
@@ -203,6 +239,30 @@ double Simulator::ExpectedBer(const BitErrors &errors) const {
     cells += arrays_[image.array()].rows_used * arrays_[image.array()].columns;
   }
   return cells ? flips / cells : rates.Mean();
+}
+
+Simulator::EccExpectation Simulator::ExpectedEccErrors(const BitErrors &errors,
+                                                       EccCode ecc) const {
+  EccExpectation expected;
+  for (auto *counts : {&expected.devices, &expected.words})
+    counts->assign(arrays_.size(), 0);
+  expected.wrong_bits.assign(arrays_.size(), 0);
+  expected.uncorrectable_words.assign(arrays_.size(), 0);
+  // Arrays of one size expect the same: computed once per size.
+  std::map<uint64_t, ExpectedBlockErrors> by_cells;
+  for (const ArrayImage &image : program_.arrays()) {
+    const PackedArray &array = arrays_[image.array()];
+    uint64_t cells = array.rows_used * array.columns;
+    auto [it, added] = by_cells.try_emplace(cells);
+    if (added)
+      it->second = ExpectedStoredBlock(ecc, cells, errors.rates().Mean());
+    expected.devices[image.array()] = StoredDevices(ecc, cells);
+    expected.words[image.array()] = StoredWords(ecc, cells);
+    expected.wrong_bits[image.array()] = it->second.wrong_bits;
+    expected.uncorrectable_words[image.array()] =
+        it->second.uncorrectable_words;
+  }
+  return expected;
 }
 
 const std::vector<uint64_t> &Simulator::Flips(const ChipState &chip) {

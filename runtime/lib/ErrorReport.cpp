@@ -18,8 +18,11 @@ std::string Percent(double fraction) {
   return absl::StrFormat("%.2f%%", 100.0 * fraction);
 }
 
-// A sweep over bit-error rates holds for any cell.
+// A sweep over bit-error rates holds for any cell; a sweep over cell
+// settings names the setting.
 std::string CellOf(const SweepPoint &point) {
+  if (!point.setting().empty())
+    return point.setting();
   return point.cell() == CELL_TYPE_UNSPECIFIED ? "any" : CellName(point.cell());
 }
 
@@ -45,6 +48,100 @@ std::string Energy(double pj) {
   return WithUnit(pj, {"pJ", "nJ", "uJ", "mJ", "J"});
 }
 std::string Latency(double ns) { return WithUnit(ns, {"ns", "us", "ms", "s"}); }
+
+// What a report with weights stored as code words says of the code.
+std::string FormatEcc(const EccSummary &ecc, uint32_t trials) {
+  std::string text = absl::StrFormat(
+      "ecc                 %s (%d code bits per %d data bits, %s): %.4g "
+      "devices per weight bit (%d devices in %d words)\n",
+      ecc.code(), ecc.code_bits(), ecc.data_bits(),
+      ecc.detects_double_errors()
+          ? "single-error correction, double-error detection"
+          : "single-error correction",
+      ecc.devices_per_bit(), ecc.devices(), ecc.words());
+  absl::StrAppend(
+      &text, absl::StrFormat(
+                 "                    device BER expected %.3g, observed %.3g "
+                 "before decoding; the BER above is after decoding\n",
+                 ecc.raw_ber().expected(), ecc.raw_ber().observed()));
+  absl::StrAppend(
+      &text, absl::StrFormat(
+                 "                    uncorrectable words expected "
+                 "%.3g, observed %d of %d (all trials), used as read\n",
+                 ecc.expected_uncorrectable_words(), ecc.uncorrectable_words(),
+                 ecc.words() * static_cast<uint64_t>(trials)));
+  absl::StrAppend(&text,
+                  "                    the decoder sits between the array "
+                  "and the logic: the XNOR is not done in the sense "
+                  "amplifier\n");
+  const EccCost &cost = ecc.cost();
+  absl::StrAppend(
+      &text,
+      absl::StrFormat(
+          "ecc cost            %s per inference (decoders %s for %.4g "
+          "words, parity sensing %s), latency %s; programming %s; area of "
+          "the arrays used %.4g mm^2 (cells %.4g, sense amplifiers %.4g, "
+          "%d decoders %.4g) against 2T2R's %.4g\n",
+          Energy(cost.decoder_energy_pj() + cost.parity_sense_energy_pj()),
+          Energy(cost.decoder_energy_pj()), cost.words_decoded(),
+          Energy(cost.parity_sense_energy_pj()),
+          Latency(cost.decoder_latency_ns()),
+          Energy(cost.programming_energy_pj()),
+          cost.cells_mm2() + cost.sense_amplifiers_mm2() + cost.decoders_mm2(),
+          cost.cells_mm2(), cost.sense_amplifiers_mm2(), cost.decoders(),
+          cost.decoders_mm2(),
+          cost.cells_2t2r_mm2() + cost.sense_amplifiers_2t2r_mm2()));
+  return text;
+}
+
+// A sweep over cell settings: one row per setting and cycle count, with
+// the devices each setting takes and, for a code, the device BER before
+// decoding and the uncorrectable words.
+std::string FormatSettingsSweep(const SweepReport &sweep, std::string text) {
+  if (sweep.equal_devices())
+    absl::StrAppend(&text,
+                    absl::StrFormat("equal devices: every setting within "
+                                    "2T2R's %d devices\n",
+                                    sweep.device_budget()));
+  absl::StrAppend(
+      &text,
+      absl::StrFormat("%-18s %10s %9s %11s %11s %11s %9s %22s %30s\n",
+                      "setting", "cycles", "dev/bit", "device BER", "BER",
+                      "observed", "uncorr.", "agreement mean/spread",
+                      "accuracy mean/spread [min,max]"));
+  for (const SweepPoint &point : sweep.points()) {
+    std::string accuracy =
+        point.accuracy().trials_size()
+            ? absl::StrFormat("%s/%s [%s,%s]", Percent(point.accuracy().mean()),
+                              Percent(point.accuracy().spread()),
+                              Percent(point.accuracy().min()),
+                              Percent(point.accuracy().max()))
+            : "-";
+    absl::StrAppend(
+        &text,
+        absl::StrFormat(
+            "%-18s %10.3g %9.4g %11s %11.3g %11.3g %9s %22s %30s\n",
+            point.setting(), point.cycles(), point.devices_per_bit(),
+            point.has_ecc()
+                ? absl::StrFormat("%.3g", point.ecc().raw_ber().observed())
+                : "-",
+            point.ber().expected(), point.ber().observed(),
+            point.has_ecc() ? absl::StrCat(point.ecc().uncorrectable_words())
+                            : "-",
+            absl::StrCat(Percent(point.agreement_with_ideal().mean()), "/",
+                         Percent(point.agreement_with_ideal().spread())),
+            accuracy));
+  }
+  bool codes = std::any_of(sweep.points().begin(), sweep.points().end(),
+                           [](const SweepPoint &p) { return p.has_ecc(); });
+  if (codes)
+    absl::StrAppend(&text,
+                    "with a code the BER is after decoding, uncorr. counts "
+                    "the words flagged uncorrectable over all trials, and the "
+                    "decoder sits between the array and the logic: the XNOR "
+                    "is not done in the sense amplifier\n");
+  return text;
+}
 
 } // namespace
 
@@ -89,6 +186,8 @@ std::string FormatSimulationReport(const SimulationReport &report) {
                 : absl::StrFormat("%g cycles (%s)", report.cycles(),
                                   report.ber_source()),
             report.ber().expected(), report.ber().observed()));
+    if (report.has_ecc())
+      absl::StrAppend(&text, FormatEcc(report.ecc(), report.trials()));
     absl::StrAppend(&text, "trials              ", report.trials(), " (seed ",
                     report.seed(), "), each a freshly programmed chip\n");
     absl::StrAppend(&text, "agreement           ",
@@ -142,6 +241,8 @@ std::string FormatSweep(const SweepReport &sweep) {
           ? absl::StrFormat(", error-free accuracy %s",
                             Percent(sweep.ideal_accuracy()))
           : "");
+  if (sweep.points_size() && !sweep.points(0).setting().empty())
+    return FormatSettingsSweep(sweep, std::move(text));
   absl::StrAppend(&text, absl::StrFormat("%-6s %10s %11s %11s %22s %30s\n",
                                          "cell", "cycles", "BER", "observed",
                                          "agreement mean/spread",
@@ -167,8 +268,11 @@ std::string FormatSweep(const SweepReport &sweep) {
 }
 
 std::string SweepToSvg(const SweepReport &sweep) {
-  const int width = 720, height = 420, left = 70, right = 170, top = 40,
-            bottom = 60;
+  // Settings' names (1T1R+secded-72-64) need a wider legend.
+  const bool settings =
+      sweep.points_size() && !sweep.points(0).setting().empty();
+  const int width = settings ? 800 : 720, height = 420, left = 70,
+            right = settings ? 250 : 170, top = 40, bottom = 60;
   const int plot_w = width - left - right, plot_h = height - top - bottom;
   bool by_cycles = sweep.parameter() == "cycles";
   auto x_of = [&](const SweepPoint &p) {
@@ -239,12 +343,14 @@ std::string SweepToSvg(const SweepReport &sweep) {
   std::map<std::string, std::vector<const SweepPoint *>> series;
   for (const SweepPoint &point : sweep.points())
     series[CellOf(point)].push_back(&point);
-  const char *colors[] = {"#e15759", "#4e79a7", "#59a14f"};
+  // The first three as before; more for a sweep over cell settings.
+  const char *colors[] = {"#e15759", "#4e79a7", "#59a14f", "#f28e2b",
+                          "#76b7b2", "#b07aa1", "#9c755f", "#edc948"};
   int index = 0, legend_y = top + 10;
   for (auto &[cell, points] : series) {
     std::sort(points.begin(), points.end(),
               [&](auto *a, auto *b) { return x_of(*a) < x_of(*b); });
-    const char *color = colors[index++ % 3];
+    const char *color = colors[index++ % 8];
     std::string accuracy, agreement;
     for (const SweepPoint *point : points) {
       if (point->accuracy().trials_size())

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "hafnia/runtime/ChipConfig.h"
 #include "hafnia/runtime/CostModel.h"
@@ -80,6 +81,12 @@ absl::Status Validate(const TrialOptions &options) {
         Name(names, "ber-table"), " is read at a cycle count: give ",
         names == OptionNames::kFlags ? "--cycles (or --sweep-cycles)"
                                      : "cycles"));
+  if (options.ecc && !options.cycles && !options.ber)
+    return Invalid(absl::StrCat(Name(names, "ecc"),
+                                " stores code words that the errors flip: "
+                                "give ",
+                                Name(names, "cycles"), " or ",
+                                Name(names, "ber")));
   return absl::OkStatus();
 }
 
@@ -104,6 +111,24 @@ absl::Status Validate(const SweepOptions &options) {
   if (options.ber_table && options.cycles.empty())
     return Invalid(absl::StrCat(Name(names, "ber-table"),
                                 " is read at cycle counts: sweep ", cycles));
+  std::string cells = Name(names, "sweep-cells");
+  if (!options.cells.empty() && options.cycles.empty())
+    return Invalid(absl::StrCat(cells,
+                                " compares cells at cycle counts: "
+                                "sweep ",
+                                cycles));
+  if (!options.cells.empty() && options.cell != CELL_TYPE_UNSPECIFIED)
+    return Invalid(
+        absl::StrCat(cells, " names the cells: drop ", Name(names, "cell")));
+  for (size_t i = 0; i < options.cells.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (SettingName(options.cells[i]) == SettingName(options.cells[j]))
+        return Invalid(absl::StrCat(cells, ": ", SettingName(options.cells[i]),
+                                    " is given twice"));
+  if (options.equal_devices && options.cells.empty())
+    return Invalid(absl::StrCat(Name(names, "equal-devices"),
+                                " compares the settings of ", cells,
+                                ": give them"));
   return absl::OkStatus();
 }
 
@@ -305,6 +330,7 @@ public:
   // trials start on a chunk, as the step chunk * rates.size() + point of
   // chunks * rates.size().
   absl::Status Run(const std::vector<BitErrors> &rates,
+                   const std::vector<std::optional<EccCode>> &codes,
                    const std::vector<std::pair<uint32_t, uint32_t>> &units,
                    uint64_t seed, bool per_array, PartReport &part,
                    std::vector<Tensor> *outputs,
@@ -362,12 +388,16 @@ public:
           }
           std::mt19937_64 random = TrialEngine(seed, units[u].second);
           programmed.push_back(
-              simulator_.ProgramWithErrors(rates[point], random));
+              simulator_.ProgramWithErrors(rates[point], codes[point], random));
           chips.push_back(programmed.back().get());
           if (c == 0) {
             const std::vector<uint64_t> &flips =
                 Simulator::Flips(*programmed.back());
             part.mutable_trials(u)->set_flipped(Sum(flips));
+            part.mutable_trials(u)->set_device_flips(
+                Sum(programmed.back()->device_flips));
+            part.mutable_trials(u)->set_uncorrectable_words(
+                Sum(programmed.back()->uncorrectable_words));
             if (per_array)
               for (size_t i = 0; i < flips.size(); ++i)
                 part.set_array_flips(i, part.array_flips(i) + flips[i]);
@@ -619,13 +649,123 @@ std::string Digest(const Program &program) {
   return absl::StrFormat("crc32:%08x size:%d", crc, bytes.size());
 }
 
+// 1T1R devices holding code words (--ecc, --sweep-cells): what the
+// skeletons say of them and what the trials found.
+
+// The code of each point of a skeleton (none without errors).
+std::vector<std::optional<EccCode>> CodesOf(const SimulationReport &report) {
+  if (!report.trials())
+    return {};
+  return {report.has_ecc() ? ParseEccCode(report.ecc().code()) : std::nullopt};
+}
+std::vector<std::optional<EccCode>> CodesOf(const SweepReport &sweep) {
+  std::vector<std::optional<EccCode>> codes;
+  for (const SweepPoint &point : sweep.points())
+    codes.push_back(point.has_ecc() ? ParseEccCode(point.ecc().code())
+                                    : std::nullopt);
+  return codes;
+}
+
+double RowReadsPerInference(const Simulator &simulator) {
+  uint64_t row_reads = 0;
+  for (const SimulationStats &stats : simulator.InstructionStats())
+    row_reads += stats.row_reads();
+  return static_cast<double>(row_reads) /
+         std::max<int64_t>(1, SamplesPerRun(simulator.program()));
+}
+
+// The fields of `ecc` that no count changes, for `trials` trials at
+// `rate`; returns the expected rate of cells wrong after decoding.
+double FillEccSkeleton(EccSummary &ecc, const Simulator &simulator,
+                       const BitErrors &rate, EccCode code, int trials) {
+  const EccCodeInfo &info = InfoOf(code);
+  ecc.set_code(info.name);
+  ecc.set_code_bits(info.code_bits);
+  ecc.set_data_bits(info.data_bits);
+  ecc.set_detects_double_errors(info.detects_double_errors);
+  Simulator::EccExpectation stored = simulator.ExpectedEccErrors(rate, code);
+  uint64_t cells = Sum(simulator.CellsRead());
+  double wrong = 0, uncorrectable = 0;
+  for (size_t a = 0; a < stored.devices.size(); ++a) {
+    wrong += stored.wrong_bits[a];
+    uncorrectable += stored.uncorrectable_words[a];
+  }
+  ecc.set_devices(Sum(stored.devices));
+  ecc.set_words(Sum(stored.words));
+  ecc.set_devices_per_bit(cells ? static_cast<double>(ecc.devices()) / cells
+                                : DevicesPerBit(code));
+  ecc.mutable_raw_ber()->set_expected(rate.rates().Mean());
+  ecc.set_expected_uncorrectable_words(uncorrectable * trials);
+  return cells ? wrong / cells : 0;
+}
+
+template <typename Results>
+void FillEccObserved(EccSummary &ecc, const Results &results, int trials) {
+  ecc.mutable_raw_ber()->set_observed(
+      ecc.devices() ? static_cast<double>(results.device_flips) /
+                          (static_cast<double>(ecc.devices()) * trials)
+                    : 0);
+  ecc.set_uncorrectable_words(results.uncorrectable_words);
+}
+
+// A sweep over cell settings at every cycle count, setting after setting;
+// with --equal-devices a setting that takes more devices than 2T2R cells
+// is refused.
+absl::StatusOr<std::pair<SweepReport, std::vector<BitErrors>>>
+SettingsSkeleton(const Simulator &simulator, const SweepOptions &options,
+                 SweepReport sweep) {
+  const Program &p = simulator.program();
+  uint64_t cells = Sum(simulator.CellsRead());
+  sweep.set_equal_devices(options.equal_devices);
+  if (options.equal_devices)
+    sweep.set_device_budget(2 * cells);
+  std::vector<BitErrors> rates;
+  for (const CellSetting &setting : options.cells) {
+    std::string name = SettingName(setting);
+    // 2T2R: two devices a cell, 1T1R one, a code its words' devices.
+    uint64_t devices = setting.cell == CELL_2T2R ? 2 * cells : cells;
+    if (setting.ecc) {
+      devices = 0;
+      for (uint64_t stored :
+           simulator.ExpectedEccErrors(0.0, *setting.ecc).devices)
+        devices += stored;
+    }
+    if (options.equal_devices && devices > 2 * cells)
+      return Invalid(absl::StrCat(
+          Name(options.names, "equal-devices"), ": ", name, " stores the ",
+          cells, " cells read in ", devices, " devices, more than 2T2R's ",
+          2 * cells, "; drop it from ", Name(options.names, "sweep-cells"),
+          " or compare without ", Name(options.names, "equal-devices")));
+    for (double n : options.cycles) {
+      absl::StatusOr<BitErrors> rate =
+          RateAt(options, p.chip(), setting.cell, n);
+      if (!rate.ok())
+        return rate.status();
+      SweepPoint *point = sweep.add_points();
+      point->set_cell(setting.cell);
+      point->set_cycles(n);
+      point->set_setting(name);
+      point->set_devices(devices);
+      point->set_devices_per_bit(cells ? static_cast<double>(devices) / cells
+                                       : 0);
+      point->mutable_ber()->set_expected(
+          setting.ecc ? FillEccSkeleton(*point->mutable_ecc(), simulator, *rate,
+                                        *setting.ecc, options.trials)
+                      : simulator.ExpectedBer(*rate));
+      rates.push_back(*rate);
+    }
+  }
+  return std::make_pair(std::move(sweep), std::move(rates));
+}
+
 // A part: the error-free run of its samples and its trials. Single runs are
 // the one part of one shard, so that merged and single reports are written
 // by the same code.
 absl::StatusOr<PartReport>
 RunPart(const Simulator &simulator, const Dataset &data,
         const RunOptions &options, const std::vector<BitErrors> &rates,
-        bool per_array, const Shard &shard, std::vector<Tensor> *outputs,
+        const std::vector<std::optional<EccCode>> &codes, bool per_array,
+        const Shard &shard, std::vector<Tensor> *outputs,
         const std::function<void(size_t, size_t)> &on_step = nullptr) {
   if (shard.count < 1 || shard.index >= shard.count)
     return Invalid(absl::StrFormat("%s must be K/N with 0 <= K < N, got %d/%d",
@@ -651,7 +791,7 @@ RunPart(const Simulator &simulator, const Dataset &data,
     units = std::vector<std::pair<uint32_t, uint32_t>>(
         units.begin() + units.size() * shard.index / shard.count,
         units.begin() + units.size() * (shard.index + 1) / shard.count);
-  if (absl::Status status = (*engine)->Run(rates, units, options.seed,
+  if (absl::Status status = (*engine)->Run(rates, codes, units, options.seed,
                                            per_array, part, outputs, on_step);
       !status.ok())
     return status;
@@ -678,6 +818,11 @@ SimulationSkeleton(const Simulator &simulator, const TrialOptions &options) {
                   : RateAt(options, p.chip(), cell, *options.cycles);
   if (!rate.ok())
     return rate.status();
+  if (options.ecc && cell != CELL_1T1R)
+    return Invalid(absl::StrCat(
+        Name(options.names, "ecc"),
+        " stores code words in 1T1R devices, the cells here are ",
+        CellName(cell), ": give ", Name(options.names, "cell"), "=1T1R"));
   report.set_cell(cell);
   report.set_cycles(options.cycles.value_or(0));
   report.set_ber_source(options.ber         ? "--ber"
@@ -688,6 +833,16 @@ SimulationSkeleton(const Simulator &simulator, const TrialOptions &options) {
   report.mutable_ber()->set_expected(simulator.ExpectedBer(*rate));
   std::vector<uint64_t> cells = simulator.CellsRead();
   std::vector<double> expected = simulator.ExpectedFlips(*rate);
+  if (options.ecc) {
+    // The cells read wrong after decoding are what the flips count.
+    Simulator::EccExpectation stored =
+        simulator.ExpectedEccErrors(*rate, *options.ecc);
+    expected = stored.wrong_bits;
+    report.mutable_ber()->set_expected(FillEccSkeleton(
+        *report.mutable_ecc(), simulator, *rate, *options.ecc, options.trials));
+    *report.mutable_ecc()->mutable_cost() =
+        EstimateEccCost(p, *options.ecc, RowReadsPerInference(simulator));
+  }
   std::map<std::string, FlipCount> layers;
   for (const ArrayImage &image : p.arrays()) {
     FlipCount *array = report.add_array_flips();
@@ -718,6 +873,8 @@ SweepSkeleton(const Simulator &simulator, const SweepOptions &options) {
   sweep.set_seed(options.seed);
   // Over cycles both cells, each at every count; over BERs any cell.
   std::vector<BitErrors> rates;
+  if (!options.cells.empty())
+    return SettingsSkeleton(simulator, options, std::move(sweep));
   if (over_cycles) {
     for (CellType cell : {CELL_1T1R, CELL_2T2R})
       for (double n : options.cycles) {
@@ -777,6 +934,8 @@ Totals Combine(const std::vector<const PartReport *> &parts) {
       total.set_correct(total.correct() + counts.correct());
       // A trial programs one chip, whatever samples a part runs on it.
       total.set_flipped(counts.flipped());
+      total.set_device_flips(counts.device_flips());
+      total.set_uncorrectable_words(counts.uncorrectable_words());
     }
   }
   return totals;
@@ -786,7 +945,7 @@ Totals Combine(const std::vector<const PartReport *> &parts) {
 // and the cells flipped over all trials.
 struct PointResults {
   std::vector<double> agreement, accuracy;
-  uint64_t flipped = 0;
+  uint64_t flipped = 0, device_flips = 0, uncorrectable_words = 0;
 };
 PointResults ResultsOf(const Totals &totals, uint32_t point, int trials) {
   PointResults results;
@@ -797,6 +956,8 @@ PointResults ResultsOf(const Totals &totals, uint32_t point, int trials) {
     if (totals.labelled)
       results.accuracy.push_back(samples ? counts.correct() / samples : 1.0);
     results.flipped += counts.flipped();
+    results.device_flips += counts.device_flips();
+    results.uncorrectable_words += counts.uncorrectable_words();
   }
   return results;
 }
@@ -833,6 +994,8 @@ SimulationReport Assemble(SimulationReport report, const Totals &totals) {
     layer.set_observed(by_layer[layer.layer()]);
   *report.mutable_agreement_with_ideal() = Summarize(results.agreement);
   *report.mutable_accuracy_trials() = Summarize(results.accuracy);
+  if (report.has_ecc())
+    FillEccObserved(*report.mutable_ecc(), results, report.trials());
   return report;
 }
 
@@ -848,11 +1011,57 @@ SweepReport Assemble(SweepReport sweep, const Totals &totals) {
         ObservedBer(totals, results, sweep.trials()));
     *point.mutable_agreement_with_ideal() = Summarize(results.agreement);
     *point.mutable_accuracy() = Summarize(results.accuracy);
+    if (point.has_ecc())
+      FillEccObserved(*point.mutable_ecc(), results, sweep.trials());
   }
   return sweep;
 }
 
 } // namespace
+
+std::string SettingName(const CellSetting &setting) {
+  std::string name = CellName(setting.cell);
+  if (setting.ecc)
+    absl::StrAppend(&name, "+", InfoOf(*setting.ecc).name);
+  return name;
+}
+
+absl::StatusOr<EccCode> ParseEccOption(absl::string_view text,
+                                       OptionNames names) {
+  std::optional<EccCode> code = ParseEccCode(text);
+  if (!code)
+    return Invalid(absl::StrCat(Name(names, "ecc"), ": unknown code '", text,
+                                "'; known codes: ", EccCodeNames()));
+  return *code;
+}
+
+absl::StatusOr<CellSetting> ParseCellSetting(absl::string_view text,
+                                             OptionNames names) {
+  std::string flag = Name(names, "sweep-cells");
+  std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(text, absl::MaxSplits('+', 1));
+  std::optional<CellType> cell = ParseCellType(parts.first);
+  if (!cell)
+    return Invalid(absl::StrCat(flag, ": unknown setting '", text,
+                                "'; give 2T2R, 1T1R or 1T1R+CODE with CODE "
+                                "one of ",
+                                EccCodeNames()));
+  CellSetting setting{*cell, std::nullopt};
+  if (text.find('+') == absl::string_view::npos)
+    return setting;
+  std::optional<EccCode> code = ParseEccCode(parts.second);
+  if (!code)
+    return Invalid(absl::StrCat(flag, ": unknown code '", parts.second,
+                                "' in '", text,
+                                "'; known codes: ", EccCodeNames()));
+  if (*cell != CELL_1T1R)
+    return Invalid(absl::StrCat(flag, ": '", text,
+                                "': code words are stored in 1T1R devices, "
+                                "give 1T1R+",
+                                parts.second));
+  setting.ecc = code;
+  return setting;
+}
 
 std::vector<int64_t> Predict(const Tensor &output) {
   int64_t samples = output.shape.empty() ? 1 : output.shape[0];
@@ -875,7 +1084,8 @@ absl::StatusOr<PartReport> SimulatePart(const Simulator &simulator,
   if (!skeleton.ok())
     return skeleton.status();
   absl::StatusOr<PartReport> part =
-      RunPart(simulator, data, options, skeleton->second, true, shard, nullptr);
+      RunPart(simulator, data, options, skeleton->second,
+              CodesOf(skeleton->first), true, shard, nullptr);
   if (part.ok())
     *part->mutable_simulation() = std::move(skeleton->first);
   return part;
@@ -890,8 +1100,9 @@ absl::StatusOr<PartReport> SweepPart(const Simulator &simulator,
   auto skeleton = SweepSkeleton(simulator, options);
   if (!skeleton.ok())
     return skeleton.status();
-  absl::StatusOr<PartReport> part = RunPart(
-      simulator, data, options, skeleton->second, false, shard, nullptr);
+  absl::StatusOr<PartReport> part =
+      RunPart(simulator, data, options, skeleton->second,
+              CodesOf(skeleton->first), false, shard, nullptr);
   if (part.ok())
     *part->mutable_sweep() = std::move(skeleton->first);
   return part;
@@ -907,8 +1118,8 @@ absl::StatusOr<Simulation> Simulate(const Simulator &simulator,
     return skeleton.status();
   Simulation simulation;
   absl::StatusOr<PartReport> part =
-      RunPart(simulator, data, options, skeleton->second, true, Shard(),
-              &simulation.outputs);
+      RunPart(simulator, data, options, skeleton->second,
+              CodesOf(skeleton->first), true, Shard(), &simulation.outputs);
   if (!part.ok())
     return part.status();
   simulation.report = Assemble(std::move(skeleton->first), Combine({&*part}));
@@ -929,8 +1140,8 @@ absl::StatusOr<SweepReport> Sweep(const Simulator &simulator,
       options.progress(step + 1, steps);
     };
   absl::StatusOr<PartReport> part =
-      RunPart(simulator, data, options, skeleton->second, false, Shard(),
-              nullptr, on_step);
+      RunPart(simulator, data, options, skeleton->second,
+              CodesOf(skeleton->first), false, Shard(), nullptr, on_step);
   if (!part.ok())
     return part.status();
   return Assemble(std::move(skeleton->first), Combine({&*part}));
@@ -1011,7 +1222,9 @@ Sensitivity(const Simulator &simulator, const Dataset &data,
   for (const std::string &layer : layers)
     rates.push_back(errors.ConfinedTo(arrays_of[layer]));
   absl::StatusOr<PartReport> part =
-      RunPart(simulator, data, options, rates, false, Shard(), nullptr);
+      RunPart(simulator, data, options, rates,
+              std::vector<std::optional<EccCode>>(rates.size()), false, Shard(),
+              nullptr);
   if (!part.ok())
     return part.status();
   Totals totals = Combine({&*part});
@@ -1055,8 +1268,9 @@ Sensitivity(const Simulator &simulator, const Dataset &data,
     }
   if (array_rates.empty())
     return report;
-  part =
-      RunPart(simulator, data, options, array_rates, false, Shard(), nullptr);
+  part = RunPart(simulator, data, options, array_rates,
+                 std::vector<std::optional<EccCode>>(array_rates.size()), false,
+                 Shard(), nullptr);
   if (!part.ok())
     return part.status();
   totals = Combine({&*part});

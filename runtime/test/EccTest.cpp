@@ -137,5 +137,42 @@ TEST(EccTest, SmallRatesFallQuadratically) {
   }
 }
 
+// A shortened word (the last of a block): its rates equal a sum over every
+// error pattern of its stored devices, decoded as the simulator decodes
+// them (DecodeStoredBlock), and a whole word of a block is the full code.
+TEST(EccTest, ShortenedWordRatesEqualEveryErrorPatternWeighed) {
+  for (auto [code, data_bits] :
+       {std::pair{EccCode::kHamming74, 1}, std::pair{EccCode::kHamming74, 3},
+        std::pair{EccCode::kSecded138, 3}, std::pair{EccCode::kSecded138, 6}}) {
+    const EccCodeInfo &info = InfoOf(code);
+    int64_t devices = StoredDevices(code, data_bits);
+    ASSERT_EQ(devices, data_bits + info.code_bits - info.data_bits);
+    for (double p : {0.01, 0.2}) {
+      double wrong = 0, flagged = 0;
+      for (uint32_t pattern = 0; pattern < (1u << devices); ++pattern) {
+        std::vector<int64_t> flipped;
+        for (int64_t d = 0; d < devices; ++d)
+          if ((pattern >> d) & 1)
+            flipped.push_back(d);
+        double weight = std::pow(p, flipped.size()) *
+                        std::pow(1 - p, devices - flipped.size());
+        StoredBlockErrors errors = DecodeStoredBlock(code, data_bits, flipped);
+        wrong += weight * errors.wrong_bits.size();
+        flagged += weight * errors.uncorrectable_words;
+      }
+      DecodedRates rates = DecodedRatesAt(code, p, data_bits);
+      EXPECT_NEAR(rates.data_ber, wrong / data_bits, 1e-12)
+          << info.name << " " << data_bits << " " << p;
+      EXPECT_NEAR(rates.uncorrectable_words, flagged, 1e-12)
+          << info.name << " " << data_bits << " " << p;
+      ExpectedBlockErrors block =
+          ExpectedStoredBlock(code, info.data_bits + data_bits, p);
+      DecodedRates full = DecodedRatesAt(code, p);
+      EXPECT_NEAR(block.wrong_bits, info.data_bits * full.data_ber + wrong,
+                  1e-12);
+    }
+  }
+}
+
 } // namespace
 } // namespace hafnia

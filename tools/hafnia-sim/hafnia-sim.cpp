@@ -4,9 +4,10 @@
 //
 //   hafnia-sim model.hfp --input x.npy [--labels y.npy] [--output out.npy]
 //       [--threads=T] [--report=FILE.json]
-//       [--cell=2T2R|1T1R] [--cycles=N | --ber=P | --ber-table=F.csv]
-//       [--trials=K] [--seed=S]
-//       [--sweep-cycles=N,... | --sweep-ber=P,...] [--sweep-svg=FILE.svg]
+//       [--cell=2T2R|1T1R [--ecc=CODE]] [--cycles=N | --ber=P |
+//       --ber-table=F.csv] [--trials=K] [--seed=S]
+//       [--sweep-cycles=N,... [--sweep-cells=SETTING,... [--equal-devices]]
+//       | --sweep-ber=P,...] [--sweep-svg=FILE.svg]
 //       [--shard=K/N [--shard-samples] --report=part-K.json]
 //       [--chunk-samples=N]
 //       [--sensitivity [--sensitivity-arrays=N]]
@@ -62,6 +63,16 @@ ABSL_FLAG(uint64_t, seed, 1, "Seed of the trials' random streams");
 ABSL_FLAG(std::string, sweep_cycles, "",
           "Comma-separated cycle counts: 1T1R and 2T2R side by side");
 ABSL_FLAG(std::string, sweep_ber, "", "Comma-separated bit-error rates");
+ABSL_FLAG(std::string, ecc, "",
+          "Store the weights as code words of this code in 1T1R devices "
+          "(with --cell=1T1R): hamming-7-4, secded-13-8, secded-22-16, "
+          "secded-39-32 or secded-72-64");
+ABSL_FLAG(std::string, sweep_cells, "",
+          "With --sweep-cycles: comma-separated cell settings side by side, "
+          "2T2R, 1T1R or 1T1R+CODE (e.g. 2T2R,1T1R,1T1R+hamming-7-4)");
+ABSL_FLAG(bool, equal_devices, false,
+          "With --sweep-cells: refuse a setting that takes more devices than "
+          "2T2R cells (2 per weight bit) and report the device budget");
 ABSL_FLAG(std::string, sweep_svg, "",
           "Plot the sweep's accuracy and agreement as SVG");
 ABSL_FLAG(std::string, shard, "",
@@ -202,9 +213,10 @@ int main(int argc, char **argv) {
   absl::SetProgramUsageMessage(
       "Runs a compiled program on the simulated RRAM chip.\nUsage: hafnia-sim "
       "model.hfp --input x.npy [--labels y.npy] [--output out.npy] "
-      "[--threads=T] [--report=FILE.json] [--cell=2T2R|1T1R] [--cycles=N | "
-      "--ber=P | --ber-table=F.csv] [--trials=K] [--seed=S] "
-      "[--sweep-cycles=N,... | --sweep-ber=P,...] [--sweep-svg=FILE.svg] "
+      "[--threads=T] [--report=FILE.json] [--cell=2T2R|1T1R [--ecc=CODE]] "
+      "[--cycles=N | --ber=P | --ber-table=F.csv] [--trials=K] [--seed=S] "
+      "[--sweep-cycles=N,... [--sweep-cells=SETTING,... [--equal-devices]] | "
+      "--sweep-ber=P,...] [--sweep-svg=FILE.svg] "
       "[--sensitivity [--sensitivity-arrays=N]]");
   // The documented flags use dashes (--ber-table); Abseil's names cannot.
   std::vector<std::string> normalized(argv, argv + argc);
@@ -266,6 +278,13 @@ int main(int argc, char **argv) {
                   absl::GetFlag(FLAGS_cell) + "'");
     options.cell = *cell;
   }
+  if (!absl::GetFlag(FLAGS_ecc).empty()) {
+    absl::StatusOr<hafnia::EccCode> code = hafnia::ParseEccOption(
+        absl::GetFlag(FLAGS_ecc), hafnia::OptionNames::kFlags);
+    if (!code.ok())
+      return Fail(code.status().message());
+    options.ecc = *code;
+  }
   hafnia::SweepOptions sweep;
   static_cast<hafnia::RunOptions &>(sweep) = options;
   sweep.cell = options.cell;
@@ -282,6 +301,15 @@ int main(int argc, char **argv) {
                 sweep_ber + "'");
   sweep.cycles = *cycle_list;
   sweep.ber = *ber_list;
+  for (absl::string_view item : absl::StrSplit(absl::GetFlag(FLAGS_sweep_cells),
+                                               ',', absl::SkipEmpty())) {
+    absl::StatusOr<hafnia::CellSetting> setting =
+        hafnia::ParseCellSetting(item, hafnia::OptionNames::kFlags);
+    if (!setting.ok())
+      return Fail(setting.status().message());
+    sweep.cells.push_back(*setting);
+  }
+  sweep.equal_devices = absl::GetFlag(FLAGS_equal_devices);
   bool sweeping = !sweep_cycles.empty() || !sweep_ber.empty();
   if (sweeping && (options.cycles || options.ber))
     return Fail("a sweep sets the cycles or BER itself: drop --cycles and "
@@ -291,6 +319,17 @@ int main(int argc, char **argv) {
       (sweeping || shard || !absl::GetFlag(FLAGS_output).empty()))
     return Fail("--sensitivity is a run of its own: give it without "
                 "--sweep-cycles, --sweep-ber, --shard and --output");
+  if (sensitivity && options.ecc)
+    return Fail("--sensitivity measures the layers on plain cells: give it "
+                "without --ecc");
+  if (sweeping && options.ecc)
+    return Fail("--ecc is for a single run: sweep codes with "
+                "--sweep-cells=1T1R+CODE,...");
+  if (!sweeping && (!sweep.cells.empty() || sweep.equal_devices))
+    return Fail(
+        absl::StrCat(sweep.cells.empty() ? "--equal-devices" : "--sweep-cells",
+                     " compares cells at cycle counts: give "
+                     "--sweep-cycles"));
 
   absl::StatusOr<hafnia::Program> program = hafnia::ReadProgram(arguments[1]);
   if (!program.ok())

@@ -14,6 +14,7 @@
 #include "hafnia/proto/chip.pb.h"
 #include "hafnia/proto/program.pb.h"
 #include "hafnia/proto/report.pb.h"
+#include "hafnia/runtime/Ecc.h"
 
 namespace hafnia {
 
@@ -40,6 +41,14 @@ AreaEstimate EstimateArea(const ChipConfig &chip, uint64_t arrays_used,
 // instruction's operations where it is), so it fails only where
 // Simulator::Create does.
 absl::StatusOr<InferenceCost> EstimateInferenceCost(const Program &program);
+
+// What storing the read cells of `program`'s arrays as code words of `ecc`
+// in 1T1R devices adds, at `row_reads_per_inference` row reads: decoding
+// and the parity devices' sensing per inference, the decoders' delay, the
+// programming of the code words, and the area of the arrays used so stored
+// against 2T2R cells.
+EccCost EstimateEccCost(const Program &program, EccCode ecc,
+                        double row_reads_per_inference);
 
 } // namespace hafnia
 

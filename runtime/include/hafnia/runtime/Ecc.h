@@ -15,7 +15,9 @@
 
 #include <bitset>
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -83,6 +85,45 @@ struct DecodedRates {
   double uncorrectable_words = 0;
 };
 DecodedRates DecodedRatesAt(EccCode code, double p);
+// The same for the code shortened to its first `data_bits` data bits (the
+// others are known zeros and not stored; a syndrome naming one of them is
+// flagged uncorrectable).
+DecodedRates DecodedRatesAt(EccCode code, double p, int data_bits);
+
+// A block of `bits` weight bits (one array's read cells in row-major order)
+// stored as code words in 1T1R devices: consecutive words of the code's
+// data bits, the last one shortened to the bits left. Its devices, in word
+// order, each word's stored code bits in code-bit order.
+int64_t StoredWords(EccCode code, int64_t bits);
+int64_t StoredDevices(EccCode code, int64_t bits);
+
+// One programming of such a block: each device flips with `plus` when it
+// stores a 1 and with `minus` when it stores a 0 (the 1T1R read error
+// rates), the words are decoded, and the data bits wrong after decoding are
+// the block's errors. `bit(i)` is the block's stored bit i.
+struct StoredBlockErrors {
+  // Data bits wrong after decoding, sorted.
+  std::vector<int64_t> wrong_bits;
+  uint64_t device_flips = 0;
+  // Words the decoder flagged uncorrectable (used as read).
+  uint64_t uncorrectable_words = 0;
+};
+StoredBlockErrors SampleStoredBlock(EccCode code, int64_t bits,
+                                    const std::function<bool(int64_t)> &bit,
+                                    double plus, double minus,
+                                    std::mt19937_64 &random);
+// The same with the devices that flip given: `flipped`, sorted and
+// distinct, in [0, StoredDevices(code, bits)).
+StoredBlockErrors DecodeStoredBlock(EccCode code, int64_t bits,
+                                    const std::vector<int64_t> &flipped);
+
+// Expected data bits wrong after decoding and uncorrectable words of such a
+// block when every device flips with `p`.
+struct ExpectedBlockErrors {
+  double wrong_bits = 0;
+  double uncorrectable_words = 0;
+};
+ExpectedBlockErrors ExpectedStoredBlock(EccCode code, int64_t bits, double p);
 
 } // namespace hafnia
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "hafnia/proto/program.pb.h"
 #include "hafnia/proto/report.pb.h"
 #include "hafnia/runtime/DeviceModel.h"
+#include "hafnia/runtime/Ecc.h"
 #include "hafnia/runtime/TensorIO.h"
 
 namespace hafnia {
@@ -59,6 +61,32 @@ public:
   // vary (ErrorInjection.cpp).
   std::unique_ptr<ChipState> ProgramWithErrors(const BitErrors &errors,
                                                std::mt19937_64 &random) const;
+  // The same with each array's read cells, in row-major order, stored as
+  // code words of `ecc` in 1T1R devices (Ecc.h, SampleStoredBlock): every
+  // device flips with its chance under `errors` by its stored value, the
+  // words are decoded, and the cells still wrong after decoding flip.
+  // Without a code, the function above (the same random draws).
+  std::unique_ptr<ChipState> ProgramWithErrors(const BitErrors &errors,
+                                               std::optional<EccCode> ecc,
+                                               std::mt19937_64 &random) const;
+  // The chip with the read cells stored as code words of `ecc` and exactly
+  // the devices `device_flips` flipped, by the program's arrays in order
+  // (each list sorted, in [0, StoredDevices) of the array's read cells):
+  // what decoding leaves of chosen errors, for tests.
+  std::unique_ptr<ChipState>
+  ProgramWithDeviceFlips(EccCode ecc,
+                         const std::vector<std::vector<int64_t>> &device_flips,
+                         std::mt19937_64 &random) const;
+  // What one programming stores and is expected to get wrong with the
+  // read cells stored as code words of `ecc`, by array number: devices,
+  // words, data bits wrong after decoding and uncorrectable words when
+  // every device flips with the mean rate of `errors` (exact when a device
+  // errs alike whatever it stores and the arrays do not vary).
+  struct EccExpectation {
+    std::vector<uint64_t> devices, words;
+    std::vector<double> wrong_bits, uncorrectable_words;
+  };
+  EccExpectation ExpectedEccErrors(const BitErrors &errors, EccCode ecc) const;
   // Cells expected to flip in each array (by array number) on one
   // programming under `errors`, from the stored values of the cells read.
   std::vector<double> ExpectedFlips(const BitErrors &errors) const;
@@ -167,6 +195,9 @@ public:
     // In the order of the program's arrays: cells flipped in this
     // programming.
     std::vector<uint64_t> flips;
+    // With a code, in the same order: devices flipped and words the decoder
+    // flagged uncorrectable (`flips` counts the cells wrong after decoding).
+    std::vector<uint64_t> device_flips, uncorrectable_words;
   };
 
 private:
@@ -197,6 +228,12 @@ private:
   int64_t slot_count_ = 0;
   // The values of ended runs, which later runs reuse.
   std::shared_ptr<ValueStore> store_;
+
+  // ProgramWithErrors, the devices flipped drawn or (with a code) given.
+  std::unique_ptr<ChipState>
+  ProgramChip(const BitErrors &errors, std::optional<EccCode> ecc,
+              const std::vector<std::vector<int64_t>> *device_flips,
+              std::mt19937_64 &random) const;
 
   // Fills fused_ and replaced_ from the program's tiled layers.
   void ReadTiledLayers();

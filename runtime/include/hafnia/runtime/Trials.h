@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "hafnia/proto/report.pb.h"
 #include "hafnia/runtime/DeviceModel.h"
+#include "hafnia/runtime/Ecc.h"
 #include "hafnia/runtime/Simulator.h"
 #include "hafnia/runtime/TensorIO.h"
 
@@ -75,7 +76,26 @@ struct TrialOptions : RunOptions {
   std::optional<double> cycles;
   // A bit-error rate to use as it is (without cycles and a table).
   std::optional<double> ber;
+  // Store every array's read cells as code words of this code in 1T1R
+  // devices, decoded before the logic (docs/device-model.md); needs a 1T1R
+  // cell and errors.
+  std::optional<EccCode> ecc;
 };
+
+// How the weights are stored in a sweep over cell settings: 2T2R or 1T1R
+// cells, or 1T1R devices holding code words.
+struct CellSetting {
+  CellType cell = CELL_2T2R;
+  std::optional<EccCode> ecc;
+};
+// "2T2R", "1T1R" or "1T1R+secded-72-64".
+std::string SettingName(const CellSetting &setting);
+// The setting `text` spells; errors name the option (--sweep-cells).
+absl::StatusOr<CellSetting> ParseCellSetting(absl::string_view text,
+                                             OptionNames names);
+// The code `text` names; the error names --ecc and lists the codes.
+absl::StatusOr<EccCode> ParseEccOption(absl::string_view text,
+                                       OptionNames names);
 
 struct Simulation {
   SimulationReport report;
@@ -95,6 +115,13 @@ struct SweepOptions : RunOptions {
   std::vector<double> cycles;
   std::vector<double> ber;
   CellType cell = CELL_TYPE_UNSPECIFIED;
+  // Over cycles: these settings side by side (default 1T1R and 2T2R), in
+  // this order.
+  std::vector<CellSetting> cells;
+  // Compare at equal device count: every setting of `cells` must store the
+  // read cells in at most the devices of 2T2R cells (2 per cell); refused
+  // otherwise. The report gives each setting's devices and the budget.
+  bool equal_devices = false;
   // Called before each point's trials run on each chunk of samples, with the
   // step's number (from 1) and the count of steps (points x chunks; a data
   // set in one chunk: the point's number and the count of points).
