@@ -86,9 +86,9 @@ ABSL_FLAG(bool, sensitivity, false,
           "Inject the errors (--cycles or --ber) into one layer at a time, "
           "then one array at a time in the most sensitive layers, and report "
           "the drops in agreement and accuracy");
-ABSL_FLAG(int, sensitivity_arrays, 2,
+ABSL_FLAG(std::optional<int>, sensitivity_arrays, std::nullopt,
           "With --sensitivity: the arrays of this many most sensitive layers "
-          "are run one at a time (0: none)");
+          "are run one at a time (0: none; default 2)");
 ABSL_FLAG(int64_t, chunk_samples, 1024,
           "Samples read and held at a time (the .npy inputs are streamed); "
           "the results are the same for any count");
@@ -319,6 +319,9 @@ int main(int argc, char **argv) {
       (sweeping || shard || !absl::GetFlag(FLAGS_output).empty()))
     return Fail("--sensitivity is a run of its own: give it without "
                 "--sweep-cycles, --sweep-ber, --shard and --output");
+  if (!sensitivity && absl::GetFlag(FLAGS_sensitivity_arrays))
+    return Fail("--sensitivity-arrays chooses the layers of --sensitivity: "
+                "give --sensitivity too");
   if (sensitivity && options.ecc)
     return Fail("--sensitivity measures the layers on plain cells: give it "
                 "without --ecc");
@@ -367,7 +370,8 @@ int main(int argc, char **argv) {
   if (sensitivity) {
     hafnia::SensitivityOptions sensitivity_options;
     static_cast<hafnia::TrialOptions &>(sensitivity_options) = options;
-    sensitivity_options.array_layers = absl::GetFlag(FLAGS_sensitivity_arrays);
+    sensitivity_options.array_layers =
+        absl::GetFlag(FLAGS_sensitivity_arrays).value_or(2);
     absl::StatusOr<hafnia::SensitivityReport> report =
         hafnia::Sensitivity(**simulator, data, sensitivity_options);
     if (!report.ok())
