@@ -55,6 +55,7 @@ async function main() {
   const warmup = Math.max(2, Math.ceil(20 / batch));
   for (let i = 0; i < warmup; ++i) await session.run(feeds);
   let runs = 0;
+  const cpuStart = process.cpuUsage();
   const start = process.hrtime.bigint();
   let elapsed = 0;
   while (elapsed < seconds) {
@@ -62,16 +63,20 @@ async function main() {
     ++runs;
     elapsed = Number(process.hrtime.bigint() - start) / 1e9;
   }
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const version = ort.env.versions ? ort.env.versions.common : '';
   if (batch === 1)
     console.log(`${path.basename(model)}: ${(runs / elapsed).toFixed(1)} ` +
                 `inferences/s with ${threads} thread(s) (onnxruntime ` +
-                `${version})`);
+                `${version}); ${(runs / cpuSeconds).toFixed(1)} per CPU ` +
+                `second`);
   else
     console.log(`${path.basename(model)}: ` +
                 `${(runs * batch / elapsed).toFixed(1)} samples/s in ` +
                 `batches of ${batch} with ${threads} thread(s) (onnxruntime ` +
-                `${version})`);
+                `${version}); ${(runs * batch / cpuSeconds).toFixed(1)} per ` +
+                `CPU second`);
 }
 
 main().catch((error) => {
