@@ -5,7 +5,10 @@
 #  2. whole inferences, one sample each, of the ECG float, ECG binarized
 #     classifier, ECG all-binarized, EEG float and MobileNet V1 models, next
 #     to onnxruntime from npm on the same ONNX files, interleaved (ROUNDS
-#     rounds), with the ratio Hafnia / onnxruntime of each round;
+#     rounds), with the ratio Hafnia / onnxruntime of each round; then
+#     whole batches of BATCH samples (default 16): the programs compiled with
+#     --batch=BATCH (one run holds the batch) against onnxruntime running
+#     the same batch, in samples/s;
 #  3. the error sweep: 20 trials of 1T1R errors over 1,000 inputs of the
 #     paper's ECG model with a binarized classifier, and 2 cells x 4 cycle
 #     counts x 20 trials, one thread (wall time);
@@ -20,6 +23,7 @@ build=${HAFNIA_BUILD_DIR:-$root/build}
 work=$build/benchmarks
 rounds=${ROUNDS:-3}
 threads=${THREADS:-1}
+batch=${BATCH:-16}
 "$root/tools/setup.sh"
 "$root/tools/build.sh" >/dev/null
 mkdir -p "$work"
@@ -27,9 +31,9 @@ models=$root/test/models
 [ -f "$work/mobilenet_v1.onnx" ] && [ -f "$work/ecg_binarized.onnx" ] ||
   /usr/bin/python3 "$models/generate_paper_models.py" --out "$work" \
     --only ecg_binarized,mobilenet_v1 >/dev/null
-compile() { # NAME ONNX BINARIZE
+compile() { # NAME ONNX BINARIZE [BATCH]
   [ -f "$work/$1.hfp" ] && [ "$work/$1.hfp" -nt "$build/bin/hafnia-compile" ] ||
-    "$build/bin/hafnia-compile" "$2" --binarize="$3" \
+    "$build/bin/hafnia-compile" "$2" --binarize="$3" ${4:+--batch="$4"} \
       --chip="$root/configs/large.textproto" -o "$work/$1.hfp" >/dev/null 2>&1
 }
 declare -A onnx=(
@@ -43,7 +47,10 @@ declare -A binarize=([ecg_float]=none [ecg_binarized_classifier]=classifier
   [ecg_all_binarized]=all [mnist_all_binarized]=all [eeg_float]=none
   [mobilenet_v1]=none)
 names="ecg_float ecg_binarized_classifier ecg_all_binarized mnist_all_binarized eeg_float mobilenet_v1"
-for name in $names; do compile "$name" "${onnx[$name]}" "${binarize[$name]}"; done
+for name in $names; do
+  compile "$name" "${onnx[$name]}" "${binarize[$name]}"
+  compile "$name.b$batch" "${onnx[$name]}" "${binarize[$name]}" "$batch"
+done
 compile ecg_table2 "$work/ecg_binarized.onnx" classifier
 
 echo "== binary dense layers and the roofline (bin_MAC/s)"
@@ -53,11 +60,11 @@ echo "== binary dense layers and the roofline (bin_MAC/s)"
 
 ort=/opt/hafnia-ort/node_modules/onnxruntime-node
 echo "== whole inferences, $threads thread(s), inferences/s (round: hafnia ort ratio)"
-rate() { # BUILD PROGRAM
+rate() { # BUILD PROGRAM: inferences/s
   HAFNIA_BENCH_PROGRAM=$2 "$1/runtime/hafnia-benchmarks" \
     --benchmark_filter="BM_Program/real_time/threads:$threads\$" \
-    --benchmark_min_time=1 2>/dev/null | grep -o 'inferences/s=[0-9.]*[k]*' |
-    sed 's/inferences\/s=//; s/k$/*1000/' | bc -l
+    --benchmark_min_time=1 2>/dev/null | grep -o 'inferences/s=[0-9.]*[kM]*' |
+    sed 's/inferences\/s=//; s/k$/*1000/; s/M$/*1000000/' | bc -l
 }
 for round in $(seq "$rounds"); do
   for name in $names; do
@@ -69,6 +76,26 @@ for round in $(seq "$rounds"); do
       "$round" "$name" "$h" "$o" "$(echo "$h / $o" | bc -l)")
     if [ -n "${BASELINE:-}" ]; then
       b=$(rate "$BASELINE" "$work/$name.hfp")
+      line+=$(printf "  baseline %9.1f  ratio %6.3fx" "$b" "$(echo "$b / $o" | bc -l)")
+    fi
+    echo "$line"
+  done
+done
+
+echo "== whole batches of $batch, $threads thread(s), samples/s (round: hafnia ort ratio)"
+for round in $(seq "$rounds"); do
+  for name in $names; do
+    # (inferences/s times the batch: BM_Program's samples/s, which a
+    # BASELINE build may predate.)
+    h=$(echo "$(rate "$build" "$work/$name.b$batch.hfp") * $batch" | bc -l)
+    o=nan
+    [ -d "$ort" ] && o=$(node "$root/tools/bench/onnxruntime_benchmark.js" \
+      "${onnx[$name]}" --threads="$threads" --seconds=2 --batch="$batch" |
+      awk '{print $2}')
+    line=$(printf "%d %-26s hafnia %9.1f  onnxruntime %9.1f  ratio %6.3fx" \
+      "$round" "$name" "$h" "$o" "$(echo "$h / $o" | bc -l)")
+    if [ -n "${BASELINE:-}" ]; then
+      b=$(echo "$(rate "$BASELINE" "$work/$name.b$batch.hfp") * $batch" | bc -l)
       line+=$(printf "  baseline %9.1f  ratio %6.3fx" "$b" "$(echo "$b / $o" | bc -l)")
     fi
     echo "$line"

@@ -9,7 +9,10 @@
 // single sample needs). Both report binary multiply-accumulates per second
 // (bin_MAC/s).
 // BM_Program times whole inferences of a compiled program given by the
-// HAFNIA_BENCH_PROGRAM environment variable (tools/benchmark.sh sets it).
+// HAFNIA_BENCH_PROGRAM environment variable (tools/benchmark.sh sets it):
+// inferences/s counts runs of the program, samples/s the samples they hold
+// (the first input's first dimension: a program compiled with --batch=B
+// runs B samples at once).
 
 #include <benchmark/benchmark.h>
 
@@ -121,6 +124,11 @@ void BM_Program(benchmark::State &state) {
   }
   state.counters["inferences/s"] =
       benchmark::Counter(state.iterations(), benchmark::Counter::kIsRate);
+  int64_t batch =
+      inputs.empty() || inputs[0].shape.empty() ? 1 : inputs[0].shape[0];
+  state.counters["samples/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * batch,
+                         benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Program)->ThreadRange(1, 2)->UseRealTime();
 

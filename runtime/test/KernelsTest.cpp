@@ -580,6 +580,17 @@ TEST(RealLibraryKernels, ChainsMatchTheReference) {
          p.Conv(6, 1, {3, 5}, {2, 1}, {1, 0, 2, 0}, {1, 1}, true);
          p.Conv(4, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, false);
        }},
+      // The first convolutions of these three read the program's layout
+      // and write the NHWC their folded readers take, as im2col and sgemm.
+      {"a folded width after a strided, dilated, clipped first layer",
+       {2, 3, 20, 6},
+       [](RealProgram &p) {
+         p.Conv(8, 1, {3, 3}, {2, 1}, {2, 1, 1, 1}, {2, 1}, false);
+         p.BatchNorm();
+         p.Activation(A::CLIP);
+         p.Conv(5, 1, {2, 6}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         p.Activation(A::RELU);
+       }},
       {"a value two convolutions read",
        {1, 4, 9, 9},
        [](RealProgram &p) {

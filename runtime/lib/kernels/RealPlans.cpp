@@ -51,7 +51,7 @@ dnnl::stream &Stream() {
 
 // Scratch memory of one thread for the library's layouts.
 struct Scratch {
-  std::vector<float> src, dst;
+  std::vector<float> src, dst, columns;
   std::vector<uint8_t> pad;
 };
 Scratch &ThreadScratch() {
@@ -173,6 +173,116 @@ bool SetLayouts(LibraryPlan &plan, const dnnl::primitive_desc &pd,
          MakeReorder(plan.library_dst, plan.output_layout, plan.from_library);
 }
 
+// The weights ([filter, channel, kh, kw]) and bias of `conv` with the batch
+// norm `bn` (or null) folded in.
+void FoldedWeights(const Instruction &conv, const Instruction *bn,
+                   const std::vector<std::vector<float>> &constants,
+                   int64_t filters, std::vector<float> &weights,
+                   std::vector<float> &bias) {
+  weights = constants[conv.inputs(1)];
+  bias.assign(filters, 0.0f);
+  if (conv.inputs_size() == 3)
+    bias = constants[conv.inputs(2)];
+  if (!bn)
+    return;
+  std::vector<float> scale, shift;
+  FoldBatchNorm(*bn, constants, scale, shift);
+  int64_t taps = static_cast<int64_t>(weights.size()) / filters;
+  for (int64_t m = 0; m < filters; ++m) {
+    for (int64_t t = 0; t < taps; ++t)
+      weights[m * taps + t] *= scale[m];
+    bias[m] = bias[m] * scale[m] + shift[m];
+  }
+}
+
+// Whether the plan of a 2-D convolution folds its width into its channels
+// (MakeConvPlan), reading NHWC: a window as wide as the input and unpadded
+// along it, one output column.
+bool FoldsWidth(const Program &program, const Instruction &conv) {
+  Shape xs = ShapeOf(program.buffers(conv.inputs(0)));
+  Shape ys = ShapeOf(program.buffers(conv.output()));
+  if (xs.size() != 4 || ys.size() != 4)
+    return false;
+  WindowSpec spec = ResolveWindow(conv.conv().window(), 2);
+  Window2D win = To2D(spec);
+  int64_t width = xs[3];
+  return conv.conv().group() == 1 && width > 1 && win.kw == width &&
+         win.dw == 1 && win.pw == 0 && spec.pads_end.back() == 0 && ys[3] == 1;
+}
+
+// The activation a plan absorbs, as oneDNN's post-op or the GEMM's pass:
+// ReLU, or Clip to [low, high].
+struct Absorbed {
+  bool relu;
+  float low, high;
+};
+Absorbed AbsorbedActivation(const Instruction &activation) {
+  const Instruction::Activation &a = activation.activation();
+  return {a.kind() == Instruction::Activation::RELU,
+          a.has_min() ? a.min() : -std::numeric_limits<float>::infinity(),
+          a.has_max() ? a.max() : std::numeric_limits<float>::infinity()};
+}
+
+// The convolution `conv` (absorbing `bn` and `activation`, either may be
+// null) as im2col and sgemm writing NHWC; null when its columns would not
+// fit a bounded scratch.
+std::shared_ptr<GemmConvPlan>
+MakeGemmConvPlan(const Program &program, const Instruction &conv,
+                 const Instruction *bn, const Instruction *activation,
+                 const std::vector<std::vector<float>> &constants) {
+  Shape xs = ShapeOf(program.buffers(conv.inputs(0)));
+  Shape ys = ShapeOf(program.buffers(conv.output()));
+  if ((xs.size() != 3 && xs.size() != 4) || conv.conv().group() != 1 ||
+      NumElements(xs) == 0 || NumElements(ys) == 0)
+    return nullptr;
+  auto plan = std::make_shared<GemmConvPlan>();
+  auto [n_size, channels, height, width] = To4D(xs);
+  auto [unused, filters, out_h, out_w] = To4D(ys);
+  plan->n_size = n_size;
+  plan->channels = channels;
+  plan->height = height;
+  plan->width = width;
+  plan->filters = filters;
+  plan->out_h = out_h;
+  plan->out_w = out_w;
+  plan->window = To2D(ResolveWindow(conv.conv().window(), xs.size() - 2));
+  const Window2D &win = plan->window;
+  int64_t taps = plan->channels * win.kh * win.kw;
+  int64_t rows = plan->n_size * plan->out_h * plan->out_w;
+  constexpr int64_t kMaxColumnBytes = int64_t{64} << 20;
+  if (rows * taps * static_cast<int64_t>(sizeof(float)) > kMaxColumnBytes)
+    return nullptr;
+  std::vector<float> weights;
+  FoldedWeights(conv, bn, constants, plan->filters, weights, plan->bias);
+  plan->weights.resize(weights.size());
+  for (int64_t m = 0; m < plan->filters; ++m)
+    for (int64_t t = 0; t < taps; ++t)
+      plan->weights[t * plan->filters + m] = weights[m * taps + t];
+  if (activation) {
+    Absorbed a = AbsorbedActivation(*activation);
+    plan->activation = a.relu ? GemmConvPlan::Activation::kRelu
+                              : GemmConvPlan::Activation::kClip;
+    plan->low = a.low;
+    plan->high = a.high;
+  }
+  plan->output = activation ? activation->output()
+                 : bn       ? bn->output()
+                            : conv.output();
+  plan->macs =
+      ConvMacs(plan->n_size, plan->filters, plan->channels, plan->out_h,
+               plan->out_w, plan->height, plan->width, win);
+  plan->ops = NumElements(ys) * ((bn ? 1 : 0) + (activation ? 1 : 0));
+  Dims src_dims{plan->n_size, plan->channels, plan->height, plan->width};
+  Dims dst_dims{plan->n_size, plan->filters, plan->out_h, plan->out_w};
+  plan->input_layout = dnnl::memory::desc(src_dims, kF32, Tag::nchw);
+  plan->primitive_src = plan->library_src = plan->input_layout;
+  plan->output_layout = dnnl::memory::desc(dst_dims, kF32, Tag::nchw);
+  plan->library_dst = dnnl::memory::desc(dst_dims, kF32, Tag::nhwc);
+  if (!MakeReorder(plan->library_dst, plan->output_layout, plan->from_library))
+    return nullptr;
+  return plan;
+}
+
 // A oneDNN convolution for `conv`, absorbing `bn` and `activation` (either
 // may be null); null when the library cannot run it. `chained`: its input
 // or its output is another plan's, kept in the library's layout between
@@ -192,27 +302,14 @@ MakeConvPlan(const Program &program, const Instruction &conv,
   Window2D win = To2D(spec);
   int64_t group = conv.conv().group();
   int64_t group_channels = channels / group, group_filters = filters / group;
-  int64_t taps = group_channels * win.kh * win.kw;
   if (NumElements(xs) == 0 || NumElements(ys) == 0)
     return nullptr;
   bool one_d = spec.kernel.size() == 1;
   int64_t pad_end_h = one_d ? 0 : spec.pads_end[0];
   int64_t pad_end_w = spec.pads_end.back();
 
-  // Weights and bias with the batch norm folded in.
-  std::vector<float> weights = constants[conv.inputs(1)];
-  std::vector<float> bias(filters, 0.0f);
-  if (conv.inputs_size() == 3)
-    bias = constants[conv.inputs(2)];
-  if (bn) {
-    std::vector<float> scale, shift;
-    FoldBatchNorm(*bn, constants, scale, shift);
-    for (int64_t m = 0; m < filters; ++m) {
-      for (int64_t t = 0; t < taps; ++t)
-        weights[m * taps + t] *= scale[m];
-      bias[m] = bias[m] * scale[m] + shift[m];
-    }
-  }
+  std::vector<float> weights, bias;
+  FoldedWeights(conv, bn, constants, filters, weights, bias);
 
   auto plan = std::make_shared<ConvPlan>();
   plan->output = activation ? activation->output()
@@ -229,8 +326,7 @@ MakeConvPlan(const Program &program, const Instruction &conv,
   // channels, on the input in NHWC: channel w * C + c of the folded input
   // is channel c at column w. The library's kernels for a window over the
   // whole width are many times slower.
-  bool fold_width = group == 1 && !one_d && width > 1 && win.kw == width &&
-                    win.dw == 1 && win.pw == 0 && pad_end_w == 0 && out_w == 1;
+  bool fold_width = FoldsWidth(program, conv);
   // Which layouts the primitive reads and writes, by a fixed rule (never a
   // timing, so that results are reproducible; docs/performance.md has the
   // measurements behind it). oneDNN's blocked direct kernels (its choice of
@@ -275,15 +371,12 @@ MakeConvPlan(const Program &program, const Instruction &conv,
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (activation) {
-      const Instruction::Activation &a = activation->activation();
+      Absorbed a = AbsorbedActivation(*activation);
       dnnl::post_ops ops;
-      if (a.kind() == Instruction::Activation::RELU)
+      if (a.relu)
         ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
       else
-        ops.append_eltwise(
-            1.0f, dnnl::algorithm::eltwise_clip,
-            a.has_min() ? a.min() : -std::numeric_limits<float>::infinity(),
-            a.has_max() ? a.max() : std::numeric_limits<float>::infinity());
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, a.low, a.high);
       attr.set_post_ops(ops);
     }
     for (const Choice &choice : choices) {
@@ -428,12 +521,36 @@ std::shared_ptr<PoolPlan> MakePoolPlan(const Program &program,
   return plan;
 }
 
+// y = activation(y + bias[filter]) over `rows` rows of NHWC. Cloned for
+// AVX-512 and AVX2 (GCC function multiversioning picks the host's at load
+// time): the pass is a quarter of the convolution's time with SSE2 alone.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+AddBiasAndActivation(const GemmConvPlan &plan, int64_t rows, float *dst) {
+  const float *bias = plan.bias.data();
+  const int64_t filters = plan.filters;
+  const float low = plan.low, high = plan.high;
+  for (int64_t r = 0; r < rows; ++r, dst += filters)
+    switch (plan.activation) {
+    case GemmConvPlan::Activation::kNone:
+      for (int64_t m = 0; m < filters; ++m)
+        dst[m] += bias[m];
+      break;
+    case GemmConvPlan::Activation::kRelu:
+      for (int64_t m = 0; m < filters; ++m)
+        dst[m] = std::max(dst[m] + bias[m], 0.0f);
+      break;
+    case GemmConvPlan::Activation::kClip:
+      for (int64_t m = 0; m < filters; ++m)
+        dst[m] = std::min(std::max(dst[m] + bias[m], low), high);
+      break;
+    }
+}
+
 } // namespace
 
 void RunLibraryPlan(KernelContext &ctx, const LibraryPlan &plan) {
   const auto &x = ctx.Real(0);
-  auto &y =
-      ctx.NewRealToOverwrite(plan.output_layout.get_size() / sizeof(float));
+  auto &y = ctx.NewRealToOverwrite(plan.output_size);
   Scratch &scratch = ThreadScratch();
   OneThread one;
   const dnnl::engine &engine = Engine();
@@ -449,14 +566,18 @@ void RunLibraryPlan(KernelContext &ctx, const LibraryPlan &plan) {
                    ? Sized(scratch.dst, plan.library_dst.get_size())
                    : y.data();
   dnnl::memory library_dst(plan.library_dst, engine, dst);
-  std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, dnnl::memory(plan.primitive_src, engine, src)},
-      {DNNL_ARG_DST, library_dst},
-      {DNNL_ARG_SCRATCHPAD,
-       dnnl::memory(plan.scratchpad, engine,
-                    Sized(scratch.pad, plan.scratchpad.get_size()))}};
-  plan.AddArguments(args);
-  plan.primitive.execute(stream, args);
+  if (const auto *gemm = dynamic_cast<const GemmConvPlan *>(&plan)) {
+    RunGemmConv(*gemm, src, dst, scratch.columns);
+  } else {
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, dnnl::memory(plan.primitive_src, engine, src)},
+        {DNNL_ARG_DST, library_dst},
+        {DNNL_ARG_SCRATCHPAD,
+         dnnl::memory(plan.scratchpad, engine,
+                      Sized(scratch.pad, plan.scratchpad.get_size()))}};
+    plan.AddArguments(args);
+    plan.primitive.execute(stream, args);
+  }
   if (plan.from_library) {
     dnnl::memory to(plan.output_layout, engine, y.data());
     plan.from_library->execute(stream, library_dst, to);
@@ -464,6 +585,62 @@ void RunLibraryPlan(KernelContext &ctx, const LibraryPlan &plan) {
   stream.wait();
   ctx.AddDigitalMacs(plan.macs);
   ctx.AddDigitalOps(plan.ops);
+}
+
+void RunGemmConv(const GemmConvPlan &plan, const float *src, float *dst,
+                 std::vector<float> &columns) {
+  const Window2D &win = plan.window;
+  int64_t taps = plan.channels * win.kh * win.kw;
+  int64_t rows = plan.n_size * plan.out_h * plan.out_w;
+  // The columns as a (channel, kh, kw) x (n, oh, ow) matrix: row (c, kh, kw)
+  // holds the input under that tap at every output, zero on padding. Along
+  // a row the copies are contiguous runs (one run of whole input rows for
+  // a unit-stride window as wide as its output, as EEG's 30 x 1).
+  const int64_t channels = plan.channels, height = plan.height,
+                width = plan.width, out_h = plan.out_h, out_w = plan.out_w;
+  float *column = Sized(columns, rows * taps * sizeof(float));
+  float *out = column;
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t kh = 0; kh < win.kh; ++kh) {
+      auto [oh_first, oh_last] =
+          WindowInsideOutputs(out_h, win.sh, kh * win.dh - win.ph, height);
+      for (int64_t kw = 0; kw < win.kw; ++kw) {
+        auto [ow_first, ow_last] =
+            WindowInsideOutputs(out_w, win.sw, kw * win.dw - win.pw, width);
+        bool whole_rows = win.sh == 1 && win.sw == 1 && out_w == width &&
+                          kw * win.dw == win.pw;
+        for (int64_t n = 0; n < plan.n_size; ++n) {
+          const float *xc = src + (n * channels + c) * height * width;
+          float *end = out + out_h * out_w;
+          if (oh_last < oh_first || ow_last < ow_first) {
+            std::fill(out, end, 0.0f);
+            out = end;
+            continue;
+          }
+          out = std::fill_n(out, oh_first * out_w, 0.0f);
+          if (whole_rows) {
+            const float *from =
+                xc + WindowInput(oh_first, kh, 1, win.ph, win.dh) * width;
+            out = std::copy(from, from + (oh_last - oh_first + 1) * width, out);
+          } else {
+            for (int64_t oh = oh_first; oh <= oh_last; ++oh) {
+              const float *xrow =
+                  xc + WindowInput(oh, kh, win.sh, win.ph, win.dh) * width +
+                  kw * win.dw - win.pw;
+              out = std::fill_n(out, ow_first, 0.0f);
+              for (int64_t ow = ow_first; ow <= ow_last; ++ow)
+                *out++ = xrow[ow * win.sw];
+              out = std::fill_n(out, out_w - 1 - ow_last, 0.0f);
+            }
+          }
+          std::fill(out, end, 0.0f);
+          out = end;
+        }
+      }
+    }
+  Sgemm(true, false, rows, plan.filters, taps, 1.0f, column, rows,
+        plan.weights.data(), plan.filters, 0.0f, dst, plan.filters);
+  AddBiasAndActivation(plan, rows, dst);
 }
 
 void Sgemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k,
@@ -577,6 +754,17 @@ Plans PlanRealKernels(const Program &program,
     links_out[i] = candidates[i] &&
                    links(i, [&](int j) { return candidates[j].has_value(); });
 
+  // Convolutions whose readers all fold their width, reading NHWC.
+  auto writes_nhwc = [&](int i) {
+    if (!links_out[i] || !program.instructions(i).has_conv())
+      return false;
+    for (int j : readers[candidates[i]->output])
+      if (!program.instructions(j).has_conv() ||
+          !FoldsWidth(program, program.instructions(j)))
+        return false;
+    return true;
+  };
+
   auto library_plan = [&](int j) -> LibraryPlan * {
     return j < 0 ? nullptr
                  : const_cast<LibraryPlan *>(
@@ -596,12 +784,16 @@ Plans PlanRealKernels(const Program &program,
       if (source)
         plan = MakePoolPlan(program, instruction, source->library_dst);
     } else {
-      plan = MakeConvPlan(
-          program, instruction,
-          c.bn >= 0 ? &program.instructions(c.bn) : nullptr,
-          c.activation >= 0 ? &program.instructions(c.activation) : nullptr,
-          constants, links_out[i] || source,
-          source ? &source->library_dst : nullptr);
+      const Instruction *bn = c.bn >= 0 ? &program.instructions(c.bn) : nullptr;
+      const Instruction *activation =
+          c.activation >= 0 ? &program.instructions(c.activation) : nullptr;
+      if (!source && writes_nhwc(i))
+        plan =
+            MakeGemmConvPlan(program, instruction, bn, activation, constants);
+      if (!plan)
+        plan = MakeConvPlan(program, instruction, bn, activation, constants,
+                            links_out[i] || source,
+                            source ? &source->library_dst : nullptr);
     }
     if (!plan)
       continue;
@@ -612,6 +804,7 @@ Plans PlanRealKernels(const Program &program,
       }
     plans[i] = std::move(plan);
   }
+  std::vector<bool> linked(count, false);
   // The chains of the plans made: a producer's output stays in the layout
   // it writes, and its readers reorder from that into theirs when they
   // differ (or it is in the program's layout, if the library lacks such a
@@ -630,14 +823,30 @@ Plans PlanRealKernels(const Program &program,
       continue;
     plan->output_layout = plan->library_dst;
     plan->from_library.reset();
+    linked[i] = true;
     for (size_t k = 0; k < r.size(); ++k) {
       library_plan(r[k])->input_layout = plan->library_dst;
       library_plan(r[k])->to_library = std::move(to[k]);
     }
   }
+  // The values that only plans read (the links of chains) all take the
+  // size of the largest of them, so that they share slots by lifetime
+  // (SimulatorSetup.cpp shares slots of one type and size): a chain then
+  // writes each value into a buffer it has just read, warm in the cache,
+  // rather than into one buffer per size, cold (MobileNet's convolutions
+  // take 8% less time so; docs/performance.md). A plan writes only the
+  // front of such a buffer and its readers read only that.
+  int64_t largest_link = 0;
+  for (int i = 0; i < count; ++i)
+    if (linked[i])
+      largest_link = std::max<int64_t>(
+          largest_link,
+          library_plan(i)->output_layout.get_size() / sizeof(float));
   for (int i = 0; i < count; ++i)
     if (LibraryPlan *plan = library_plan(i))
-      plan->output_size = plan->output_layout.get_size() / sizeof(float);
+      plan->output_size = linked[i]
+                              ? largest_link
+                              : plan->output_layout.get_size() / sizeof(float);
 
   for (int i = 0; i < count; ++i) {
     const Instruction &instruction = program.instructions(i);

@@ -11,6 +11,7 @@
 
 #include <dnnl.hpp>
 
+#include "kernels/Indexing.h"
 #include "kernels/Kernels.h"
 
 namespace hafnia {
@@ -51,6 +52,31 @@ public:
     args.insert({DNNL_ARG_BIAS, bias});
   }
 };
+
+// A convolution run as im2col and one sgemm instead of a oneDNN primitive:
+// rows are the output positions (n, oh, ow), columns the filters, so it
+// writes NHWC (`library_dst`) from the program's NCHW. Planned for a
+// convolution that reads the program's layout and whose readers take NHWC
+// (a folded width): oneDNN 2.6 has no optimized kernel that reads NCHW and
+// writes NHWC, and its first-layer kernel plus the reorder after it take
+// twice as long (docs/performance.md).
+class GemmConvPlan : public LibraryPlan {
+public:
+  int64_t n_size = 0, channels = 0, height = 0, width = 0;
+  int64_t filters = 0, out_h = 0, out_w = 0;
+  Window2D window{};
+  // Weights as a (channel, kh, kw) x filter matrix, any absorbed batch norm
+  // folded in, and the bias.
+  std::vector<float> weights, bias;
+  // The absorbed activation: none, ReLU, or a clip to [low, high].
+  enum class Activation { kNone, kRelu, kClip } activation = Activation::kNone;
+  float low = 0, high = 0;
+};
+
+// Runs `plan` from `src` (NCHW) into `dst` (NHWC), with `columns` as the
+// im2col scratch.
+void RunGemmConv(const GemmConvPlan &plan, const float *src, float *dst,
+                 std::vector<float> &columns);
 
 // A max or average pooling (windowed or global) within a chain.
 class PoolPlan : public LibraryPlan {};
