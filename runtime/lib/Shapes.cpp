@@ -267,8 +267,8 @@ ConvTransposeShape(const std::vector<int64_t> &input,
     int64_t extra = conv.output_padding_size() ? conv.output_padding(i) : 0;
     if (spec.strides[i] < 1 || spec.dilations[i] < 1 ||
         spec.pads_begin[i] < 0 || spec.pads_end[i] < 0 || extra < 0 ||
-        spec.kernel[i] < 1 || spec.strides[i] > (1 << 20) ||
-        spec.dilations[i] > (1 << 20) || extra > (1 << 20) ||
+        spec.kernel[i] < 1 || spec.strides[i] > kMaxTransposedStep ||
+        spec.dilations[i] > kMaxTransposedStep || extra > kMaxTransposedStep ||
         std::max({spec.kernel[i], spec.pads_begin[i], spec.pads_end[i],
                   input[i + 2]}) > kMaxAttribute)
       return absl::InvalidArgumentError(

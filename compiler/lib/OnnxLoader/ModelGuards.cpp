@@ -41,19 +41,25 @@ std::optional<std::string> checkWindow(const onnx::NodeProto &node) {
     const std::string &name = attribute.name();
     bool positive =
         name == "strides" || name == "dilations" || name == "kernel_shape";
+    bool transposed = node.op_type() == "ConvTranspose";
     // Pad-2's pads attribute may crop; window pads may not.
-    bool nonNegative = name == "pads" && node.op_type() != "Pad";
+    bool nonNegative = (name == "pads" && node.op_type() != "Pad") ||
+                       (transposed && name == "output_padding");
     if (!positive && !nonNegative)
       continue;
+    // A transposed convolution multiplies sizes by its steps.
+    int64_t limit = transposed && name != "kernel_shape" && name != "pads"
+                        ? kMaxTransposedStep
+                        : kMaxAttribute;
     for (int64_t value : attribute.ints()) {
       if (positive ? value <= 0 : value < 0)
         return describeOnnxNode(node) + " (" + node.op_type() +
                "): attribute '" + name + "' holds " + std::to_string(value) +
                "; " + name + (positive ? " must be positive" : " must be >= 0");
-      if (value > kMaxAttribute || value < -kMaxAttribute)
+      if (value > limit)
         return describeOnnxNode(node) + " (" + node.op_type() +
                "): attribute '" + name + "' holds " + std::to_string(value) +
-               ", beyond the limit of " + std::to_string(kMaxAttribute);
+               ", beyond the limit of " + std::to_string(limit);
     }
   }
   return std::nullopt;

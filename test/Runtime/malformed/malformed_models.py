@@ -105,11 +105,17 @@ def add_model_cases(case, write, out):
          dict(kernel_shape=[2, 2], strides=[2, 0]), "'strides' holds 0"),
         ("convtranspose-stride-0", "ConvTranspose", dict(strides=[0, 1]),
          "'strides' holds 0"),
-        # Beyond the runtime's limit: the compiler wrote a program its own
-        # runtime refused (the ONNX fuzz target's finding a7ca8a94).
+        # Beyond the runtime's limits: the compiler wrote a program its own
+        # runtime refused (the ONNX fuzz target's findings a7ca8a94 and
+        # e22f7e8d). A transposed convolution's steps multiply sizes.
         ("convtranspose-stride-2^34", "ConvTranspose",
          dict(strides=[2**34 + 2, 2]),
-         "'strides' holds 17179869186, beyond the limit of 2147483648"),
+         "'strides' holds 17179869186, beyond the limit of 1048576"),
+        ("convtranspose-stride-2^21", "ConvTranspose", dict(strides=[2**21, 1]),
+         "'strides' holds 2097152, beyond the limit of 1048576"),
+        ("convtranspose-dilation-2^21", "ConvTranspose",
+         dict(dilations=[1, 2**21]),
+         "'dilations' holds 2097152, beyond the limit of 1048576"),
         ("conv-pads-2^34", "Conv", dict(pads=[2**34, 0, 0, 0]),
          "'pads' holds 17179869184, beyond the limit of 2147483648"),
     ]

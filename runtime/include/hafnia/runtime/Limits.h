@@ -21,6 +21,10 @@ constexpr int64_t kMaxTensorElements = int64_t{1} << 31;
 // int64.
 constexpr int64_t kMaxAttribute = int64_t{1} << 31;
 
+// A transposed convolution's strides, dilations and output padding above
+// this are refused: its output size multiplies the input size by them.
+constexpr int64_t kMaxTransposedStep = int64_t{1} << 20;
+
 } // namespace hafnia
 
 #endif // HAFNIA_RUNTIME_LIMITS_H
