@@ -18,6 +18,16 @@ std::string Percent(double fraction) {
   return absl::StrFormat("%.2f%%", 100.0 * fraction);
 }
 
+// A sweep table's accuracy column: mean/spread [min,max], or - without
+// trials.
+std::string MeanSpreadRange(const TrialSummary &summary) {
+  if (!summary.trials_size())
+    return "-";
+  return absl::StrFormat("%s/%s [%s,%s]", Percent(summary.mean()),
+                         Percent(summary.spread()), Percent(summary.min()),
+                         Percent(summary.max()));
+}
+
 // A sweep over bit-error rates holds for any cell; a sweep over cell
 // settings names the setting.
 std::string CellOf(const SweepPoint &point) {
@@ -110,13 +120,7 @@ std::string FormatSettingsSweep(const SweepReport &sweep, std::string text) {
                       "observed", "uncorr.", "agreement mean/spread",
                       "accuracy mean/spread [min,max]"));
   for (const SweepPoint &point : sweep.points()) {
-    std::string accuracy =
-        point.accuracy().trials_size()
-            ? absl::StrFormat("%s/%s [%s,%s]", Percent(point.accuracy().mean()),
-                              Percent(point.accuracy().spread()),
-                              Percent(point.accuracy().min()),
-                              Percent(point.accuracy().max()))
-            : "-";
+    std::string accuracy = MeanSpreadRange(point.accuracy());
     absl::StrAppend(
         &text,
         absl::StrFormat(
@@ -248,13 +252,7 @@ std::string FormatSweep(const SweepReport &sweep) {
                                          "agreement mean/spread",
                                          "accuracy mean/spread [min,max]"));
   for (const SweepPoint &point : sweep.points()) {
-    std::string accuracy =
-        point.accuracy().trials_size()
-            ? absl::StrFormat("%s/%s [%s,%s]", Percent(point.accuracy().mean()),
-                              Percent(point.accuracy().spread()),
-                              Percent(point.accuracy().min()),
-                              Percent(point.accuracy().max()))
-            : "-";
+    std::string accuracy = MeanSpreadRange(point.accuracy());
     absl::StrAppend(
         &text,
         absl::StrFormat(

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "hafnia/runtime/Shapes.h"
+#include "hafnia/runtime/WindowArithmetic.h"
 
 namespace hafnia {
 namespace kernels {
@@ -104,12 +105,16 @@ void PoolWindows(const T *x, T *y, int64_t planes, int64_t height,
                  const Window2D &win, T init, Reduce reduce, Finish finish,
                  Border border) {
   // The outputs [lo, hi) along one axis whose taps are all inside.
+  // From the first output whose first tap is inside to the last whose last
+  // tap is.
   auto inside = [](int64_t outputs, int64_t size, int64_t kernel,
                    int64_t stride, int64_t pad, int64_t dilation) {
-    int64_t lo = (pad + stride - 1) / stride;
-    int64_t last = size - 1 - (kernel - 1) * dilation + pad;
-    int64_t hi = last < 0 ? 0 : std::min(outputs, last / stride + 1);
-    return std::pair<int64_t, int64_t>{std::min(lo, hi), hi};
+    int64_t lo = std::min(
+        outputs, WindowInsideOutputs(outputs, stride, -pad, size).first);
+    int64_t last = WindowInsideOutputs(outputs, stride,
+                                       (kernel - 1) * dilation - pad, size)
+                       .second;
+    return std::pair<int64_t, int64_t>{lo, std::max(lo, last + 1)};
   };
   auto [h_lo, h_hi] = inside(out_h, height, win.kh, win.sh, win.ph, win.dh);
   auto [w_lo, w_hi] = inside(out_w, width, win.kw, win.sw, win.pw, win.dw);
