@@ -238,8 +238,7 @@ Simulator::RunSuffixes(const std::vector<const Prefix *> &prefixes,
   std::vector<bool> computed(program_.buffers_size(), false);
   for (int i : schedule_)
     if (i >= prefix_end_)
-      computed[plans_[i] ? plans_[i]->output
-                         : program_.instructions(i).output()] = true;
+      computed[WrittenBy(i)] = true;
   std::vector<int> shared_layers;
   if (chips.size() > 1)
     for (int i : schedule_)

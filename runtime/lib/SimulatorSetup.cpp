@@ -57,7 +57,7 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
   simulator->fused_.resize(p.instructions_size());
   simulator->replaced_.assign(p.instructions_size(), false);
   if (options.fuse_layers)
-    simulator->ReadTiledLayers();
+    simulator->ReadTiledLayers(/*thresholds=*/!options.reference_kernels);
   // Everything before the first array read is the same on every
   // programming of the chip; RunPrefix computes it once.
   simulator->prefix_end_ = p.instructions_size();
@@ -75,10 +75,12 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
   simulator->reference_kernels_ = options.reference_kernels;
   if (options.reference_kernels)
     simulator->plans_.resize(p.instructions_size());
-  else
+  else {
     simulator->plans_ =
         kernels::PlanRealKernels(p, simulator->constants_, tiled,
                                  simulator->prefix_end_, simulator->replaced_);
+    simulator->PlanBinarizeIntoLines();
+  }
   // A storage slot for every input and every value an instruction that runs
   // computes (a plan's: the last absorbed instruction's); constants have
   // none.
@@ -157,28 +159,57 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
     // A plan writes the last absorbed instruction's output, maybe in the
     // library's layout.
     const kernels::Plan *plan = simulator->plans_[i].get();
-    uint32_t output = plan ? plan->output : p.instructions(i).output();
-    place(output, i,
-          plan && plan->output_size >= 0 ? plan->output_size
-                                         : elements(output));
+    uint32_t output = simulator->WrittenBy(i);
+    int64_t size = elements(output);
+    if (plan && plan->output_size >= 0)
+      size = plan->output_size;
+    if (const FusedLayer *layer = simulator->fused_[i].get();
+        layer && layer->lines_im2col >= 0) {
+      const Instruction &im2col = p.instructions(layer->lines_im2col);
+      size = kernels::FieldLinesOf(im2col.im2col(),
+                                   ShapeOf(p.buffers(im2col.inputs(0))))
+                 .bytes();
+    }
+    place(output, i, size);
   }
   simulator->store_ = std::make_shared<ValueStore>(simulator->slot_count_);
   return simulator;
 }
 
-void Simulator::ReadTiledLayers() {
+namespace {
+
+// How many instructions read each buffer (an output counts as one).
+std::vector<int> ReadersOf(const Program &program) {
+  std::vector<int> readers(program.buffers_size(), 0);
+  for (const Instruction &instruction : program.instructions())
+    for (uint32_t input : instruction.inputs())
+      ++readers[input];
+  for (const TensorBinding &output : program.outputs())
+    ++readers[output.buffer()];
+  return readers;
+}
+
+// The one instruction that reads each buffer, where one alone does and the
+// buffer is not an output (-1 otherwise).
+std::vector<int> OnlyReaders(const Program &program) {
+  std::vector<int> readers = ReadersOf(program);
+  std::vector<int> only_reader(program.buffers_size(), -1);
+  for (int i = 0; i < program.instructions_size(); ++i)
+    for (uint32_t input : program.instructions(i).inputs())
+      only_reader[input] = readers[input] == 1 ? i : -1;
+  return only_reader;
+}
+
+} // namespace
+
+void Simulator::ReadTiledLayers(bool thresholds) {
   int64_t columns = program_.chip().array().columns();
   // Which instruction writes each buffer, and how many read it: an im2col
   // whose fields only its layer's slices read is packed by the layer.
   std::vector<int> writer(program_.buffers_size(), -1);
-  std::vector<int> readers(program_.buffers_size(), 0);
-  for (int i = 0; i < program_.instructions_size(); ++i) {
+  for (int i = 0; i < program_.instructions_size(); ++i)
     writer[program_.instructions(i).output()] = i;
-    for (uint32_t input : program_.instructions(i).inputs())
-      ++readers[input];
-  }
-  for (const TensorBinding &output : program_.outputs())
-    ++readers[output.buffer()];
+  std::vector<int> readers = ReadersOf(program_);
   for (const TiledLayer &tiled : program_.tiled_layers()) {
     auto layer = std::make_unique<FusedLayer>();
     layer->source = tiled.source();
@@ -223,6 +254,122 @@ void Simulator::ReadTiledLayers() {
       replaced_[i] = true;
     fused_[tiled.collect()] = std::move(layer);
   }
+  if (thresholds)
+    FuseThresholds();
+}
+
+std::map<int, Simulator::FusedLayer *> Simulator::LayersByIm2col() const {
+  std::map<int, FusedLayer *> by_im2col;
+  for (const std::unique_ptr<FusedLayer> &layer : fused_)
+    if (layer && layer->im2col >= 0)
+      by_im2col[layer->im2col] = layer.get();
+  return by_im2col;
+}
+
+void Simulator::PlanBinarizeIntoLines() {
+  std::vector<int> only_reader = OnlyReaders(program_);
+  std::map<int, FusedLayer *> by_im2col = LayersByIm2col();
+  for (int i = 0; i < prefix_end_; ++i) {
+    const Instruction &binarize = program_.instructions(i);
+    auto consumer = by_im2col.find(only_reader[binarize.output()]);
+    if (!binarize.has_binarize() || replaced_[i] || plans_[i] ||
+        consumer == by_im2col.end())
+      continue;
+    std::vector<int64_t> xs = ShapeOf(program_.buffers(binarize.inputs(0)));
+    const Instruction::Im2col &im2col =
+        program_.instructions(consumer->first).im2col();
+    if (xs[1] % 8 != 0 || im2col.channel_offset() != 0 ||
+        im2col.channels() != xs[1])
+      continue;
+    auto plan = std::make_shared<kernels::BinarizeToLines>();
+    plan->output = binarize.output();
+    plan->output_size = kernels::FieldLinesOf(im2col, xs).bytes();
+    plan->im2col = consumer->first;
+    consumer->second->reads_lines = true;
+    plans_[i] = std::move(plan);
+  }
+}
+
+void Simulator::FuseThresholds() {
+  std::vector<int> only_reader = OnlyReaders(program_);
+  std::map<int, FusedLayer *> by_im2col = LayersByIm2col();
+  for (int c = 0; c < program_.instructions_size(); ++c) {
+    FusedLayer *layer = fused_[c].get();
+    uint32_t counts = program_.instructions(c).output();
+    int t = layer ? only_reader[counts] : -1;
+    if (t < 0 || !program_.instructions(t).has_threshold())
+      continue;
+    const Instruction &threshold = program_.instructions(t);
+    const Instruction::Threshold &attrs = threshold.threshold();
+    std::vector<int64_t> shape = ShapeOf(program_.buffers(counts));
+    int64_t outputs = layer->outputs;
+    int64_t positions = NumElements(shape) / (shape[0] * outputs);
+    int64_t borders = attrs.border_positions_size();
+    layer->threshold = t;
+    layer->output = threshold.output();
+    layer->epilogue_ops = NumElements(shape);
+    replaced_[t] = true;
+    // fan_in - disagreements >= t: at most fan_in - t disagreements; where
+    // inverted, fan_in - disagreements <= t: -disagreements <= t - fan_in.
+    layer->negate.resize(outputs);
+    layer->limits.resize((1 + borders) * outputs);
+    for (int64_t m = 0; m < outputs; ++m) {
+      bool inverted = attrs.inverted(m);
+      layer->negate[m] = inverted ? -1 : 0;
+      auto limit = [&](int64_t value) {
+        int64_t most = inverted ? value - layer->fan_in : layer->fan_in - value;
+        return static_cast<int32_t>(
+            std::clamp<int64_t>(most, std::numeric_limits<int32_t>::min() + 1,
+                                std::numeric_limits<int32_t>::max()));
+      };
+      layer->limits[m] = limit(attrs.thresholds(m));
+      for (int64_t b = 0; b < borders; ++b)
+        layer->limits[(1 + b) * outputs + m] =
+            limit(attrs.border_thresholds(m * borders + b));
+    }
+    layer->position_classes.assign(positions, 0);
+    for (int64_t b = 0; b < borders; ++b)
+      layer->position_classes[attrs.border_positions(b)] =
+          static_cast<int32_t>(1 + b);
+    // The bits straight into the next layer's field lines, through a bit
+    // max pooling between them, when its fields take every channel and a
+    // position's channels are whole bytes.
+    uint32_t value = threshold.output();
+    int pool = -1, next = only_reader[value];
+    if (next >= 0 && program_.instructions(next).has_bit_max_pool()) {
+      pool = next;
+      value = program_.instructions(pool).output();
+      next = only_reader[value];
+    }
+    auto consumer = by_im2col.find(next);
+    if (consumer == by_im2col.end() || outputs % 8 != 0)
+      continue;
+    const Instruction::Im2col &im2col = program_.instructions(next).im2col();
+    if (im2col.channel_offset() != 0 || im2col.channels() != outputs)
+      continue;
+    layer->lines_im2col = next;
+    layer->output = value;
+    consumer->second->reads_lines = true;
+    if (pool >= 0) {
+      const Instruction &p = program_.instructions(pool);
+      std::vector<int64_t> kernel(p.bit_max_pool().window().kernel().begin(),
+                                  p.bit_max_pool().window().kernel().end());
+      layer->pool = pool;
+      layer->epilogue_ops +=
+          NumElements(ShapeOf(program_.buffers(p.output()))) *
+          NumElements(kernel);
+      replaced_[pool] = true;
+    }
+  }
+}
+
+uint32_t Simulator::WrittenBy(int instruction) const {
+  if (const kernels::Plan *plan = plans_[instruction].get())
+    return plan->output;
+  if (const FusedLayer *layer = fused_[instruction].get();
+      layer && layer->threshold >= 0)
+    return layer->output;
+  return program_.instructions(instruction).output();
 }
 
 } // namespace hafnia

@@ -57,8 +57,8 @@ TEST_F(SimdLevels, GemmAndPopcountAreBitExactAtEveryLevel) {
   for (SimdLevel level : HostLevels()) {
     ASSERT_EQ(kernels::SetSimdLevel(level), level);
     for (int64_t words : {1, 2, 3, 5, 7, 8, 9, 13, 16, 17, 64, 65})
-      for (int64_t outputs : {1, 2, 3, 7, 33})
-        for (int64_t count : {1, 2, 3, 4, 5, 9}) {
+      for (int64_t outputs : {1, 2, 3, 7, 33, 75})
+        for (int64_t count : {1, 2, 3, 4, 5, 8, 9, 17}) {
           std::vector<uint64_t> weights(outputs * words), inputs(count * words);
           for (uint64_t &w : weights)
             w = random();
@@ -79,6 +79,45 @@ TEST_F(SimdLevels, GemmAndPopcountAreBitExactAtEveryLevel) {
                         want);
             }
         }
+  }
+}
+
+TEST_F(SimdLevels, ThresholdRowsIsExactAtEveryLevel) {
+  std::mt19937 random(5);
+  for (SimdLevel level : HostLevels()) {
+    kernels::SetSimdLevel(level);
+    for (int64_t n : {1, 7, 8, 9, 16, 17, 32, 40, 75}) {
+      int64_t rows = 13, classes = 3, stride = (n + 7) / 8 + 1;
+      std::vector<int32_t> counts(rows * n), negate(n), limits(classes * n);
+      std::vector<int32_t> row_classes(rows);
+      for (int32_t &c : counts)
+        c = static_cast<int32_t>(random() % 41) - 20;
+      for (int32_t &m : negate)
+        m = random() % 2 ? -1 : 0;
+      for (int32_t &l : limits)
+        l = static_cast<int32_t>(random() % 41) - 20;
+      for (int32_t &c : row_classes)
+        c = static_cast<int32_t>(random() % classes);
+      std::vector<uint8_t> out(rows * stride, 0xa5);
+      kernels::ThresholdRows(counts.data(), rows, n, negate.data(),
+                             limits.data(), row_classes.data(), out.data(),
+                             stride);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t b = 0; b < stride; ++b) {
+          // Bytes past the row's are left alone.
+          uint8_t want = 0xa5;
+          if (b * 8 < n) {
+            want = 0;
+            for (int64_t m = b * 8; m < std::min<int64_t>(n, b * 8 + 8); ++m) {
+              int32_t count = counts[r * n + m] * (negate[m] ? -1 : 1);
+              want |= (count <= limits[row_classes[r] * n + m]) << (m % 8);
+            }
+          }
+          ASSERT_EQ(out[r * stride + b], want)
+              << kernels::SimdLevelName(level) << " n " << n << " row " << r
+              << " byte " << b;
+        }
+    }
   }
 }
 
@@ -171,6 +210,10 @@ TEST_F(SimdLevels, PackedReceptiveFieldsMatchTheFormula) {
       {{2, 4, 7, 9}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 0, 4},
       {{1, 6, 8, 11}, {2, 5}, {2, 3}, {0, 2, 1, 1}, {2, 1}, 2, 3},
       {{1, 1, 5, 66}, {1, 66}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 0, 1},
+      // Channels in whole bytes: fields copied a span of bytes at a time.
+      {{2, 16, 7, 9}, {3, 3}, {2, 1}, {1, 0, 2, 1}, {1, 2}, 0, 16},
+      {{1, 24, 6, 5}, {2, 3}, {1, 2}, {1, 1, 1, 1}, {2, 1}, 8, 8},
+      {{1, 64, 3, 3}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 0, 64},
   };
   std::mt19937 random(17);
   for (SimdLevel level : HostLevels()) {

@@ -53,8 +53,44 @@ void ForEachChannelWithBorder(
 
 } // namespace
 
+namespace {
+
+// Binarize into the field lines of the layer whose fields read the bits.
+void BinarizeIntoLines(KernelContext &ctx, const BinarizeToLines &plan) {
+  const auto &x = ctx.Real(0);
+  Shape xs = ctx.In(0);
+  const Instruction &im2col = ctx.program().instructions(plan.im2col);
+  FieldLines at = FieldLinesOf(im2col.im2col(), xs);
+  auto [batch, channels, height, width] = To4D(xs);
+  int64_t c8 = channels / 8, padded = at.positions * c8;
+  thread_local std::vector<float> zeros;
+  const float *thresholds = ctx.instruction().binarize().thresholds().data();
+  if (ctx.instruction().binarize().thresholds().empty()) {
+    zeros.assign(channels, 0.0f);
+    thresholds = zeros.data();
+  }
+  auto &y = ctx.NewBitsToOverwrite(plan.output, at.bytes());
+  for (int64_t l = 0; l < at.lines; ++l) {
+    uint8_t *line = y.data() + l * at.line_bytes;
+    std::memset(line, at.padding, padded);
+    std::memset(line + padded, 0, at.line_bytes - padded);
+  }
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t ih = 0; ih < height; ++ih)
+      BinarizePositions(x.data() + (n * channels * height + ih) * width,
+                        height * width, channels, width, thresholds,
+                        y.data() + (n * height + ih) * at.line_bytes +
+                            at.pad_begin * c8);
+  ctx.AddDigitalOps(x.size());
+}
+
+} // namespace
+
 void Binarize(KernelContext &ctx) {
   const Instruction &i = ctx.instruction();
+  if (ctx.plan())
+    return BinarizeIntoLines(ctx,
+                             static_cast<const BinarizeToLines &>(*ctx.plan()));
   const auto &x = ctx.Real(0);
   auto &y = ctx.NewBitsToOverwrite();
   // The chip's sense amplifier has no zero: a zero reads +1, NaN -1.
@@ -161,13 +197,12 @@ Im2colGeometry GeometryOf(const Instruction::Im2col &attrs, const Shape &xs) {
   return g;
 }
 
-// ORs `count` bits of `src` from bit `src_bit` into `dst` from bit
-// `dst_bit` (bit k is bit k % 64 of word k / 64, as PackBits writes them).
-// Reads up to 8 bytes past the last bit taken: `src` has a spare word.
-inline void OrBits(const uint64_t *src, int64_t src_bit, int64_t count,
+// ORs `count` bits of `bytes` from bit `src_bit` into `dst` from bit
+// `dst_bit` (bit k is bit k % 8 of byte k / 8, and so bit k % 64 of word
+// k / 64 on little-endian x86-64, as PackBits writes them). Reads up to 8
+// bytes past the last bit taken: `bytes` has a spare word.
+inline void OrBits(const uint8_t *bytes, int64_t src_bit, int64_t count,
                    uint64_t *dst, int64_t dst_bit) {
-  // Words are little-endian on x86-64: bit k is bit k % 8 of byte k / 8.
-  const unsigned char *bytes = reinterpret_cast<const unsigned char *>(src);
   while (count > 0) {
     int64_t n = std::min<int64_t>(count, 56);
     uint64_t chunk;
@@ -181,6 +216,24 @@ inline void OrBits(const uint64_t *src, int64_t src_bit, int64_t count,
     dst_bit += n;
     count -= n;
   }
+}
+
+// Copies `n` bytes, eight at a time (the last eight overlapping the ones
+// before): a span of a field is a few words, too short for a call to
+// memcpy to pay.
+inline void CopyBytes(const uint8_t *src, int64_t n, uint8_t *dst) {
+  if (n < 8) {
+    for (int64_t k = 0; k < n; ++k)
+      dst[k] = src[k];
+    return;
+  }
+  uint64_t word;
+  for (int64_t k = 0; k + 8 < n; k += 8) {
+    std::memcpy(&word, src + k, 8);
+    std::memcpy(dst + k, &word, 8);
+  }
+  std::memcpy(&word, src + n - 8, 8);
+  std::memcpy(dst + n - 8, &word, 8);
 }
 
 } // namespace
@@ -213,21 +266,76 @@ void Im2col(KernelContext &ctx) {
       }
 }
 
+FieldLines FieldLinesOf(const Instruction::Im2col &attrs, const Shape &xs) {
+  Im2colGeometry g = GeometryOf(attrs, xs);
+  FieldLines lines;
+  lines.channels = g.field_channels;
+  lines.positions = g.win.pw + g.width + g.pad_w_end;
+  lines.pad_begin = g.win.pw;
+  int64_t bits = lines.positions * lines.channels;
+  lines.line_bytes = ((bits + 63) / 64 + 1) * 8;
+  lines.lines = g.batch * g.height + 1;
+  lines.padding = g.padding ? 0xff : 0;
+  return lines;
+}
+
+void GatherFields(const Instruction::Im2col &attrs, const Shape &xs,
+                  const uint8_t *lines, int64_t words, uint64_t *out) {
+  Im2colGeometry g = GeometryOf(attrs, xs);
+  FieldLines at = FieldLinesOf(attrs, xs);
+  const Window2D &win = g.win;
+  int64_t channels = g.field_channels;
+  const uint8_t *padding_line = lines + (at.lines - 1) * at.line_bytes;
+  // Taps next to each other along the width make one span per kh.
+  int64_t span = win.dw == 1 ? win.kw : 1;
+  auto line_of = [&](int64_t n, int64_t oh, int64_t kh) {
+    int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
+    return ih >= 0 && ih < g.height
+               ? lines + (n * g.height + ih) * at.line_bytes
+               : padding_line;
+  };
+  if (channels % 8 == 0) {
+    // Whole bytes: the spans are copied one after the other, over a last
+    // word zeroed first (its bytes past the fields stay zero).
+    int64_t c8 = channels / 8, span_bytes = span * c8;
+    for (int64_t n = 0; n < g.batch; ++n)
+      for (int64_t oh = 0; oh < g.out_h; ++oh)
+        for (int64_t ow = 0; ow < g.out_w; ++ow, out += words) {
+          uint8_t *row = reinterpret_cast<uint8_t *>(out);
+          out[words - 1] = 0;
+          for (int64_t kh = 0; kh < win.kh; ++kh) {
+            const uint8_t *line = line_of(n, oh, kh);
+            for (int64_t kw = 0; kw < win.kw; kw += span)
+              CopyBytes(line + (ow * win.sw + kw * win.dw) * c8, span_bytes,
+                        row + (kh * win.kw + kw) * c8);
+          }
+        }
+    return;
+  }
+  std::fill(out, out + g.batch * g.out_h * g.out_w * words, 0);
+  for (int64_t n = 0; n < g.batch; ++n)
+    for (int64_t oh = 0; oh < g.out_h; ++oh)
+      for (int64_t ow = 0; ow < g.out_w; ++ow, out += words)
+        for (int64_t kh = 0; kh < win.kh; ++kh) {
+          const uint8_t *line = line_of(n, oh, kh);
+          // The line's position for input column iw is iw + pw.
+          for (int64_t kw = 0; kw < win.kw; kw += span)
+            OrBits(line, (ow * win.sw + kw * win.dw) * channels,
+                   span * channels, out, (kh * win.kw + kw) * channels);
+        }
+}
+
 void PackIm2colRows(const Instruction::Im2col &attrs, const Shape &xs,
                     const uint8_t *x, int64_t words, uint64_t *out) {
   Im2colGeometry g = GeometryOf(attrs, xs);
-  const Window2D &win = g.win;
-  int64_t channels = g.field_channels;
-  // Each input row packed position by position, the field channels' bits of
-  // a position next to each other, with the padding positions on both
-  // sides; and one row of padding alone for rows outside the input. The
-  // taps (kh, kw..kw + n) of a field are then n * channels consecutive bits.
-  int64_t padded = (win.pw + g.width + g.pad_w_end) * channels;
-  int64_t row_words = (padded + 63) / 64 + 1; // a spare word for OrBits
-  int64_t input_rows = g.batch * g.height;
-  thread_local std::vector<uint64_t> rows;
+  FieldLines at = FieldLinesOf(attrs, xs);
+  int64_t channels = g.field_channels, padded = at.positions * channels;
+  // Each input row copied position-major into a line of bytes, one per
+  // bit, with the padding on both sides, then packed.
+  thread_local std::vector<uint64_t> lines;
   thread_local std::vector<uint8_t> line;
-  rows.assign((input_rows + 1) * row_words, 0);
+  int64_t line_words = at.line_bytes / 8;
+  lines.assign(at.lines * line_words, 0);
   line.assign(padded, g.padding);
   for (int64_t n = 0, r = 0; n < g.batch; ++n)
     for (int64_t ih = 0; ih < g.height; ++ih, ++r) {
@@ -236,33 +344,16 @@ void PackIm2colRows(const Instruction::Im2col &attrs, const Shape &xs,
       const int64_t width = g.width, plane = g.height * g.width;
       const uint8_t *in =
           x + ((n * g.channels + g.channel_offset) * g.height + ih) * width;
-      uint8_t *to = line.data() + win.pw * channels;
+      uint8_t *to = line.data() + g.win.pw * channels;
       for (int64_t c = 0; c < channels; ++c, in += plane)
         for (int64_t iw = 0; iw < width; ++iw)
           to[iw * channels + c] = in[iw];
-      PackBits(line.data(), padded, rows.data() + r * row_words);
+      PackBits(line.data(), padded, lines.data() + r * line_words);
     }
   std::fill(line.begin(), line.end(), g.padding);
-  const uint64_t *padding_row = rows.data() + input_rows * row_words;
-  PackBits(line.data(), padded, rows.data() + input_rows * row_words);
-
-  std::fill(out, out + g.batch * g.out_h * g.out_w * words, 0);
-  // Taps next to each other along the width make one span per kh.
-  int64_t span = win.dw == 1 ? win.kw : 1;
-  for (int64_t n = 0; n < g.batch; ++n)
-    for (int64_t oh = 0; oh < g.out_h; ++oh)
-      for (int64_t ow = 0; ow < g.out_w; ++ow, out += words)
-        for (int64_t kh = 0; kh < win.kh; ++kh) {
-          int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
-          const uint64_t *row =
-              ih >= 0 && ih < g.height
-                  ? rows.data() + (n * g.height + ih) * row_words
-                  : padding_row;
-          // The padded row's position for input column iw is iw + pw.
-          for (int64_t kw = 0; kw < win.kw; kw += span)
-            OrBits(row, (ow * win.sw + kw * win.dw) * channels, span * channels,
-                   out, (kh * win.kw + kw) * channels);
-        }
+  PackBits(line.data(), padded, lines.data() + (at.lines - 1) * line_words);
+  GatherFields(attrs, xs, reinterpret_cast<const uint8_t *>(lines.data()),
+               words, out);
 }
 
 void XnorRead(KernelContext &ctx) {
@@ -394,14 +485,131 @@ void PackRuns(KernelContext *const *runs, int64_t count,
     if (layer.im2col >= 0) {
       const Program &program = runs[k]->program();
       const Instruction &im2col = program.instructions(layer.im2col);
-      PackIm2colRows(im2col.im2col(),
-                     ShapeOf(program.buffers(im2col.inputs(0))), x.data(),
-                     layer.words, out);
+      Shape xs = ShapeOf(program.buffers(im2col.inputs(0)));
+      if (layer.reads_lines)
+        GatherFields(im2col.im2col(), xs, x.data(), layer.words, out);
+      else
+        PackIm2colRows(im2col.im2col(), xs, x.data(), layer.words, out);
       continue;
     }
     for (int64_t b = 0; b < rows; ++b)
       PackBits(x.data() + b * layer.fan_in, layer.fan_in,
                out + b * layer.words);
+  }
+}
+
+// ORs `n` bytes of `src` into `dst`.
+inline void OrBytes(const uint8_t *src, int64_t n, uint8_t *dst) {
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    uint64_t a, b;
+    std::memcpy(&a, src + k, 8);
+    std::memcpy(&b, dst + k, 8);
+    a |= b;
+    std::memcpy(dst + k, &a, 8);
+  }
+  for (; k < n; ++k)
+    dst[k] |= src[k];
+}
+
+// The layer's threshold on one run's disagreements (rows x outputs), as
+// bits: straight into the field lines of the next layer (through the bit
+// max pooling between them), or as the threshold's result, a byte per bit.
+void WriteThresholded(KernelContext &ctx, const Simulator::FusedLayer &layer,
+                      TiledShape shape, const int32_t *counts,
+                      const int32_t *padding_errors) {
+  int64_t outputs = layer.outputs, positions = shape.positions;
+  int64_t samples = shape.rows / positions;
+  const int32_t *negate = layer.negate.data();
+  const int32_t *classes = layer.position_classes.data();
+  // Each padding cell of the chip that reads -1 takes one agreement away
+  // from its neuron: the limits on disagreements move by as many.
+  const int32_t *limits = layer.limits.data();
+  thread_local std::vector<int32_t> moved;
+  if (padding_errors) {
+    moved.resize(layer.limits.size());
+    for (size_t e = 0; e < moved.size(); ++e) {
+      int64_t m = static_cast<int64_t>(e) % outputs;
+      moved[e] = layer.limits[e] +
+                 (negate[m] ? padding_errors[m] : -padding_errors[m]);
+    }
+    limits = moved.data();
+  }
+  ctx.AddDigitalOps(layer.epilogue_ops);
+  thread_local std::vector<uint8_t> bits;
+  if (layer.lines_im2col < 0) {
+    int64_t row_bytes = (outputs + 7) / 8;
+    bits.resize(positions * row_bytes);
+    auto &y = ctx.NewBitsToOverwrite(layer.output, shape.rows * outputs);
+    for (int64_t n = 0; n < samples; ++n) {
+      ThresholdRows(counts + n * positions * outputs, positions, outputs,
+                    negate, limits, classes, bits.data(), row_bytes);
+      // Positions x outputs to the outputs' planes.
+      uint8_t *out = y.data() + n * outputs * positions;
+      const uint8_t *in = bits.data();
+      for (int64_t m = 0; m < outputs; ++m, out += positions) {
+        int64_t byte = m / 8, shift = m % 8;
+        for (int64_t p = 0; p < positions; ++p)
+          out[p] = (in[p * row_bytes + byte] >> shift) & 1;
+      }
+    }
+    return;
+  }
+  const Program &program = ctx.program();
+  const Instruction &im2col = program.instructions(layer.lines_im2col);
+  Shape xs = ShapeOf(program.buffers(im2col.inputs(0)));
+  FieldLines at = FieldLinesOf(im2col.im2col(), xs);
+  auto [unused_n, unused_c, height, width] = To4D(xs);
+  // The channels are the outputs, a whole number of bytes (setup checks).
+  int64_t c8 = outputs / 8, row_end = (at.pad_begin + width) * c8;
+  int64_t padded = at.positions * c8;
+  auto &y = ctx.NewBitsToOverwrite(layer.output, at.bytes());
+  for (int64_t l = 0; l < at.lines; ++l) {
+    uint8_t *line = y.data() + l * at.line_bytes;
+    bool last = l == at.lines - 1;
+    std::memset(line, at.padding, last ? padded : at.pad_begin * c8);
+    if (!last)
+      std::memset(line + row_end, at.padding, padded - row_end);
+    std::memset(line + padded, 0, at.line_bytes - padded);
+  }
+  auto line_of = [&](int64_t n, int64_t ih) {
+    return y.data() + (n * height + ih) * at.line_bytes + at.pad_begin * c8;
+  };
+  if (layer.pool < 0) {
+    for (int64_t n = 0; n < samples; ++n)
+      for (int64_t ih = 0; ih < height; ++ih)
+        ThresholdRows(counts + (n * positions + ih * width) * outputs, width,
+                      outputs, negate, limits, classes + ih * width,
+                      line_of(n, ih), c8);
+    return;
+  }
+  // Each pooled position the OR of its window's positions (the padding
+  // never wins).
+  const Instruction &pool = program.instructions(layer.pool);
+  Shape ps = ShapeOf(program.buffers(pool.inputs(0)));
+  auto [unused_pn, unused_pc, pool_h, pool_w] = To4D(ps);
+  Window2D win =
+      To2D(ResolveWindow(pool.bit_max_pool().window(), ps.size() - 2));
+  bits.resize(positions * c8);
+  for (int64_t n = 0; n < samples; ++n) {
+    ThresholdRows(counts + n * positions * outputs, positions, outputs, negate,
+                  limits, classes, bits.data(), c8);
+    for (int64_t oh = 0; oh < height; ++oh) {
+      uint8_t *line = line_of(n, oh);
+      std::memset(line, 0, width * c8);
+      for (int64_t ow = 0; ow < width; ++ow)
+        for (int64_t kh = 0; kh < win.kh; ++kh) {
+          int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
+          if (ih < 0 || ih >= pool_h)
+            continue;
+          for (int64_t kw = 0; kw < win.kw; ++kw) {
+            int64_t iw = WindowInput(ow, kw, win.sw, win.pw, win.dw);
+            if (iw >= 0 && iw < pool_w)
+              OrBytes(bits.data() + (ih * pool_w + iw) * c8, c8,
+                      line + ow * c8);
+          }
+        }
+    }
   }
 }
 
@@ -413,8 +621,15 @@ void WriteTiled(KernelContext *const *runs, int64_t count,
   int32_t fan_in = static_cast<int32_t>(layer.fan_in);
   for (int64_t k = 0; k < count; ++k) {
     KernelContext &ctx = *runs[k];
-    auto &y = ctx.NewCountsToOverwrite();
     const int32_t *counts = disagreements + k * shape.rows * layer.outputs;
+    ctx.AddRowReads(shape.rows * layer.row_reads_per_sample);
+    ctx.AddArrayActivations(shape.rows * layer.activations_per_sample);
+    ctx.AddDigitalOps(shape.rows * layer.digital_ops_per_sample);
+    if (layer.threshold >= 0) {
+      WriteThresholded(ctx, layer, shape, counts, padding_errors);
+      continue;
+    }
+    auto &y = ctx.NewCountsToOverwrite();
     // Rows x outputs to outputs x positions of each sample, a block of rows
     // at a time: the block's rows stay in the cache while each output's run
     // of positions is written.
@@ -430,9 +645,6 @@ void WriteTiled(KernelContext *const *runs, int64_t count,
             out[m * shape.positions + p] = agree - rows[p * layer.outputs + m];
         }
       }
-    ctx.AddRowReads(shape.rows * layer.row_reads_per_sample);
-    ctx.AddArrayActivations(shape.rows * layer.activations_per_sample);
-    ctx.AddDigitalOps(shape.rows * layer.digital_ops_per_sample);
   }
 }
 

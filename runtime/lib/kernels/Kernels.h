@@ -55,6 +55,14 @@ public:
 };
 using Plans = std::vector<std::shared_ptr<const Plan>>;
 
+// The plan of a binarization whose bits only the fields of one fused layer
+// read, all their channels, a whole number of bytes per position: the bits
+// are written as that layer's field lines (FieldLines, below), which the
+// layer then gathers its fields from, instead of a byte per bit.
+struct BinarizeToLines : Plan {
+  int im2col = -1;
+};
+
 // The values of one run, by slot: reals, bits or popcounts.
 struct RunValues {
   std::vector<std::vector<float>> reals;
@@ -151,6 +159,13 @@ public:
   }
   std::vector<uint8_t> &NewBits() { return New(state_.values.bits); }
   std::vector<int32_t> &NewCounts() { return New(state_.values.counts); }
+  // The bits of `buffer`, `count` of them, for a kernel that writes them
+  // all (a fused layer writing what its threshold gives).
+  std::vector<uint8_t> &NewBitsToOverwrite(uint32_t buffer, int64_t count) {
+    auto &out = state_.values.bits[state_.slots[buffer]];
+    out.resize(count);
+    return out;
+  }
 
   void AddDigitalOps(uint64_t n) {
     state_.stats.set_digital_ops(state_.stats.digital_ops() + n);
@@ -237,9 +252,26 @@ void Im2col(KernelContext &ctx);
 // The rows Im2col would write for input `x` of shape `xs`, packed into rows
 // of `words` words with their bits in the order of FusedLayer::BitOf (a
 // window's channels and neighbouring taps are then whole runs of bits of a
-// position-major copy of the input).
+// position-major copy of the input, its field lines below).
 void PackIm2colRows(const Instruction::Im2col &attrs, const Shape &xs,
                     const uint8_t *x, int64_t words, uint64_t *out);
+// The position-major copy of an im2col's input (of shape `xs`) that its
+// fields are gathered from: for each sample and input row, a line of the
+// row's positions with the padding positions on both sides, the field
+// channels of a position as consecutive bits (channel c of position q at
+// bit q * channels + c; bit k is bit k % 8 of byte k / 8); then one line
+// of padding alone. Lines are `line_bytes` apart: whole words and a spare
+// one, which the gathering may read.
+struct FieldLines {
+  // Positions per line, the padding's included, and those before the row.
+  int64_t channels, positions, pad_begin, line_bytes, lines;
+  uint8_t padding; // a byte of padding bits
+  int64_t bytes() const { return lines * line_bytes; }
+};
+FieldLines FieldLinesOf(const Instruction::Im2col &attrs, const Shape &xs);
+// PackIm2colRows from the field lines of its input.
+void GatherFields(const Instruction::Im2col &attrs, const Shape &xs,
+                  const uint8_t *lines, int64_t words, uint64_t *out);
 void XnorRead(KernelContext &ctx);
 void Accumulate(KernelContext &ctx);
 void Collect(KernelContext &ctx);

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
+#include <vector>
 
 namespace hafnia {
 namespace kernels {
@@ -105,6 +107,35 @@ void PackBitsScalar(const uint8_t *bits, int64_t n, uint64_t *out) {
       word |= static_cast<uint64_t>(b[k] & 1) << k;
     out[w] = word;
   }
+}
+
+void ThresholdRowsScalar(const int32_t *counts, int64_t rows, int64_t n,
+                         const int32_t *negate, const int32_t *limits,
+                         const int32_t *classes, uint8_t *out, int64_t stride) {
+  for (int64_t r = 0; r < rows; ++r, counts += n, out += stride) {
+    const int32_t *limit = limits + classes[r] * n;
+    for (int64_t b = 0; b * 8 < n; ++b) {
+      uint8_t byte = 0;
+      for (int64_t m = b * 8; m < std::min<int64_t>(n, b * 8 + 8); ++m)
+        byte |= static_cast<uint8_t>(((counts[m] ^ negate[m]) - negate[m]) <=
+                                     limit[m])
+                << (m % 8);
+      out[b] = byte;
+    }
+  }
+}
+
+void BinarizePositionsScalar(const float *x, int64_t plane, int64_t channels,
+                             int64_t positions, const float *thresholds,
+                             uint8_t *out) {
+  for (int64_t p = 0; p < positions; ++p)
+    for (int64_t b = 0; b < channels / 8; ++b, ++out) {
+      uint8_t byte = 0;
+      for (int64_t c = b * 8; c < b * 8 + 8; ++c)
+        byte |= static_cast<uint8_t>(x[c * plane + p] >= thresholds[c])
+                << (c % 8);
+      *out = byte;
+    }
 }
 
 // ---- AVX2: popcount by nibble lookup (Mula), 256 bits at a time.
@@ -357,6 +388,84 @@ GemmAvx512(const uint64_t *weights, int64_t outputs, const uint64_t *inputs,
   }
 }
 
+// The popcounts of `used` panels for one input, as int32 (a lambda would
+// not inherit the target attribute).
+__attribute__((target(HAFNIA_AVX512))) inline void
+StorePanels(const __m512i *acc, int64_t used, const __mmask8 *lanes,
+            int32_t *out) {
+  for (int64_t p = 0; p < used; ++p)
+    _mm512_mask_cvtepi64_storeu_epi32(out + p * 8, lanes[p], acc[p]);
+}
+
+// Many inputs against few words: the weights in panels of eight rows,
+// word-interleaved (word w of rows 8b..8b+7 in one vector), each input word
+// broadcast against a panel's word. The eight popcounts of a panel then add
+// up in their own lanes, with no horizontal sum and no lane idle whatever
+// the row length, which a receptive field's few words waste otherwise.
+// Four panels (32 outputs) by two inputs: eight accumulators, four panel
+// loads and two broadcasts per word.
+__attribute__((target(HAFNIA_AVX512))) void
+GemmPanelsAvx512(const uint64_t *weights, int64_t outputs,
+                 const uint64_t *inputs, int64_t count, int64_t words,
+                 int32_t *out) {
+  constexpr int64_t kPanels = 4, kInputs = 2;
+  int64_t panel_count = (outputs + 7) / 8;
+  thread_local std::vector<uint64_t> panels;
+  // Rows past the outputs are zero; their lanes are never stored.
+  panels.assign(panel_count * words * 8, 0);
+  for (int64_t m = 0; m < outputs; ++m)
+    for (int64_t w = 0; w < words; ++w)
+      panels[(m / 8 * words + w) * 8 + m % 8] = weights[m * words + w];
+  for (int64_t p0 = 0; p0 < panel_count; p0 += kPanels) {
+    int64_t used = std::min(kPanels, panel_count - p0);
+    const uint64_t *panel = panels.data() + p0 * words * 8;
+    // The lanes of each panel that are outputs.
+    __mmask8 lanes[kPanels];
+    for (int64_t p = 0; p < kPanels; ++p) {
+      int64_t rows = std::clamp<int64_t>(outputs - (p0 + p) * 8, 0, 8);
+      lanes[p] = static_cast<__mmask8>((1u << rows) - 1);
+    }
+    int32_t *first = out + p0 * 8;
+    int64_t j = 0;
+    for (; j + kInputs <= count; j += kInputs) {
+      const uint64_t *x = inputs + j * words;
+      __m512i acc[kInputs][kPanels];
+      for (int64_t k = 0; k < kInputs; ++k)
+        for (int64_t p = 0; p < kPanels; ++p)
+          acc[k][p] = _mm512_setzero_si512();
+      for (int64_t w = 0; w < words; ++w) {
+        __m512i input[kInputs];
+        for (int64_t k = 0; k < kInputs; ++k)
+          input[k] = _mm512_set1_epi64(static_cast<int64_t>(x[k * words + w]));
+        for (int64_t p = 0; p < used; ++p) {
+          __m512i weight = _mm512_loadu_si512(panel + (p * words + w) * 8);
+          for (int64_t k = 0; k < kInputs; ++k)
+            acc[k][p] = _mm512_add_epi64(
+                acc[k][p],
+                _mm512_popcnt_epi64(_mm512_xor_si512(weight, input[k])));
+        }
+      }
+      for (int64_t k = 0; k < kInputs; ++k)
+        StorePanels(acc[k], used, lanes, first + (j + k) * outputs);
+    }
+    for (; j < count; ++j) {
+      const uint64_t *x = inputs + j * words;
+      __m512i acc[kPanels];
+      for (int64_t p = 0; p < kPanels; ++p)
+        acc[p] = _mm512_setzero_si512();
+      for (int64_t w = 0; w < words; ++w) {
+        __m512i input = _mm512_set1_epi64(static_cast<int64_t>(x[w]));
+        for (int64_t p = 0; p < used; ++p)
+          acc[p] = _mm512_add_epi64(
+              acc[p],
+              _mm512_popcnt_epi64(_mm512_xor_si512(
+                  _mm512_loadu_si512(panel + (p * words + w) * 8), input)));
+      }
+      StorePanels(acc, used, lanes, first + j * outputs);
+    }
+  }
+}
+
 // Eight rows at a time, masked loads for the last ones.
 __attribute__((target(HAFNIA_AVX512))) void
 CorrectAvx512(const uint64_t *transposed, int64_t rows,
@@ -400,6 +509,58 @@ PackBitsAvx512(const uint8_t *bits, int64_t n, uint64_t *out) {
     out[full] = _mm512_test_epi8_mask(
         _mm512_maskz_loadu_epi8(mask, bits + full * 64), one);
   }
+}
+
+// Inputs from which the AVX-512 GEMM lays the weights out in panels: the
+// layout costs a pass over the weights, an eighth of the GEMM's work.
+constexpr int64_t kPanelInputs = 8;
+
+// Sixteen counts per comparison, their bits stored as two bytes.
+__attribute__((target(HAFNIA_AVX512))) void
+ThresholdRowsAvx512(const int32_t *counts, int64_t rows, int64_t n,
+                    const int32_t *negate, const int32_t *limits,
+                    const int32_t *classes, uint8_t *out, int64_t stride) {
+  for (int64_t r = 0; r < rows; ++r, counts += n, out += stride) {
+    const int32_t *limit = limits + classes[r] * n;
+    for (int64_t m = 0; m < n; m += 16) {
+      int64_t lanes = std::min<int64_t>(16, n - m);
+      __mmask16 mask = static_cast<__mmask16>((1u << lanes) - 1);
+      __m512i sign = _mm512_maskz_loadu_epi32(mask, negate + m);
+      __m512i count = _mm512_sub_epi32(
+          _mm512_xor_si512(_mm512_maskz_loadu_epi32(mask, counts + m), sign),
+          sign);
+      uint16_t bits = _mm512_mask_cmple_epi32_mask(
+          mask, count, _mm512_maskz_loadu_epi32(mask, limit + m));
+      // Only the bytes of the row: the last may hold fewer than 8 bits.
+      out[m / 8] = static_cast<uint8_t>(bits);
+      if (lanes > 8)
+        out[m / 8 + 1] = static_cast<uint8_t>(bits >> 8);
+    }
+  }
+}
+
+// Sixteen channels of a position per gather.
+__attribute__((target(HAFNIA_AVX512))) void
+BinarizePositionsAvx512(const float *x, int64_t plane, int64_t channels,
+                        int64_t positions, const float *thresholds,
+                        uint8_t *out) {
+  const __m512i lane =
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i offsets =
+      _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int32_t>(plane)));
+  int64_t bytes = channels / 8;
+  for (int64_t p = 0; p < positions; ++p, out += bytes)
+    for (int64_t c = 0; c < channels; c += 16) {
+      __mmask16 lanes = channels - c >= 16 ? 0xffff : 0x00ff;
+      __m512 value = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes,
+                                              offsets, x + c * plane + p, 4);
+      uint16_t bits = _mm512_mask_cmp_ps_mask(
+          lanes, value, _mm512_maskz_loadu_ps(lanes, thresholds + c),
+          _CMP_GE_OQ);
+      out[c / 8] = static_cast<uint8_t>(bits);
+      if (lanes == 0xffff)
+        out[c / 8 + 1] = static_cast<uint8_t>(bits >> 8);
+    }
 }
 
 SimdLevel Detect() {
@@ -461,6 +622,9 @@ void XorPopcountGemm(const uint64_t *weights, int64_t outputs,
                      int32_t *out) {
   switch (ActiveSimdLevel()) {
   case SimdLevel::kAvx512:
+    // Panels when the inputs are many enough to pay for laying them out.
+    if (count >= kPanelInputs)
+      return GemmPanelsAvx512(weights, outputs, inputs, count, words, out);
     return GemmAvx512(weights, outputs, inputs, count, words, out);
   case SimdLevel::kAvx2:
     return GemmAvx2(weights, outputs, inputs, count, words, out);
@@ -494,6 +658,26 @@ void PackBits(const uint8_t *bits, int64_t n, uint64_t *out) {
     break;
   }
   PackBitsScalar(bits, n, out);
+}
+
+void ThresholdRows(const int32_t *counts, int64_t rows, int64_t n,
+                   const int32_t *negate, const int32_t *limits,
+                   const int32_t *classes, uint8_t *out, int64_t stride) {
+  if (ActiveSimdLevel() == SimdLevel::kAvx512)
+    return ThresholdRowsAvx512(counts, rows, n, negate, limits, classes, out,
+                               stride);
+  ThresholdRowsScalar(counts, rows, n, negate, limits, classes, out, stride);
+}
+
+void BinarizePositions(const float *x, int64_t plane, int64_t channels,
+                       int64_t positions, const float *thresholds,
+                       uint8_t *out) {
+  // The gather's offsets are 32-bit.
+  if (ActiveSimdLevel() == SimdLevel::kAvx512 &&
+      16 * plane < std::numeric_limits<int32_t>::max())
+    return BinarizePositionsAvx512(x, plane, channels, positions, thresholds,
+                                   out);
+  BinarizePositionsScalar(x, plane, channels, positions, thresholds, out);
 }
 
 } // namespace kernels

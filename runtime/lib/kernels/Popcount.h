@@ -51,6 +51,22 @@ void CorrectFlippedWords(const uint64_t *transposed, int64_t rows,
 // k % 64 of word k / 64; the unused high bits of the last word are zero).
 void PackBits(const uint8_t *bits, int64_t n, uint64_t *out);
 
+// Thresholds rows of `n` counts into rows of bits: bit m of row r, written
+// at out + r * stride (bytes; bit m is bit m % 8 of byte m / 8, the last
+// byte's unused bits zero), is 1 where the count, negated where negate[m]
+// is -1 (0: as is), is at most limits[classes[r] * n + m].
+void ThresholdRows(const int32_t *counts, int64_t rows, int64_t n,
+                   const int32_t *negate, const int32_t *limits,
+                   const int32_t *classes, uint8_t *out, int64_t stride);
+
+// Binarizes `channels` (a multiple of 8) planes of floats position by
+// position: bit c of position p < `positions`, bit c % 8 of byte
+// out[p * channels / 8 + c / 8], is x[c * plane + p] >= thresholds[c] (NaN
+// reads 0), as the sense amplifier reads them.
+void BinarizePositions(const float *x, int64_t plane, int64_t channels,
+                       int64_t positions, const float *thresholds,
+                       uint8_t *out);
+
 } // namespace kernels
 } // namespace hafnia
 

@@ -5,6 +5,7 @@
 #define HAFNIA_RUNTIME_SIMULATOR_H
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -169,6 +170,27 @@ public:
     int64_t BitOf(int64_t k) const {
       return taps ? k % taps * field_channels + k / taps : k;
     }
+    // The threshold that alone reads the layer's counts, applied as they
+    // leave the GEMM, so that only its bits are stored (-1: the counts are
+    // written; never with Options::reference_kernels, which count each
+    // instruction on its own). `output` is the buffer the layer then
+    // writes: the threshold's, as bits, or, when the next layer's fields
+    // read it (`lines_im2col`, their im2col), the value they read (the
+    // threshold's, or that of a bit max pooling, `pool`, that alone reads it)
+    // as that layer's field lines (kernels::FieldLines).
+    int threshold = -1, pool = -1, lines_im2col = -1;
+    uint32_t output = 0;
+    // The threshold as ThresholdRows takes it: by output, -1 where it is
+    // inverted (0 elsewhere); by class of output position (0: away from the
+    // border, 1 + b: border position b) and output, the most disagreements
+    // that read +1 (negated where inverted) on a chip without padding
+    // errors; and each position's class.
+    std::vector<int32_t> negate, limits, position_classes;
+    // The threshold's and the pooling's digital operations per run.
+    uint64_t epilogue_ops = 0;
+    // The layer's source holds the field lines another layer's threshold
+    // wrote, not bits.
+    bool reads_lines = false;
     // Per row tile: its arrays and their column tiles, and its used rows.
     std::vector<std::vector<std::pair<uint32_t, int64_t>>> row_tiles;
     std::vector<int64_t> rows_used;
@@ -235,8 +257,20 @@ private:
               const std::vector<std::vector<int64_t>> *device_flips,
               std::mt19937_64 &random) const;
 
-  // Fills fused_ and replaced_ from the program's tiled layers.
-  void ReadTiledLayers();
+  // Fills fused_ and replaced_ from the program's tiled layers, with the
+  // thresholds that alone read them applied by the layers when
+  // `thresholds`.
+  void ReadTiledLayers(bool thresholds);
+  // The thresholds (and bit max poolings) that the fused layers apply.
+  void FuseThresholds();
+  // Plans for the binarizations that write a fused layer's field lines.
+  void PlanBinarizeIntoLines();
+  // The fused layers that pack their fields from their im2col's input, by
+  // im2col instruction.
+  std::map<int, FusedLayer *> LayersByIm2col() const;
+  // The buffer instruction `instruction` writes when it runs: its own, its
+  // plan's or its fused layer's.
+  uint32_t WrittenBy(int instruction) const;
 
   // Instructions before this one read no array.
   int prefix_end_ = 0;
