@@ -57,7 +57,7 @@ TEST_F(SimdLevels, GemmAndPopcountAreBitExactAtEveryLevel) {
   for (SimdLevel level : HostLevels()) {
     ASSERT_EQ(kernels::SetSimdLevel(level), level);
     for (int64_t words : {1, 2, 3, 5, 7, 8, 9, 13, 16, 17, 64, 65})
-      for (int64_t outputs : {1, 2, 3, 7, 33, 75})
+      for (int64_t outputs : {1, 2, 3, 7, 20, 33, 75})
         for (int64_t count : {1, 2, 3, 4, 5, 8, 9, 17}) {
           std::vector<uint64_t> weights(outputs * words), inputs(count * words);
           for (uint64_t &w : weights)
@@ -118,6 +118,53 @@ TEST_F(SimdLevels, ThresholdRowsIsExactAtEveryLevel) {
               << " byte " << b;
         }
     }
+  }
+}
+
+TEST_F(SimdLevels, GemmThresholdIsTheGemmThenTheThreshold) {
+  std::mt19937_64 random(13);
+  for (SimdLevel level : HostLevels()) {
+    kernels::SetSimdLevel(level);
+    for (int64_t words : {1, 3, 5, 9})
+      for (int64_t outputs : {1, 8, 20, 32, 75})
+        for (int64_t count : {1, 7, 8, 13, 33}) {
+          std::vector<uint64_t> weights(outputs * words), inputs(count * words);
+          for (uint64_t &w : weights)
+            w = random();
+          for (uint64_t &w : inputs)
+            w = random();
+          int64_t classes = 2, row_bytes = (outputs + 7) / 8;
+          std::vector<int32_t> negate(outputs), limits(classes * outputs);
+          std::vector<int32_t> row_classes(count);
+          for (int32_t &m : negate)
+            m = random() % 2 ? -1 : 0;
+          // Around the middle of the counts, either sign.
+          for (int64_t e = 0; e < classes * outputs; ++e) {
+            int32_t middle = static_cast<int32_t>(words * 32);
+            int32_t limit = middle + static_cast<int32_t>(random() % 17) - 8;
+            limits[e] = negate[e % outputs] ? -limit : limit;
+          }
+          for (int32_t &c : row_classes)
+            c = static_cast<int32_t>(random() % classes);
+          std::vector<uint8_t> bits(count * row_bytes, 0xa5);
+          kernels::XorPopcountGemmThreshold(
+              weights.data(), outputs, inputs.data(), count, words,
+              negate.data(), limits.data(), row_classes.data(), bits.data());
+          for (int64_t j = 0; j < count; ++j)
+            for (int64_t m = 0; m < outputs; ++m) {
+              int64_t disagree = NaiveXorPopcount(
+                  weights.data() + m * words, inputs.data() + j * words, words);
+              bool want = (negate[m] ? -disagree : disagree) <=
+                          limits[row_classes[j] * outputs + m];
+              ASSERT_EQ((bits[j * row_bytes + m / 8] >> (m % 8)) & 1, want)
+                  << kernels::SimdLevelName(level) << " words " << words
+                  << " outputs " << outputs << " count " << count;
+            }
+          for (int64_t j = 0; j < count; ++j)
+            if (outputs % 8)
+              ASSERT_EQ(bits[j * row_bytes + row_bytes - 1] >> (outputs % 8), 0)
+                  << "unused bits of the last byte";
+        }
   }
 }
 

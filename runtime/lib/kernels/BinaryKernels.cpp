@@ -512,41 +512,37 @@ inline void OrBytes(const uint8_t *src, int64_t n, uint8_t *dst) {
     dst[k] |= src[k];
 }
 
-// The layer's threshold on one run's disagreements (rows x outputs), as
-// bits: straight into the field lines of the next layer (through the bit
-// max pooling between them), or as the threshold's result, a byte per bit.
-void WriteThresholded(KernelContext &ctx, const Simulator::FusedLayer &layer,
-                      TiledShape shape, const int32_t *counts,
-                      const int32_t *padding_errors) {
-  int64_t outputs = layer.outputs, positions = shape.positions;
-  int64_t samples = shape.rows / positions;
-  const int32_t *negate = layer.negate.data();
-  const int32_t *classes = layer.position_classes.data();
-  // Each padding cell of the chip that reads -1 takes one agreement away
-  // from its neuron: the limits on disagreements move by as many.
-  const int32_t *limits = layer.limits.data();
+// The limits of the layer's threshold (FusedLayer::limits) on a chip whose
+// padding cells `padding_errors` (null: none) read -1: each takes one
+// agreement away from its neuron, and moves its limits by one.
+const int32_t *LimitsOn(const Simulator::FusedLayer &layer,
+                        const int32_t *padding_errors) {
+  if (!padding_errors)
+    return layer.limits.data();
   thread_local std::vector<int32_t> moved;
-  if (padding_errors) {
-    moved.resize(layer.limits.size());
-    for (size_t e = 0; e < moved.size(); ++e) {
-      int64_t m = static_cast<int64_t>(e) % outputs;
-      moved[e] = layer.limits[e] +
-                 (negate[m] ? padding_errors[m] : -padding_errors[m]);
-    }
-    limits = moved.data();
+  moved.resize(layer.limits.size());
+  for (size_t e = 0; e < moved.size(); ++e) {
+    int64_t m = static_cast<int64_t>(e) % layer.outputs;
+    moved[e] = layer.limits[e] +
+               (layer.negate[m] ? padding_errors[m] : -padding_errors[m]);
   }
+  return moved.data();
+}
+
+// Stores one run's thresholded bits (its rows of ThresholdRows' bits):
+// straight into the field lines of the next layer (through the bit max
+// pooling between them), or as the threshold's result, a byte per bit.
+void StoreThresholdBits(KernelContext &ctx, const Simulator::FusedLayer &layer,
+                        TiledShape shape, const uint8_t *bits) {
+  int64_t outputs = layer.outputs, positions = shape.positions;
+  int64_t samples = shape.rows / positions, row_bytes = (outputs + 7) / 8;
   ctx.AddDigitalOps(layer.epilogue_ops);
-  thread_local std::vector<uint8_t> bits;
   if (layer.lines_im2col < 0) {
-    int64_t row_bytes = (outputs + 7) / 8;
-    bits.resize(positions * row_bytes);
     auto &y = ctx.NewBitsToOverwrite(layer.output, shape.rows * outputs);
     for (int64_t n = 0; n < samples; ++n) {
-      ThresholdRows(counts + n * positions * outputs, positions, outputs,
-                    negate, limits, classes, bits.data(), row_bytes);
       // Positions x outputs to the outputs' planes.
       uint8_t *out = y.data() + n * outputs * positions;
-      const uint8_t *in = bits.data();
+      const uint8_t *in = bits + n * positions * row_bytes;
       for (int64_t m = 0; m < outputs; ++m, out += positions) {
         int64_t byte = m / 8, shift = m % 8;
         for (int64_t p = 0; p < positions; ++p)
@@ -561,7 +557,7 @@ void WriteThresholded(KernelContext &ctx, const Simulator::FusedLayer &layer,
   FieldLines at = FieldLinesOf(im2col.im2col(), xs);
   auto [unused_n, unused_c, height, width] = To4D(xs);
   // The channels are the outputs, a whole number of bytes (setup checks).
-  int64_t c8 = outputs / 8, row_end = (at.pad_begin + width) * c8;
+  int64_t c8 = row_bytes, row_end = (at.pad_begin + width) * c8;
   int64_t padded = at.positions * c8;
   auto &y = ctx.NewBitsToOverwrite(layer.output, at.bytes());
   for (int64_t l = 0; l < at.lines; ++l) {
@@ -578,9 +574,8 @@ void WriteThresholded(KernelContext &ctx, const Simulator::FusedLayer &layer,
   if (layer.pool < 0) {
     for (int64_t n = 0; n < samples; ++n)
       for (int64_t ih = 0; ih < height; ++ih)
-        ThresholdRows(counts + (n * positions + ih * width) * outputs, width,
-                      outputs, negate, limits, classes + ih * width,
-                      line_of(n, ih), c8);
+        std::memcpy(line_of(n, ih), bits + (n * positions + ih * width) * c8,
+                    width * c8);
     return;
   }
   // Each pooled position the OR of its window's positions (the padding
@@ -590,27 +585,32 @@ void WriteThresholded(KernelContext &ctx, const Simulator::FusedLayer &layer,
   auto [unused_pn, unused_pc, pool_h, pool_w] = To4D(ps);
   Window2D win =
       To2D(ResolveWindow(pool.bit_max_pool().window(), ps.size() - 2));
-  bits.resize(positions * c8);
   for (int64_t n = 0; n < samples; ++n) {
-    ThresholdRows(counts + n * positions * outputs, positions, outputs, negate,
-                  limits, classes, bits.data(), c8);
+    const uint8_t *sample = bits + n * positions * c8;
     for (int64_t oh = 0; oh < height; ++oh) {
       uint8_t *line = line_of(n, oh);
       std::memset(line, 0, width * c8);
-      for (int64_t ow = 0; ow < width; ++ow)
-        for (int64_t kh = 0; kh < win.kh; ++kh) {
-          int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
-          if (ih < 0 || ih >= pool_h)
-            continue;
-          for (int64_t kw = 0; kw < win.kw; ++kw) {
+      for (int64_t kh = 0; kh < win.kh; ++kh) {
+        int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
+        if (ih < 0 || ih >= pool_h)
+          continue;
+        for (int64_t kw = 0; kw < win.kw; ++kw)
+          for (int64_t ow = 0; ow < width; ++ow) {
             int64_t iw = WindowInput(ow, kw, win.sw, win.pw, win.dw);
             if (iw >= 0 && iw < pool_w)
-              OrBytes(bits.data() + (ih * pool_w + iw) * c8, c8,
-                      line + ow * c8);
+              OrBytes(sample + (ih * pool_w + iw) * c8, c8, line + ow * c8);
           }
-        }
+      }
     }
   }
+}
+
+// What the chip did for one run of a tiled layer.
+void AddTiledStats(KernelContext &ctx, const Simulator::FusedLayer &layer,
+                   TiledShape shape) {
+  ctx.AddRowReads(shape.rows * layer.row_reads_per_sample);
+  ctx.AddArrayActivations(shape.rows * layer.activations_per_sample);
+  ctx.AddDigitalOps(shape.rows * layer.digital_ops_per_sample);
 }
 
 // Each run's result from its rows' disagreements (rows x outputs per run),
@@ -622,11 +622,18 @@ void WriteTiled(KernelContext *const *runs, int64_t count,
   for (int64_t k = 0; k < count; ++k) {
     KernelContext &ctx = *runs[k];
     const int32_t *counts = disagreements + k * shape.rows * layer.outputs;
-    ctx.AddRowReads(shape.rows * layer.row_reads_per_sample);
-    ctx.AddArrayActivations(shape.rows * layer.activations_per_sample);
-    ctx.AddDigitalOps(shape.rows * layer.digital_ops_per_sample);
+    AddTiledStats(ctx, layer, shape);
     if (layer.threshold >= 0) {
-      WriteThresholded(ctx, layer, shape, counts, padding_errors);
+      int64_t row_bytes = (layer.outputs + 7) / 8;
+      thread_local std::vector<uint8_t> bits;
+      bits.resize(shape.rows * row_bytes);
+      const int32_t *limits = LimitsOn(layer, padding_errors);
+      for (int64_t r = 0; r < shape.rows; r += shape.positions)
+        ThresholdRows(counts + r * layer.outputs, shape.positions,
+                      layer.outputs, layer.negate.data(), limits,
+                      layer.position_classes.data(),
+                      bits.data() + r * row_bytes, row_bytes);
+      StoreThresholdBits(ctx, layer, shape, bits.data());
       continue;
     }
     auto &y = ctx.NewCountsToOverwrite();
@@ -667,9 +674,31 @@ void TiledLayers(KernelContext *const *runs, int64_t count,
   // batch's samples, the runs' samples).
   BinaryScratch &scratch = ThreadScratch();
   PackRuns(runs, count, layer, shape.rows, scratch.packed);
-  scratch.counts.resize(count * shape.rows * layer.outputs);
-  XorPopcountGemm(weights, layer.outputs, scratch.packed.data(),
-                  count * shape.rows, layer.words, scratch.counts.data());
+  int64_t rows = count * shape.rows;
+  if (layer.threshold >= 0) {
+    // The threshold applied as the GEMM's popcounts come out.
+    int64_t row_bytes = (layer.outputs + 7) / 8;
+    thread_local std::vector<uint8_t> bits;
+    thread_local std::vector<int32_t> classes;
+    bits.resize(rows * row_bytes);
+    classes.resize(rows);
+    for (int64_t r = 0, p = 0; r < rows;
+         ++r, p = p + 1 == shape.positions ? 0 : p + 1)
+      classes[r] = layer.position_classes[p];
+    XorPopcountGemmThreshold(weights, layer.outputs, scratch.packed.data(),
+                             rows, layer.words, layer.negate.data(),
+                             LimitsOn(layer, padding_errors), classes.data(),
+                             bits.data());
+    for (int64_t k = 0; k < count; ++k) {
+      AddTiledStats(*runs[k], layer, shape);
+      StoreThresholdBits(*runs[k], layer, shape,
+                         bits.data() + k * shape.rows * row_bytes);
+    }
+    return;
+  }
+  scratch.counts.resize(rows * layer.outputs);
+  XorPopcountGemm(weights, layer.outputs, scratch.packed.data(), rows,
+                  layer.words, scratch.counts.data());
   WriteTiled(runs, count, layer, shape, scratch.counts.data(), padding_errors);
 }
 

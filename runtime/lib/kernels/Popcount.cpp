@@ -388,13 +388,75 @@ GemmAvx512(const uint64_t *weights, int64_t outputs, const uint64_t *inputs,
   }
 }
 
-// The popcounts of `used` panels for one input, as int32 (a lambda would
-// not inherit the target attribute).
+// What the panel GEMM writes: counts (rows of `outputs` int32), or with a
+// threshold (XorPopcountGemmThreshold) rows of bits, a byte per panel.
+struct PanelOutput {
+  int32_t *counts = nullptr;
+  const int32_t *negate = nullptr, *limits = nullptr, *classes = nullptr;
+  uint8_t *bits = nullptr;
+};
+
+// `kInputs` input rows from row `j` against `kPanels` panels of eight
+// weight rows from panel `p0`, word by word: each input word broadcast
+// against the panels' word. Constant counts, so the accumulators stay in
+// registers.
+template <int kInputs, int kPanels>
 __attribute__((target(HAFNIA_AVX512))) inline void
-StorePanels(const __m512i *acc, int64_t used, const __mmask8 *lanes,
-            int32_t *out) {
-  for (int64_t p = 0; p < used; ++p)
-    _mm512_mask_cvtepi64_storeu_epi32(out + p * 8, lanes[p], acc[p]);
+PanelTile(const uint64_t *panel, const uint64_t *inputs, int64_t j,
+          int64_t words, int64_t p0, const __mmask8 *lanes, int64_t outputs,
+          const PanelOutput &out) {
+  const uint64_t *x = inputs + j * words;
+  __m512i acc[kInputs][kPanels];
+  for (int k = 0; k < kInputs; ++k)
+    for (int p = 0; p < kPanels; ++p)
+      acc[k][p] = _mm512_setzero_si512();
+  for (int64_t w = 0; w < words; ++w) {
+    __m512i input[kInputs];
+    for (int k = 0; k < kInputs; ++k)
+      input[k] = _mm512_set1_epi64(static_cast<int64_t>(x[k * words + w]));
+    for (int p = 0; p < kPanels; ++p) {
+      __m512i weight = _mm512_loadu_si512(panel + (p * words + w) * 8);
+      for (int k = 0; k < kInputs; ++k)
+        acc[k][p] = _mm512_add_epi64(
+            acc[k][p], _mm512_popcnt_epi64(_mm512_xor_si512(weight, input[k])));
+    }
+  }
+  if (!out.bits) {
+    for (int k = 0; k < kInputs; ++k)
+      for (int p = 0; p < kPanels; ++p)
+        _mm512_mask_cvtepi64_storeu_epi32(
+            out.counts + (j + k) * outputs + (p0 + p) * 8, lanes[p], acc[k][p]);
+    return;
+  }
+  // A panel's eight outputs are one byte of the row's bits.
+  int64_t row_bytes = (outputs + 7) / 8;
+  for (int p = 0; p < kPanels; ++p) {
+    int64_t first = (p0 + p) * 8;
+    __m512i negate = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(
+        _mm512_maskz_loadu_epi32(lanes[p], out.negate + first)));
+    for (int k = 0; k < kInputs; ++k) {
+      const int32_t *limits = out.limits + out.classes[j + k] * outputs;
+      __m512i limit = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(
+          _mm512_maskz_loadu_epi32(lanes[p], limits + first)));
+      __m512i count =
+          _mm512_sub_epi64(_mm512_xor_si512(acc[k][p], negate), negate);
+      out.bits[(j + k) * row_bytes + p0 + p] =
+          _mm512_mask_cmple_epi64_mask(lanes[p], count, limit);
+    }
+  }
+}
+
+// Every input row against `kPanels` panels: four rows at a time, then one.
+template <int kPanels>
+__attribute__((target(HAFNIA_AVX512))) void
+PanelColumn(const uint64_t *panel, const uint64_t *inputs, int64_t count,
+            int64_t words, int64_t p0, const __mmask8 *lanes, int64_t outputs,
+            const PanelOutput &out) {
+  int64_t j = 0;
+  for (; j + 4 <= count; j += 4)
+    PanelTile<4, kPanels>(panel, inputs, j, words, p0, lanes, outputs, out);
+  for (; j < count; ++j)
+    PanelTile<1, kPanels>(panel, inputs, j, words, p0, lanes, outputs, out);
 }
 
 // Many inputs against few words: the weights in panels of eight rows,
@@ -402,13 +464,13 @@ StorePanels(const __m512i *acc, int64_t used, const __mmask8 *lanes,
 // broadcast against a panel's word. The eight popcounts of a panel then add
 // up in their own lanes, with no horizontal sum and no lane idle whatever
 // the row length, which a receptive field's few words waste otherwise.
-// Four panels (32 outputs) by two inputs: eight accumulators, four panel
-// loads and two broadcasts per word.
+// Four panels (32 outputs) by four inputs: sixteen accumulators, four panel
+// loads and four broadcasts per word.
 __attribute__((target(HAFNIA_AVX512))) void
 GemmPanelsAvx512(const uint64_t *weights, int64_t outputs,
                  const uint64_t *inputs, int64_t count, int64_t words,
-                 int32_t *out) {
-  constexpr int64_t kPanels = 4, kInputs = 2;
+                 const PanelOutput &out) {
+  constexpr int64_t kPanels = 4;
   int64_t panel_count = (outputs + 7) / 8;
   thread_local std::vector<uint64_t> panels;
   // Rows past the outputs are zero; their lanes are never stored.
@@ -417,7 +479,6 @@ GemmPanelsAvx512(const uint64_t *weights, int64_t outputs,
     for (int64_t w = 0; w < words; ++w)
       panels[(m / 8 * words + w) * 8 + m % 8] = weights[m * words + w];
   for (int64_t p0 = 0; p0 < panel_count; p0 += kPanels) {
-    int64_t used = std::min(kPanels, panel_count - p0);
     const uint64_t *panel = panels.data() + p0 * words * 8;
     // The lanes of each panel that are outputs.
     __mmask8 lanes[kPanels];
@@ -425,43 +486,18 @@ GemmPanelsAvx512(const uint64_t *weights, int64_t outputs,
       int64_t rows = std::clamp<int64_t>(outputs - (p0 + p) * 8, 0, 8);
       lanes[p] = static_cast<__mmask8>((1u << rows) - 1);
     }
-    int32_t *first = out + p0 * 8;
-    int64_t j = 0;
-    for (; j + kInputs <= count; j += kInputs) {
-      const uint64_t *x = inputs + j * words;
-      __m512i acc[kInputs][kPanels];
-      for (int64_t k = 0; k < kInputs; ++k)
-        for (int64_t p = 0; p < kPanels; ++p)
-          acc[k][p] = _mm512_setzero_si512();
-      for (int64_t w = 0; w < words; ++w) {
-        __m512i input[kInputs];
-        for (int64_t k = 0; k < kInputs; ++k)
-          input[k] = _mm512_set1_epi64(static_cast<int64_t>(x[k * words + w]));
-        for (int64_t p = 0; p < used; ++p) {
-          __m512i weight = _mm512_loadu_si512(panel + (p * words + w) * 8);
-          for (int64_t k = 0; k < kInputs; ++k)
-            acc[k][p] = _mm512_add_epi64(
-                acc[k][p],
-                _mm512_popcnt_epi64(_mm512_xor_si512(weight, input[k])));
-        }
-      }
-      for (int64_t k = 0; k < kInputs; ++k)
-        StorePanels(acc[k], used, lanes, first + (j + k) * outputs);
-    }
-    for (; j < count; ++j) {
-      const uint64_t *x = inputs + j * words;
-      __m512i acc[kPanels];
-      for (int64_t p = 0; p < kPanels; ++p)
-        acc[p] = _mm512_setzero_si512();
-      for (int64_t w = 0; w < words; ++w) {
-        __m512i input = _mm512_set1_epi64(static_cast<int64_t>(x[w]));
-        for (int64_t p = 0; p < used; ++p)
-          acc[p] = _mm512_add_epi64(
-              acc[p],
-              _mm512_popcnt_epi64(_mm512_xor_si512(
-                  _mm512_loadu_si512(panel + (p * words + w) * 8), input)));
-      }
-      StorePanels(acc, used, lanes, first + j * outputs);
+    switch (std::min(kPanels, panel_count - p0)) {
+    case 4:
+      PanelColumn<4>(panel, inputs, count, words, p0, lanes, outputs, out);
+      break;
+    case 3:
+      PanelColumn<3>(panel, inputs, count, words, p0, lanes, outputs, out);
+      break;
+    case 2:
+      PanelColumn<2>(panel, inputs, count, words, p0, lanes, outputs, out);
+      break;
+    default:
+      PanelColumn<1>(panel, inputs, count, words, p0, lanes, outputs, out);
     }
   }
 }
@@ -623,8 +659,11 @@ void XorPopcountGemm(const uint64_t *weights, int64_t outputs,
   switch (ActiveSimdLevel()) {
   case SimdLevel::kAvx512:
     // Panels when the inputs are many enough to pay for laying them out.
-    if (count >= kPanelInputs)
-      return GemmPanelsAvx512(weights, outputs, inputs, count, words, out);
+    if (count >= kPanelInputs) {
+      PanelOutput counts;
+      counts.counts = out;
+      return GemmPanelsAvx512(weights, outputs, inputs, count, words, counts);
+    }
     return GemmAvx512(weights, outputs, inputs, count, words, out);
   case SimdLevel::kAvx2:
     return GemmAvx2(weights, outputs, inputs, count, words, out);
@@ -632,6 +671,26 @@ void XorPopcountGemm(const uint64_t *weights, int64_t outputs,
     break;
   }
   GemmScalar(weights, outputs, inputs, count, words, out);
+}
+
+void XorPopcountGemmThreshold(const uint64_t *weights, int64_t outputs,
+                              const uint64_t *inputs, int64_t count,
+                              int64_t words, const int32_t *negate,
+                              const int32_t *limits, const int32_t *classes,
+                              uint8_t *bits) {
+  if (ActiveSimdLevel() == SimdLevel::kAvx512 && count >= kPanelInputs) {
+    PanelOutput out;
+    out.negate = negate;
+    out.limits = limits;
+    out.classes = classes;
+    out.bits = bits;
+    return GemmPanelsAvx512(weights, outputs, inputs, count, words, out);
+  }
+  thread_local std::vector<int32_t> counts;
+  counts.resize(count * outputs);
+  XorPopcountGemm(weights, outputs, inputs, count, words, counts.data());
+  ThresholdRows(counts.data(), count, outputs, negate, limits, classes, bits,
+                (outputs + 7) / 8);
 }
 
 void CorrectFlippedWords(const uint64_t *transposed, int64_t rows,

@@ -59,6 +59,17 @@ void ThresholdRows(const int32_t *counts, int64_t rows, int64_t n,
                    const int32_t *negate, const int32_t *limits,
                    const int32_t *classes, uint8_t *out, int64_t stride);
 
+// ThresholdRows on the rows of XorPopcountGemm, without the counts in
+// memory where the SIMD level allows: bit m of row j < `count`, at
+// bits + j * ceil(outputs / 8), is 1 where popcount(weights[m] ^
+// inputs[j]), negated where negate[m] is -1, is at most
+// limits[classes[j] * outputs + m].
+void XorPopcountGemmThreshold(const uint64_t *weights, int64_t outputs,
+                              const uint64_t *inputs, int64_t count,
+                              int64_t words, const int32_t *negate,
+                              const int32_t *limits, const int32_t *classes,
+                              uint8_t *bits);
+
 // Binarizes `channels` (a multiple of 8) planes of floats position by
 // position: bit c of position p < `positions`, bit c % 8 of byte
 // out[p * channels / 8 + c / 8], is x[c * plane + p] >= thresholds[c] (NaN
