@@ -261,6 +261,8 @@ TEST_F(SimdLevels, PackedReceptiveFieldsMatchTheFormula) {
       {{2, 16, 7, 9}, {3, 3}, {2, 1}, {1, 0, 2, 1}, {1, 2}, 0, 16},
       {{1, 24, 6, 5}, {2, 3}, {1, 2}, {1, 1, 1, 1}, {2, 1}, 8, 8},
       {{1, 64, 3, 3}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 0, 64},
+      // Spans longer than a vector (11 taps of 64 channels).
+      {{2, 64, 20}, {11}, {2}, {2, 3}, {1}, 0, 64},
   };
   std::mt19937 random(17);
   for (SimdLevel level : HostLevels()) {

@@ -218,24 +218,6 @@ inline void OrBits(const uint8_t *bytes, int64_t src_bit, int64_t count,
   }
 }
 
-// Copies `n` bytes, eight at a time (the last eight overlapping the ones
-// before): a span of a field is a few words, too short for a call to
-// memcpy to pay.
-inline void CopyBytes(const uint8_t *src, int64_t n, uint8_t *dst) {
-  if (n < 8) {
-    for (int64_t k = 0; k < n; ++k)
-      dst[k] = src[k];
-    return;
-  }
-  uint64_t word;
-  for (int64_t k = 0; k + 8 < n; k += 8) {
-    std::memcpy(&word, src + k, 8);
-    std::memcpy(dst + k, &word, 8);
-  }
-  std::memcpy(&word, src + n - 8, 8);
-  std::memcpy(dst + n - 8, &word, 8);
-}
-
 } // namespace
 
 void Im2col(KernelContext &ctx) {
@@ -295,21 +277,19 @@ void GatherFields(const Instruction::Im2col &attrs, const Shape &xs,
                : padding_line;
   };
   if (channels % 8 == 0) {
-    // Whole bytes: the spans are copied one after the other, over a last
-    // word zeroed first (its bytes past the fields stay zero).
-    int64_t c8 = channels / 8, span_bytes = span * c8;
+    // Whole bytes: a line of outputs at a time, the spans copied one after
+    // the other from the lines of their taps.
+    int64_t c8 = channels / 8;
+    thread_local std::vector<const uint8_t *> sources;
+    sources.resize(win.kh * (win.kw / span));
     for (int64_t n = 0; n < g.batch; ++n)
-      for (int64_t oh = 0; oh < g.out_h; ++oh)
-        for (int64_t ow = 0; ow < g.out_w; ++ow, out += words) {
-          uint8_t *row = reinterpret_cast<uint8_t *>(out);
-          out[words - 1] = 0;
-          for (int64_t kh = 0; kh < win.kh; ++kh) {
-            const uint8_t *line = line_of(n, oh, kh);
-            for (int64_t kw = 0; kw < win.kw; kw += span)
-              CopyBytes(line + (ow * win.sw + kw * win.dw) * c8, span_bytes,
-                        row + (kh * win.kw + kw) * c8);
-          }
-        }
+      for (int64_t oh = 0; oh < g.out_h; ++oh, out += g.out_w * words) {
+        for (int64_t kh = 0, t = 0; kh < win.kh; ++kh)
+          for (int64_t kw = 0; kw < win.kw; kw += span, ++t)
+            sources[t] = line_of(n, oh, kh) + kw * win.dw * c8;
+        GatherSpans(sources.data(), static_cast<int64_t>(sources.size()),
+                    span * c8, win.sw * c8, g.out_w, words, out);
+      }
     return;
   }
   std::fill(out, out + g.batch * g.out_h * g.out_w * words, 0);

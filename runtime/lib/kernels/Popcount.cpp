@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -136,6 +137,18 @@ void BinarizePositionsScalar(const float *x, int64_t plane, int64_t channels,
                 << (c % 8);
       *out = byte;
     }
+}
+
+void GatherSpansScalar(const uint8_t *const *sources, int64_t spans,
+                       int64_t span_bytes, int64_t step_bytes, int64_t rows,
+                       int64_t words, uint64_t *out) {
+  for (int64_t r = 0; r < rows; ++r, out += words) {
+    out[words - 1] = 0;
+    uint8_t *row = reinterpret_cast<uint8_t *>(out);
+    for (int64_t t = 0; t < spans; ++t)
+      std::memcpy(row + t * span_bytes, sources[t] + r * step_bytes,
+                  span_bytes);
+  }
 }
 
 // ---- AVX2: popcount by nibble lookup (Mula), 256 bits at a time.
@@ -575,6 +588,26 @@ ThresholdRowsAvx512(const int32_t *counts, int64_t rows, int64_t n,
   }
 }
 
+// A span of up to 64 bytes in one masked load and store.
+__attribute__((target(HAFNIA_AVX512))) void
+GatherSpansAvx512(const uint8_t *const *sources, int64_t spans,
+                  int64_t span_bytes, int64_t step_bytes, int64_t rows,
+                  int64_t words, uint64_t *out) {
+  if (span_bytes > 64)
+    return GatherSpansScalar(sources, spans, span_bytes, step_bytes, rows,
+                             words, out);
+  __mmask64 mask =
+      span_bytes == 64 ? ~__mmask64{0} : (__mmask64{1} << span_bytes) - 1;
+  for (int64_t r = 0; r < rows; ++r, out += words) {
+    out[words - 1] = 0;
+    uint8_t *row = reinterpret_cast<uint8_t *>(out);
+    for (int64_t t = 0; t < spans; ++t)
+      _mm512_mask_storeu_epi8(
+          row + t * span_bytes, mask,
+          _mm512_maskz_loadu_epi8(mask, sources[t] + r * step_bytes));
+  }
+}
+
 // Sixteen channels of a position per gather.
 __attribute__((target(HAFNIA_AVX512))) void
 BinarizePositionsAvx512(const float *x, int64_t plane, int64_t channels,
@@ -726,6 +759,15 @@ void ThresholdRows(const int32_t *counts, int64_t rows, int64_t n,
     return ThresholdRowsAvx512(counts, rows, n, negate, limits, classes, out,
                                stride);
   ThresholdRowsScalar(counts, rows, n, negate, limits, classes, out, stride);
+}
+
+void GatherSpans(const uint8_t *const *sources, int64_t spans,
+                 int64_t span_bytes, int64_t step_bytes, int64_t rows,
+                 int64_t words, uint64_t *out) {
+  if (ActiveSimdLevel() == SimdLevel::kAvx512)
+    return GatherSpansAvx512(sources, spans, span_bytes, step_bytes, rows,
+                             words, out);
+  GatherSpansScalar(sources, spans, span_bytes, step_bytes, rows, words, out);
 }
 
 void BinarizePositions(const float *x, int64_t plane, int64_t channels,

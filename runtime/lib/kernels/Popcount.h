@@ -70,6 +70,14 @@ void XorPopcountGemmThreshold(const uint64_t *weights, int64_t outputs,
                               const int32_t *limits, const int32_t *classes,
                               uint8_t *bits);
 
+// The receptive fields of `rows` outputs along one line of outputs, from
+// whole bytes: row r (at out + r * words) is `spans` runs of `span_bytes`
+// bytes one after the other, run t from sources[t] + r * step_bytes; the
+// bytes of its last word past them are zero.
+void GatherSpans(const uint8_t *const *sources, int64_t spans,
+                 int64_t span_bytes, int64_t step_bytes, int64_t rows,
+                 int64_t words, uint64_t *out);
+
 // Binarizes `channels` (a multiple of 8) planes of floats position by
 // position: bit c of position p < `positions`, bit c % 8 of byte
 // out[p * channels / 8 + c / 8], is x[c * plane + p] >= thresholds[c] (NaN
