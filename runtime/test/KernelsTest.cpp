@@ -125,7 +125,7 @@ TEST_F(SimdLevels, GemmThresholdIsTheGemmThenTheThreshold) {
   std::mt19937_64 random(13);
   for (SimdLevel level : HostLevels()) {
     kernels::SetSimdLevel(level);
-    for (int64_t words : {1, 3, 5, 9})
+    for (int64_t words : {1, 3, 5, 9, 17})
       for (int64_t outputs : {1, 8, 20, 32, 75})
         for (int64_t count : {1, 7, 8, 13, 33}) {
           std::vector<uint64_t> weights(outputs * words), inputs(count * words);
