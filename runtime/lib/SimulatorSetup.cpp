@@ -331,16 +331,25 @@ void Simulator::FuseThresholds() {
     for (int64_t b = 0; b < borders; ++b)
       layer->position_classes[attrs.border_positions(b)] =
           static_cast<int32_t>(1 + b);
-    // The bits straight into the next layer's field lines, through a bit
-    // max pooling between them, when its fields take every channel and a
-    // position's channels are whole bytes.
+    // A bit max pooling that alone reads the bits pools them as they are
+    // stored.
     uint32_t value = threshold.output();
-    int pool = -1, next = only_reader[value];
+    int next = only_reader[value];
     if (next >= 0 && program_.instructions(next).has_bit_max_pool()) {
-      pool = next;
-      value = program_.instructions(pool).output();
+      const Instruction &pool = program_.instructions(next);
+      std::vector<int64_t> kernel(pool.bit_max_pool().window().kernel().begin(),
+                                  pool.bit_max_pool().window().kernel().end());
+      layer->pool = next;
+      layer->epilogue_ops +=
+          NumElements(ShapeOf(program_.buffers(pool.output()))) *
+          NumElements(kernel);
+      replaced_[next] = true;
+      value = pool.output();
       next = only_reader[value];
     }
+    layer->output = value;
+    // Straight into the next layer's field lines when its fields take every
+    // channel and a position's channels are whole bytes.
     auto consumer = by_im2col.find(next);
     if (consumer == by_im2col.end() || outputs % 8 != 0)
       continue;
@@ -348,18 +357,7 @@ void Simulator::FuseThresholds() {
     if (im2col.channel_offset() != 0 || im2col.channels() != outputs)
       continue;
     layer->lines_im2col = next;
-    layer->output = value;
     consumer->second->reads_lines = true;
-    if (pool >= 0) {
-      const Instruction &p = program_.instructions(pool);
-      std::vector<int64_t> kernel(p.bit_max_pool().window().kernel().begin(),
-                                  p.bit_max_pool().window().kernel().end());
-      layer->pool = pool;
-      layer->epilogue_ops +=
-          NumElements(ShapeOf(program_.buffers(p.output()))) *
-          NumElements(kernel);
-      replaced_[pool] = true;
-    }
   }
 }
 

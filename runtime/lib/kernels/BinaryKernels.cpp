@@ -478,7 +478,8 @@ void PackRuns(KernelContext *const *runs, int64_t count,
   }
 }
 
-// ORs `n` bytes of `src` into `dst`.
+// ORs `n` bytes of `src` into `dst`: words, then a half word, then bytes
+// (a position's bits are 4 or 8 bytes in the common layers).
 inline void OrBytes(const uint8_t *src, int64_t n, uint8_t *dst) {
   int64_t k = 0;
   for (; k + 8 <= n; k += 8) {
@@ -487,6 +488,14 @@ inline void OrBytes(const uint8_t *src, int64_t n, uint8_t *dst) {
     std::memcpy(&b, dst + k, 8);
     a |= b;
     std::memcpy(dst + k, &a, 8);
+  }
+  if (k + 4 <= n) {
+    uint32_t a, b;
+    std::memcpy(&a, src + k, 4);
+    std::memcpy(&b, dst + k, 4);
+    a |= b;
+    std::memcpy(dst + k, &a, 4);
+    k += 4;
   }
   for (; k < n; ++k)
     dst[k] |= src[k];
@@ -509,16 +518,59 @@ const int32_t *LimitsOn(const Simulator::FusedLayer &layer,
   return moved.data();
 }
 
-// Stores one run's thresholded bits (its rows of ThresholdRows' bits):
-// straight into the field lines of the next layer (through the bit max
-// pooling between them), or as the threshold's result, a byte per bit.
+// The bit max pooling `pool` of `samples` samples' positions of `bytes`
+// bytes each (their bits, as ThresholdRows writes them) into `pooled`: each
+// pooled position the OR of its window's positions (the padding never
+// wins).
+void PoolPositionBits(const Program &program, const Instruction &pool,
+                      int64_t samples, int64_t bytes, const uint8_t *bits,
+                      std::vector<uint8_t> &pooled) {
+  Shape ps = ShapeOf(program.buffers(pool.inputs(0)));
+  auto [unused_n, unused_c, in_h, in_w] = To4D(ps);
+  auto [unused_pn, unused_pc, out_h, out_w] =
+      To4D(ShapeOf(program.buffers(pool.output())));
+  Window2D win =
+      To2D(ResolveWindow(pool.bit_max_pool().window(), ps.size() - 2));
+  pooled.assign(samples * out_h * out_w * bytes, 0);
+  for (int64_t n = 0; n < samples; ++n) {
+    const uint8_t *in = bits + n * in_h * in_w * bytes;
+    for (int64_t oh = 0; oh < out_h; ++oh) {
+      uint8_t *out = pooled.data() + (n * out_h + oh) * out_w * bytes;
+      for (int64_t kh = 0; kh < win.kh; ++kh) {
+        int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
+        if (ih < 0 || ih >= in_h)
+          continue;
+        for (int64_t kw = 0; kw < win.kw; ++kw)
+          for (int64_t ow = 0; ow < out_w; ++ow) {
+            int64_t iw = WindowInput(ow, kw, win.sw, win.pw, win.dw);
+            if (iw >= 0 && iw < in_w)
+              OrBytes(in + (ih * in_w + iw) * bytes, bytes, out + ow * bytes);
+          }
+      }
+    }
+  }
+}
+
+// Stores one run's thresholded bits (its rows of ThresholdRows' bits),
+// pooled by the layer's bit max pooling when it has one: straight into the
+// field lines of the next layer, or as the value's bits, a byte each.
 void StoreThresholdBits(KernelContext &ctx, const Simulator::FusedLayer &layer,
                         TiledShape shape, const uint8_t *bits) {
+  const Program &program = ctx.program();
   int64_t outputs = layer.outputs, positions = shape.positions;
   int64_t samples = shape.rows / positions, row_bytes = (outputs + 7) / 8;
   ctx.AddDigitalOps(layer.epilogue_ops);
+  if (layer.pool >= 0) {
+    thread_local std::vector<uint8_t> pooled;
+    const Instruction &pool = program.instructions(layer.pool);
+    PoolPositionBits(program, pool, samples, row_bytes, bits, pooled);
+    bits = pooled.data();
+    Shape ys = ShapeOf(program.buffers(pool.output()));
+    positions = NumElements(ys) / (ys[0] * ys[1]);
+  }
   if (layer.lines_im2col < 0) {
-    auto &y = ctx.NewBitsToOverwrite(layer.output, shape.rows * outputs);
+    auto &y =
+        ctx.NewBitsToOverwrite(layer.output, samples * outputs * positions);
     for (int64_t n = 0; n < samples; ++n) {
       // Positions x outputs to the outputs' planes.
       uint8_t *out = y.data() + n * outputs * positions;
@@ -531,7 +583,6 @@ void StoreThresholdBits(KernelContext &ctx, const Simulator::FusedLayer &layer,
     }
     return;
   }
-  const Program &program = ctx.program();
   const Instruction &im2col = program.instructions(layer.lines_im2col);
   Shape xs = ShapeOf(program.buffers(im2col.inputs(0)));
   FieldLines at = FieldLinesOf(im2col.im2col(), xs);
@@ -544,44 +595,11 @@ void StoreThresholdBits(KernelContext &ctx, const Simulator::FusedLayer &layer,
     uint8_t *line = y.data() + l * at.line_bytes;
     bool last = l == at.lines - 1;
     std::memset(line, at.padding, last ? padded : at.pad_begin * c8);
-    if (!last)
+    if (!last) {
+      std::memcpy(line + at.pad_begin * c8, bits + l * width * c8, width * c8);
       std::memset(line + row_end, at.padding, padded - row_end);
-    std::memset(line + padded, 0, at.line_bytes - padded);
-  }
-  auto line_of = [&](int64_t n, int64_t ih) {
-    return y.data() + (n * height + ih) * at.line_bytes + at.pad_begin * c8;
-  };
-  if (layer.pool < 0) {
-    for (int64_t n = 0; n < samples; ++n)
-      for (int64_t ih = 0; ih < height; ++ih)
-        std::memcpy(line_of(n, ih), bits + (n * positions + ih * width) * c8,
-                    width * c8);
-    return;
-  }
-  // Each pooled position the OR of its window's positions (the padding
-  // never wins).
-  const Instruction &pool = program.instructions(layer.pool);
-  Shape ps = ShapeOf(program.buffers(pool.inputs(0)));
-  auto [unused_pn, unused_pc, pool_h, pool_w] = To4D(ps);
-  Window2D win =
-      To2D(ResolveWindow(pool.bit_max_pool().window(), ps.size() - 2));
-  for (int64_t n = 0; n < samples; ++n) {
-    const uint8_t *sample = bits + n * positions * c8;
-    for (int64_t oh = 0; oh < height; ++oh) {
-      uint8_t *line = line_of(n, oh);
-      std::memset(line, 0, width * c8);
-      for (int64_t kh = 0; kh < win.kh; ++kh) {
-        int64_t ih = WindowInput(oh, kh, win.sh, win.ph, win.dh);
-        if (ih < 0 || ih >= pool_h)
-          continue;
-        for (int64_t kw = 0; kw < win.kw; ++kw)
-          for (int64_t ow = 0; ow < width; ++ow) {
-            int64_t iw = WindowInput(ow, kw, win.sw, win.pw, win.dw);
-            if (iw >= 0 && iw < pool_w)
-              OrBytes(sample + (ih * pool_w + iw) * c8, c8, line + ow * c8);
-          }
-      }
     }
+    std::memset(line + padded, 0, at.line_bytes - padded);
   }
 }
 

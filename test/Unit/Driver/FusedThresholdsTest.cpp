@@ -86,13 +86,16 @@ std::unique_ptr<Simulator> Create(const Program &program, bool fuse) {
   return simulator.ok() ? *std::move(simulator) : nullptr;
 }
 
-// The digital operations the threshold instructions add on their own.
+// The digital operations the threshold and bit max pooling instructions
+// add on their own.
 uint64_t ThresholdOps(const Simulator &simulator) {
   std::vector<SimulationStats> stats = simulator.InstructionStats();
   uint64_t ops = 0;
-  for (int i = 0; i < simulator.program().instructions_size(); ++i)
-    if (simulator.program().instructions(i).has_threshold())
+  for (int i = 0; i < simulator.program().instructions_size(); ++i) {
+    const Instruction &instruction = simulator.program().instructions(i);
+    if (instruction.has_threshold() || instruction.has_bit_max_pool())
       ops += stats[i].digital_ops();
+  }
   return ops;
 }
 
@@ -105,8 +108,8 @@ TEST_P(FusedThresholds, GiveWhatTheInstructionsGive) {
   std::unique_ptr<Simulator> fused = Create(program, true);
   std::unique_ptr<Simulator> tiles = Create(program, false);
   ASSERT_TRUE(fused && tiles);
-  // The thresholds are fused (they count nothing of their own), and
-  // nothing is lost: the totals are the same.
+  // The thresholds and poolings are fused (they count nothing of their
+  // own), and nothing is lost: the totals are the same.
   EXPECT_EQ(ThresholdOps(*fused), 0u);
   EXPECT_GT(ThresholdOps(*tiles), 0u);
   std::vector<Tensor> inputs = Inputs(c, program, 6);

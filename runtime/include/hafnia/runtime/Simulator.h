@@ -173,11 +173,11 @@ public:
     // The threshold that alone reads the layer's counts, applied as they
     // leave the GEMM, so that only its bits are stored (-1: the counts are
     // written; never with Options::reference_kernels, which count each
-    // instruction on its own). `output` is the buffer the layer then
-    // writes: the threshold's, as bits, or, when the next layer's fields
-    // read it (`lines_im2col`, their im2col), the value they read (the
-    // threshold's, or that of a bit max pooling, `pool`, that alone reads it)
-    // as that layer's field lines (kernels::FieldLines).
+    // instruction on its own); the bit max pooling that alone reads the
+    // threshold's bits, applied as they are stored (-1: none). `output` is
+    // the buffer the layer then writes, the threshold's or the pooling's:
+    // as bits, or, when the next layer's fields read it (`lines_im2col`,
+    // their im2col), as that layer's field lines (kernels::FieldLines).
     int threshold = -1, pool = -1, lines_im2col = -1;
     uint32_t output = 0;
     // The threshold as ThresholdRows takes it: by output, -1 where it is
