@@ -258,41 +258,45 @@ void Simulator::ReadTiledLayers(bool thresholds) {
     FuseThresholds();
 }
 
-std::map<int, Simulator::FusedLayer *> Simulator::LayersByIm2col() const {
-  std::map<int, FusedLayer *> by_im2col;
+Simulator::FusedLayer *Simulator::LinesReader(int instruction,
+                                              int64_t channels) const {
+  if (instruction < 0 || channels % 8 != 0 ||
+      !program_.instructions(instruction).has_im2col())
+    return nullptr;
+  const Instruction::Im2col &im2col =
+      program_.instructions(instruction).im2col();
+  if (im2col.channel_offset() != 0 || im2col.channels() != channels)
+    return nullptr;
   for (const std::unique_ptr<FusedLayer> &layer : fused_)
-    if (layer && layer->im2col >= 0)
-      by_im2col[layer->im2col] = layer.get();
-  return by_im2col;
+    if (layer && layer->im2col == instruction)
+      return layer.get();
+  return nullptr;
 }
 
 void Simulator::PlanBinarizeIntoLines() {
   std::vector<int> only_reader = OnlyReaders(program_);
-  std::map<int, FusedLayer *> by_im2col = LayersByIm2col();
   for (int i = 0; i < prefix_end_; ++i) {
     const Instruction &binarize = program_.instructions(i);
-    auto consumer = by_im2col.find(only_reader[binarize.output()]);
-    if (!binarize.has_binarize() || replaced_[i] || plans_[i] ||
-        consumer == by_im2col.end())
+    if (!binarize.has_binarize() || replaced_[i] || plans_[i])
       continue;
     std::vector<int64_t> xs = ShapeOf(program_.buffers(binarize.inputs(0)));
-    const Instruction::Im2col &im2col =
-        program_.instructions(consumer->first).im2col();
-    if (xs[1] % 8 != 0 || im2col.channel_offset() != 0 ||
-        im2col.channels() != xs[1])
+    int reader = only_reader[binarize.output()];
+    FusedLayer *layer = LinesReader(reader, xs[1]);
+    if (!layer)
       continue;
     auto plan = std::make_shared<kernels::BinarizeToLines>();
     plan->output = binarize.output();
-    plan->output_size = kernels::FieldLinesOf(im2col, xs).bytes();
-    plan->im2col = consumer->first;
-    consumer->second->reads_lines = true;
+    plan->output_size =
+        kernels::FieldLinesOf(program_.instructions(reader).im2col(), xs)
+            .bytes();
+    plan->im2col = reader;
+    layer->reads_lines = true;
     plans_[i] = std::move(plan);
   }
 }
 
 void Simulator::FuseThresholds() {
   std::vector<int> only_reader = OnlyReaders(program_);
-  std::map<int, FusedLayer *> by_im2col = LayersByIm2col();
   for (int c = 0; c < program_.instructions_size(); ++c) {
     FusedLayer *layer = fused_[c].get();
     uint32_t counts = program_.instructions(c).output();
@@ -348,16 +352,11 @@ void Simulator::FuseThresholds() {
       next = only_reader[value];
     }
     layer->output = value;
-    // Straight into the next layer's field lines when its fields take every
-    // channel and a position's channels are whole bytes.
-    auto consumer = by_im2col.find(next);
-    if (consumer == by_im2col.end() || outputs % 8 != 0)
-      continue;
-    const Instruction::Im2col &im2col = program_.instructions(next).im2col();
-    if (im2col.channel_offset() != 0 || im2col.channels() != outputs)
-      continue;
-    layer->lines_im2col = next;
-    consumer->second->reads_lines = true;
+    // Straight into the next layer's field lines where it can read them.
+    if (FusedLayer *reader = LinesReader(next, outputs)) {
+      layer->lines_im2col = next;
+      reader->reads_lines = true;
+    }
   }
 }
 

@@ -5,7 +5,6 @@
 #define HAFNIA_RUNTIME_SIMULATOR_H
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -265,9 +264,11 @@ private:
   void FuseThresholds();
   // Plans for the binarizations that write a fused layer's field lines.
   void PlanBinarizeIntoLines();
-  // The fused layers that pack their fields from their im2col's input, by
-  // im2col instruction.
-  std::map<int, FusedLayer *> LayersByIm2col() const;
+  // The fused layer whose fields instruction `instruction` (-1: none) is
+  // the im2col of, when they take every one of the `channels` channels of
+  // its input and those are whole bytes, so that the input can be kept as
+  // the layer's field lines; null otherwise.
+  FusedLayer *LinesReader(int instruction, int64_t channels) const;
   // The buffer instruction `instruction` writes when it runs: its own, its
   // plan's or its fused layer's.
   uint32_t WrittenBy(int instruction) const;
