@@ -855,6 +855,26 @@ Plans PlanRealKernels(const Program &program,
 
   for (int i = 0; i < count; ++i) {
     const Instruction &instruction = program.instructions(i);
+    if (replaced[i] || tiled[i] || plans[i] || !instruction.has_dense() ||
+        instruction.inputs_size() < 2 ||
+        constants[instruction.inputs(1)].empty())
+      continue;
+    const std::vector<float> &rhs = constants[instruction.inputs(1)];
+    constexpr size_t kHugePage = size_t(2) << 20;
+    size_t bytes = rhs.size() * sizeof(float);
+    size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    auto *copy = static_cast<float *>(std::aligned_alloc(kHugePage, rounded));
+    if (!copy)
+      continue;
+    auto plan = std::make_shared<DensePlan>();
+    plan->output = instruction.output();
+    plan->rhs.reset(copy);
+    AdviseHugePages(copy, rounded);
+    std::copy(rhs.begin(), rhs.end(), copy);
+    plans[i] = std::move(plan);
+  }
+  for (int i = 0; i < count; ++i) {
+    const Instruction &instruction = program.instructions(i);
     if (!replaced[i] && !tiled[i] && !plans[i] &&
         instruction.has_batch_norm() &&
         BatchNormIsConstant(instruction, program, constants)) {

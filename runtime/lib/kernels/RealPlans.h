@@ -5,6 +5,8 @@
 #define HAFNIA_RUNTIME_LIB_KERNELS_REALPLANS_H
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -89,6 +91,16 @@ class PoolPlan : public LibraryPlan {};
 class BatchNormPlan : public Plan {
 public:
   std::vector<float> scale, shift;
+};
+
+// A dense layer whose right operand is a constant: a copy of it from a huge
+// page boundary, on huge pages (AdviseHugePages) when it fills one. The
+// layer reads all of it, once per run and mostly from memory (MobileNet's
+// classifier, 4 MB: the constant's own buffer starts 16 bytes past a cache
+// line, on small pages).
+class DensePlan : public Plan {
+public:
+  std::unique_ptr<float[], void (*)(void *)> rhs{nullptr, std::free};
 };
 
 // The floats a chain's link may start after, within its slot's buffer.
