@@ -153,7 +153,9 @@ void Dense(KernelContext &ctx) {
   const Instruction &i = ctx.instruction();
   const Instruction::Dense &attrs = i.dense();
   const auto &a = ctx.Real(0);
-  const auto &b = ctx.Real(1);
+  // A constant right operand from the plan's copy of it.
+  const auto *plan = dynamic_cast<const DensePlan *>(ctx.plan());
+  const float *b = plan ? plan->rhs.get() : ctx.Real(1).data();
   Shape as = ctx.In(0), bs = ctx.In(1), ys = ctx.Out();
   bool gemm =
       attrs.transpose_lhs() || attrs.transpose_rhs() || i.inputs_size() == 3;
@@ -172,7 +174,7 @@ void Dense(KernelContext &ctx) {
       beta = attrs.beta();
     }
     Sgemm(attrs.transpose_lhs(), attrs.transpose_rhs(), m, n, k, attrs.alpha(),
-          a.data(), as[1], b.data(), bs[1], beta, y.data(), n);
+          a.data(), as[1], b, bs[1], beta, y.data(), n);
     ctx.AddDigitalMacs(m * n * k);
     return;
   }
@@ -181,7 +183,7 @@ void Dense(KernelContext &ctx) {
   ForEachBroadcast(
       batch, a_strides, b_strides, [&](int64_t out, int64_t ai, int64_t bi) {
         Sgemm(false, false, m, n, k, 1.0f, a.data() + ai * m * k, k,
-              b.data() + bi * k * n, n, 0.0f, y.data() + out * m * n, n);
+              b + bi * k * n, n, 0.0f, y.data() + out * m * n, n);
       });
   ctx.AddDigitalMacs(NumElements(batch) * m * n * k);
 }

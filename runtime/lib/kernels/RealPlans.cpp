@@ -555,7 +555,8 @@ void RunLibraryPlan(KernelContext &ctx, const LibraryPlan &plan) {
   OneThread one;
   const dnnl::engine &engine = Engine();
   dnnl::stream &stream = Stream();
-  float *src = const_cast<float *>(x.data());
+  float *src =
+      const_cast<float *>(plan.link_input ? LinkData(x.data()) : x.data());
   if (plan.to_library) {
     dnnl::memory from(plan.input_layout, engine, src);
     src = Sized(scratch.src, plan.library_src.get_size());
@@ -564,7 +565,8 @@ void RunLibraryPlan(KernelContext &ctx, const LibraryPlan &plan) {
   }
   float *dst = plan.from_library
                    ? Sized(scratch.dst, plan.library_dst.get_size())
-                   : y.data();
+               : plan.link_output ? LinkData(y.data())
+                                  : y.data();
   dnnl::memory library_dst(plan.library_dst, engine, dst);
   if (const auto *gemm = dynamic_cast<const GemmConvPlan *>(&plan)) {
     RunGemmConv(*gemm, src, dst, scratch.columns);
@@ -823,10 +825,12 @@ Plans PlanRealKernels(const Program &program,
       continue;
     plan->output_layout = plan->library_dst;
     plan->from_library.reset();
+    plan->link_output = true;
     linked[i] = true;
     for (size_t k = 0; k < r.size(); ++k) {
       library_plan(r[k])->input_layout = plan->library_dst;
       library_plan(r[k])->to_library = std::move(to[k]);
+      library_plan(r[k])->link_input = true;
     }
   }
   // The values that only plans read (the links of chains) all take the
@@ -835,7 +839,8 @@ Plans PlanRealKernels(const Program &program,
   // writes each value into a buffer it has just read, warm in the cache,
   // rather than into one buffer per size, cold (MobileNet's convolutions
   // take 8% less time so; docs/performance.md). A plan writes only the
-  // front of such a buffer and its readers read only that.
+  // front of such a buffer and its readers read only that, from its first
+  // cache line boundary (LinkData).
   int64_t largest_link = 0;
   for (int i = 0; i < count; ++i)
     if (linked[i])
@@ -845,9 +850,29 @@ Plans PlanRealKernels(const Program &program,
   for (int i = 0; i < count; ++i)
     if (LibraryPlan *plan = library_plan(i))
       plan->output_size = linked[i]
-                              ? largest_link
+                              ? largest_link + kLinkPad
                               : plan->output_layout.get_size() / sizeof(float);
 
+  for (int i = 0; i < count; ++i) {
+    const Instruction &instruction = program.instructions(i);
+    if (replaced[i] || tiled[i] || plans[i] || !instruction.has_dense() ||
+        instruction.inputs_size() < 2 ||
+        constants[instruction.inputs(1)].empty())
+      continue;
+    const std::vector<float> &rhs = constants[instruction.inputs(1)];
+    constexpr size_t kHugePage = size_t(2) << 20;
+    size_t bytes = rhs.size() * sizeof(float);
+    size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    auto *copy = static_cast<float *>(std::aligned_alloc(kHugePage, rounded));
+    if (!copy)
+      continue;
+    auto plan = std::make_shared<DensePlan>();
+    plan->output = instruction.output();
+    plan->rhs.reset(copy);
+    AdviseHugePages(copy, rounded);
+    std::copy(rhs.begin(), rhs.end(), copy);
+    plans[i] = std::move(plan);
+  }
   for (int i = 0; i < count; ++i) {
     const Instruction &instruction = program.instructions(i);
     if (!replaced[i] && !tiled[i] && !plans[i] &&

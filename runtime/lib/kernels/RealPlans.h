@@ -5,6 +5,8 @@
 #define HAFNIA_RUNTIME_LIB_KERNELS_REALPLANS_H
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -32,6 +34,10 @@ public:
   // The layouts of the input and output values in their slots.
   dnnl::memory::desc input_layout, output_layout;
   std::optional<dnnl::reorder> to_library, from_library;
+  // Whether the input, and the output, is a link of a chain (a value that
+  // only plans read, LinkData): its slot's buffer has room for it from the
+  // first cache line boundary, where it is kept.
+  bool link_input = false, link_output = false;
   // What the plain kernels count: a convolution's taps that do not fall on
   // padding, and the element operations of it and what it absorbs.
   uint64_t macs = 0, ops = 0;
@@ -86,6 +92,29 @@ class BatchNormPlan : public Plan {
 public:
   std::vector<float> scale, shift;
 };
+
+// A dense layer whose right operand is a constant: a copy of it from a huge
+// page boundary, on huge pages (AdviseHugePages) when it fills one. The
+// layer reads all of it, once per run and mostly from memory (MobileNet's
+// classifier, 4 MB: the constant's own buffer starts 16 bytes past a cache
+// line, on small pages).
+class DensePlan : public Plan {
+public:
+  std::unique_ptr<float[], void (*)(void *)> rhs{nullptr, std::free};
+};
+
+// The floats a chain's link may start after, within its slot's buffer.
+constexpr int64_t kLinkPad = 16;
+// Where a link starts in its slot's buffer: at the first 64-byte boundary.
+// The allocator gives a vector's block at 16 bytes past one (a buffer of
+// huge pages at 16 bytes past the page); oneDNN's kernels on values whose
+// vectors straddle cache lines take 2-4% longer over MobileNet
+// (docs/performance.md). Writer and readers find the same place, as the
+// slot holds only this value, unmoved, from its writer to its last reader.
+template <typename T> T *LinkData(T *data) {
+  auto address = reinterpret_cast<uintptr_t>(data);
+  return data + ((64 - address % 64) % 64) / sizeof(float);
+}
 
 // Runs the plan on operand 0 of the context's instruction into the plan's
 // output, and adds the plain kernels' statistics.
