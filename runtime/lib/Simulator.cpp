@@ -31,8 +31,14 @@ std::unique_ptr<kernels::RunValues> Simulator::ValueStore::Lease() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!free_.empty()) {
-      std::unique_ptr<kernels::RunValues> values = std::move(free_.back());
-      free_.pop_back();
+      // The last this thread returned, else the last returned.
+      auto own = std::find_if(free_.rbegin(), free_.rend(), [](const auto &f) {
+        return f.first == std::this_thread::get_id();
+      });
+      auto taken =
+          own != free_.rend() ? std::prev(own.base()) : free_.end() - 1;
+      std::unique_ptr<kernels::RunValues> values = std::move(taken->second);
+      free_.erase(taken);
       return values;
     }
   }
@@ -45,7 +51,7 @@ std::unique_ptr<kernels::RunValues> Simulator::ValueStore::Lease() {
 
 void Simulator::ValueStore::Return(std::unique_ptr<kernels::RunValues> values) {
   std::lock_guard<std::mutex> lock(mutex_);
-  free_.push_back(std::move(values));
+  free_.emplace_back(std::this_thread::get_id(), std::move(values));
 }
 
 Execution::Execution(
