@@ -71,6 +71,11 @@ public:
   void SetInput(uint32_t buffer, const std::vector<float> &data) {
     state_.values.reals[state_.slots[buffer]] = data;
   }
+  // The input read in place: `data` must outlive the run, and no value
+  // the run keeps may be it.
+  void ViewInput(uint32_t buffer, const std::vector<float> &data) {
+    state_.input_views.emplace_back(buffer, &data);
+  }
   // An output may be an input or a constant (an Identity at import).
   const std::vector<float> &Output(uint32_t buffer) const {
     int64_t slot = state_.slots[buffer];

@@ -172,7 +172,11 @@ Simulator::RunPrefix(const std::vector<Tensor> &inputs) const {
           "input '", binding.name(), "' has shape [",
           absl::StrJoin(inputs[k].shape, ","), "], the program expects [",
           absl::StrJoin(expected, ","), "]"));
-    execution.SetInput(binding.buffer(), inputs[k].data);
+    // An input only the prefix reads is read where the caller holds it.
+    if (inputs_in_place_[k])
+      execution.ViewInput(binding.buffer(), inputs[k].data);
+    else
+      execution.SetInput(binding.buffer(), inputs[k].data);
   }
   execution.Run(0, prefix_end_);
   // The prefix takes only what the rest of the run reads (trials copy it);

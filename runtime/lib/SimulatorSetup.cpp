@@ -108,6 +108,9 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(Program program,
   }
   for (const TensorBinding &output : p.outputs())
     last_read[output.buffer()] = std::numeric_limits<int>::max();
+  for (const TensorBinding &input : p.inputs())
+    simulator->inputs_in_place_.push_back(last_read[input.buffer()] <
+                                          simulator->prefix_end_);
   simulator->slots_.assign(p.buffers_size(), -1);
   std::map<std::pair<int, int64_t>, std::vector<int64_t>> free_slots;
   struct Live {

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "hafnia/proto/program.pb.h"
@@ -113,6 +114,9 @@ struct RunState {
   bool reference_kernels;
   RunValues &values;
   SimulationStats &stats;
+  // Inputs read where the caller holds them, not copied into their slots:
+  // (buffer, its value).
+  std::vector<std::pair<uint32_t, const std::vector<float> *>> input_views;
 };
 
 // One instruction's view of a run: its operands, its result and the
@@ -154,7 +158,12 @@ public:
   // Any buffer's value (an input or a constant, for reals and bits).
   const std::vector<float> &RealOf(uint32_t buffer) const {
     int64_t slot = state_.slots[buffer];
-    return slot < 0 ? state_.constants[buffer] : state_.values.reals[slot];
+    if (slot < 0)
+      return state_.constants[buffer];
+    for (const auto &[input, view] : state_.input_views)
+      if (input == buffer)
+        return *view;
+    return state_.values.reals[slot];
   }
   const std::vector<uint8_t> &BitsOf(uint32_t buffer) const {
     int64_t slot = state_.slots[buffer];

@@ -277,6 +277,9 @@ private:
   int prefix_end_ = 0;
   // By slot: the last instruction that reads it (outputs: never dropped).
   std::vector<int> last_use_;
+  // By program input: only instructions of the prefix read it, so a run
+  // reads it where the caller holds it instead of copying it.
+  std::vector<bool> inputs_in_place_;
 };
 
 // Adds every counter of `add` to `total` (the counters are declared once, in
