@@ -17,7 +17,10 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <random>
+#include <string>
 
 #include "../test/DenseProgram.h"
 #include "hafnia/runtime/Simulator.h"
@@ -38,19 +41,47 @@ bool UseLevel(benchmark::State &state, int k) {
   return true;
 }
 
+// The simulator of `key`, made by the first of a benchmark's threads to ask
+// (`make`: null and `error` set when it cannot be) and shared by the others
+// and by later runs: threads that each made or replaced it would race.
+template <typename Make>
+const Simulator *SharedSimulator(int64_t key, Make make, std::string &error) {
+  static std::mutex mutex;
+  static std::map<int64_t, std::unique_ptr<Simulator>> made;
+  static std::map<int64_t, std::string> errors;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!made.count(key) && !errors.count(key)) {
+    std::string why;
+    made[key] = make(why);
+    if (!made[key])
+      errors[key] = why;
+  }
+  error = errors.count(key) ? errors[key] : "";
+  return made[key].get();
+}
+
 void BM_BinaryDense(benchmark::State &state) {
   int64_t n = state.range(0);
   if (!UseLevel(state, 1))
     return;
-  static std::mt19937 random(1);
-  static std::unique_ptr<Simulator> simulator;
-  if (state.thread_index() == 0) {
-    DenseProgram dense(1, n, n, 32, 32, random);
-    if (absl::Status valid = ValidateProgram(dense.program()); !valid.ok()) {
-      state.SkipWithError(std::string(valid.message()).c_str());
-      return;
-    }
-    simulator = *Simulator::Create(dense.program());
+  std::string error;
+  const Simulator *simulator = SharedSimulator(
+      n,
+      [n](std::string &why) -> std::unique_ptr<Simulator> {
+        std::mt19937 random(1);
+        DenseProgram dense(1, n, n, 32, 32, random);
+        absl::StatusOr<std::unique_ptr<Simulator>> made =
+            Simulator::Create(dense.program());
+        if (!made.ok()) {
+          why = std::string(made.status().message());
+          return nullptr;
+        }
+        return *std::move(made);
+      },
+      error);
+  if (!simulator) {
+    state.SkipWithError(error.c_str());
+    return;
   }
   Tensor x{{1, n}, std::vector<float>(n, 1.0f)};
   for (int64_t i = 0; i < n; i += 3)
@@ -99,14 +130,25 @@ void BM_Program(benchmark::State &state) {
     state.SkipWithError("set HAFNIA_BENCH_PROGRAM to a compiled program");
     return;
   }
-  static std::unique_ptr<Simulator> simulator;
-  if (state.thread_index() == 0) {
-    absl::StatusOr<Program> program = ReadProgram(path);
-    if (!program.ok()) {
-      state.SkipWithError(std::string(program.status().message()).c_str());
-      return;
-    }
-    simulator = *Simulator::Create(*std::move(program));
+  std::string error;
+  const Simulator *simulator = SharedSimulator(
+      0,
+      [path](std::string &why) -> std::unique_ptr<Simulator> {
+        absl::StatusOr<Program> program = ReadProgram(path);
+        absl::StatusOr<std::unique_ptr<Simulator>> made =
+            program.ok()
+                ? Simulator::Create(*std::move(program))
+                : absl::StatusOr<std::unique_ptr<Simulator>>(program.status());
+        if (!made.ok()) {
+          why = std::string(made.status().message());
+          return nullptr;
+        }
+        return *std::move(made);
+      },
+      error);
+  if (!simulator) {
+    state.SkipWithError(error.c_str());
+    return;
   }
   std::vector<Tensor> inputs;
   for (const TensorBinding &input : simulator->program().inputs()) {
