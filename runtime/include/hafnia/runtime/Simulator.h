@@ -187,8 +187,8 @@ public:
     std::vector<int32_t> negate, limits, position_classes;
     // The threshold's and the pooling's digital operations per run.
     uint64_t epilogue_ops = 0;
-    // The layer's source holds the field lines another layer's threshold
-    // wrote, not bits.
+    // The layer's source holds the field lines that another fused layer or
+    // a binarization wrote, not a byte per bit.
     bool reads_lines = false;
     // Per row tile: its arrays and their column tiles, and its used rows.
     std::vector<std::vector<std::pair<uint32_t, int64_t>>> row_tiles;
