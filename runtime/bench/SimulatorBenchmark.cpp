@@ -42,22 +42,22 @@ bool UseLevel(benchmark::State &state, int k) {
 }
 
 // The simulator of `key`, made by the first of a benchmark's threads to ask
-// (`make`: null and `error` set when it cannot be) and shared by the others
-// and by later runs: threads that each made or replaced it would race.
+// (`make` returns it or why it cannot be made) and shared by the others and
+// by later runs: threads that each made or replaced it would race. Null,
+// with `error` set, when it could not be made.
 template <typename Make>
 const Simulator *SharedSimulator(int64_t key, Make make, std::string &error) {
   static std::mutex mutex;
-  static std::map<int64_t, std::unique_ptr<Simulator>> made;
-  static std::map<int64_t, std::string> errors;
+  static std::map<int64_t, absl::StatusOr<std::unique_ptr<Simulator>>> made;
   std::lock_guard<std::mutex> lock(mutex);
-  if (!made.count(key) && !errors.count(key)) {
-    std::string why;
-    made[key] = make(why);
-    if (!made[key])
-      errors[key] = why;
+  auto it = made.find(key);
+  if (it == made.end())
+    it = made.emplace(key, make()).first;
+  if (!it->second.ok()) {
+    error = std::string(it->second.status().message());
+    return nullptr;
   }
-  error = errors.count(key) ? errors[key] : "";
-  return made[key].get();
+  return it->second->get();
 }
 
 void BM_BinaryDense(benchmark::State &state) {
@@ -67,16 +67,10 @@ void BM_BinaryDense(benchmark::State &state) {
   std::string error;
   const Simulator *simulator = SharedSimulator(
       n,
-      [n](std::string &why) -> std::unique_ptr<Simulator> {
+      [n] {
         std::mt19937 random(1);
         DenseProgram dense(1, n, n, 32, 32, random);
-        absl::StatusOr<std::unique_ptr<Simulator>> made =
-            Simulator::Create(dense.program());
-        if (!made.ok()) {
-          why = std::string(made.status().message());
-          return nullptr;
-        }
-        return *std::move(made);
+        return Simulator::Create(dense.program());
       },
       error);
   if (!simulator) {
@@ -133,17 +127,11 @@ void BM_Program(benchmark::State &state) {
   std::string error;
   const Simulator *simulator = SharedSimulator(
       0,
-      [path](std::string &why) -> std::unique_ptr<Simulator> {
+      [path]() -> absl::StatusOr<std::unique_ptr<Simulator>> {
         absl::StatusOr<Program> program = ReadProgram(path);
-        absl::StatusOr<std::unique_ptr<Simulator>> made =
-            program.ok()
-                ? Simulator::Create(*std::move(program))
-                : absl::StatusOr<std::unique_ptr<Simulator>>(program.status());
-        if (!made.ok()) {
-          why = std::string(made.status().message());
-          return nullptr;
-        }
-        return *std::move(made);
+        if (!program.ok())
+          return program.status();
+        return Simulator::Create(*std::move(program));
       },
       error);
   if (!simulator) {

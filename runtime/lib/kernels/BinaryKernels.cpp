@@ -55,6 +55,28 @@ void ForEachChannelWithBorder(
 
 namespace {
 
+// `buffer`'s value as the field lines `at` of an input `width` positions
+// wide: sized, the padding positions of every line and the line of padding
+// set, the spare bytes zero; the rows' own positions are left to the
+// caller. Returns the first line.
+uint8_t *NewFieldLines(KernelContext &ctx, uint32_t buffer,
+                       const FieldLines &at, int64_t width) {
+  auto &y = ctx.NewBitsToOverwrite(buffer, at.bytes());
+  int64_t c8 = at.channels / 8, padded = at.positions * c8;
+  int64_t row_end = (at.pad_begin + width) * c8;
+  for (int64_t l = 0; l < at.lines; ++l) {
+    uint8_t *line = y.data() + l * at.line_bytes;
+    if (l == at.lines - 1) {
+      std::memset(line, at.padding, padded);
+    } else {
+      std::memset(line, at.padding, at.pad_begin * c8);
+      std::memset(line + row_end, at.padding, padded - row_end);
+    }
+    std::memset(line + padded, 0, at.line_bytes - padded);
+  }
+  return y.data();
+}
+
 // Binarize into the field lines of the layer whose fields read the bits.
 void BinarizeIntoLines(KernelContext &ctx, const BinarizeToLines &plan) {
   const auto &x = ctx.Real(0);
@@ -62,24 +84,19 @@ void BinarizeIntoLines(KernelContext &ctx, const BinarizeToLines &plan) {
   const Instruction &im2col = ctx.program().instructions(plan.im2col);
   FieldLines at = FieldLinesOf(im2col.im2col(), xs);
   auto [batch, channels, height, width] = To4D(xs);
-  int64_t c8 = channels / 8, padded = at.positions * c8;
+  int64_t c8 = channels / 8;
   thread_local std::vector<float> zeros;
   const float *thresholds = ctx.instruction().binarize().thresholds().data();
   if (ctx.instruction().binarize().thresholds().empty()) {
     zeros.assign(channels, 0.0f);
     thresholds = zeros.data();
   }
-  auto &y = ctx.NewBitsToOverwrite(plan.output, at.bytes());
-  for (int64_t l = 0; l < at.lines; ++l) {
-    uint8_t *line = y.data() + l * at.line_bytes;
-    std::memset(line, at.padding, padded);
-    std::memset(line + padded, 0, at.line_bytes - padded);
-  }
+  uint8_t *lines = NewFieldLines(ctx, plan.output, at, width);
   for (int64_t n = 0; n < batch; ++n)
     for (int64_t ih = 0; ih < height; ++ih)
       BinarizePositions(x.data() + (n * channels * height + ih) * width,
                         height * width, channels, width, thresholds,
-                        y.data() + (n * height + ih) * at.line_bytes +
+                        lines + (n * height + ih) * at.line_bytes +
                             at.pad_begin * c8);
   ctx.AddDigitalOps(x.size());
 }
@@ -588,19 +605,11 @@ void StoreThresholdBits(KernelContext &ctx, const Simulator::FusedLayer &layer,
   FieldLines at = FieldLinesOf(im2col.im2col(), xs);
   auto [unused_n, unused_c, height, width] = To4D(xs);
   // The channels are the outputs, a whole number of bytes (setup checks).
-  int64_t c8 = row_bytes, row_end = (at.pad_begin + width) * c8;
-  int64_t padded = at.positions * c8;
-  auto &y = ctx.NewBitsToOverwrite(layer.output, at.bytes());
-  for (int64_t l = 0; l < at.lines; ++l) {
-    uint8_t *line = y.data() + l * at.line_bytes;
-    bool last = l == at.lines - 1;
-    std::memset(line, at.padding, last ? padded : at.pad_begin * c8);
-    if (!last) {
-      std::memcpy(line + at.pad_begin * c8, bits + l * width * c8, width * c8);
-      std::memset(line + row_end, at.padding, padded - row_end);
-    }
-    std::memset(line + padded, 0, at.line_bytes - padded);
-  }
+  int64_t c8 = row_bytes;
+  uint8_t *lines = NewFieldLines(ctx, layer.output, at, width);
+  for (int64_t l = 0; l + 1 < at.lines; ++l)
+    std::memcpy(lines + l * at.line_bytes + at.pad_begin * c8,
+                bits + l * width * c8, width * c8);
 }
 
 // What the chip did for one run of a tiled layer.
