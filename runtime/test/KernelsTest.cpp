@@ -7,8 +7,10 @@
 // (Simulator::Options::reference_kernels), within a tolerance, with the same
 // statistics.
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <random>
 #include <string>
 #include <thread>
@@ -22,6 +24,7 @@
 #include "hafnia/runtime/Simulator.h"
 #include "kernels/Kernels.h"
 #include "kernels/Popcount.h"
+#include "kernels/RealPlans.h"
 #include "gtest/gtest.h"
 
 namespace hafnia {
@@ -609,6 +612,57 @@ TEST(RealLibraryKernels, ConvolutionsMatchTheReference) {
     }
 }
 
+// The pointwise kernel (PointwiseConvPlan) bit for bit against a loop that
+// sums in its order (the bias, then each channel in turn, fused
+// multiply-adds) and clamps: filters in groups of three blocks and the
+// groups left (1 to 7 blocks), positions in tiles of seven and the tiles
+// left, two samples, no activation, ReLU's clamp and a clip.
+TEST(PointwiseConvKernel, SumsTheChannelsInOrderAndClamps) {
+  if (!kernels::HostRunsPointwiseConv())
+    GTEST_SKIP() << "the host has no AVX-512F";
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  std::mt19937 random(11);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  for (int64_t channels : {16, 48})
+    for (int64_t filters : {16, 32, 48, 64, 80, 112})
+      for (int64_t positions : {1, 6, 7, 25, 49})
+        for (auto [low, high] : {std::pair{-kInf, kInf}, std::pair{0.0f, kInf},
+                                 std::pair{-0.25f, 0.5f}}) {
+          SCOPED_TRACE(absl::StrCat(channels, " -> ", filters, " at ",
+                                    positions, ", [", low, ", ", high, "]"));
+          kernels::PointwiseConvPlan plan;
+          plan.n_size = 2;
+          plan.channels = channels;
+          plan.filters = filters;
+          plan.positions = positions;
+          plan.low = low;
+          plan.high = high;
+          std::vector<float> weights(filters * channels), bias(filters);
+          std::vector<float> x(plan.n_size * channels * positions);
+          for (auto *v : {&weights, &bias, &x})
+            for (float &e : *v)
+              e = uniform(random);
+          kernels::PackPointwiseWeights(weights, bias, plan);
+          std::vector<float> y(plan.n_size * filters * positions, NAN);
+          kernels::RunPointwiseConv(plan, x.data(), y.data());
+          // nChw16c: (sample, block of 16 channels, position, channel % 16).
+          auto at = [&](int64_t count, int64_t n, int64_t c, int64_t p) {
+            return ((n * count + c / 16 * 16) * positions + p * 16) + c % 16;
+          };
+          for (int64_t n = 0; n < plan.n_size; ++n)
+            for (int64_t m = 0; m < filters; ++m)
+              for (int64_t p = 0; p < positions; ++p) {
+                float sum = bias[m];
+                for (int64_t c = 0; c < channels; ++c)
+                  sum = std::fma(weights[m * channels + c],
+                                 x[at(channels, n, c, p)], sum);
+                float expected = std::min(high, std::max(low, sum));
+                ASSERT_EQ(y[at(filters, n, m, p)], expected)
+                    << "sample " << n << ", filter " << m << ", position " << p;
+              }
+        }
+}
+
 // Chains of convolutions and poolings, which keep their values in oneDNN's
 // layouts between them (reordered only where a reader needs another), the
 // first layer reading the program's layout, a width folded into the
@@ -638,6 +692,29 @@ TEST(RealLibraryKernels, ChainsMatchTheReference) {
            p.BatchNorm();
            p.Activation(A::CLIP);
          }
+         p.Pool(P::GLOBAL_AVERAGE);
+       }},
+      // Channels and filters in blocks of 16 on few positions: the
+      // pointwise convolutions run on the project's kernel (RealPlans.h).
+      {"MobileNet's late blocks",
+       {2, 3, 11, 11},
+       [](RealProgram &p) {
+         p.Conv(32, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, false);
+         p.BatchNorm();
+         p.Activation(A::RELU);
+         for (int64_t filters : {48, 80}) {
+           int64_t channels = p.Shape(p.last())[1];
+           int64_t stride = filters == 48 ? 1 : 2;
+           p.Conv(channels, channels, {3, 3}, {stride, stride}, {1, 1, 1, 1},
+                  {1, 1}, false);
+           p.BatchNorm();
+           p.Activation(A::RELU);
+           p.Conv(filters, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1},
+                  filters == 80);
+           p.BatchNorm();
+           p.Activation(filters == 48 ? A::RELU : A::CLIP);
+         }
+         p.Conv(16, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
          p.Pool(P::GLOBAL_AVERAGE);
        }},
       {"ECG 1-D with max poolings",

@@ -287,7 +287,7 @@ MakeGemmConvPlan(const Program &program, const Instruction &conv,
 // may be null); null when the library cannot run it. `chained`: its input
 // or its output is another plan's, kept in the library's layout between
 // the two; `input` is then the layout its producer writes (or null).
-std::shared_ptr<ConvPlan>
+std::shared_ptr<LibraryPlan>
 MakeConvPlan(const Program &program, const Instruction &conv,
              const Instruction *bn, const Instruction *activation,
              const std::vector<std::vector<float>> &constants, bool chained,
@@ -400,6 +400,28 @@ MakeConvPlan(const Program &program, const Instruction &conv,
       if (!SetLayouts(*plan, pd, choice.fold ? plain(Tag::nhwc) : pd.src_desc(),
                       src_dims, dst_dims))
         continue;
+      // The project's kernel where its conditions hold (PointwiseConvPlan).
+      if (!choice.fold && group == 1 && win.kh == 1 && win.kw == 1 &&
+          win.sh == 1 && win.sw == 1 && win.ph == 0 && win.pw == 0 &&
+          pad_end_h == 0 && pad_end_w == 0 && channels % 16 == 0 &&
+          filters % 16 == 0 && out_h * out_w <= kPointwisePositions &&
+          pd.src_desc() == dnnl::memory::desc(src_dims, kF32, Tag::nChw16c) &&
+          pd.dst_desc() == dnnl::memory::desc(dst_dims, kF32, Tag::nChw16c) &&
+          HostRunsPointwiseConv()) {
+        auto pointwise = std::make_shared<PointwiseConvPlan>();
+        static_cast<LibraryPlan &>(*pointwise) = *plan;
+        pointwise->n_size = n_size;
+        pointwise->channels = channels;
+        pointwise->filters = filters;
+        pointwise->positions = out_h * out_w;
+        constexpr float kInfinity = std::numeric_limits<float>::infinity();
+        Absorbed a = activation ? AbsorbedActivation(*activation)
+                                : Absorbed{false, -kInfinity, kInfinity};
+        pointwise->low = a.relu ? 0.0f : a.low;
+        pointwise->high = a.relu ? kInfinity : a.high;
+        PackPointwiseWeights(weights, bias, *pointwise);
+        return pointwise;
+      }
       plan->primitive = dnnl::convolution_forward(pd);
       std::vector<float> user = weights;
       if (choice.fold)
@@ -570,6 +592,9 @@ void RunLibraryPlan(KernelContext &ctx, const LibraryPlan &plan) {
   dnnl::memory library_dst(plan.library_dst, engine, dst);
   if (const auto *gemm = dynamic_cast<const GemmConvPlan *>(&plan)) {
     RunGemmConv(*gemm, src, dst, scratch.columns);
+  } else if (const auto *pointwise =
+                 dynamic_cast<const PointwiseConvPlan *>(&plan)) {
+    RunPointwiseConv(*pointwise, src, dst);
   } else {
     std::unordered_map<int, dnnl::memory> args{
         {DNNL_ARG_SRC, dnnl::memory(plan.primitive_src, engine, src)},

@@ -84,6 +84,38 @@ public:
 void RunGemmConv(const GemmConvPlan &plan, const float *src, float *dst,
                  std::vector<float> &columns);
 
+// A pointwise convolution (1 x 1, unstrided, unpadded, one group) from and
+// into oneDNN's nChw16c, with channels and filters in whole blocks of 16,
+// over at most kPointwisePositions positions, on a host with AVX-512F: run
+// by PointwiseConv.cpp instead of oneDNN's `jit_1x1`. On so few positions a
+// weight serves few outputs and the time goes into bringing the weights
+// from the L3 cache, which that kernel prefetches a pass ahead (MobileNet's
+// eight such layers: 10-14% less time each; docs/performance.md). Its
+// layouts are those of the primitive it replaces.
+class PointwiseConvPlan : public LibraryPlan {
+public:
+  int64_t n_size = 0, channels = 0, filters = 0, positions = 0;
+  // The weights packed for the kernel (PackPointwiseWeights), from a cache
+  // line boundary, and the bias.
+  std::unique_ptr<float[], void (*)(void *)> weights{nullptr, std::free};
+  std::vector<float> bias;
+  // The absorbed activation as a clamp: [-inf, inf] for none, [0, inf] for
+  // ReLU.
+  float low = 0, high = 0;
+};
+constexpr int64_t kPointwisePositions = 28 * 28;
+
+// Whether the host runs PointwiseConvPlan's kernel (AVX-512F).
+bool HostRunsPointwiseConv();
+// Packs `weights` ([filter, channel]) and copies `bias` into `plan`, whose
+// channels and filters are set.
+void PackPointwiseWeights(const std::vector<float> &weights,
+                          const std::vector<float> &bias,
+                          PointwiseConvPlan &plan);
+// Runs `plan` from `src` into `dst`, both nChw16c.
+void RunPointwiseConv(const PointwiseConvPlan &plan, const float *src,
+                      float *dst);
+
 // A max or average pooling (windowed or global) within a chain.
 class PoolPlan : public LibraryPlan {};
 
