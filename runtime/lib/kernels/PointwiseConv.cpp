@@ -144,29 +144,32 @@ void PackPointwiseWeights(const std::vector<float> &weights,
 void RunPointwiseConv(const PointwiseConvPlan &plan, const float *src,
                       float *dst) {
   int64_t blocks = plan.filters / 16, values = plan.positions * 16;
-  for (int64_t n = 0; n < plan.n_size; ++n) {
-    const float *in = src + n * plan.channels * plan.positions;
-    float *out = dst + n * plan.filters * plan.positions;
-    for (int64_t first = 0; first < blocks; first += kGroupBlocks) {
-      int64_t count = std::min(kGroupBlocks, blocks - first);
-      const float *weights = plan.weights.get() + first * 16 * plan.channels;
-      int64_t next_first = first + count;
-      // (Past the last group, nothing: next_bytes is 0.)
-      const char *next = reinterpret_cast<const char *>(
-          plan.weights.get() + next_first * 16 * plan.channels);
-      int64_t next_bytes = std::min(kGroupBlocks, blocks - next_first) * 16 *
-                           plan.channels * int64_t(sizeof(float));
-      const float *bias = plan.bias.data() + first * 16;
-      float *o = out + first * values;
+  // Groups outside, samples inside: a group's weights come from L3 once
+  // for the whole batch, and the last sample's pass prefetches the next
+  // group's.
+  for (int64_t first = 0; first < blocks; first += kGroupBlocks) {
+    int64_t count = std::min(kGroupBlocks, blocks - first);
+    const float *weights = plan.weights.get() + first * 16 * plan.channels;
+    int64_t next_first = first + count;
+    // (Past the last group, nothing: next_bytes is 0.)
+    const char *next = reinterpret_cast<const char *>(
+        plan.weights.get() + next_first * 16 * plan.channels);
+    int64_t next_bytes = std::min(kGroupBlocks, blocks - next_first) * 16 *
+                         plan.channels * int64_t(sizeof(float));
+    const float *bias = plan.bias.data() + first * 16;
+    for (int64_t n = 0; n < plan.n_size; ++n) {
+      const float *in = src + n * plan.channels * plan.positions;
+      float *out = dst + n * plan.filters * plan.positions + first * values;
+      int64_t prefetch = n + 1 == plan.n_size ? next_bytes : 0;
       switch (count) {
       case 3:
-        Pass<3>(plan, in, weights, bias, o, next, next_bytes);
+        Pass<3>(plan, in, weights, bias, out, next, prefetch);
         break;
       case 2:
-        Pass<2>(plan, in, weights, bias, o, next, next_bytes);
+        Pass<2>(plan, in, weights, bias, out, next, prefetch);
         break;
       default:
-        Pass<1>(plan, in, weights, bias, o, next, next_bytes);
+        Pass<1>(plan, in, weights, bias, out, next, prefetch);
         break;
       }
     }

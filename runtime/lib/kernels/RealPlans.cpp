@@ -404,7 +404,7 @@ MakeConvPlan(const Program &program, const Instruction &conv,
       if (!choice.fold && group == 1 && win.kh == 1 && win.kw == 1 &&
           win.sh == 1 && win.sw == 1 && win.ph == 0 && win.pw == 0 &&
           pad_end_h == 0 && pad_end_w == 0 && channels % 16 == 0 &&
-          filters % 16 == 0 && out_h * out_w <= kPointwisePositions &&
+          filters % 16 == 0 && n_size * out_h * out_w <= kPointwisePositions &&
           pd.src_desc() == dnnl::memory::desc(src_dims, kF32, Tag::nChw16c) &&
           pd.dst_desc() == dnnl::memory::desc(dst_dims, kF32, Tag::nChw16c) &&
           HostRunsPointwiseConv()) {

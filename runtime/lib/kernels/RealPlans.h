@@ -86,12 +86,12 @@ void RunGemmConv(const GemmConvPlan &plan, const float *src, float *dst,
 
 // A pointwise convolution (1 x 1, unstrided, unpadded, one group) from and
 // into oneDNN's nChw16c, with channels and filters in whole blocks of 16,
-// over at most kPointwisePositions positions, on a host with AVX-512F: run
-// by PointwiseConv.cpp instead of oneDNN's `jit_1x1`. On so few positions a
-// weight serves few outputs and the time goes into bringing the weights
-// from the L3 cache, which that kernel prefetches a pass ahead (MobileNet's
-// eight such layers: 10-14% less time each; docs/performance.md). Its
-// layouts are those of the primitive it replaces.
+// whose filters each give at most kPointwisePositions outputs (samples x
+// positions), on a host with AVX-512F: run by PointwiseConv.cpp instead of
+// oneDNN's `jit_1x1`. A weight then serves few outputs and the time goes
+// into bringing the weights from the L3 cache, which that kernel prefetches
+// a pass ahead (MobileNet's ten layers on 28 x 28 positions or fewer;
+// docs/performance.md). Its layouts are those of the primitive it replaces.
 class PointwiseConvPlan : public LibraryPlan {
 public:
   int64_t n_size = 0, channels = 0, filters = 0, positions = 0;
