@@ -663,6 +663,34 @@ TEST(PointwiseConvKernel, SumsTheChannelsInOrderAndClamps) {
         }
 }
 
+// A block of MobileNet: a depthwise 3 x 3 convolution of the given strides
+// and a pointwise one to `filters`, each with a batch norm, the first with a
+// ReLU and the second with `activation`.
+struct MobileNetBlock {
+  int64_t filters, stride_h, stride_w;
+  bool pointwise_bias;
+  Instruction::Activation::Kind activation;
+};
+// A 3 x 3 first convolution of `stride` to `filters` (batch norm, ReLU),
+// then `blocks`.
+void MobileNetBlocks(RealProgram &p, int64_t filters, int64_t stride,
+                     const std::vector<MobileNetBlock> &blocks) {
+  p.Conv(filters, 1, {3, 3}, {stride, stride}, {1, 1, 1, 1}, {1, 1}, false);
+  p.BatchNorm();
+  p.Activation(Instruction::Activation::RELU);
+  for (const MobileNetBlock &block : blocks) {
+    int64_t channels = p.Shape(p.last())[1];
+    p.Conv(channels, channels, {3, 3}, {block.stride_h, block.stride_w},
+           {1, 1, 1, 1}, {1, 1}, false);
+    p.BatchNorm();
+    p.Activation(Instruction::Activation::RELU);
+    p.Conv(block.filters, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1},
+           block.pointwise_bias);
+    p.BatchNorm();
+    p.Activation(block.activation);
+  }
+}
+
 // Chains of convolutions and poolings, which keep their values in oneDNN's
 // layouts between them (reordered only where a reader needs another), the
 // first layer reading the program's layout, a width folded into the
@@ -679,19 +707,8 @@ TEST(RealLibraryKernels, ChainsMatchTheReference) {
       {"MobileNet blocks",
        {1, 3, 17, 17},
        [](RealProgram &p) {
-         p.Conv(8, 1, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, false);
-         p.BatchNorm();
-         p.Activation(A::RELU);
-         for (int64_t filters : {16, 24}) {
-           int64_t channels = p.Shape(p.last())[1];
-           p.Conv(channels, channels, {3, 3}, {filters == 16 ? 1 : 2, 2},
-                  {1, 1, 1, 1}, {1, 1}, false);
-           p.BatchNorm();
-           p.Activation(A::RELU);
-           p.Conv(filters, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, false);
-           p.BatchNorm();
-           p.Activation(A::CLIP);
-         }
+         MobileNetBlocks(
+             p, 8, 2, {{16, 1, 2, false, A::CLIP}, {24, 2, 2, false, A::CLIP}});
          p.Pool(P::GLOBAL_AVERAGE);
        }},
       // Channels and filters in blocks of 16 on few positions: the
@@ -699,21 +716,8 @@ TEST(RealLibraryKernels, ChainsMatchTheReference) {
       {"MobileNet's late blocks",
        {2, 3, 11, 11},
        [](RealProgram &p) {
-         p.Conv(32, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, false);
-         p.BatchNorm();
-         p.Activation(A::RELU);
-         for (int64_t filters : {48, 80}) {
-           int64_t channels = p.Shape(p.last())[1];
-           int64_t stride = filters == 48 ? 1 : 2;
-           p.Conv(channels, channels, {3, 3}, {stride, stride}, {1, 1, 1, 1},
-                  {1, 1}, false);
-           p.BatchNorm();
-           p.Activation(A::RELU);
-           p.Conv(filters, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1},
-                  filters == 80);
-           p.BatchNorm();
-           p.Activation(filters == 48 ? A::RELU : A::CLIP);
-         }
+         MobileNetBlocks(
+             p, 32, 1, {{48, 1, 1, false, A::RELU}, {80, 2, 2, true, A::CLIP}});
          p.Conv(16, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
          p.Pool(P::GLOBAL_AVERAGE);
        }},
