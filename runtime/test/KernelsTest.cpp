@@ -642,7 +642,7 @@ TEST(PointwiseConvKernel, SumsTheChannelsInOrderAndClamps) {
           for (auto *v : {&weights, &bias, &x})
             for (float &e : *v)
               e = uniform(random);
-          kernels::PackPointwiseWeights(weights, bias, plan);
+          ASSERT_TRUE(kernels::PackPointwiseWeights(weights, bias, plan));
           std::vector<float> y(plan.n_size * filters * positions, NAN);
           kernels::RunPointwiseConv(plan, x.data(), y.data());
           // nChw16c: (sample, block of 16 channels, position, channel % 16).

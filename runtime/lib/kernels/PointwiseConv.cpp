@@ -12,7 +12,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
+#include <cstdlib>
 
 namespace hafnia {
 namespace kernels {
@@ -121,12 +121,14 @@ Pass(const PointwiseConvPlan &plan, const float *in, const float *weights,
 
 bool HostRunsPointwiseConv() { return __builtin_cpu_supports("avx512f"); }
 
-void PackPointwiseWeights(const std::vector<float> &weights,
+bool PackPointwiseWeights(const std::vector<float> &weights,
                           const std::vector<float> &bias,
                           PointwiseConvPlan &plan) {
   int64_t channels = plan.channels, filters = plan.filters;
   size_t bytes = (filters * channels * sizeof(float) + 63) / 64 * 64;
   plan.weights.reset(static_cast<float *>(std::aligned_alloc(64, bytes)));
+  if (!plan.weights)
+    return false;
   // Group g holds filter blocks [3g, 3g + 3): for each channel, those
   // blocks' 16 filters one after the other; it starts at its first block
   // x 16 x channels, as every block takes 16 x channels floats.
@@ -139,6 +141,7 @@ void PackPointwiseWeights(const std::vector<float> &weights,
           *packed++ = weights[((first + b) * 16 + f) * channels + c];
   }
   plan.bias = bias;
+  return true;
 }
 
 void RunPointwiseConv(const PointwiseConvPlan &plan, const float *src,

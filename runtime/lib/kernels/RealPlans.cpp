@@ -1,6 +1,8 @@
 // Plans of the real kernels: convolutions on oneDNN (with a following batch
 // norm folded into the weights and bias, and a ReLU or Clip after it run as
-// the primitive's post-op), batch norms as a per-channel scale and shift.
+// the primitive's post-op; pointwise ones on few positions on the project's
+// kernel, PointwiseConv.cpp), batch norms as a per-channel scale and
+// shift.
 // oneDNN runs on the calling thread only: the primitives are made, and run,
 // with OpenMP limited to one thread, so a result never depends on how many
 // threads the simulator uses, and the simulator's threads run samples in
@@ -419,8 +421,8 @@ MakeConvPlan(const Program &program, const Instruction &conv,
                                 : Absorbed{false, -kInfinity, kInfinity};
         pointwise->low = a.relu ? 0.0f : a.low;
         pointwise->high = a.relu ? kInfinity : a.high;
-        PackPointwiseWeights(weights, bias, *pointwise);
-        return pointwise;
+        if (PackPointwiseWeights(weights, bias, *pointwise))
+          return pointwise;
       }
       plan->primitive = dnnl::convolution_forward(pd);
       std::vector<float> user = weights;

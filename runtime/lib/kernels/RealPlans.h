@@ -108,8 +108,8 @@ constexpr int64_t kPointwisePositions = 28 * 28;
 // Whether the host runs PointwiseConvPlan's kernel (AVX-512F).
 bool HostRunsPointwiseConv();
 // Packs `weights` ([filter, channel]) and copies `bias` into `plan`, whose
-// channels and filters are set.
-void PackPointwiseWeights(const std::vector<float> &weights,
+// channels and filters are set; false when out of memory.
+bool PackPointwiseWeights(const std::vector<float> &weights,
                           const std::vector<float> &bias,
                           PointwiseConvPlan &plan);
 // Runs `plan` from `src` into `dst`, both nChw16c.
