@@ -615,8 +615,8 @@ TEST(RealLibraryKernels, ConvolutionsMatchTheReference) {
 // The pointwise kernel (PointwiseConvPlan) bit for bit against a loop that
 // sums in its order (the bias, then each channel in turn, fused
 // multiply-adds) and clamps: filters in groups of three blocks and the
-// groups left (1 to 7 blocks), positions in tiles of seven and the tiles
-// left, two samples, no activation, ReLU's clamp and a clip.
+// groups left (1 to 7 blocks), positions in tiles of seven and those left
+// over, two samples, no activation, ReLU's clamp and a clip.
 TEST(PointwiseConvKernel, SumsTheChannelsInOrderAndClamps) {
   if (!kernels::HostRunsPointwiseConv())
     GTEST_SKIP() << "the host has no AVX-512F";
