@@ -59,6 +59,42 @@ void ForEachBroadcast(const Shape &result, const Shape &a_strides,
   }
 }
 
+// ForEachBroadcast by rows: calls `body(output index, a offset, b offset,
+// length, a step, b step)` for runs of `length` consecutive outputs whose
+// operands advance by their steps (0 or 1) from one output to the next.
+// Axes along which both operands are laid out as the result (or both
+// broadcast) are merged first, so that a same-shape or a per-channel
+// operation runs in long rows.
+template <typename Body>
+void ForEachBroadcastRow(const Shape &result, const Shape &a_strides,
+                         const Shape &b_strides, Body body) {
+  Shape shape, as, bs;
+  for (size_t d = 0; d < result.size(); ++d) {
+    if (result[d] == 1)
+      continue;
+    if (!shape.empty() && as.back() == a_strides[d] * result[d] &&
+        bs.back() == b_strides[d] * result[d]) {
+      shape.back() *= result[d];
+      as.back() = a_strides[d];
+      bs.back() = b_strides[d];
+      continue;
+    }
+    shape.push_back(result[d]);
+    as.push_back(a_strides[d]);
+    bs.push_back(b_strides[d]);
+  }
+  if (shape.empty()) { // a single element
+    if (NumElements(result) == 1)
+      body(0, 0, 0, 1, 0, 0);
+    return;
+  }
+  int64_t length = shape.back(), a_step = as.back(), b_step = bs.back();
+  shape.back() = 1;
+  ForEachBroadcast(shape, as, bs, [&](int64_t row, int64_t a, int64_t b) {
+    body(row * length, a, b, length, a_step, b_step);
+  });
+}
+
 // Calls `body(index, position)` for every element of `shape` in row-major
 // order, `position` holding its coordinates.
 template <typename Body> void ForEachPosition(const Shape &shape, Body body) {
