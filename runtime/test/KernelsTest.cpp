@@ -879,6 +879,22 @@ TEST(RealLibraryKernels, RunsThatReuseBuffersAndRunAtOnceAgree) {
         << "thread " << t << ": " << absl::StrJoin(failures[t], ", ");
 }
 
+// Sigmoid and tanh run as oneDNN's eltwise primitive (EltwisePlan), after a
+// convolution that spreads their inputs over [-6, 6] or so, and alone.
+TEST(RealLibraryKernels, SigmoidAndTanhMatchTheReference) {
+  for (auto kind :
+       {Instruction::Activation::SIGMOID, Instruction::Activation::TANH})
+    for (bool after_conv : {false, true}) {
+      SCOPED_TRACE(
+          absl::StrCat(kind, after_conv ? " after a convolution" : ""));
+      RealProgram p({2, 5, 9, 7});
+      if (after_conv)
+        p.Conv(6, 1, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, true);
+      p.Activation(kind);
+      p.ExpectLibraryMatchesReference();
+    }
+}
+
 TEST(RealLibraryKernels, DenseLayersMatchTheReference) {
   for (bool transpose_lhs : {false, true})
     for (bool transpose_rhs : {false, true})

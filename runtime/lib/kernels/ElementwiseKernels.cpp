@@ -20,6 +20,11 @@ void Activation(KernelContext &ctx) {
   const Instruction::Activation &a = i.activation();
   const auto &x = ctx.Real(0);
   auto &y = ctx.NewRealToOverwrite();
+  if (const auto *plan = dynamic_cast<const EltwisePlan *>(ctx.plan())) {
+    RunEltwisePlan(*plan, x.data(), y.data());
+    ctx.AddDigitalOps(x.size());
+    return;
+  }
   float lo = a.has_min() ? a.min() : -std::numeric_limits<float>::infinity();
   float hi = a.has_max() ? a.max() : std::numeric_limits<float>::infinity();
   // The kind is chosen once per tensor, each a loop of its own that the

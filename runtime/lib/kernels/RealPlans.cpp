@@ -616,6 +616,17 @@ void RunLibraryPlan(KernelContext &ctx, const LibraryPlan &plan) {
   ctx.AddDigitalOps(plan.ops);
 }
 
+void RunEltwisePlan(const EltwisePlan &plan, const float *x, float *y) {
+  OneThread one;
+  const dnnl::engine &engine = Engine();
+  dnnl::stream &stream = Stream();
+  plan.primitive.execute(
+      stream, {{DNNL_ARG_SRC,
+                dnnl::memory(plan.layout, engine, const_cast<float *>(x))},
+               {DNNL_ARG_DST, dnnl::memory(plan.layout, engine, y)}});
+  stream.wait();
+}
+
 void RunGemmConv(const GemmConvPlan &plan, const float *src, float *dst,
                  std::vector<float> &columns) {
   const Window2D &win = plan.window;
@@ -899,6 +910,37 @@ Plans PlanRealKernels(const Program &program,
     AdviseHugePages(copy, rounded);
     std::copy(rhs.begin(), rhs.end(), copy);
     plans[i] = std::move(plan);
+  }
+  // Sigmoids and tanhs on oneDNN's vectorized kernels (EltwisePlan).
+  for (int i = 0; i < count; ++i) {
+    const Instruction &instruction = program.instructions(i);
+    if (replaced[i] || tiled[i] || plans[i] || !instruction.has_activation())
+      continue;
+    auto kind = instruction.activation().kind();
+    if (kind != Instruction::Activation::SIGMOID &&
+        kind != Instruction::Activation::TANH)
+      continue;
+    int64_t elements =
+        NumElements(ShapeOf(program.buffers(instruction.output())));
+    if (elements == 0)
+      continue;
+    try {
+      OneThread one;
+      auto plan = std::make_shared<EltwisePlan>();
+      plan->output = instruction.output();
+      plan->layout = dnnl::memory::desc({elements}, kF32, Tag::a);
+      dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                       kind == Instruction::Activation::SIGMOID
+                                           ? dnnl::algorithm::eltwise_logistic
+                                           : dnnl::algorithm::eltwise_tanh,
+                                       plan->layout, 0.0f, 0.0f);
+      dnnl::eltwise_forward::primitive_desc pd(desc, Engine(), true);
+      if (!pd || IsReference(pd))
+        continue;
+      plan->primitive = dnnl::eltwise_forward(pd);
+      plans[i] = std::move(plan);
+    } catch (const dnnl::error &) {
+    }
   }
   for (int i = 0; i < count; ++i) {
     const Instruction &instruction = program.instructions(i);

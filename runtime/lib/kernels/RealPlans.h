@@ -116,6 +116,18 @@ bool PackPointwiseWeights(const std::vector<float> &weights,
 void RunPointwiseConv(const PointwiseConvPlan &plan, const float *src,
                       float *dst);
 
+// A sigmoid or tanh as oneDNN's eltwise primitive (`eltwise_logistic`,
+// `eltwise_tanh`: vectorized) over the whole value, in the program's layout;
+// the plain loop calls the scalar libm function per element (EfficientNet's
+// SiLUs: a third of its time; docs/performance.md).
+class EltwisePlan : public Plan {
+public:
+  dnnl::primitive primitive;
+  dnnl::memory::desc layout;
+};
+// Runs `plan` from `x` into `y`.
+void RunEltwisePlan(const EltwisePlan &plan, const float *x, float *y);
+
 // A max or average pooling (windowed or global) within a chain.
 class PoolPlan : public LibraryPlan {};
 
