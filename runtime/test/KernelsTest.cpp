@@ -474,12 +474,23 @@ public:
   }
   // The last value, set aside for Join.
   uint32_t Fork() const { return last_; }
-  // The sum of the last value and `other`.
-  void Join(uint32_t other) {
+  // The sum (or another elementwise operation) of the last value and
+  // `other`.
+  void
+  Join(uint32_t other,
+       Instruction::Elementwise::Kind kind = Instruction::Elementwise::ADD) {
     uint32_t x = last_;
-    Add({x, other}, Shape(x))
-        .mutable_elementwise()
-        ->set_kind(Instruction::Elementwise::ADD);
+    Add({x, other}, Shape(x)).mutable_elementwise()->set_kind(kind);
+  }
+  // x * sigmoid(x) of the last value, as exporters write a SiLU: the Mul's
+  // operands in either order.
+  void Silu(bool sigmoid_first) {
+    uint32_t x = Fork();
+    Activation(Instruction::Activation::SIGMOID);
+    uint32_t s = Fork();
+    if (!sigmoid_first)
+      Use(x);
+    Join(sigmoid_first ? x : s, Instruction::Elementwise::MUL);
   }
   // Makes `value` the last value (a second reader of it follows).
   void Use(uint32_t value) { last_ = value; }
@@ -719,6 +730,25 @@ TEST(RealLibraryKernels, ChainsMatchTheReference) {
          MobileNetBlocks(
              p, 32, 1, {{48, 1, 1, false, A::RELU}, {80, 2, 2, true, A::CLIP}});
          p.Conv(16, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         p.Pool(P::GLOBAL_AVERAGE);
+       }},
+      // SiLUs the convolutions absorb (oneDNN's swish post-op), and one
+      // they cannot, its input read a third time.
+      {"EfficientNet's SiLUs",
+       {2, 3, 11, 11},
+       [](RealProgram &p) {
+         p.Conv(32, 1, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, false);
+         p.BatchNorm();
+         p.Silu(true);
+         p.Conv(32, 32, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, false);
+         p.BatchNorm();
+         p.Silu(false);
+         p.Conv(16, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         uint32_t shared = p.Fork();
+         p.Silu(true);
+         p.Join(shared);
+         p.Conv(16, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, true);
+         p.Silu(false);
          p.Pool(P::GLOBAL_AVERAGE);
        }},
       {"ECG 1-D with max poolings",

@@ -213,14 +213,16 @@ bool FoldsWidth(const Program &program, const Instruction &conv) {
 }
 
 // The activation a plan absorbs, as oneDNN's post-op or the GEMM's pass:
-// ReLU, or Clip to [low, high].
+// ReLU, Clip to [low, high], or the Sigmoid of a SiLU (x * sigmoid(x), whose
+// Mul the plan absorbs too: oneDNN's swish).
 struct Absorbed {
-  bool relu;
+  bool relu, swish;
   float low, high;
 };
 Absorbed AbsorbedActivation(const Instruction &activation) {
   const Instruction::Activation &a = activation.activation();
   return {a.kind() == Instruction::Activation::RELU,
+          a.kind() == Instruction::Activation::SIGMOID,
           a.has_min() ? a.min() : -std::numeric_limits<float>::infinity(),
           a.has_max() ? a.max() : std::numeric_limits<float>::infinity()};
 }
@@ -235,7 +237,8 @@ MakeGemmConvPlan(const Program &program, const Instruction &conv,
   Shape xs = ShapeOf(program.buffers(conv.inputs(0)));
   Shape ys = ShapeOf(program.buffers(conv.output()));
   if ((xs.size() != 3 && xs.size() != 4) || conv.conv().group() != 1 ||
-      NumElements(xs) == 0 || NumElements(ys) == 0)
+      NumElements(xs) == 0 || NumElements(ys) == 0 ||
+      (activation && AbsorbedActivation(*activation).swish))
     return nullptr;
   auto plan = std::make_shared<GemmConvPlan>();
   auto [n_size, channels, height, width] = To4D(xs);
@@ -285,13 +288,15 @@ MakeGemmConvPlan(const Program &program, const Instruction &conv,
   return plan;
 }
 
-// A oneDNN convolution for `conv`, absorbing `bn` and `activation` (either
-// may be null); null when the library cannot run it. `chained`: its input
+// A oneDNN convolution for `conv`, absorbing `bn`, `activation` and, when
+// the activation is a SiLU's Sigmoid, the SiLU's Mul `silu_mul` (any may be
+// null); null when the library cannot run it. `chained`: its input
 // or its output is another plan's, kept in the library's layout between
 // the two; `input` is then the layout its producer writes (or null).
 std::shared_ptr<LibraryPlan>
 MakeConvPlan(const Program &program, const Instruction &conv,
              const Instruction *bn, const Instruction *activation,
+             const Instruction *silu_mul,
              const std::vector<std::vector<float>> &constants, bool chained,
              const dnnl::memory::desc *input) {
   Shape xs = ShapeOf(program.buffers(conv.inputs(0)));
@@ -314,12 +319,14 @@ MakeConvPlan(const Program &program, const Instruction &conv,
   FoldedWeights(conv, bn, constants, filters, weights, bias);
 
   auto plan = std::make_shared<ConvPlan>();
-  plan->output = activation ? activation->output()
-                 : bn       ? bn->output()
-                            : conv.output();
+  plan->output = silu_mul     ? silu_mul->output()
+                 : activation ? activation->output()
+                 : bn         ? bn->output()
+                              : conv.output();
   plan->macs = ConvMacs(n_size, filters, group_channels, out_h, out_w, height,
                         width, win);
-  plan->ops = NumElements(ys) * ((bn ? 1 : 0) + (activation ? 1 : 0));
+  plan->ops = NumElements(ys) *
+              ((bn ? 1 : 0) + (activation ? 1 : 0) + (silu_mul ? 1 : 0));
 
   Dims src_dims{n_size, channels, height, width};
   Dims dst_dims{n_size, filters, out_h, out_w};
@@ -377,6 +384,8 @@ MakeConvPlan(const Program &program, const Instruction &conv,
       dnnl::post_ops ops;
       if (a.relu)
         ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+      else if (a.swish)
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0.0f);
       else
         ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, a.low, a.high);
       attr.set_post_ops(ops);
@@ -403,10 +412,11 @@ MakeConvPlan(const Program &program, const Instruction &conv,
                       src_dims, dst_dims))
         continue;
       // The project's kernel where its conditions hold (PointwiseConvPlan).
-      if (!choice.fold && group == 1 && win.kh == 1 && win.kw == 1 &&
-          win.sh == 1 && win.sw == 1 && win.ph == 0 && win.pw == 0 &&
-          pad_end_h == 0 && pad_end_w == 0 && channels % 16 == 0 &&
-          filters % 16 == 0 && n_size * out_h * out_w <= kPointwisePositions &&
+      if (!choice.fold && !silu_mul && group == 1 && win.kh == 1 &&
+          win.kw == 1 && win.sh == 1 && win.sw == 1 && win.ph == 0 &&
+          win.pw == 0 && pad_end_h == 0 && pad_end_w == 0 &&
+          channels % 16 == 0 && filters % 16 == 0 &&
+          n_size * out_h * out_w <= kPointwisePositions &&
           pd.src_desc() == dnnl::memory::desc(src_dims, kF32, Tag::nChw16c) &&
           pd.dst_desc() == dnnl::memory::desc(dst_dims, kF32, Tag::nChw16c) &&
           HostRunsPointwiseConv()) {
@@ -418,7 +428,7 @@ MakeConvPlan(const Program &program, const Instruction &conv,
         pointwise->positions = out_h * out_w;
         constexpr float kInfinity = std::numeric_limits<float>::infinity();
         Absorbed a = activation ? AbsorbedActivation(*activation)
-                                : Absorbed{false, -kInfinity, kInfinity};
+                                : Absorbed{false, false, -kInfinity, kInfinity};
         pointwise->low = a.relu ? 0.0f : a.low;
         pointwise->high = a.relu ? kInfinity : a.high;
         if (PackPointwiseWeights(weights, bias, *pointwise))
@@ -733,8 +743,36 @@ Plans PlanRealKernels(const Program &program,
   // (each with the batch norm and the activation it absorbs), and the
   // poolings of their results. By instruction: the buffer it then writes.
   struct Candidate {
-    int bn = -1, activation = -1;
+    int bn = -1, activation = -1, silu_mul = -1;
     uint32_t output = 0;
+  };
+  // The Sigmoid and the Mul of a SiLU of `buffer`, x * sigmoid(x) (its only
+  // readers, each once, on the same side as instruction `i`); or -1, -1.
+  auto silu = [&](uint32_t buffer, int i) -> std::pair<int, int> {
+    const std::vector<int> &r = readers[buffer];
+    if (r.size() != 2)
+      return {-1, -1};
+    for (int t = 0; t < 2; ++t) {
+      int s = r[t], m = r[1 - t];
+      if (s < 0 || m < 0 || s == m || replaced[s] || replaced[m] || tiled[s] ||
+          tiled[m] || !same_side(i, s) || !same_side(i, m))
+        continue;
+      const Instruction &sigmoid = program.instructions(s);
+      const Instruction &mul = program.instructions(m);
+      if (!sigmoid.has_activation() ||
+          sigmoid.activation().kind() != Instruction::Activation::SIGMOID ||
+          !mul.has_elementwise() ||
+          mul.elementwise().kind() != Instruction::Elementwise::MUL ||
+          mul.inputs_size() != 2 ||
+          readers[sigmoid.output()] != std::vector<int>{m} ||
+          ShapeOf(program.buffers(mul.output())) !=
+              ShapeOf(program.buffers(buffer)))
+        continue;
+      if ((mul.inputs(0) == buffer && mul.inputs(1) == sigmoid.output()) ||
+          (mul.inputs(1) == buffer && mul.inputs(0) == sigmoid.output()))
+        return {s, m};
+    }
+    return {-1, -1};
   };
   std::vector<std::optional<Candidate>> candidates(count);
   std::vector<int> producer(program.buffers_size(), -1);
@@ -768,6 +806,10 @@ Plans PlanRealKernels(const Program &program,
           c.activation = j;
           c.output = program.instructions(j).output();
         }
+      } else if (auto [sigmoid, mul] = silu(c.output, i); sigmoid >= 0) {
+        c.activation = sigmoid;
+        c.silu_mul = mul;
+        c.output = program.instructions(mul).output();
       }
     } else {
       continue;
@@ -827,17 +869,19 @@ Plans PlanRealKernels(const Program &program,
       const Instruction *bn = c.bn >= 0 ? &program.instructions(c.bn) : nullptr;
       const Instruction *activation =
           c.activation >= 0 ? &program.instructions(c.activation) : nullptr;
+      const Instruction *silu_mul =
+          c.silu_mul >= 0 ? &program.instructions(c.silu_mul) : nullptr;
       if (!source && writes_nhwc(i))
         plan =
             MakeGemmConvPlan(program, instruction, bn, activation, constants);
       if (!plan)
-        plan = MakeConvPlan(program, instruction, bn, activation, constants,
-                            links_out[i] || source,
+        plan = MakeConvPlan(program, instruction, bn, activation, silu_mul,
+                            constants, links_out[i] || source,
                             source ? &source->library_dst : nullptr);
     }
     if (!plan)
       continue;
-    for (int absorbed : {c.bn, c.activation})
+    for (int absorbed : {c.bn, c.activation, c.silu_mul})
       if (absorbed >= 0) {
         plan->absorbed.push_back(absorbed);
         replaced[absorbed] = true;
