@@ -84,9 +84,8 @@ void ForEachBroadcastRow(const Shape &result, const Shape &a_strides,
     bs.push_back(b_strides[d]);
   }
   if (shape.empty()) { // a single element
-    if (NumElements(result) == 1)
-      body(0, 0, 0, 1, 0, 0);
-    return;
+    shape = {1};
+    as = bs = {0};
   }
   int64_t length = shape.back(), a_step = as.back(), b_step = bs.back();
   shape.back() = 1;

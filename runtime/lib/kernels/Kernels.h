@@ -258,10 +258,10 @@ void ReferenceDense(KernelContext &ctx);
 // Plans for the real kernels of `program` (by instruction): convolutions on
 // oneDNN with a following batch norm folded into their weights and a ReLU,
 // Clip or SiLU after it fused; sigmoids and tanhs on oneDNN; batch norms as
-// one multiply-add per element. An
-// instruction a plan absorbs is marked in `replaced`. Instructions are
-// absorbed only within the same side of `first_array_read` (the prefix that
-// trials share, or the rest). `constants` by buffer, as the simulator's.
+// one multiply-add per element. An instruction a plan absorbs is marked in
+// `replaced`. Instructions are absorbed only within the same side of
+// `first_array_read` (the prefix that trials share, or the rest).
+// `constants` by buffer, as the simulator's.
 Plans PlanRealKernels(const Program &program,
                       const std::vector<std::vector<float>> &constants,
                       const std::vector<bool> &tiled, int first_array_read,

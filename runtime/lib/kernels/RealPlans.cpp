@@ -214,16 +214,19 @@ bool FoldsWidth(const Program &program, const Instruction &conv) {
 
 // The activation a plan absorbs, as oneDNN's post-op or the GEMM's pass:
 // ReLU, Clip to [low, high], or the Sigmoid of a SiLU (x * sigmoid(x), whose
-// Mul the plan absorbs too: oneDNN's swish).
+// Mul the plan absorbs too: oneDNN's swish). [low, high] is also the clamp
+// a ReLU or Clip is: [0, inf] for ReLU.
 struct Absorbed {
   bool relu, swish;
   float low, high;
 };
 Absorbed AbsorbedActivation(const Instruction &activation) {
   const Instruction::Activation &a = activation.activation();
-  return {a.kind() == Instruction::Activation::RELU,
-          a.kind() == Instruction::Activation::SIGMOID,
-          a.has_min() ? a.min() : -std::numeric_limits<float>::infinity(),
+  bool relu = a.kind() == Instruction::Activation::RELU;
+  return {relu, a.kind() == Instruction::Activation::SIGMOID,
+          relu          ? 0.0f
+          : a.has_min() ? a.min()
+                        : -std::numeric_limits<float>::infinity(),
           a.has_max() ? a.max() : std::numeric_limits<float>::infinity()};
 }
 
@@ -426,11 +429,13 @@ MakeConvPlan(const Program &program, const Instruction &conv,
         pointwise->channels = channels;
         pointwise->filters = filters;
         pointwise->positions = out_h * out_w;
-        constexpr float kInfinity = std::numeric_limits<float>::infinity();
-        Absorbed a = activation ? AbsorbedActivation(*activation)
-                                : Absorbed{false, false, -kInfinity, kInfinity};
-        pointwise->low = a.relu ? 0.0f : a.low;
-        pointwise->high = a.relu ? kInfinity : a.high;
+        pointwise->low = -std::numeric_limits<float>::infinity();
+        pointwise->high = std::numeric_limits<float>::infinity();
+        if (activation) {
+          Absorbed a = AbsorbedActivation(*activation);
+          pointwise->low = a.low;
+          pointwise->high = a.high;
+        }
         if (PackPointwiseWeights(weights, bias, *pointwise))
           return pointwise;
       }
